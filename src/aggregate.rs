@@ -1,0 +1,98 @@
+//! Aggregation: dedupes observations into (sender, client) pairs with message counts and
+//! counts everything skipped by reason. Each parser thread fills its own [`Tally`]; tallies
+//! merge at the end, so memory follows the number of distinct pairs, not the input size.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::extract::{Record, Sender, SkipReason};
+
+/// A deduplicated pair as the report keys it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PairKey {
+    pub sender: Sender,
+    pub ip: Option<IpAddr>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    pub pairs: HashMap<PairKey, u64>,
+    pub skipped: [u64; SkipReason::ALL.len()],
+}
+
+impl Tally {
+    pub fn add(&mut self, record: Record) {
+        match record {
+            Record::Observed(o) => self.add_pair(
+                PairKey {
+                    sender: o.sender,
+                    ip: o.ip,
+                },
+                1,
+            ),
+            Record::Skipped(reason) => self.skipped[reason.index()] += 1,
+        }
+    }
+
+    pub fn add_pair(&mut self, key: PairKey, messages: u64) {
+        *self.pairs.entry(key).or_insert(0) += messages;
+    }
+
+    pub fn merge(&mut self, other: Tally) {
+        if self.pairs.len() < other.pairs.len() {
+            let mine = std::mem::replace(&mut self.pairs, other.pairs);
+            for (k, n) in mine {
+                self.add_pair(k, n);
+            }
+        } else {
+            for (k, n) in other.pairs {
+                self.add_pair(k, n);
+            }
+        }
+        for (a, b) in self.skipped.iter_mut().zip(other.skipped) {
+            *a += b;
+        }
+    }
+
+    pub fn messages(&self) -> u64 {
+        self.pairs.values().sum()
+    }
+
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::Observation;
+
+    fn obs(d: &str, ip: &str) -> Record {
+        Record::Observed(Observation {
+            sender: Sender::Domain(d.into()),
+            ip: ip.parse().ok(),
+        })
+    }
+
+    #[test]
+    fn dedupes_and_merges() {
+        let mut a = Tally::default();
+        a.add(obs("example.org", "192.0.2.1"));
+        a.add(obs("example.org", "192.0.2.1"));
+        a.add(Record::Skipped(SkipReason::Local));
+        let mut b = Tally::default();
+        b.add(obs("example.org", "192.0.2.1"));
+        b.add(obs("example.net", "192.0.2.1"));
+        b.add(Record::Skipped(SkipReason::Local));
+        a.merge(b);
+        assert_eq!(a.pairs.len(), 2);
+        assert_eq!(a.messages(), 4);
+        assert_eq!(a.skipped[SkipReason::Local.index()], 2);
+        let key = PairKey {
+            sender: Sender::Domain("example.org".into()),
+            ip: "192.0.2.1".parse().ok(),
+        };
+        assert_eq!(a.pairs[&key], 3);
+    }
+}

@@ -1,0 +1,213 @@
+//! DNS: answers the policy's questions — MX at `MAIL-FROM.<name>`, A or AAAA of a relay —
+//! through a stack of zone files (`--zone`, what-if answers), a run-wide single-flight cache,
+//! and hickory-resolver. Outcomes are typed: "no records" is never confused with a failure,
+//! because the policy turns the first into `no-policy` and the second into `tempfail`.
+
+pub mod cache;
+pub mod upstream;
+pub mod zones;
+
+use std::fmt;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cache::Cache;
+use tokio::sync::Semaphore;
+use upstream::Upstream;
+use zones::{ZoneAnswer, Zones};
+
+/// The record types the check asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QType {
+    Mx,
+    A,
+    Aaaa,
+}
+
+impl QType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QType::Mx => "MX",
+            QType::A => "A",
+            QType::Aaaa => "AAAA",
+        }
+    }
+
+    /// The address type that holds `ip`'s family.
+    pub fn for_ip(ip: IpAddr) -> QType {
+        if ip.is_ipv4() { QType::A } else { QType::Aaaa }
+    }
+}
+
+/// One MX record. `exchange` is lowercase ASCII without the trailing dot; the root (`MX 0 .`,
+/// RFC 7505 null MX) is the empty string.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MxTarget {
+    pub preference: u16,
+    pub exchange: String,
+}
+
+/// Data of a positive answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Data {
+    Mx(Vec<MxTarget>),
+    Addrs(Vec<IpAddr>),
+}
+
+/// Why a question could not be answered. All of these are temporary for the check
+/// (SPEC §2.2: the draft's 450).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    ServFail,
+    Refused,
+    /// Another error response code (FORMERR, NOTIMP, ...).
+    Rcode(String),
+    Timeout,
+    /// A reply that could not be used: truncated over TCP too, unparseable, looping CNAMEs.
+    BadAnswer(String),
+    Network(String),
+    /// `--offline` and neither a zone file nor the cache had the answer.
+    Offline,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::ServFail => f.write_str("SERVFAIL"),
+            Failure::Refused => f.write_str("REFUSED"),
+            Failure::Rcode(code) => f.write_str(code),
+            Failure::Timeout => f.write_str("timeout"),
+            Failure::BadAnswer(why) => write!(f, "bad answer: {why}"),
+            Failure::Network(why) => write!(f, "network error: {why}"),
+            Failure::Offline => f.write_str("offline"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Found(Data),
+    /// The name does not exist.
+    NxDomain,
+    /// The name exists but has no records of this type.
+    NoData,
+    Failed(Failure),
+}
+
+/// Where an answer came from (shown by `check`, counted in statistics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Zone,
+    Cache,
+    Dns,
+    /// Not asked at all (offline with no answer).
+    None,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Zone => "zone",
+            Source::Cache => "cache",
+            Source::Dns => "dns",
+            Source::None => "none",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub outcome: Outcome,
+    /// Seconds; for negative answers the SOA's negative TTL when known, else 0.
+    pub ttl: u32,
+    pub source: Source,
+}
+
+impl Answer {
+    pub fn failed(failure: Failure, source: Source) -> Answer {
+        Answer {
+            outcome: Outcome::Failed(failure),
+            ttl: 0,
+            source,
+        }
+    }
+}
+
+/// The one thing the policy needs from DNS. `name` is lowercase ASCII without the
+/// trailing dot. Implemented by [`Dns`] and by in-memory fakes in tests.
+pub trait Lookup: Sync {
+    fn lookup(&self, name: &str, qtype: QType) -> impl Future<Output = Answer> + Send;
+}
+
+/// Counters for the summary.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub queries: AtomicU64,
+    pub cache_hits: AtomicU64,
+    pub zone_answers: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+/// The resolution stack: zone files, then the cache, then DNS (unless offline).
+pub struct Dns {
+    zones: Zones,
+    cache: Cache,
+    upstream: Option<Upstream>,
+    in_flight: Arc<Semaphore>,
+    pub stats: Stats,
+}
+
+impl Dns {
+    /// `upstream` is `None` for `--offline`; `concurrency` bounds queries in flight.
+    pub fn new(zones: Zones, upstream: Option<Upstream>, concurrency: usize) -> Dns {
+        Dns {
+            zones,
+            cache: Cache::default(),
+            upstream,
+            in_flight: Arc::new(Semaphore::new(concurrency.max(1))),
+            stats: Stats::default(),
+        }
+    }
+
+    async fn from_network(&self, name: String, qtype: QType) -> Answer {
+        let Some(upstream) = &self.upstream else {
+            return Answer::failed(Failure::Offline, Source::None);
+        };
+        // The permit is held only while the query is on the wire.
+        let _permit = self.in_flight.acquire().await;
+        self.stats.queries.fetch_add(1, Ordering::Relaxed);
+        let answer = upstream.query(&name, qtype).await;
+        if matches!(answer.outcome, Outcome::Failed(_)) {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        answer
+    }
+}
+
+impl Lookup for Dns {
+    async fn lookup(&self, name: &str, qtype: QType) -> Answer {
+        let name = match self.zones.answer(name, qtype) {
+            ZoneAnswer::Answer(answer) => {
+                self.stats.zone_answers.fetch_add(1, Ordering::Relaxed);
+                return answer;
+            }
+            // A CNAME inside the zones pointing outside them: ask for the target.
+            ZoneAnswer::FallThrough(name) => name,
+        };
+        let (answer, fresh) = self
+            .cache
+            .get_or_fetch(name.clone(), qtype, || self.from_network(name, qtype))
+            .await;
+        if fresh {
+            answer
+        } else {
+            self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+            Answer {
+                source: if answer.source == Source::Dns { Source::Cache } else { answer.source },
+                ..answer
+            }
+        }
+    }
+}

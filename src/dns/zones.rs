@@ -1,0 +1,207 @@
+//! `--zone FILE`: RFC 1035 master files consulted before DNS (SPEC §4), so a user can ask
+//! "what if these domains published these records?". A name the files hold is answered
+//! from them (NODATA for a type they lack); a `MAIL-FROM.<domain>` name inside a loaded
+//! origin that the files do not hold is NXDOMAIN ("this domain has no policy"); any other
+//! name falls through to the cache and DNS, so a what-if file need not copy relay addresses.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use hickory_proto::rr::{Name, RData};
+use hickory_proto::serialize::txt::Parser;
+
+use super::{Answer, Data, Failure, MxTarget, Outcome, QType, Source};
+
+/// CNAME hops followed inside the zone files before giving up.
+const MAX_CNAME_HOPS: usize = 8;
+
+#[derive(Debug, Default, Clone)]
+struct NameData {
+    mx: Option<(Vec<MxTarget>, u32)>,
+    a: Option<(Vec<IpAddr>, u32)>,
+    aaaa: Option<(Vec<IpAddr>, u32)>,
+    cname: Option<(String, u32)>,
+}
+
+#[derive(Debug, Default)]
+pub struct Zones {
+    names: HashMap<String, NameData>,
+    /// Loaded origins with their negative TTL (the SOA minimum, 0 without an SOA).
+    origins: Vec<(String, u32)>,
+}
+
+/// What the zone files say about a question.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ZoneAnswer {
+    Answer(Answer),
+    /// Not in the files: ask the cache and DNS for this name (after any in-zone CNAMEs).
+    FallThrough(String),
+}
+
+/// Lowercase ASCII without the trailing dot; the root is "".
+pub fn name_text(name: &Name) -> String {
+    let s = name.to_lowercase().to_ascii();
+    s.strip_suffix('.').unwrap_or(&s).to_string()
+}
+
+impl Zones {
+    pub fn load(paths: &[impl AsRef<Path>]) -> Result<Zones, String> {
+        let mut zones = Zones::default();
+        for path in paths {
+            let path = path.as_ref();
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            zones
+                .add_text(&text, Some(path))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(zones)
+    }
+
+    /// Adds one master file's records (it must set `$ORIGIN`).
+    pub fn add_text(&mut self, text: &str, path: Option<&Path>) -> Result<(), String> {
+        let parser = Parser::new(text, path.map(Path::to_path_buf), None);
+        let (origin, rrsets) = parser.parse().map_err(|e| e.to_string())?;
+        let mut negative_ttl = 0;
+        for (key, rrset) in &rrsets {
+            let owner = name_text(&Name::from(key.name.clone()));
+            for record in rrset.records_without_rrsigs() {
+                let ttl = record.ttl;
+                let entry = self.names.entry(owner.clone()).or_default();
+                match &record.data {
+                    RData::MX(mx) => push(&mut entry.mx, ttl).push(MxTarget {
+                        preference: mx.preference,
+                        exchange: name_text(&mx.exchange),
+                    }),
+                    RData::A(a) => push(&mut entry.a, ttl).push(IpAddr::V4(a.0)),
+                    RData::AAAA(aaaa) => push(&mut entry.aaaa, ttl).push(crate::net::canonical(IpAddr::V6(aaaa.0))),
+                    RData::CNAME(c) => entry.cname = Some((name_text(&c.0), ttl)),
+                    RData::SOA(soa) => negative_ttl = soa.minimum.min(ttl),
+                    _ => {}
+                }
+            }
+        }
+        self.origins.push((name_text(&origin), negative_ttl));
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty() && self.origins.is_empty()
+    }
+
+    pub fn answer(&self, name: &str, qtype: QType) -> ZoneAnswer {
+        if self.is_empty() {
+            return ZoneAnswer::FallThrough(name.to_string());
+        }
+        let mut current = name.to_string();
+        for _ in 0..=MAX_CNAME_HOPS {
+            let Some(data) = self.names.get(&current) else {
+                return match self.origin_of(&current) {
+                    Some(neg_ttl) if is_mail_from_name(&current) => answer(Outcome::NxDomain, neg_ttl),
+                    _ => ZoneAnswer::FallThrough(current),
+                };
+            };
+            let found = match qtype {
+                QType::Mx => data.mx.as_ref().map(|(v, t)| (Data::Mx(sorted(v)), *t)),
+                QType::A => data.a.as_ref().map(|(v, t)| (Data::Addrs(v.clone()), *t)),
+                QType::Aaaa => data.aaaa.as_ref().map(|(v, t)| (Data::Addrs(v.clone()), *t)),
+            };
+            if let Some((d, ttl)) = found {
+                return answer(Outcome::Found(d), ttl);
+            }
+            match &data.cname {
+                Some((target, _)) => current = target.clone(),
+                None => return answer(Outcome::NoData, self.origin_of(&current).unwrap_or(0)),
+            }
+        }
+        ZoneAnswer::Answer(Answer::failed(
+            Failure::BadAnswer(format!("CNAME chain from {name} longer than {MAX_CNAME_HOPS}")),
+            Source::Zone,
+        ))
+    }
+
+    /// The negative TTL of the longest loaded origin containing `name`.
+    fn origin_of(&self, name: &str) -> Option<u32> {
+        self.origins
+            .iter()
+            .filter(|(o, _)| o.is_empty() || name == o || name.ends_with(&format!(".{o}")))
+            .max_by_key(|(o, _)| o.len())
+            .map(|(_, ttl)| *ttl)
+    }
+}
+
+fn push<T>(slot: &mut Option<(Vec<T>, u32)>, ttl: u32) -> &mut Vec<T> {
+    let (v, t) = slot.get_or_insert_with(|| (Vec::new(), ttl));
+    *t = (*t).min(ttl);
+    v
+}
+
+fn sorted(v: &[MxTarget]) -> Vec<MxTarget> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+fn answer(outcome: Outcome, ttl: u32) -> ZoneAnswer {
+    ZoneAnswer::Answer(Answer {
+        outcome,
+        ttl,
+        source: Source::Zone,
+    })
+}
+
+fn is_mail_from_name(name: &str) -> bool {
+    name.len() > 10 && name[..10].eq_ignore_ascii_case("mail-from.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ZONE: &str = "$ORIGIN example.\n$TTL 300\n@ SOA ns. host. 1 2 3 4 60\nMAIL-FROM.one MX 10 relay.one\n MX 0 relay2.one\nrelay.one A 192.0.2.1\nrelay2.one A 192.0.2.2\n AAAA 2001:db8::2\nalias.one CNAME relay.one\nout CNAME relay.elsewhere.test.\nloop1 CNAME loop2\nloop2 CNAME loop1\nMAIL-FROM.nodata TXT \"x\"\n";
+
+    fn zones() -> Zones {
+        let mut z = Zones::default();
+        z.add_text(ZONE, None).unwrap();
+        z
+    }
+
+    fn outcome(z: &Zones, name: &str, t: QType) -> Outcome {
+        match z.answer(name, t) {
+            ZoneAnswer::Answer(a) => a.outcome,
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn answers_records_sorted_by_preference() {
+        let z = zones();
+        assert_eq!(
+            outcome(&z, "mail-from.one.example", QType::Mx),
+            Outcome::Found(Data::Mx(vec![
+                MxTarget { preference: 0, exchange: "relay2.one.example".into() },
+                MxTarget { preference: 10, exchange: "relay.one.example".into() },
+            ]))
+        );
+        assert_eq!(outcome(&z, "relay.one.example", QType::A), Outcome::Found(Data::Addrs(vec!["192.0.2.1".parse().unwrap()])));
+        assert_eq!(outcome(&z, "alias.one.example", QType::A), Outcome::Found(Data::Addrs(vec!["192.0.2.1".parse().unwrap()])));
+    }
+
+    #[test]
+    fn nxdomain_nodata_and_fall_through() {
+        let z = zones();
+        assert_eq!(outcome(&z, "mail-from.absent.example", QType::Mx), Outcome::NxDomain);
+        assert_eq!(outcome(&z, "mail-from.nodata.example", QType::Mx), Outcome::NoData);
+        assert_eq!(outcome(&z, "relay.one.example", QType::Aaaa), Outcome::NoData);
+        assert_eq!(z.answer("relay.absent.example", QType::A), ZoneAnswer::FallThrough("relay.absent.example".into()));
+        assert_eq!(z.answer("mail-from.other.test", QType::Mx), ZoneAnswer::FallThrough("mail-from.other.test".into()));
+        assert_eq!(z.answer("out.example", QType::A), ZoneAnswer::FallThrough("relay.elsewhere.test".into()));
+        assert!(matches!(outcome(&z, "loop1.example", QType::A), Outcome::Failed(Failure::BadAnswer(_))));
+    }
+
+    #[test]
+    fn missing_origin_is_an_error() {
+        let mut z = Zones::default();
+        assert!(z.add_text("$TTL 1\nfoo A 192.0.2.1\n", None).is_err());
+    }
+}

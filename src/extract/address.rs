@@ -1,0 +1,162 @@
+//! Envelope addresses to sender domains (SPEC §3 "Domain normalisation"): the part after
+//! the last `@` outside quotes, source routes dropped, trailing dot removed, lowercased,
+//! IDN to A-labels. Anything that is not a host name becomes [`Sender::Malformed`], a
+//! permanent condition reported as `unknown`, never a DNS failure.
+
+use super::Sender;
+
+/// Longest text kept from a malformed sender, so hostile input cannot bloat the report.
+const MALFORMED_KEEP: usize = 100;
+
+/// Normalises an envelope address as logged or stored: `<user@Example.ORG.>`, `user@d`,
+/// `"jane doe"@d`, `<@a,@b:user@d>`, `<>`, `MAILER-DAEMON`.
+pub fn normalize_address(raw: &str) -> Sender {
+    let mut s = raw.trim();
+    if let Some(inner) = s.strip_prefix('<') {
+        s = inner.strip_suffix('>').unwrap_or(inner).trim();
+    }
+    if s.is_empty() || s.eq_ignore_ascii_case("mailer-daemon") {
+        return Sender::Null;
+    }
+    // RFC 5321 source route: `@a,@b:user@d` -> `user@d`
+    if s.starts_with('@') {
+        match s.find(':') {
+            Some(colon) => s = &s[colon + 1..],
+            None => return malformed(s),
+        }
+    }
+    match last_at_outside_quotes(s) {
+        Some(at) => normalize_domain(&s[at + 1..]),
+        None => malformed(s),
+    }
+}
+
+fn last_at_outside_quotes(s: &str) -> Option<usize> {
+    let mut in_quotes = false;
+    let mut escaped = false;
+    let mut last = None;
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            '"' => in_quotes = !in_quotes,
+            '@' if !in_quotes => last = Some(i),
+            _ => {}
+        }
+    }
+    last
+}
+
+/// Normalises a bare domain (also used for HELO names with `--null-sender helo`).
+pub fn normalize_domain(raw: &str) -> Sender {
+    let d = raw.trim();
+    let d = d.strip_suffix('.').unwrap_or(d);
+    let ascii = if d.is_ascii() {
+        d.to_ascii_lowercase()
+    } else {
+        match idna::domain_to_ascii(d) {
+            Ok(a) => a,
+            Err(_) => return malformed(d),
+        }
+    };
+    if is_host_name(&ascii) {
+        Sender::Domain(ascii)
+    } else {
+        malformed(d)
+    }
+}
+
+/// A host name in the RFC 1123 sense, with at least two labels and a non-numeric top label:
+/// letters, digits and inner hyphens, labels of 1 to 63 octets, 253 octets in all.
+pub fn is_host_name(name: &str) -> bool {
+    if name.is_empty() || name.len() > 253 {
+        return false;
+    }
+    let mut labels = 0;
+    let mut last = "";
+    for label in name.split('.') {
+        let b = label.as_bytes();
+        if b.is_empty()
+            || b.len() > 63
+            || b[0] == b'-'
+            || b[b.len() - 1] == b'-'
+            || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        {
+            return false;
+        }
+        labels += 1;
+        last = label;
+    }
+    labels >= 2 && !last.bytes().all(|c| c.is_ascii_digit())
+}
+
+fn malformed(text: &str) -> Sender {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MALFORMED_KEEP)
+        .collect::<String>()
+        .to_lowercase();
+    Sender::Malformed(cleaned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dom(s: &str) -> Sender {
+        Sender::Domain(s.to_string())
+    }
+
+    #[test]
+    fn plain_and_bracketed() {
+        assert_eq!(normalize_address("<user@Example.ORG.>"), dom("example.org"));
+        assert_eq!(normalize_address("tim.one@comcast.net"), dom("comcast.net"));
+        assert_eq!(normalize_address(" <a@b.example> "), dom("b.example"));
+    }
+
+    #[test]
+    fn null_sender_forms() {
+        assert_eq!(normalize_address("<>"), Sender::Null);
+        assert_eq!(normalize_address(""), Sender::Null);
+        assert_eq!(normalize_address("MAILER-DAEMON"), Sender::Null);
+        assert_eq!(normalize_address("<MAILER-DAEMON>"), Sender::Null);
+    }
+
+    #[test]
+    fn quoted_local_parts_and_source_routes() {
+        assert_eq!(normalize_address("<\"jane doe\"@example.com>"), dom("example.com"));
+        assert_eq!(normalize_address("\"a@b\"@example.net"), dom("example.net"));
+        assert_eq!(normalize_address("<@hop1.example,@hop2.example:bob@example.com>"), dom("example.com"));
+        assert_eq!(
+            normalize_address("SRS0=1sN3=5P=example.org=noreply@srs.example.org"),
+            dom("srs.example.org")
+        );
+        assert_eq!(normalize_address("prvs=1234abcdef=news@Example.com"), dom("example.com"));
+    }
+
+    #[test]
+    fn idn_becomes_a_label() {
+        assert_eq!(normalize_address("user@bücher.example"), dom("xn--bcher-kva.example"));
+        assert_eq!(normalize_address("user@BÜCHER.example"), dom("xn--bcher-kva.example"));
+        assert_eq!(normalize_address("user@xn--bcher-kva.example"), dom("xn--bcher-kva.example"));
+    }
+
+    #[test]
+    fn malformed_domains() {
+        for raw in [
+            "root",
+            "user@[192.0.2.1]",
+            "user@192.0.2.1",
+            "user@localhost",
+            "user@dis_allowed.example.com",
+            "user@a..b",
+            "user@-a.example",
+            "@nocolon",
+        ] {
+            assert!(matches!(normalize_address(raw), Sender::Malformed(_)), "{raw}");
+        }
+        let long = format!("u@{}.example", "a".repeat(64));
+        assert!(matches!(normalize_address(&long), Sender::Malformed(_)));
+    }
+}

@@ -1,0 +1,236 @@
+//! The project's own mbox splitter (SPEC §3). mail-parser's iterator splits on every line
+//! that starts with `From `; here a `From ` line starts a message only at the start of the
+//! file or after an empty line, so an unquoted `From` in a body stays in the body. Only
+//! header blocks are kept: bodies are skipped as they stream past, so `>From ` unquoting
+//! (mboxrd) never matters and memory stays bounded by the largest header block.
+
+use std::io::{self, BufRead};
+
+/// A header block larger than this is not a header block; the message counts as malformed.
+pub const MAX_HEADER_BYTES: usize = 4 << 20;
+
+/// One message's envelope line and header block.
+#[derive(Debug, Default)]
+pub struct MboxMessage {
+    /// The sender written on the `From ` line.
+    pub envelope: String,
+    /// Header lines up to (excluding) the blank line; empty when oversized.
+    pub header: Vec<u8>,
+    /// True when the header block exceeded [`MAX_HEADER_BYTES`].
+    pub oversized: bool,
+    /// 1-based line number of the `From ` line.
+    pub line: u64,
+}
+
+/// What the splitter yields.
+#[derive(Debug)]
+pub enum MboxItem {
+    Message(MboxMessage),
+    /// Non-blank text before the first `From ` line, starting at this line.
+    Preamble { line: u64 },
+}
+
+pub struct MboxReader<R> {
+    reader: R,
+    line: Vec<u8>,
+    line_no: u64,
+    /// The separator line read ahead of the message it starts.
+    pending: Option<(String, u64)>,
+    started: bool,
+    done: bool,
+}
+
+impl<R: BufRead> MboxReader<R> {
+    pub fn new(reader: R) -> Self {
+        MboxReader {
+            reader,
+            line: Vec::with_capacity(256),
+            line_no: 0,
+            pending: None,
+            started: false,
+            done: false,
+        }
+    }
+
+    /// Reads one line into `self.line`; false at end of input.
+    fn read_line(&mut self) -> io::Result<bool> {
+        self.line.clear();
+        let n = self.reader.read_until(b'\n', &mut self.line)?;
+        if n > 0 {
+            self.line_no += 1;
+        }
+        Ok(n > 0)
+    }
+
+    /// Skips lines until the next separator (or end of input); remembers it in `pending`.
+    /// Returns whether any non-blank line was passed over.
+    fn seek_separator(&mut self, mut prev_blank: bool) -> io::Result<bool> {
+        let mut saw_text = false;
+        while self.read_line()? {
+            if prev_blank && self.line.starts_with(b"From ") {
+                self.pending = Some((envelope_sender(&self.line), self.line_no));
+                return Ok(saw_text);
+            }
+            prev_blank = is_blank(&self.line);
+            saw_text |= !prev_blank;
+        }
+        self.done = true;
+        Ok(saw_text)
+    }
+
+    pub fn next_item(&mut self) -> io::Result<Option<MboxItem>> {
+        if !self.started {
+            self.started = true;
+            // The start of the file counts as "after an empty line".
+            if self.seek_separator(true)? {
+                return Ok(Some(MboxItem::Preamble { line: 1 }));
+            }
+        }
+        let Some((envelope, line)) = self.pending.take() else {
+            return Ok(None);
+        };
+        let mut msg = MboxMessage {
+            envelope,
+            line,
+            ..Default::default()
+        };
+        // Header block: up to the first blank line.
+        let mut ended_blank = false;
+        while self.read_line()? {
+            if is_blank(&self.line) {
+                ended_blank = true;
+                break;
+            }
+            if msg.oversized {
+                continue;
+            }
+            if msg.header.len() + self.line.len() > MAX_HEADER_BYTES {
+                msg.oversized = true;
+                msg.header = Vec::new();
+                continue;
+            }
+            msg.header.extend_from_slice(&self.line);
+        }
+        if ended_blank {
+            self.seek_separator(true)?;
+        } else {
+            self.done = true;
+        }
+        Ok(Some(MboxItem::Message(msg)))
+    }
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    matches!(line, b"\n" | b"\r\n")
+}
+
+/// The sender on a `From ` line: `From addr date`. A quoted local part may hold spaces.
+pub fn envelope_sender(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    let rest = text
+        .strip_prefix("From ")
+        .unwrap_or(&text)
+        .trim_start_matches([' ', '\t']);
+    let end = if rest.starts_with('"') {
+        match rest[1..].find('"') {
+            Some(q) => {
+                let after = q + 2;
+                after + rest[after..].find([' ', '\t', '\r', '\n']).unwrap_or(rest.len() - after)
+            }
+            None => rest.find([' ', '\t', '\r', '\n']).unwrap_or(rest.len()),
+        }
+    } else {
+        rest.find([' ', '\t', '\r', '\n']).unwrap_or(rest.len())
+    };
+    rest[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(input: &[u8]) -> Vec<MboxItem> {
+        let mut r = MboxReader::new(input);
+        let mut out = Vec::new();
+        while let Some(item) = r.next_item().unwrap() {
+            out.push(item);
+        }
+        out
+    }
+
+    fn messages(input: &[u8]) -> Vec<(String, String, u64)> {
+        split(input)
+            .into_iter()
+            .filter_map(|i| match i {
+                MboxItem::Message(m) => Some((m.envelope, String::from_utf8(m.header).unwrap(), m.line)),
+                MboxItem::Preamble { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unquoted_from_in_body_is_not_a_separator() {
+        let mbox = b"From a@one.example Tue Jun  4 10:00:00 2024\nSubject: 1\n\nbody\nFrom here on it is body\n\nFrom b@two.example Tue Jun  4 10:00:01 2024\nSubject: 2\n\nx\n";
+        let m = messages(mbox);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].0, "a@one.example");
+        assert_eq!(m[0].1, "Subject: 1\n");
+        assert_eq!(m[1].0, "b@two.example");
+        assert_eq!(m[1].2, 7);
+    }
+
+    #[test]
+    fn mboxrd_quoted_lines_stay_in_body() {
+        let mbox = b"From a@one.example Tue Jun  4 10:00:00 2024\nSubject: 1\n\n>From quoted\n\n>>From twice\n\nFrom b@two.example Tue Jun  4 10:00:01 2024\nSubject: 2\n\n";
+        assert_eq!(messages(mbox).len(), 2);
+    }
+
+    #[test]
+    fn crlf_mbox() {
+        let mbox = b"From a@one.example Tue Jun  4 10:00:00 2024\r\nSubject: 1\r\n\r\nbody\r\nFrom inside body\r\n\r\nFrom b@two.example Tue Jun  4 10:00:01 2024\r\nSubject: 2\r\n\r\nx\r\n";
+        let m = messages(mbox);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].1, "Subject: 1\r\n");
+        assert_eq!(m[1].0, "b@two.example");
+    }
+
+    #[test]
+    fn preamble_is_reported_and_blank_preamble_is_not() {
+        let items = split(b"garbage\n\nFrom a@b.example Tue Jun  4 10:00:00 2024\nX: 1\n\n");
+        assert!(matches!(items[0], MboxItem::Preamble { line: 1 }));
+        assert_eq!(items.len(), 2);
+        let items = split(b"\n\nFrom a@b.example Tue Jun  4 10:00:00 2024\nX: 1\n\n");
+        assert_eq!(items.len(), 1);
+    }
+
+    #[test]
+    fn message_without_body_or_final_newline() {
+        let m = messages(b"From a@b.example Tue Jun  4 10:00:00 2024\nX: 1");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].1, "X: 1");
+    }
+
+    #[test]
+    fn envelope_sender_forms() {
+        assert_eq!(envelope_sender(b"From yves@example.org  Wed Nov 11 21:29:20 2009\n"), "yves@example.org");
+        assert_eq!(envelope_sender(b"From MAILER-DAEMON Wed Nov 11 21:29:20 2009\n"), "MAILER-DAEMON");
+        assert_eq!(
+            envelope_sender(b"From \"jane doe\"@example.com  Tue Jun  4 10:00:00 2024\n"),
+            "\"jane doe\"@example.com"
+        );
+        assert_eq!(envelope_sender(b"From \xff\xfe@example.org Tue Jun  4 10:00:00 2024\n").len() > 0, true);
+    }
+
+    #[test]
+    fn oversized_header_is_flagged_not_kept() {
+        let mut mbox = b"From a@b.example Tue Jun  4 10:00:00 2024\nX: ".to_vec();
+        mbox.extend(std::iter::repeat_n(b'a', MAX_HEADER_BYTES + 10));
+        mbox.extend_from_slice(b"\n\nbody\n\nFrom c@d.example Tue Jun  4 10:00:00 2024\nY: 2\n\n");
+        let items = split(&mbox);
+        assert_eq!(items.len(), 2);
+        match &items[0] {
+            MboxItem::Message(m) => assert!(m.oversized && m.header.is_empty()),
+            other => panic!("{other:?}"),
+        }
+    }
+}

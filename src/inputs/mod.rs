@@ -1,0 +1,232 @@
+//! Inputs: expands paths, opens each file, detects its format and streams it through the
+//! matching extractor into a per-input [`Tally`]. Files are read in parallel (rayon); a file
+//! that fails is named in an [`InputError`] and the others are still read (SPEC §6).
+
+pub mod detect;
+pub mod mbox;
+pub mod walk;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::aggregate::Tally;
+use crate::extract::postfix::PostfixJoiner;
+use crate::extract::{ExtractOptions, Record, SkipReason, message, pairs_file, syslog};
+pub use detect::Format;
+use mbox::{MboxItem, MboxReader};
+pub use walk::Input;
+
+/// How many bytes detection looks at.
+const DETECT_BYTES: usize = 8192;
+const READ_BUFFER: usize = 256 * 1024;
+
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    pub extract: ExtractOptions,
+    /// `--format`: skip detection.
+    pub format: Option<Format>,
+    /// `--strict`: the first malformed record fails its input.
+    pub strict: bool,
+}
+
+/// An input that could not be read completely, and where it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub input: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.input, self.message)
+    }
+}
+
+/// Everything the inputs stage produced.
+#[derive(Debug, Default)]
+pub struct ReadReport {
+    pub tally: Tally,
+    pub errors: Vec<InputError>,
+    /// Inputs read to the end without error.
+    pub inputs_ok: usize,
+    pub inputs_total: usize,
+}
+
+/// Reads every path; never stops at the first failure.
+pub fn read_all(paths: &[PathBuf], opts: &ReadOptions) -> ReadReport {
+    let (inputs, walk_errors) = walk::expand(paths);
+    let mut errors: Vec<InputError> = walk_errors
+        .into_iter()
+        .map(|e| InputError {
+            input: e.path.display().to_string(),
+            message: e.error.to_string(),
+        })
+        .collect();
+    let results: Vec<(Tally, Option<InputError>)> = inputs
+        .par_iter()
+        .map(|input| read_input(input, opts))
+        .collect();
+    let mut report = ReadReport {
+        inputs_total: inputs.len() + errors.len(),
+        ..Default::default()
+    };
+    for (tally, error) in results {
+        report.tally.merge(tally);
+        match error {
+            Some(e) => errors.push(e),
+            None => report.inputs_ok += 1,
+        }
+    }
+    report.errors = errors;
+    report
+}
+
+/// Reads one input. What was read before a failure is kept; the error says where it stopped.
+pub fn read_input(input: &Input, opts: &ReadOptions) -> (Tally, Option<InputError>) {
+    let mut tally = Tally::default();
+    let fail = |message: String| InputError {
+        input: input.name(),
+        message,
+    };
+    let reader: Box<dyn Read + Send> = match input {
+        Input::Stdin => Box::new(io::stdin()),
+        Input::File(path) => match File::open(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => return (tally, Some(fail(e.to_string()))),
+        },
+    };
+    let (head, rest) = match read_head(reader) {
+        Ok(x) => x,
+        Err(e) => return (tally, Some(fail(e.to_string()))),
+    };
+    let format = match opts.format.or_else(|| detect::detect(&head)) {
+        Some(f) => f,
+        None if head.is_empty() => return (tally, None),
+        None => return (tally, Some(fail("unrecognised format (use --format to say what it is)".into()))),
+    };
+    let reader = BufReader::with_capacity(READ_BUFFER, Cursor::new(head).chain(rest));
+    let result = match format {
+        Format::Mbox => read_mbox(reader, opts, &mut tally),
+        Format::Message => read_message(reader, opts, &mut tally),
+        Format::Log => read_log(reader, opts, &mut tally),
+        Format::Pairs => read_pairs(reader, opts, &mut tally),
+    };
+    (tally, result.err().map(|e| fail(e.to_string())))
+}
+
+/// Where and why reading stopped.
+#[derive(Debug)]
+enum ReadError {
+    Io(io::Error),
+    Malformed { line: u64, what: &'static str },
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Io(e) => write!(f, "read error: {e}"),
+            ReadError::Malformed { line, what } => write!(f, "line {line}: malformed {what} (--strict)"),
+        }
+    }
+}
+
+fn read_head(mut reader: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+    let mut head = Vec::with_capacity(DETECT_BYTES);
+    (&mut reader).take(DETECT_BYTES as u64).read_to_end(&mut head)?;
+    Ok((head, reader))
+}
+
+/// Adds a record; in strict mode a malformed one stops the input at `line`.
+fn add(tally: &mut Tally, record: Record, strict: bool, line: u64, what: &'static str) -> Result<(), ReadError> {
+    if strict && record == Record::Skipped(SkipReason::Malformed) {
+        return Err(ReadError::Malformed { line, what });
+    }
+    tally.add(record);
+    Ok(())
+}
+
+fn read_mbox(reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> Result<(), ReadError> {
+    let mut mbox = MboxReader::new(reader);
+    while let Some(item) = mbox.next_item()? {
+        let (record, line, what) = match item {
+            MboxItem::Preamble { line } => (Record::Skipped(SkipReason::Malformed), line, "text before the first From line"),
+            MboxItem::Message(m) if m.oversized => (Record::Skipped(SkipReason::Malformed), m.line, "message (header block too large)"),
+            MboxItem::Message(m) => (message::extract(&m.header, Some(&m.envelope), &opts.extract), m.line, "message"),
+        };
+        add(tally, record, opts.strict, line, what)?;
+    }
+    Ok(())
+}
+
+fn read_message(mut reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> Result<(), ReadError> {
+    let mut header = Vec::new();
+    let mut line = Vec::new();
+    let mut oversized = false;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 || matches!(&line[..], b"\n" | b"\r\n") {
+            break;
+        }
+        if header.len() + line.len() > mbox::MAX_HEADER_BYTES {
+            oversized = true;
+            break;
+        }
+        header.extend_from_slice(&line);
+    }
+    let record = if oversized {
+        Record::Skipped(SkipReason::Malformed)
+    } else {
+        message::extract(&header, None, &opts.extract)
+    };
+    add(tally, record, opts.strict, 1, "message")
+}
+
+fn read_log(mut reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> Result<(), ReadError> {
+    let mut joiner = PostfixJoiner::new(opts.extract.clone());
+    let mut buf = Vec::with_capacity(512);
+    let mut line_no = 0u64;
+    let mut malformed_at: Option<u64> = None;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        line_no += 1;
+        let text = String::from_utf8_lossy(&buf);
+        let Some(line) = syslog::split(text.trim_end_matches(['\n', '\r'])) else {
+            continue;
+        };
+        if line.program.starts_with("postfix") {
+            joiner.feed(&line, &mut |record| {
+                if record == Record::Skipped(SkipReason::Malformed) && malformed_at.is_none() {
+                    malformed_at = Some(line_no);
+                }
+                tally.add(record);
+            });
+            if opts.strict && let Some(line) = malformed_at {
+                return Err(ReadError::Malformed { line, what: "postfix log line" });
+            }
+        }
+    }
+    joiner.finish(&mut |record| tally.add(record));
+    Ok(())
+}
+
+fn read_pairs(reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> Result<(), ReadError> {
+    pairs_file::read(reader, &mut |line, row| match row {
+        Some((key, messages)) => {
+            tally.add_pair(key, messages);
+            Ok(())
+        }
+        None => add(tally, Record::Skipped(SkipReason::Malformed), opts.strict, line, "pairs row"),
+    })
+}

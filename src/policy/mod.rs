@@ -1,0 +1,265 @@
+//! The MAIL-FROM check of SPEC §2 as pure logic over [`Lookup`]: MX at `MAIL-FROM.D`, the
+//! client's address family at each target, delegation through `MAIL-FROM.T` (the critique's
+//! recursion) breadth-first by preference then name, with a visited set, a depth limit and a
+//! per-evaluation lookup budget. Each distinct (name, type) counts once against the budget
+//! whether the cache or the network answers it, so a verdict never depends on cache state.
+
+pub mod verdict;
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::dns::{Answer, Data, Lookup, MxTarget, Outcome, QType};
+use crate::extract::address::is_host_name;
+use crate::net::IpNet;
+pub use verdict::Verdict;
+
+/// A configured relay that is always permitted (`--perimeter`, `--forwarder`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trusted {
+    /// What `matched` says: `perimeter:192.0.2.0/24`.
+    pub label: String,
+    pub net: IpNet,
+}
+
+#[derive(Clone, Debug)]
+pub struct PolicyConfig {
+    pub trusted: Vec<Trusted>,
+    /// Delegation levels followed; 0 is the draft's one-level check.
+    pub max_depth: u32,
+    /// Distinct DNS questions one evaluation may ask.
+    pub max_lookups: u32,
+    pub eval_timeout: Duration,
+    /// Keep every step for `check`; audits leave it off.
+    pub trace: bool,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            trusted: Vec::new(),
+            max_depth: 10,
+            max_lookups: 100,
+            eval_timeout: Duration::from_secs(20),
+            trace: false,
+        }
+    }
+}
+
+/// One question asked during an evaluation (kept when tracing).
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Delegation level: 0 for `MAIL-FROM.D` and its targets.
+    pub depth: u32,
+    pub name: String,
+    pub qtype: QType,
+    pub answer: Answer,
+    /// This question's number against `--max-lookups`.
+    pub count: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    pub verdict: Verdict,
+    pub matched: Option<String>,
+    /// Relay names discovered, sorted.
+    pub relays: Vec<String>,
+    pub reason: Option<String>,
+    /// The rule that decided, in words (for `check`).
+    pub rule: &'static str,
+    pub lookups: u32,
+    pub steps: Vec<Step>,
+}
+
+/// Evaluates one (domain, client) pair. `domain` is a normalised sender domain.
+pub async fn evaluate<L: Lookup>(lookup: &L, domain: &str, ip: IpAddr, cfg: &PolicyConfig) -> Evaluation {
+    let ip = crate::net::canonical(ip);
+    match tokio::time::timeout(cfg.eval_timeout, Evaluator::new(lookup, cfg).run(domain, ip)).await {
+        Ok(evaluation) => evaluation,
+        Err(_) => Evaluation {
+            verdict: Verdict::Tempfail,
+            matched: None,
+            relays: Vec::new(),
+            reason: Some(format!("evaluation deadline of {:?} passed", cfg.eval_timeout)),
+            rule: "the per-evaluation deadline (--eval-timeout) passed",
+            lookups: 0,
+            steps: Vec::new(),
+        },
+    }
+}
+
+/// The lookup budget ran out before this question could be asked.
+struct OverBudget;
+
+struct Evaluator<'a, L> {
+    lookup: &'a L,
+    cfg: &'a PolicyConfig,
+    asked: HashMap<(String, QType), Answer>,
+    count: u32,
+    failures: Vec<String>,
+    ignored: Vec<String>,
+    relays: HashSet<String>,
+    steps: Vec<Step>,
+}
+
+impl<'a, L: Lookup> Evaluator<'a, L> {
+    fn new(lookup: &'a L, cfg: &'a PolicyConfig) -> Self {
+        Evaluator {
+            lookup,
+            cfg,
+            asked: HashMap::new(),
+            count: 0,
+            failures: Vec::new(),
+            ignored: Vec::new(),
+            relays: HashSet::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    async fn ask(&mut self, name: &str, qtype: QType, depth: u32) -> Result<Answer, OverBudget> {
+        let key = (name.to_string(), qtype);
+        if let Some(a) = self.asked.get(&key) {
+            return Ok(a.clone());
+        }
+        if self.count >= self.cfg.max_lookups {
+            return Err(OverBudget);
+        }
+        self.count += 1;
+        let answer = self.lookup.lookup(name, qtype).await;
+        if let Outcome::Failed(f) = &answer.outcome {
+            self.failures.push(format!("{name} {}: {f}", qtype.as_str()));
+        }
+        if self.cfg.trace {
+            self.steps.push(Step {
+                depth,
+                name: name.to_string(),
+                qtype,
+                answer: answer.clone(),
+                count: self.count,
+            });
+        }
+        self.asked.insert(key, answer.clone());
+        Ok(answer)
+    }
+
+    async fn run(mut self, domain: &str, ip: IpAddr) -> Evaluation {
+        let policy_name = format!("mail-from.{domain}");
+        let Ok(answer) = self.ask(&policy_name, QType::Mx, 0).await else {
+            return self.finish(Verdict::Permerror, None, "a --max-lookups of 0 allows no question");
+        };
+        let targets = match answer.outcome {
+            Outcome::Found(Data::Mx(t)) => t,
+            Outcome::Found(Data::Addrs(_)) | Outcome::NxDomain | Outcome::NoData => {
+                return self.finish(Verdict::NoPolicy, None, "MAIL-FROM.D has no MX records");
+            }
+            Outcome::Failed(_) => {
+                return self.finish(Verdict::Tempfail, None, "the MAIL-FROM.D lookup failed");
+            }
+        };
+        if let Some(t) = self.cfg.trusted.iter().find(|t| t.net.contains(ip)) {
+            let label = t.label.clone();
+            self.note_targets(&targets);
+            return self.finish(Verdict::Nonrepudiated, Some(label), "the client is a configured perimeter relay or forwarder");
+        }
+        if targets.len() == 1 && targets[0].exchange.is_empty() {
+            return self.finish(Verdict::Repudiated, None, "null MX: the domain says it sends no mail");
+        }
+        let mut expanded: HashSet<String> = HashSet::from([domain.to_string()]);
+        let mut level = self.note_targets(&targets);
+        let family = QType::for_ip(ip);
+        let mut depth = 0;
+        let mut over: Option<String> = None;
+        'levels: while !level.is_empty() {
+            for target in &level {
+                match self.ask(target, family, depth).await {
+                    Err(OverBudget) => {
+                        over = Some(format!("more than {} DNS lookups", self.cfg.max_lookups));
+                        break 'levels;
+                    }
+                    Ok(Answer { outcome: Outcome::Found(Data::Addrs(addrs)), .. }) if addrs.contains(&ip) => {
+                        let name = target.clone();
+                        return self.finish(Verdict::Nonrepudiated, Some(name), "the client is an address of a permitted relay");
+                    }
+                    Ok(_) => {}
+                }
+            }
+            if depth >= self.cfg.max_depth {
+                if self.cfg.max_depth > 0 && level.iter().any(|t| !expanded.contains(t)) {
+                    over = Some(format!("delegation deeper than --max-depth {}", self.cfg.max_depth));
+                }
+                break;
+            }
+            let mut next = Vec::new();
+            for target in &level {
+                if !expanded.insert(target.clone()) {
+                    continue;
+                }
+                match self.ask(&format!("mail-from.{target}"), QType::Mx, depth + 1).await {
+                    Err(OverBudget) => {
+                        over = Some(format!("more than {} DNS lookups", self.cfg.max_lookups));
+                        break 'levels;
+                    }
+                    Ok(Answer { outcome: Outcome::Found(Data::Mx(delegated)), .. }) => next.extend(delegated),
+                    Ok(_) => {}
+                }
+            }
+            level = self.note_targets(&next);
+            depth += 1;
+        }
+        match over {
+            Some(why) => {
+                self.ignored.insert(0, why);
+                self.finish(Verdict::Permerror, None, "a lookup limit was reached before a match")
+            }
+            None if !self.failures.is_empty() => self.finish(Verdict::Tempfail, None, "no match, and a lookup on the way failed"),
+            None => self.finish(Verdict::Repudiated, None, "no permitted relay has the client's address"),
+        }
+    }
+
+    /// Records new targets as relays and returns the valid, unseen ones in exploration
+    /// order (preference, then name). The root and non-host names are ignored and said.
+    fn note_targets(&mut self, targets: &[MxTarget]) -> Vec<String> {
+        let mut sorted = targets.to_vec();
+        sorted.sort();
+        let mut out = Vec::new();
+        for t in sorted {
+            if t.exchange.is_empty() {
+                continue; // a null MX among other targets contributes nothing
+            }
+            if !is_host_name(&t.exchange) {
+                let note = format!("ignored invalid relay name {:?}", t.exchange);
+                if !self.ignored.contains(&note) {
+                    self.ignored.push(note);
+                }
+                continue;
+            }
+            if self.relays.insert(t.exchange.clone()) {
+                out.push(t.exchange);
+            }
+        }
+        out
+    }
+
+    fn finish(self, verdict: Verdict, matched: Option<String>, rule: &'static str) -> Evaluation {
+        let mut reasons = Vec::new();
+        if matches!(verdict, Verdict::Tempfail) {
+            reasons.extend(self.failures.iter().cloned());
+        }
+        reasons.extend(self.ignored.iter().cloned());
+        let mut relays: Vec<String> = self.relays.into_iter().collect();
+        relays.sort();
+        Evaluation {
+            verdict,
+            matched,
+            relays,
+            reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+            rule,
+            lookups: self.count,
+            steps: self.steps,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

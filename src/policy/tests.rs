@@ -1,0 +1,250 @@
+//! Policy tests without sockets: a fake [`Lookup`] answers from zone text, with failures
+//! and delays injected per name, and counts the questions it is asked.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::*;
+use crate::dns::zones::{ZoneAnswer, Zones};
+use crate::dns::{Failure, Source};
+
+struct Fake {
+    zones: Zones,
+    fail: HashMap<String, Failure>,
+    slow: HashMap<String, Duration>,
+    /// MX answers the zone parser would refuse to load (e.g. non-host-name targets).
+    raw_mx: HashMap<String, Vec<MxTarget>>,
+    asked: Mutex<Vec<(String, QType)>>,
+}
+
+impl Fake {
+    fn new(zone: &str) -> Fake {
+        let mut zones = Zones::default();
+        zones.add_text(zone, None).unwrap();
+        Fake { zones, fail: HashMap::new(), slow: HashMap::new(), raw_mx: HashMap::new(), asked: Mutex::new(Vec::new()) }
+    }
+    fn failing(mut self, name: &str, f: Failure) -> Fake {
+        self.fail.insert(name.into(), f);
+        self
+    }
+    fn asked(&self) -> usize {
+        self.asked.lock().unwrap().len()
+    }
+}
+
+impl Lookup for Fake {
+    async fn lookup(&self, name: &str, qtype: QType) -> Answer {
+        self.asked.lock().unwrap().push((name.to_string(), qtype));
+        if let Some(d) = self.slow.get(name) {
+            tokio::time::sleep(*d).await;
+        }
+        if let Some(f) = self.fail.get(name) {
+            return Answer::failed(f.clone(), Source::Dns);
+        }
+        if let (Some(mx), QType::Mx) = (self.raw_mx.get(name), qtype) {
+            return Answer { outcome: Outcome::Found(Data::Mx(mx.clone())), ttl: 1, source: Source::Dns };
+        }
+        match self.zones.answer(name, qtype) {
+            ZoneAnswer::Answer(a) => a,
+            ZoneAnswer::FallThrough(_) => Answer { outcome: Outcome::NxDomain, ttl: 0, source: Source::Zone },
+        }
+    }
+}
+
+const WORLD: &str = r#"$ORIGIN example.
+$TTL 300
+MAIL-FROM.direct     MX 10 out.direct
+out.direct           A 192.0.2.10
+                     AAAA 2001:db8::10
+MAIL-FROM.customer   MX 0 provider
+MAIL-FROM.provider   MX 10 relay1.provider
+                     MX 20 relay2.provider
+relay1.provider      A 192.0.2.21
+relay2.provider      A 192.0.2.22
+MAIL-FROM.a          MX 0 b
+MAIL-FROM.b          MX 0 a
+a                    A 192.0.2.31
+b                    A 192.0.2.32
+MAIL-FROM.c1         MX 0 c2
+MAIL-FROM.c2         MX 0 c3
+MAIL-FROM.c3         MX 0 c4
+c4                   A 192.0.2.44
+MAIL-FROM.nomail     MX 0 .
+MAIL-FROM.twofail    MX 0 down
+                     MX 5 out.direct
+MAIL-FROM.cname      MX 0 alias
+alias                CNAME out.direct
+"#;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+async fn eval(fake: &Fake, d: &str, s: &str, cfg: &PolicyConfig) -> Evaluation {
+    evaluate(fake, d, ip(s), cfg).await
+}
+
+#[tokio::test]
+async fn direct_match_and_miss() {
+    let f = Fake::new(WORLD);
+    let cfg = PolicyConfig::default();
+    let e = eval(&f, "direct.example", "192.0.2.10", &cfg).await;
+    assert_eq!(e.verdict, Verdict::Nonrepudiated);
+    assert_eq!(e.matched.as_deref(), Some("out.direct.example"));
+    assert_eq!(e.relays, ["out.direct.example"]);
+    let e = eval(&f, "direct.example", "::ffff:192.0.2.10", &cfg).await;
+    assert_eq!(e.verdict, Verdict::Nonrepudiated, "v4-mapped counts as IPv4");
+    let e = eval(&f, "direct.example", "2001:db8::10", &cfg).await;
+    assert_eq!(e.verdict, Verdict::Nonrepudiated);
+    let e = eval(&f, "direct.example", "198.51.100.1", &cfg).await;
+    assert_eq!(e.verdict, Verdict::Repudiated);
+    assert_eq!(e.matched, None);
+}
+
+#[tokio::test]
+async fn only_the_clients_family_is_asked() {
+    let f = Fake::new(WORLD);
+    eval(&f, "direct.example", "198.51.100.1", &PolicyConfig::default()).await;
+    let asked = f.asked.lock().unwrap().clone();
+    assert!(asked.iter().all(|(_, t)| *t != QType::Aaaa), "{asked:?}");
+}
+
+#[tokio::test]
+async fn no_policy_and_tempfail_on_the_policy_lookup() {
+    let f = Fake::new(WORLD).failing("mail-from.broken.example", Failure::ServFail);
+    let cfg = PolicyConfig::default();
+    assert_eq!(eval(&f, "absent.example", "192.0.2.1", &cfg).await.verdict, Verdict::NoPolicy);
+    let e = eval(&f, "broken.example", "192.0.2.1", &cfg).await;
+    assert_eq!(e.verdict, Verdict::Tempfail);
+    assert!(e.reason.unwrap().contains("SERVFAIL"));
+}
+
+#[tokio::test]
+async fn delegation_to_a_provider() {
+    let f = Fake::new(WORLD);
+    let e = eval(&f, "customer.example", "192.0.2.22", &PolicyConfig::default()).await;
+    assert_eq!(e.verdict, Verdict::Nonrepudiated);
+    assert_eq!(e.matched.as_deref(), Some("relay2.provider.example"));
+    let strict = PolicyConfig { max_depth: 0, ..Default::default() };
+    let e = eval(&f, "customer.example", "192.0.2.22", &strict).await;
+    assert_eq!(e.verdict, Verdict::Repudiated, "depth 0 is the draft's one-level check");
+    assert_eq!(e.lookups, 2);
+}
+
+#[tokio::test]
+async fn loops_end_quietly() {
+    let f = Fake::new(WORLD);
+    let e = eval(&f, "a.example", "198.51.100.1", &PolicyConfig::default()).await;
+    assert_eq!(e.verdict, Verdict::Repudiated);
+    assert_eq!(e.relays, ["a.example", "b.example"]);
+    let e = eval(&f, "a.example", "192.0.2.31", &PolicyConfig::default()).await;
+    assert_eq!(e.verdict, Verdict::Nonrepudiated);
+}
+
+#[tokio::test]
+async fn depth_limit_gives_permerror_without_a_match() {
+    let f = Fake::new(WORLD);
+    let deep = PolicyConfig::default();
+    assert_eq!(eval(&f, "c1.example", "192.0.2.44", &deep).await.verdict, Verdict::Nonrepudiated);
+    let shallow = PolicyConfig { max_depth: 1, ..Default::default() };
+    let e = eval(&f, "c1.example", "192.0.2.44", &shallow).await;
+    assert_eq!(e.verdict, Verdict::Permerror);
+    assert!(e.reason.unwrap().contains("--max-depth 1"));
+}
+
+#[tokio::test]
+async fn lookup_limit_counts_each_question_once() {
+    let f = Fake::new(WORLD);
+    // customer: MX(customer) A(provider) MX(provider) A(relay1) A(relay2) = 5 questions
+    let five = PolicyConfig { max_lookups: 5, ..Default::default() };
+    assert_eq!(eval(&f, "customer.example", "192.0.2.22", &five).await.verdict, Verdict::Nonrepudiated);
+    let four = PolicyConfig { max_lookups: 4, ..Default::default() };
+    let e = eval(&f, "customer.example", "192.0.2.22", &four).await;
+    assert_eq!(e.verdict, Verdict::Permerror);
+    assert_eq!(e.lookups, 4);
+    assert!(e.reason.unwrap().contains("more than 4 DNS lookups"));
+}
+
+#[tokio::test]
+async fn null_mx_repudiates_everything_but_the_perimeter() {
+    let f = Fake::new(WORLD);
+    let e = eval(&f, "nomail.example", "192.0.2.1", &PolicyConfig::default()).await;
+    assert_eq!(e.verdict, Verdict::Repudiated);
+    let cfg = PolicyConfig {
+        trusted: vec![Trusted { label: "perimeter:192.0.2.0/24".into(), net: "192.0.2.0/24".parse().unwrap() }],
+        ..Default::default()
+    };
+    let e = eval(&f, "nomail.example", "192.0.2.1", &cfg).await;
+    assert_eq!(e.verdict, Verdict::Nonrepudiated);
+    assert_eq!(e.matched.as_deref(), Some("perimeter:192.0.2.0/24"));
+    // the perimeter never creates a policy
+    assert_eq!(eval(&f, "absent.example", "192.0.2.1", &cfg).await.verdict, Verdict::NoPolicy);
+}
+
+#[tokio::test]
+async fn invalid_target_is_ignored_and_said() {
+    let mut f = Fake::new(WORLD);
+    f.raw_mx.insert(
+        "mail-from.bad.example".into(),
+        vec![
+            MxTarget { preference: 0, exchange: "bad_name.example".into() },
+            MxTarget { preference: 5, exchange: "out.direct.example".into() },
+        ],
+    );
+    let e = eval(&f, "bad.example", "198.51.100.1", &PolicyConfig::default()).await;
+    assert_eq!(e.verdict, Verdict::Repudiated);
+    assert!(e.reason.unwrap().contains("bad_name.example"));
+    let e = eval(&f, "bad.example", "192.0.2.10", &PolicyConfig::default()).await;
+    assert_eq!(e.verdict, Verdict::Nonrepudiated);
+}
+
+#[tokio::test]
+async fn failed_relay_lookup_with_and_without_a_match_elsewhere() {
+    let f = Fake::new(WORLD).failing("down.example", Failure::Timeout);
+    let cfg = PolicyConfig::default();
+    let e = eval(&f, "twofail.example", "192.0.2.10", &cfg).await;
+    assert_eq!(e.verdict, Verdict::Nonrepudiated, "a match elsewhere wins over a failure");
+    let e = eval(&f, "twofail.example", "198.51.100.1", &cfg).await;
+    assert_eq!(e.verdict, Verdict::Tempfail);
+    assert!(e.reason.unwrap().contains("down.example A: timeout"));
+}
+
+#[tokio::test]
+async fn cname_targets_are_followed() {
+    let f = Fake::new(WORLD);
+    let e = eval(&f, "cname.example", "192.0.2.10", &PolicyConfig::default()).await;
+    assert_eq!(e.verdict, Verdict::Nonrepudiated);
+    assert_eq!(e.matched.as_deref(), Some("alias.example"));
+}
+
+#[tokio::test]
+async fn deadline_gives_tempfail() {
+    let mut f = Fake::new(WORLD);
+    f.slow.insert("provider.example".into(), Duration::from_secs(5));
+    let cfg = PolicyConfig { eval_timeout: Duration::from_millis(50), ..Default::default() };
+    let e = eval(&f, "customer.example", "192.0.2.22", &cfg).await;
+    assert_eq!(e.verdict, Verdict::Tempfail);
+    assert!(e.reason.unwrap().contains("deadline"));
+}
+
+#[tokio::test]
+async fn exploration_order_is_preference_then_name_and_trace_counts() {
+    let f = Fake::new(WORLD);
+    let cfg = PolicyConfig { trace: true, ..Default::default() };
+    let e = eval(&f, "customer.example", "198.51.100.1", &cfg).await;
+    let order: Vec<String> = e.steps.iter().map(|s| format!("{} {}", s.name, s.qtype.as_str())).collect();
+    assert_eq!(
+        order,
+        [
+            "mail-from.customer.example MX",
+            "provider.example A",
+            "mail-from.provider.example MX",
+            "relay1.provider.example A",
+            "relay2.provider.example A",
+            "mail-from.relay1.provider.example MX",
+            "mail-from.relay2.provider.example MX",
+        ]
+    );
+    assert_eq!(e.steps.last().unwrap().count, 7);
+    assert_eq!(f.asked(), 7);
+}
