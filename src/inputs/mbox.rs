@@ -1,6 +1,7 @@
 //! The project's own mbox splitter (SPEC §3). mail-parser's iterator splits on every line
 //! that starts with `From `; here a `From ` line starts a message only at the start of the
-//! file or after an empty line, so an unquoted `From` in a body stays in the body. Only
+//! file or after an empty line, and only when it ends in a date (a time and a year), so an
+//! unquoted `From the warehouse: ...` paragraph in a body stays in the body. Only
 //! header blocks are kept: bodies are skipped as they stream past, so `>From ` unquoting
 //! (mboxrd) never matters and memory stays bounded by the largest header block.
 
@@ -67,7 +68,7 @@ impl<R: BufRead> MboxReader<R> {
     fn seek_separator(&mut self, mut prev_blank: bool) -> io::Result<bool> {
         let mut saw_text = false;
         while self.read_line()? {
-            if prev_blank && self.line.starts_with(b"From ") {
+            if prev_blank && is_separator(&self.line) {
                 self.pending = Some((envelope_sender(&self.line), self.line_no));
                 return Ok(saw_text);
             }
@@ -120,6 +121,27 @@ impl<R: BufRead> MboxReader<R> {
     }
 }
 
+/// `From sender date`: the date must hold a time (`hh:mm` or `hh:mm:ss`) and a year, in
+/// any of the orders real writers use (asctime, zone names, no seconds).
+pub fn is_separator(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"From ") else {
+        return false;
+    };
+    let mut time = false;
+    let mut year = false;
+    for token in rest.split(|b| b.is_ascii_whitespace()).skip(1) {
+        time |= is_time(token);
+        year |= token.len() == 4 && token.iter().all(u8::is_ascii_digit);
+    }
+    time && year
+}
+
+fn is_time(t: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = t.split(|b| *b == b':').collect();
+    (2..=3).contains(&parts.len())
+        && parts.iter().all(|p| (1..=2).contains(&p.len()) && p.iter().all(u8::is_ascii_digit))
+}
+
 fn is_blank(line: &[u8]) -> bool {
     matches!(line, b"\n" | b"\r\n")
 }
@@ -170,13 +192,13 @@ mod tests {
 
     #[test]
     fn unquoted_from_in_body_is_not_a_separator() {
-        let mbox = b"From a@one.example Tue Jun  4 10:00:00 2024\nSubject: 1\n\nbody\nFrom here on it is body\n\nFrom b@two.example Tue Jun  4 10:00:01 2024\nSubject: 2\n\nx\n";
+        let mbox = b"From a@one.example Tue Jun  4 10:00:00 2024\nSubject: 1\n\nbody\nFrom here on it is body\n\nFrom the warehouse: your parcel left at 10:30 today.\n\nFrom b@two.example Tue Jun  4 10:00:01 2024\nSubject: 2\n\nx\n";
         let m = messages(mbox);
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].0, "a@one.example");
         assert_eq!(m[0].1, "Subject: 1\n");
         assert_eq!(m[1].0, "b@two.example");
-        assert_eq!(m[1].2, 7);
+        assert_eq!(m[1].2, 9);
     }
 
     #[test]
@@ -208,6 +230,21 @@ mod tests {
         let m = messages(b"From a@b.example Tue Jun  4 10:00:00 2024\nX: 1");
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].1, "X: 1");
+    }
+
+    #[test]
+    fn separator_dates() {
+        for ok in [
+            &b"From yves@example.org  Wed Nov 11 21:29:20 2009\n"[..],
+            b"From magick-owner@unca-don.wizards.dupont.com Wed Feb  9 22:02 MET 2000\n",
+            b"From goran at domain.com  Wed Dec  1 08:26:40 2010\n",
+            b"From MAILER-DAEMON Tue Jun  4 10:00:00 2024\r\n",
+        ] {
+            assert!(is_separator(ok), "{}", String::from_utf8_lossy(ok));
+        }
+        for no in [&b"From here on\n"[..], b"From the warehouse: at 10:30\n", b"From: a@b\n", b"From 2024\n"] {
+            assert!(!is_separator(no), "{}", String::from_utf8_lossy(no));
+        }
     }
 
     #[test]

@@ -1,0 +1,143 @@
+//! Command-line flags. The doc comments here are the `--help` text and the README's usage
+//! block is checked against it, so this file is the single source of the flag reference.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::inputs::Format;
+
+/// Measure what the "Repudiating MAIL FROM" check (MAIL-FROM MX records) would have done
+/// to mail you already received.
+#[derive(Debug, Parser)]
+#[command(name = "repudiate", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Extract (sender domain, client IP) pairs, resolve each domain's MAIL-FROM policy and
+    /// write the verdict of every pair as CSV.
+    Audit(AuditArgs),
+    /// Extract and dedupe pairs only, without DNS; the output merges into a later audit.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub dns: DnsArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Files, directories (walked recursively; maildirs by their cur/ and new/), or - for
+    /// standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Write the CSV here (via a temporary file and a rename) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Input format for every input; by default it is detected per file from its content.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// The site's own border relays and networks: IP, CIDR or host name (repeatable).
+    /// Received hops and log clients from them are internal, and they are permitted relays
+    /// for every domain with a policy.
+    #[arg(long, value_name = "IP|CIDR|HOST")]
+    pub perimeter: Vec<String>,
+
+    /// Count clients in private, CGNAT, link-local and unique-local ranges as external.
+    #[arg(long)]
+    pub no_skip_private: bool,
+
+    /// Count attempts the MTA already refused (postfix NOQUEUE reject lines) as pairs.
+    #[arg(long)]
+    pub include_rejected: bool,
+
+    /// What to do with the null sender (MAIL FROM:<>): report it as null-sender, or use the
+    /// client's HELO name as the domain when the input records it.
+    #[arg(long, value_enum, default_value_t = NullSender::Skip, value_name = "MODE")]
+    pub null_sender: NullSender,
+
+    /// Stop reading an input at its first malformed message or line and name it (exit 2).
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Parser threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// No summary on standard error (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NullSender {
+    Skip,
+    Helo,
+}
+
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// DNS server to ask, IP[:PORT] (repeatable; default: the system configuration).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub nameserver: Vec<String>,
+
+    /// Seconds to wait for one DNS reply.
+    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    pub timeout: f64,
+
+    /// Tries per DNS question.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub attempts: usize,
+
+    /// DNS questions in flight at once.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub concurrency: usize,
+
+    /// RFC 1035 master file consulted before DNS (repeatable; needs $ORIGIN). A
+    /// MAIL-FROM name inside its origin that it does not hold has no policy.
+    #[arg(long, value_name = "FILE")]
+    pub zone: Vec<PathBuf>,
+
+    /// Never use the network: what the zone files cannot answer is tempfail (offline).
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// A forwarder whose relays are permitted for every domain: IP, CIDR or host name
+    /// (repeatable).
+    #[arg(long, value_name = "IP|CIDR|HOST")]
+    pub forwarder: Vec<String>,
+
+    /// Delegation levels followed through MAIL-FROM.<relay> (0: the draft's one level).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_depth: u32,
+
+    /// Distinct DNS questions one evaluation may ask before it is permerror.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_lookups: u32,
+
+    /// Seconds one evaluation may take before it is tempfail.
+    #[arg(long, default_value_t = 20.0, value_name = "SECS")]
+    pub eval_timeout: f64,
+}

@@ -1,0 +1,214 @@
+//! A validated run configuration built from the flags: every value is checked here, once,
+//! so the stages never see a bad setting and a bad argument is exit code 1 (SPEC §6).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{AuditArgs, Cli, Command, DnsArgs, InputArgs, NullSender, ScanArgs};
+use crate::dns::upstream::UpstreamConfig;
+use crate::extract::address::normalize_domain;
+use crate::extract::{ExtractOptions, NullSenderMode, Sender};
+use crate::inputs::ReadOptions;
+use crate::net::IpNet;
+use crate::policy::PolicyConfig;
+
+/// A relay given on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelaySpec {
+    Net(IpNet),
+    /// A host name, resolved once at start-up.
+    Host(String),
+}
+
+impl RelaySpec {
+    pub fn parse(text: &str) -> Result<RelaySpec, String> {
+        if let Ok(net) = text.parse::<IpNet>() {
+            return Ok(RelaySpec::Net(net));
+        }
+        match normalize_domain(text) {
+            Sender::Domain(d) if !text.contains('/') => Ok(RelaySpec::Host(d)),
+            _ => Err(format!("{text:?} is not an IP address, a CIDR network or a host name")),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DnsSettings {
+    pub upstream: UpstreamConfig,
+    pub concurrency: usize,
+    pub zones: Vec<PathBuf>,
+    pub offline: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Audit,
+    Scan,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub mode: Mode,
+    pub inputs: Vec<PathBuf>,
+    pub output: Option<PathBuf>,
+    /// Extraction settings; `read.extract.perimeter` holds the networks given as IP/CIDR,
+    /// host names are added once resolved.
+    pub read: ReadOptions,
+    pub perimeter: Vec<RelaySpec>,
+    pub forwarders: Vec<RelaySpec>,
+    pub dns: DnsSettings,
+    pub policy: PolicyConfig,
+    pub jobs: Option<usize>,
+    pub quiet: bool,
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> Result<Config, String> {
+        match cli.command {
+            Command::Audit(AuditArgs { input, dns, policy }) => {
+                let mut cfg = Config::base(Mode::Audit, input, Some(&dns))?;
+                cfg.forwarders = relays(&policy.forwarder, "--forwarder")?;
+                cfg.policy.max_depth = policy.max_depth;
+                cfg.policy.max_lookups = policy.max_lookups;
+                cfg.policy.eval_timeout = seconds(policy.eval_timeout, "--eval-timeout")?;
+                Ok(cfg)
+            }
+            Command::Scan(ScanArgs { input }) => {
+                let cfg = Config::base(Mode::Scan, input, None)?;
+                if let Some(RelaySpec::Host(h)) = cfg.perimeter.iter().find(|r| matches!(r, RelaySpec::Host(_))) {
+                    return Err(format!("scan does no DNS: give --perimeter {h} as an IP address or CIDR network"));
+                }
+                Ok(cfg)
+            }
+        }
+    }
+
+    fn base(mode: Mode, input: InputArgs, dns: Option<&DnsArgs>) -> Result<Config, String> {
+        let perimeter = relays(&input.perimeter, "--perimeter")?;
+        let extract = ExtractOptions {
+            perimeter: perimeter
+                .iter()
+                .filter_map(|r| match r {
+                    RelaySpec::Net(n) => Some(*n),
+                    RelaySpec::Host(_) => None,
+                })
+                .collect(),
+            skip_private: !input.no_skip_private,
+            include_rejected: input.include_rejected,
+            null_sender: match input.null_sender {
+                NullSender::Skip => NullSenderMode::Skip,
+                NullSender::Helo => NullSenderMode::Helo,
+            },
+        };
+        if input.jobs == Some(0) {
+            return Err("--jobs must be at least 1".into());
+        }
+        let dns = match dns {
+            Some(d) => dns_settings(d)?,
+            None => DnsSettings {
+                upstream: UpstreamConfig { nameservers: Vec::new(), timeout: Duration::from_secs(2), attempts: 2 },
+                concurrency: 1,
+                zones: Vec::new(),
+                offline: true,
+            },
+        };
+        Ok(Config {
+            mode,
+            inputs: input.inputs,
+            output: input.output,
+            read: ReadOptions { extract, format: input.format, strict: input.strict },
+            perimeter,
+            forwarders: Vec::new(),
+            dns,
+            policy: PolicyConfig::default(),
+            jobs: input.jobs,
+            quiet: input.quiet,
+        })
+    }
+}
+
+fn relays(texts: &[String], flag: &str) -> Result<Vec<RelaySpec>, String> {
+    texts
+        .iter()
+        .map(|t| RelaySpec::parse(t).map_err(|e| format!("{flag}: {e}")))
+        .collect()
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
+    if value.is_finite() && value > 0.0 && value < 86_400.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(format!("{flag} must be a number of seconds above 0, not {value}"))
+    }
+}
+
+fn dns_settings(d: &DnsArgs) -> Result<DnsSettings, String> {
+    let nameservers = d
+        .nameserver
+        .iter()
+        .map(|t| parse_nameserver(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    if d.attempts == 0 {
+        return Err("--attempts must be at least 1".into());
+    }
+    if d.concurrency == 0 {
+        return Err("--concurrency must be at least 1".into());
+    }
+    Ok(DnsSettings {
+        upstream: UpstreamConfig { nameservers, timeout: seconds(d.timeout, "--timeout")?, attempts: d.attempts },
+        concurrency: d.concurrency,
+        zones: d.zone.clone(),
+        offline: d.offline,
+    })
+}
+
+/// `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address.
+pub fn parse_nameserver(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(sa) = text.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(format!("--nameserver: {text:?} is not IP or IP:PORT"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cfg(args: &[&str]) -> Result<Config, String> {
+        Config::from_cli(Cli::try_parse_from(args).map_err(|e| e.to_string())?)
+    }
+
+    #[test]
+    fn nameserver_forms() {
+        assert_eq!(parse_nameserver("127.0.0.1").unwrap().to_string(), "127.0.0.1:53");
+        assert_eq!(parse_nameserver("127.0.0.1:5300").unwrap().port(), 5300);
+        assert_eq!(parse_nameserver("[::1]:5300").unwrap().port(), 5300);
+        assert_eq!(parse_nameserver("::1").unwrap().port(), 53);
+        assert!(parse_nameserver("localhost").is_err());
+    }
+
+    #[test]
+    fn relay_specs() {
+        assert_eq!(RelaySpec::parse("192.0.2.0/24").unwrap(), RelaySpec::Net("192.0.2.0/24".parse().unwrap()));
+        assert_eq!(RelaySpec::parse("MX1.Site.Example").unwrap(), RelaySpec::Host("mx1.site.example".into()));
+        assert!(RelaySpec::parse("10.0.0.0/40").is_err());
+        assert!(RelaySpec::parse("not a host").is_err());
+    }
+
+    #[test]
+    fn validation_errors() {
+        assert!(cfg(&["repudiate", "audit", "x", "--timeout", "0"]).is_err());
+        assert!(cfg(&["repudiate", "audit", "x", "--concurrency", "0"]).is_err());
+        assert!(cfg(&["repudiate", "scan", "x", "--perimeter", "mx.example.org"]).is_err());
+        let c = cfg(&["repudiate", "audit", "x", "--perimeter", "192.0.2.0/24", "--perimeter", "mx.example.org", "--max-depth", "0"]).unwrap();
+        assert_eq!(c.read.extract.perimeter.len(), 1);
+        assert_eq!(c.perimeter.len(), 2);
+        assert_eq!(c.policy.max_depth, 0);
+        assert!(c.read.extract.skip_private);
+    }
+}

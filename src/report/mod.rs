@@ -1,0 +1,5 @@
+//! Reports: the pairs CSV, the scan CSV, and the summary on standard error.
+
+pub mod output;
+pub mod pairs;
+pub mod summary;

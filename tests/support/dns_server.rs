@@ -1,0 +1,450 @@
+//! In-process authoritative DNS server for integration tests (hickory-server 0.26.3).
+//!
+//! Why: DNS-dependent code must be tested against real UDP/TCP traffic with exact,
+//! reproducible answers and failures, without touching the network or the system resolver.
+//! The server listens on 127.0.0.1 only, UDP and TCP on the same ephemeral port, serves
+//! zones given as master-file text, counts every query, and can inject faults per name
+//! (SERVFAIL, REFUSED, no answer, UDP truncation, delays, answers for the wrong name).
+//!
+//! Use from an integration test (`tests/foo.rs`):
+//! ```ignore
+//! #[path = "support/dns_server.rs"]
+//! mod dns_server;
+//! use dns_server::{Faults, TestDns};
+//!
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+//! async fn t() {
+//!     let dns = TestDns::start(&[("test.", ZONE_TEXT)], Faults::default().servfail("bad.test")).await;
+//!     // point the code under test at dns.addr ("127.0.0.1:PORT") ...
+//!     dns.stop().await;
+//! }
+//! ```
+//! (`#[path]` rather than `tests/support/mod.rs`, so every test binary pulls in only this file.)
+//!
+//! Names in fault rules and in `queries_for` are normalised: ASCII-lowercased, trailing dot
+//! removed (`"MX.Test."` == `"mx.test"`). A rule matches that exact owner name only, not
+//! subdomains. Record types are mnemonics (`"A"`, `"AAAA"`, `"MX"`, ...), case-insensitive.
+//!
+//! How hickory-resolver 0.26.3 reports each fault (measured in `tests/dns_server_smoke.rs`):
+//! - servfail    → `NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail))`
+//! - refused     → `NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused))`
+//!   (both are retried: `attempts + 1` queries reach the server, all over UDP)
+//! - blackhole   → `NetError::Timeout` after `attempts + 1` UDP tries (no TCP fallback)
+//! - truncate_udp→ success: one UDP query answered with TC=1 and no records, then one TCP query
+//! - wrong_answer→ `NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code: NoError, .. }))`:
+//!   the resolver drops answer records whose owner is not the queried name (it treats the reply
+//!   as NODATA). See [`Faults::wrong_answer`] for why not a wrong message ID.
+
+// Each test binary compiles this module and uses only part of it; without this, every binary
+// would warn (and `clippy -D warnings` fail) about the helpers it does not call.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hickory_proto::rr::rdata::{A, AAAA, MX, TXT};
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType, RrKey};
+use hickory_proto::serialize::txt::Parser;
+use hickory_server::Server;
+use hickory_server::net::runtime::{Time, TokioRuntimeProvider};
+use hickory_server::net::xfer::Protocol;
+use hickory_server::proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponseBuilder, ZoneType};
+use tokio::net::{TcpListener, UdpSocket};
+
+/// Idle timeout for server-side TCP connections.
+const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Per-connection buffer of outgoing TCP responses.
+const TCP_RESPONSE_BUFFER: usize = 64;
+/// Bind attempts when the TCP side of the ephemeral UDP port is already taken.
+const BIND_ATTEMPTS: usize = 20;
+/// Label prepended to the query name to build the owner of a [`Faults::wrong_answer`] record.
+pub const WRONG_ANSWER_LABEL: &str = "wrong-answer";
+
+/// A fault to inject for queries matching a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with RCODE SERVFAIL and no records.
+    ServFail,
+    /// Answer with RCODE REFUSED and no records.
+    Refused,
+    /// Send nothing: the client times out.
+    Blackhole,
+    /// Over UDP answer with TC=1 and no records; over TCP serve the real answer.
+    TruncateUdp,
+    /// Wait this long, then go on (with the next matching fault, or the real answer).
+    Delay(Duration),
+    /// Answer NOERROR with records owned by `wrong-answer.<qname>` instead of `<qname>`.
+    WrongAnswer,
+}
+
+#[derive(Clone, Debug)]
+struct Rule {
+    name: String,
+    rtype: Option<RecordType>,
+    fault: Fault,
+}
+
+/// Fault rules, keyed by normalised owner name and optionally record type. Builder style:
+/// `Faults::default().servfail("a.test").delay("b.test", Duration::from_millis(50))`.
+///
+/// Per query: all matching `Delay`s plus `delay_all` are added up and waited for first; then
+/// the first matching non-delay rule (in insertion order) decides the reply; with none, the
+/// zone data answers.
+#[derive(Default, Clone, Debug)]
+pub struct Faults {
+    rules: Vec<Rule>,
+    delay_all: Duration,
+}
+
+impl Faults {
+    /// Adds a rule. `rtype = None` applies it to every record type of `name`.
+    /// Panics on an unknown record type mnemonic.
+    pub fn with(mut self, name: &str, rtype: Option<&str>, fault: Fault) -> Self {
+        let rtype = rtype.map(parse_rtype);
+        self.rules.push(Rule {
+            name: normalise(name),
+            rtype,
+            fault,
+        });
+        self
+    }
+
+    /// RCODE SERVFAIL for every type of `name`.
+    pub fn servfail(self, name: &str) -> Self {
+        self.with(name, None, Fault::ServFail)
+    }
+
+    /// RCODE SERVFAIL for `rtype` queries of `name` only (other types are answered normally).
+    pub fn servfail_type(self, name: &str, rtype: &str) -> Self {
+        self.with(name, Some(rtype), Fault::ServFail)
+    }
+
+    /// RCODE REFUSED for every type of `name`.
+    pub fn refused(self, name: &str) -> Self {
+        self.with(name, None, Fault::Refused)
+    }
+
+    /// Never answer queries for `name` (UDP or TCP): the client times out.
+    pub fn blackhole(self, name: &str) -> Self {
+        self.with(name, None, Fault::Blackhole)
+    }
+
+    /// Over UDP answer with TC=1 and no records, so the client retries over TCP, where the
+    /// real answer is served.
+    pub fn truncate_udp(self, name: &str) -> Self {
+        self.with(name, None, Fault::TruncateUdp)
+    }
+
+    /// Delay every answer for `name` by `d` (adds to other matching delays).
+    pub fn delay(self, name: &str, d: Duration) -> Self {
+        self.with(name, None, Fault::Delay(d))
+    }
+
+    /// Delay every answer of the server by `d` (adds to per-name delays).
+    pub fn delay_all(mut self, d: Duration) -> Self {
+        self.delay_all += d;
+        self
+    }
+
+    /// Answer NOERROR, with the right message ID and question, but with the answer records
+    /// owned by `wrong-answer.<qname>` instead of `<qname>`: the real RRset of the queried type
+    /// renamed if the zone has one, else a synthetic one (A 192.0.2.66, AAAA 2001:db8::66,
+    /// MX `10 wrong-answer.invalid.`, TXT "wrong-answer"; other types: empty answer).
+    /// hickory-resolver discards records whose owner does not match the question, so the
+    /// lookup fails with `NoRecordsFound` (`response_code: NoError`), i.e. looks like NODATA.
+    ///
+    /// Not a wrong message ID: hickory-server's response path has
+    /// `debug_assert_eq!(request id, response id)`, which panics the serving task in debug
+    /// builds; and a mismatching ID/question is silently ignored by the client (it keeps
+    /// waiting), which is indistinguishable from [`Faults::blackhole`].
+    pub fn wrong_answer(self, name: &str) -> Self {
+        self.with(name, None, Fault::WrongAnswer)
+    }
+
+    /// Total delay and the deciding fault for one query.
+    fn plan(&self, name: &str, rtype: RecordType) -> (Duration, Option<Fault>) {
+        let mut delay = self.delay_all;
+        let mut action = None;
+        for rule in &self.rules {
+            if rule.name != name || rule.rtype.is_some_and(|t| t != rtype) {
+                continue;
+            }
+            match rule.fault {
+                Fault::Delay(d) => delay += d,
+                f => {
+                    action.get_or_insert(f);
+                }
+            }
+        }
+        (delay, action)
+    }
+}
+
+/// `"MX.Test."` → `"mx.test"`; the root `"."` → `""`.
+fn normalise(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn parse_rtype(rtype: &str) -> RecordType {
+    RecordType::from_str(&rtype.to_ascii_uppercase())
+        .unwrap_or_else(|e| panic!("unknown record type {rtype:?}: {e}"))
+}
+
+#[derive(Default)]
+struct Stats {
+    udp: AtomicU64,
+    tcp: AtomicU64,
+    /// (normalised name, record type) → count
+    per_query: Mutex<HashMap<(String, RecordType), u64>>,
+}
+
+/// A running server. Dropping it also stops the server (the task set is aborted); `stop`
+/// additionally waits for the listeners to close.
+pub struct TestDns {
+    /// `127.0.0.1:PORT`, the same port for UDP and TCP.
+    pub addr: SocketAddr,
+    server: Server<FaultyHandler>,
+    stats: Arc<Stats>,
+}
+
+impl TestDns {
+    /// Starts on 127.0.0.1, ephemeral port, UDP and TCP on the same port. Serves `zones`
+    /// (origin, master-file text); each zone needs an SOA and a TTL (`$TTL` or per record).
+    /// Must be called inside a tokio multi-thread runtime. Panics on bad zone text or when no
+    /// common UDP/TCP port is found after 20 tries.
+    pub async fn start(zones: &[(&str, &str)], faults: Faults) -> TestDns {
+        let mut catalog = Catalog::new();
+        let mut all_records = BTreeMap::new();
+        for (origin, text) in zones {
+            let origin = Name::from_str(origin)
+                .unwrap_or_else(|e| panic!("bad zone origin {origin:?}: {e}"));
+            let (origin, records) = Parser::new(*text, None, Some(origin.clone()))
+                .parse()
+                .unwrap_or_else(|e| panic!("zone {origin} does not parse: {e}"));
+            all_records.extend(records.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let zone = InMemoryZoneHandler::<TokioRuntimeProvider>::new(
+                origin.clone(),
+                records,
+                ZoneType::Primary,
+                AxfrPolicy::Deny,
+            )
+            .unwrap_or_else(|e| panic!("zone {origin} rejected: {e}"));
+            catalog.upsert(LowerName::from(&origin), vec![Arc::new(zone)]);
+        }
+
+        let (udp, tcp) = bind_pair().await;
+        let addr = udp.local_addr().expect("udp local_addr");
+        let stats = Arc::new(Stats::default());
+        let handler = FaultyHandler {
+            catalog,
+            faults,
+            records: all_records,
+            stats: stats.clone(),
+        };
+        let mut server = Server::new(handler);
+        server.register_socket(udp);
+        server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
+        TestDns {
+            addr,
+            server,
+            stats,
+        }
+    }
+
+    /// Total queries received (UDP + TCP), including blackholed and faulted ones.
+    pub fn queries(&self) -> u64 {
+        self.udp_queries() + self.tcp_queries()
+    }
+
+    pub fn udp_queries(&self) -> u64 {
+        self.stats.udp.load(Ordering::SeqCst)
+    }
+
+    pub fn tcp_queries(&self) -> u64 {
+        self.stats.tcp.load(Ordering::SeqCst)
+    }
+
+    /// Queries received for (`name`, `rtype`) over both transports; `name` is normalised
+    /// (case, trailing dot), `rtype` is a mnemonic such as `"MX"`. Panics on an unknown type.
+    pub fn queries_for(&self, name: &str, rtype: &str) -> u64 {
+        let key = (normalise(name), parse_rtype(rtype));
+        let map = self.stats.per_query.lock().unwrap();
+        map.get(&key).copied().unwrap_or(0)
+    }
+
+    /// Sets all counters back to zero.
+    pub fn reset_counts(&self) {
+        self.stats.udp.store(0, Ordering::SeqCst);
+        self.stats.tcp.store(0, Ordering::SeqCst);
+        self.stats.per_query.lock().unwrap().clear();
+    }
+
+    /// Stops accepting queries and waits for the listener tasks to end.
+    pub async fn stop(mut self) {
+        // Pending (delayed/blackholed) requests are aborted, not awaited.
+        let _ = self.server.shutdown_gracefully().await;
+    }
+}
+
+/// Binds UDP on 127.0.0.1:0, then TCP on the same port; retries if the TCP port is taken.
+async fn bind_pair() -> (UdpSocket, TcpListener) {
+    let mut last_err = None;
+    for _ in 0..BIND_ATTEMPTS {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("bind UDP 127.0.0.1:0");
+        let addr = udp.local_addr().expect("udp local_addr");
+        match TcpListener::bind(addr).await {
+            Ok(tcp) => return (udp, tcp),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    panic!("no free UDP+TCP port pair on 127.0.0.1 after {BIND_ATTEMPTS} tries: {last_err:?}");
+}
+
+/// Wraps the zone catalog: counts queries, then applies the fault plan.
+struct FaultyHandler {
+    catalog: Catalog,
+    faults: Faults,
+    /// All zones' records, for building [`Fault::WrongAnswer`] replies.
+    records: BTreeMap<RrKey, RecordSet>,
+    stats: Arc<Stats>,
+}
+
+impl FaultyHandler {
+    fn count(&self, protocol: Protocol, name: &str, rtype: RecordType) {
+        match protocol {
+            Protocol::Tcp => self.stats.tcp.fetch_add(1, Ordering::SeqCst),
+            _ => self.stats.udp.fetch_add(1, Ordering::SeqCst),
+        };
+        let mut map = self.stats.per_query.lock().unwrap();
+        *map.entry((name.to_owned(), rtype)).or_insert(0) += 1;
+    }
+
+    /// Answer records for [`Fault::WrongAnswer`]: owned by `wrong-answer.<qname>`.
+    fn wrong_records(&self, qname: &LowerName, rtype: RecordType) -> Vec<Record> {
+        let qname = Name::from(qname.clone());
+        let owner = qname
+            .prepend_label(WRONG_ANSWER_LABEL)
+            .expect("wrong-answer owner name");
+        let key = RrKey::new(LowerName::from(&qname), rtype);
+        if let Some(rrset) = self.records.get(&key) {
+            return rrset
+                .records_without_rrsigs()
+                .map(|r| {
+                    let mut r = r.clone();
+                    r.name = owner.clone();
+                    r
+                })
+                .collect();
+        }
+        let rdata = match rtype {
+            RecordType::A => RData::A(A(Ipv4Addr::new(192, 0, 2, 66))),
+            RecordType::AAAA => {
+                RData::AAAA(AAAA(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x66)))
+            }
+            RecordType::MX => RData::MX(MX::new(
+                10,
+                Name::from_ascii("wrong-answer.invalid.").expect("name"),
+            )),
+            RecordType::TXT => RData::TXT(TXT::new(vec![WRONG_ANSWER_LABEL.to_owned()])),
+            _ => return Vec::new(),
+        };
+        vec![Record::from_rdata(owner, 300, rdata)]
+    }
+}
+
+/// What the server reports (to itself) when sending failed or nothing was sent.
+fn info_without_send(request: &Request, code: ResponseCode) -> ResponseInfo {
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.response_code = code;
+    ResponseInfo::from(Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    })
+}
+
+#[async_trait]
+impl RequestHandler for FaultyHandler {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
+        // Not exactly one question (never sent by hickory-resolver): let the catalog reply.
+        let Ok(info) = request.request_info() else {
+            return self
+                .catalog
+                .handle_request::<R, T>(request, response_handle)
+                .await;
+        };
+        let qname = info.query.name().clone();
+        let qtype = info.query.query_type();
+        let protocol = request.protocol();
+        let name = normalise(&qname.to_string());
+        self.count(protocol, &name, qtype);
+
+        let (delay, fault) = self.faults.plan(&name, qtype);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+
+        let sent = match fault {
+            None | Some(Fault::Delay(_)) => {
+                return self
+                    .catalog
+                    .handle_request::<R, T>(request, response_handle)
+                    .await;
+            }
+            Some(Fault::TruncateUdp) if protocol != Protocol::Udp => {
+                return self
+                    .catalog
+                    .handle_request::<R, T>(request, response_handle)
+                    .await;
+            }
+            Some(Fault::Blackhole) => {
+                return info_without_send(request, ResponseCode::NoError);
+            }
+            Some(Fault::ServFail) => {
+                let resp = MessageResponseBuilder::from_message_request(request)
+                    .error_msg(&request.metadata, ResponseCode::ServFail);
+                response_handle.send_response(resp).await
+            }
+            Some(Fault::Refused) => {
+                let resp = MessageResponseBuilder::from_message_request(request)
+                    .error_msg(&request.metadata, ResponseCode::Refused);
+                response_handle.send_response(resp).await
+            }
+            Some(Fault::TruncateUdp) => {
+                let mut md = Metadata::response_from_request(&request.metadata);
+                md.authoritative = true;
+                md.truncation = true;
+                let resp =
+                    MessageResponseBuilder::from_message_request(request).build_no_records(md);
+                response_handle.send_response(resp).await
+            }
+            Some(Fault::WrongAnswer) => {
+                let answers = self.wrong_records(&qname, qtype);
+                let mut md = Metadata::response_from_request(&request.metadata);
+                md.authoritative = true;
+                let resp = MessageResponseBuilder::from_message_request(request).build(
+                    md,
+                    answers.iter(),
+                    std::iter::empty(),
+                    std::iter::empty(),
+                    std::iter::empty(),
+                );
+                response_handle.send_response(resp).await
+            }
+        };
+        sent.unwrap_or_else(|_| info_without_send(request, ResponseCode::ServFail))
+    }
+}
