@@ -34,7 +34,9 @@ pub struct Fatal(pub String);
 pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
     if let Some(jobs) = cfg.jobs {
         // Fails only when the global pool already exists (a second run in one process).
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(jobs).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build_global();
     }
     match cfg.mode {
         Mode::Scan => run_scan(cfg),
@@ -47,7 +49,8 @@ fn run_scan(cfg: &Config) -> Result<RunStatus, Fatal> {
     let status = status_of(&report);
     let messages = report.tally.messages();
     let mut pairs: Vec<(PairKey, u64)> = report.tally.pairs.into_iter().collect();
-    write_output(cfg.output.as_deref(), |w| write_scan(w, &mut pairs)).map_err(|e| output_error(cfg, e))?;
+    write_output(cfg.output.as_deref(), |w| write_scan(w, &mut pairs))
+        .map_err(|e| output_error(cfg, e))?;
     if !cfg.quiet {
         let totals = Totals {
             skipped: report.tally.skipped,
@@ -70,13 +73,20 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
     let upstream = if cfg.dns.offline {
         None
     } else {
-        Some(runtime.block_on(async { Upstream::new(&cfg.dns.upstream) }).map_err(Fatal)?)
+        Some(
+            runtime
+                .block_on(async { Upstream::new(&cfg.dns.upstream) })
+                .map_err(Fatal)?,
+        )
     };
     let dns = Dns::new(zones, upstream, cfg.dns.concurrency);
 
     let mut read = cfg.read.clone();
     let mut trusted = Vec::new();
-    for (specs, kind) in [(&cfg.perimeter, "perimeter"), (&cfg.forwarders, "forwarder")] {
+    for (specs, kind) in [
+        (&cfg.perimeter, "perimeter"),
+        (&cfg.forwarders, "forwarder"),
+    ] {
         for (label, net) in runtime.block_on(resolve_relays(&dns, specs, kind))? {
             if kind == "perimeter" {
                 read.extract.perimeter.push(net);
@@ -84,15 +94,24 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
             trusted.push(Trusted { label, net });
         }
     }
-    let policy_cfg = policy::PolicyConfig { trusted, ..cfg.policy.clone() };
+    let policy_cfg = policy::PolicyConfig {
+        trusted,
+        ..cfg.policy.clone()
+    };
 
     let report = read_inputs(cfg, &read)?;
     let status = status_of(&report);
     let Tally { pairs, skipped } = report.tally;
     let mut rows = runtime.block_on(evaluate_all(&dns, &policy_cfg, pairs, cfg.dns.concurrency));
-    write_output(cfg.output.as_deref(), |w| write_audit(w, &mut rows)).map_err(|e| output_error(cfg, e))?;
+    write_output(cfg.output.as_deref(), |w| write_audit(w, &mut rows))
+        .map_err(|e| output_error(cfg, e))?;
     if !cfg.quiet {
-        let mut totals = Totals { skipped, inputs_ok: report.inputs_ok, inputs_failed: report.errors.len(), ..Default::default() };
+        let mut totals = Totals {
+            skipped,
+            inputs_ok: report.inputs_ok,
+            inputs_failed: report.errors.len(),
+            ..Default::default()
+        };
         for r in &rows {
             totals.messages[r.verdict.index()] += r.messages;
             totals.pairs[r.verdict.index()] += 1;
@@ -115,18 +134,29 @@ fn read_inputs(cfg: &Config, read: &inputs::ReadOptions) -> Result<ReadReport, F
 }
 
 fn status_of(report: &ReadReport) -> RunStatus {
-    if report.errors.is_empty() { RunStatus::Clean } else { RunStatus::InputsFailed }
+    if report.errors.is_empty() {
+        RunStatus::Clean
+    } else {
+        RunStatus::InputsFailed
+    }
 }
 
 fn output_error(cfg: &Config, e: std::io::Error) -> Fatal {
-    let target = cfg.output.as_ref().map_or("standard output".to_string(), |p| p.display().to_string());
+    let target = cfg
+        .output
+        .as_ref()
+        .map_or("standard output".to_string(), |p| p.display().to_string());
     Fatal(format!("cannot write {target}: {e}"))
 }
 
 /// Turns `--perimeter`/`--forwarder` values into labelled networks; host names are resolved
 /// once here (zone files first, then DNS), and a name that cannot be resolved is fatal
 /// because every verdict would silently depend on it.
-async fn resolve_relays(dns: &Dns, specs: &[RelaySpec], kind: &str) -> Result<Vec<(String, IpNet)>, Fatal> {
+async fn resolve_relays(
+    dns: &Dns,
+    specs: &[RelaySpec],
+    kind: &str,
+) -> Result<Vec<(String, IpNet)>, Fatal> {
     let mut out = Vec::new();
     for spec in specs {
         match spec {
@@ -137,9 +167,17 @@ async fn resolve_relays(dns: &Dns, specs: &[RelaySpec], kind: &str) -> Result<Ve
                     match dns.lookup(host, qtype).await.outcome {
                         Outcome::Found(Data::Addrs(addrs)) => {
                             found += addrs.len();
-                            out.extend(addrs.into_iter().map(|ip| (format!("{kind}:{host}"), IpNet::host(ip))));
+                            out.extend(
+                                addrs
+                                    .into_iter()
+                                    .map(|ip| (format!("{kind}:{host}"), IpNet::host(ip))),
+                            );
                         }
-                        Outcome::Failed(f) => return Err(Fatal(format!("--{kind} {host}: {qtype:?} lookup failed: {f}"))),
+                        Outcome::Failed(f) => {
+                            return Err(Fatal(format!(
+                                "--{kind} {host}: {qtype:?} lookup failed: {f}"
+                            )));
+                        }
                         _ => {}
                     }
                 }
@@ -153,11 +191,23 @@ async fn resolve_relays(dns: &Dns, specs: &[RelaySpec], kind: &str) -> Result<Ve
 }
 
 /// Evaluates every pair, many at once; the DNS layer bounds the queries in flight.
-async fn evaluate_all(dns: &Dns, cfg: &policy::PolicyConfig, pairs: std::collections::HashMap<PairKey, u64>, concurrency: usize) -> Vec<PairRow> {
+async fn evaluate_all(
+    dns: &Dns,
+    cfg: &policy::PolicyConfig,
+    pairs: std::collections::HashMap<PairKey, u64>,
+    concurrency: usize,
+) -> Vec<PairRow> {
     futures::stream::iter(pairs)
         .map(|(key, messages)| async move {
             let e = verdict_for(dns, cfg, &key).await;
-            PairRow { key, messages, verdict: e.verdict, matched: e.matched, relays: e.relays, reason: e.reason }
+            PairRow {
+                key,
+                messages,
+                verdict: e.verdict,
+                matched: e.matched,
+                relays: e.relays,
+                reason: e.reason,
+            }
         })
         .buffer_unordered(concurrency.saturating_mul(4).max(16))
         .collect()
@@ -166,7 +216,11 @@ async fn evaluate_all(dns: &Dns, cfg: &policy::PolicyConfig, pairs: std::collect
 
 /// The verdict for one pair: senders and clients that cannot be checked are decided here;
 /// the rest go to the policy.
-pub async fn verdict_for<L: Lookup>(dns: &L, cfg: &policy::PolicyConfig, key: &PairKey) -> Evaluation {
+pub async fn verdict_for<L: Lookup>(
+    dns: &L,
+    cfg: &policy::PolicyConfig,
+    key: &PairKey,
+) -> Evaluation {
     let unevaluated = |verdict, reason: &str| Evaluation {
         verdict,
         matched: None,

@@ -28,7 +28,9 @@ impl RelaySpec {
         }
         match normalize_domain(text) {
             Sender::Domain(d) if !text.contains('/') => Ok(RelaySpec::Host(d)),
-            _ => Err(format!("{text:?} is not an IP address, a CIDR network or a host name")),
+            _ => Err(format!(
+                "{text:?} is not an IP address, a CIDR network or a host name"
+            )),
         }
     }
 }
@@ -76,8 +78,14 @@ impl Config {
             }
             Command::Scan(ScanArgs { input }) => {
                 let cfg = Config::base(Mode::Scan, input, None)?;
-                if let Some(RelaySpec::Host(h)) = cfg.perimeter.iter().find(|r| matches!(r, RelaySpec::Host(_))) {
-                    return Err(format!("scan does no DNS: give --perimeter {h} as an IP address or CIDR network"));
+                if let Some(RelaySpec::Host(h)) = cfg
+                    .perimeter
+                    .iter()
+                    .find(|r| matches!(r, RelaySpec::Host(_)))
+                {
+                    return Err(format!(
+                        "scan does no DNS: give --perimeter {h} as an IP address or CIDR network"
+                    ));
                 }
                 Ok(cfg)
             }
@@ -107,7 +115,11 @@ impl Config {
         let dns = match dns {
             Some(d) => dns_settings(d)?,
             None => DnsSettings {
-                upstream: UpstreamConfig { nameservers: Vec::new(), timeout: Duration::from_secs(2), attempts: 2 },
+                upstream: UpstreamConfig {
+                    nameservers: Vec::new(),
+                    timeout: Duration::from_secs(2),
+                    attempts: 2,
+                },
                 concurrency: 1,
                 zones: Vec::new(),
                 offline: true,
@@ -117,7 +129,11 @@ impl Config {
             mode,
             inputs: input.inputs,
             output: input.output,
-            read: ReadOptions { extract, format: input.format, strict: input.strict },
+            read: ReadOptions {
+                extract,
+                format: input.format,
+                strict: input.strict,
+            },
             perimeter,
             forwarders: Vec::new(),
             dns,
@@ -139,7 +155,9 @@ fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
     if value.is_finite() && value > 0.0 && value < 86_400.0 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(format!("{flag} must be a number of seconds above 0, not {value}"))
+        Err(format!(
+            "{flag} must be a number of seconds above 0, not {value}"
+        ))
     }
 }
 
@@ -156,7 +174,11 @@ fn dns_settings(d: &DnsArgs) -> Result<DnsSettings, String> {
         return Err("--concurrency must be at least 1".into());
     }
     Ok(DnsSettings {
-        upstream: UpstreamConfig { nameservers, timeout: seconds(d.timeout, "--timeout")?, attempts: d.attempts },
+        upstream: UpstreamConfig {
+            nameservers,
+            timeout: seconds(d.timeout, "--timeout")?,
+            attempts: d.attempts,
+        },
         concurrency: d.concurrency,
         zones: d.zone.clone(),
         offline: d.offline,
@@ -185,7 +207,10 @@ mod tests {
 
     #[test]
     fn nameserver_forms() {
-        assert_eq!(parse_nameserver("127.0.0.1").unwrap().to_string(), "127.0.0.1:53");
+        assert_eq!(
+            parse_nameserver("127.0.0.1").unwrap().to_string(),
+            "127.0.0.1:53"
+        );
         assert_eq!(parse_nameserver("127.0.0.1:5300").unwrap().port(), 5300);
         assert_eq!(parse_nameserver("[::1]:5300").unwrap().port(), 5300);
         assert_eq!(parse_nameserver("::1").unwrap().port(), 53);
@@ -194,8 +219,14 @@ mod tests {
 
     #[test]
     fn relay_specs() {
-        assert_eq!(RelaySpec::parse("192.0.2.0/24").unwrap(), RelaySpec::Net("192.0.2.0/24".parse().unwrap()));
-        assert_eq!(RelaySpec::parse("MX1.Site.Example").unwrap(), RelaySpec::Host("mx1.site.example".into()));
+        assert_eq!(
+            RelaySpec::parse("192.0.2.0/24").unwrap(),
+            RelaySpec::Net("192.0.2.0/24".parse().unwrap())
+        );
+        assert_eq!(
+            RelaySpec::parse("MX1.Site.Example").unwrap(),
+            RelaySpec::Host("mx1.site.example".into())
+        );
         assert!(RelaySpec::parse("10.0.0.0/40").is_err());
         assert!(RelaySpec::parse("not a host").is_err());
     }
@@ -205,7 +236,18 @@ mod tests {
         assert!(cfg(&["repudiate", "audit", "x", "--timeout", "0"]).is_err());
         assert!(cfg(&["repudiate", "audit", "x", "--concurrency", "0"]).is_err());
         assert!(cfg(&["repudiate", "scan", "x", "--perimeter", "mx.example.org"]).is_err());
-        let c = cfg(&["repudiate", "audit", "x", "--perimeter", "192.0.2.0/24", "--perimeter", "mx.example.org", "--max-depth", "0"]).unwrap();
+        let c = cfg(&[
+            "repudiate",
+            "audit",
+            "x",
+            "--perimeter",
+            "192.0.2.0/24",
+            "--perimeter",
+            "mx.example.org",
+            "--max-depth",
+            "0",
+        ])
+        .unwrap();
         assert_eq!(c.read.extract.perimeter.len(), 1);
         assert_eq!(c.perimeter.len(), 2);
         assert_eq!(c.policy.max_depth, 0);

@@ -5,10 +5,10 @@
 
 pub mod net;
 
-pub mod inputs;
-pub mod extract;
 pub mod aggregate;
 pub mod dns;
+pub mod extract;
+pub mod inputs;
 pub mod policy;
 pub mod report;
 

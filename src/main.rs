@@ -18,7 +18,11 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             // --help and --version are not errors; a bad argument is fatal (1), not clap's 2.
-            return if e.use_stderr() { ExitCode::from(EXIT_FATAL) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_FATAL)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let config = match Config::from_cli(cli) {

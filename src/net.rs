@@ -110,7 +110,9 @@ impl FromStr for IpNet {
                 .ok_or_else(|| format!("not an IP address or CIDR: {s:?}"));
         };
         let addr = IpAddr::from_str(a).map_err(|_| format!("not an IP address: {a:?}"))?;
-        let prefix: u8 = p.parse().map_err(|_| format!("bad prefix length in {s:?}"))?;
+        let prefix: u8 = p
+            .parse()
+            .map_err(|_| format!("bad prefix length in {s:?}"))?;
         IpNet::new(addr, prefix).ok_or_else(|| format!("bad prefix length in {s:?}"))
     }
 }
@@ -180,7 +182,10 @@ mod tests {
 
     #[test]
     fn rfc5952_output() {
-        assert_eq!(ip("2001:0DB8:0000:0000:0000:0000:0000:0001").to_string(), "2001:db8::1");
+        assert_eq!(
+            ip("2001:0DB8:0000:0000:0000:0000:0000:0001").to_string(),
+            "2001:db8::1"
+        );
     }
 
     #[test]
@@ -238,7 +243,7 @@ mod tests {
 
     #[test]
     fn sort_order_v4_first_numeric() {
-        let mut v = vec![ip("2001:db8::1"), ip("10.0.0.10"), ip("10.0.0.9")];
+        let mut v = [ip("2001:db8::1"), ip("10.0.0.10"), ip("10.0.0.9")];
         v.sort_by(cmp_ip);
         let s: Vec<String> = v.iter().map(|i| i.to_string()).collect();
         assert_eq!(s, ["10.0.0.9", "10.0.0.10", "2001:db8::1"]);

@@ -24,7 +24,12 @@ impl Cache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Answer>,
     {
-        let cell = self.entries.entry((name, qtype)).or_default().value().clone();
+        let cell = self
+            .entries
+            .entry((name, qtype))
+            .or_default()
+            .value()
+            .clone();
         let mut fetched = false;
         let answer = cell
             .get_or_init(|| {
@@ -65,7 +70,11 @@ mod tests {
                     .get_or_fetch(name, QType::A, || async {
                         fetches.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(30)).await;
-                        Answer { outcome: Outcome::NxDomain, ttl: 1, source: Source::Dns }
+                        Answer {
+                            outcome: Outcome::NxDomain,
+                            ttl: 1,
+                            source: Source::Dns,
+                        }
                     })
                     .await
             }));

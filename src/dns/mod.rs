@@ -171,7 +171,7 @@ impl Dns {
         }
     }
 
-    async fn from_network(&self, name: String, qtype: QType) -> Answer {
+    async fn ask_network(&self, name: String, qtype: QType) -> Answer {
         let Some(upstream) = &self.upstream else {
             return Answer::failed(Failure::Offline, Source::None);
         };
@@ -198,14 +198,18 @@ impl Lookup for Dns {
         };
         let (answer, fresh) = self
             .cache
-            .get_or_fetch(name.clone(), qtype, || self.from_network(name, qtype))
+            .get_or_fetch(name.clone(), qtype, || self.ask_network(name, qtype))
             .await;
         if fresh {
             answer
         } else {
             self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             Answer {
-                source: if answer.source == Source::Dns { Source::Cache } else { answer.source },
+                source: if answer.source == Source::Dns {
+                    Source::Cache
+                } else {
+                    answer.source
+                },
                 ..answer
             }
         }

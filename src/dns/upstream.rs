@@ -55,14 +55,19 @@ impl Upstream {
                 TokioRuntimeProvider::default(),
             )
         };
-        let resolver = builder.with_options(opts).build().map_err(|e| format!("DNS resolver: {e}"))?;
+        let resolver = builder
+            .with_options(opts)
+            .build()
+            .map_err(|e| format!("DNS resolver: {e}"))?;
         Ok(Upstream { resolver })
     }
 
     pub async fn query(&self, name: &str, qtype: QType) -> Answer {
         let fqdn = match Name::from_ascii(format!("{name}.")) {
             Ok(n) => n,
-            Err(e) => return Answer::failed(Failure::BadAnswer(format!("name {name}: {e}")), Source::Dns),
+            Err(e) => {
+                return Answer::failed(Failure::BadAnswer(format!("name {name}: {e}")), Source::Dns);
+            }
         };
         let rtype = match qtype {
             QType::Mx => RecordType::MX,
@@ -82,7 +87,9 @@ impl Upstream {
                             exchange: name_text(&m.exchange),
                         }),
                         (RData::A(a), QType::A) => addrs.push(IpAddr::V4(a.0)),
-                        (RData::AAAA(a), QType::Aaaa) => addrs.push(crate::net::canonical(IpAddr::V6(a.0))),
+                        (RData::AAAA(a), QType::Aaaa) => {
+                            addrs.push(crate::net::canonical(IpAddr::V6(a.0)))
+                        }
                         _ => continue,
                     }
                     ttl = ttl.min(rec.ttl);
@@ -98,9 +105,19 @@ impl Upstream {
                         addrs.dedup();
                         Data::Addrs(addrs)
                     }
-                    _ => return Answer { outcome: Outcome::NoData, ttl: 0, source: Source::Dns },
+                    _ => {
+                        return Answer {
+                            outcome: Outcome::NoData,
+                            ttl: 0,
+                            source: Source::Dns,
+                        };
+                    }
                 };
-                Answer { outcome: Outcome::Found(data), ttl, source: Source::Dns }
+                Answer {
+                    outcome: Outcome::Found(data),
+                    ttl,
+                    source: Source::Dns,
+                }
             }
             Err(e) => classify(e),
         }
@@ -116,7 +133,11 @@ fn classify(error: NetError) -> Answer {
             } else {
                 Outcome::NoData
             };
-            return Answer { outcome, ttl: nr.negative_ttl.unwrap_or(0), source: Source::Dns };
+            return Answer {
+                outcome,
+                ttl: nr.negative_ttl.unwrap_or(0),
+                source: Source::Dns,
+            };
         }
         NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => Failure::ServFail,
         NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => Failure::Refused,

@@ -50,7 +50,8 @@ impl Zones {
         let mut zones = Zones::default();
         for path in paths {
             let path = path.as_ref();
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
             zones
                 .add_text(&text, Some(path))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -74,7 +75,9 @@ impl Zones {
                         exchange: name_text(&mx.exchange),
                     }),
                     RData::A(a) => push(&mut entry.a, ttl).push(IpAddr::V4(a.0)),
-                    RData::AAAA(aaaa) => push(&mut entry.aaaa, ttl).push(crate::net::canonical(IpAddr::V6(aaaa.0))),
+                    RData::AAAA(aaaa) => {
+                        push(&mut entry.aaaa, ttl).push(crate::net::canonical(IpAddr::V6(aaaa.0)))
+                    }
                     RData::CNAME(c) => entry.cname = Some((name_text(&c.0), ttl)),
                     RData::SOA(soa) => negative_ttl = soa.minimum.min(ttl),
                     _ => {}
@@ -97,14 +100,19 @@ impl Zones {
         for _ in 0..=MAX_CNAME_HOPS {
             let Some(data) = self.names.get(&current) else {
                 return match self.origin_of(&current) {
-                    Some(neg_ttl) if is_mail_from_name(&current) => answer(Outcome::NxDomain, neg_ttl),
+                    Some(neg_ttl) if is_mail_from_name(&current) => {
+                        answer(Outcome::NxDomain, neg_ttl)
+                    }
                     _ => ZoneAnswer::FallThrough(current),
                 };
             };
             let found = match qtype {
                 QType::Mx => data.mx.as_ref().map(|(v, t)| (Data::Mx(sorted(v)), *t)),
                 QType::A => data.a.as_ref().map(|(v, t)| (Data::Addrs(v.clone()), *t)),
-                QType::Aaaa => data.aaaa.as_ref().map(|(v, t)| (Data::Addrs(v.clone()), *t)),
+                QType::Aaaa => data
+                    .aaaa
+                    .as_ref()
+                    .map(|(v, t)| (Data::Addrs(v.clone()), *t)),
             };
             if let Some((d, ttl)) = found {
                 return answer(Outcome::Found(d), ttl);
@@ -115,7 +123,9 @@ impl Zones {
             }
         }
         ZoneAnswer::Answer(Answer::failed(
-            Failure::BadAnswer(format!("CNAME chain from {name} longer than {MAX_CNAME_HOPS}")),
+            Failure::BadAnswer(format!(
+                "CNAME chain from {name} longer than {MAX_CNAME_HOPS}"
+            )),
             Source::Zone,
         ))
     }
@@ -179,24 +189,57 @@ mod tests {
         assert_eq!(
             outcome(&z, "mail-from.one.example", QType::Mx),
             Outcome::Found(Data::Mx(vec![
-                MxTarget { preference: 0, exchange: "relay2.one.example".into() },
-                MxTarget { preference: 10, exchange: "relay.one.example".into() },
+                MxTarget {
+                    preference: 0,
+                    exchange: "relay2.one.example".into()
+                },
+                MxTarget {
+                    preference: 10,
+                    exchange: "relay.one.example".into()
+                },
             ]))
         );
-        assert_eq!(outcome(&z, "relay.one.example", QType::A), Outcome::Found(Data::Addrs(vec!["192.0.2.1".parse().unwrap()])));
-        assert_eq!(outcome(&z, "alias.one.example", QType::A), Outcome::Found(Data::Addrs(vec!["192.0.2.1".parse().unwrap()])));
+        assert_eq!(
+            outcome(&z, "relay.one.example", QType::A),
+            Outcome::Found(Data::Addrs(vec!["192.0.2.1".parse().unwrap()]))
+        );
+        assert_eq!(
+            outcome(&z, "alias.one.example", QType::A),
+            Outcome::Found(Data::Addrs(vec!["192.0.2.1".parse().unwrap()]))
+        );
     }
 
     #[test]
     fn nxdomain_nodata_and_fall_through() {
         let z = zones();
-        assert_eq!(outcome(&z, "mail-from.absent.example", QType::Mx), Outcome::NxDomain);
-        assert_eq!(outcome(&z, "mail-from.nodata.example", QType::Mx), Outcome::NoData);
-        assert_eq!(outcome(&z, "relay.one.example", QType::Aaaa), Outcome::NoData);
-        assert_eq!(z.answer("relay.absent.example", QType::A), ZoneAnswer::FallThrough("relay.absent.example".into()));
-        assert_eq!(z.answer("mail-from.other.test", QType::Mx), ZoneAnswer::FallThrough("mail-from.other.test".into()));
-        assert_eq!(z.answer("out.example", QType::A), ZoneAnswer::FallThrough("relay.elsewhere.test".into()));
-        assert!(matches!(outcome(&z, "loop1.example", QType::A), Outcome::Failed(Failure::BadAnswer(_))));
+        assert_eq!(
+            outcome(&z, "mail-from.absent.example", QType::Mx),
+            Outcome::NxDomain
+        );
+        assert_eq!(
+            outcome(&z, "mail-from.nodata.example", QType::Mx),
+            Outcome::NoData
+        );
+        assert_eq!(
+            outcome(&z, "relay.one.example", QType::Aaaa),
+            Outcome::NoData
+        );
+        assert_eq!(
+            z.answer("relay.absent.example", QType::A),
+            ZoneAnswer::FallThrough("relay.absent.example".into())
+        );
+        assert_eq!(
+            z.answer("mail-from.other.test", QType::Mx),
+            ZoneAnswer::FallThrough("mail-from.other.test".into())
+        );
+        assert_eq!(
+            z.answer("out.example", QType::A),
+            ZoneAnswer::FallThrough("relay.elsewhere.test".into())
+        );
+        assert!(matches!(
+            outcome(&z, "loop1.example", QType::A),
+            Outcome::Failed(Failure::BadAnswer(_))
+        ));
     }
 
     #[test]

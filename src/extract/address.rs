@@ -125,21 +125,39 @@ mod tests {
 
     #[test]
     fn quoted_local_parts_and_source_routes() {
-        assert_eq!(normalize_address("<\"jane doe\"@example.com>"), dom("example.com"));
+        assert_eq!(
+            normalize_address("<\"jane doe\"@example.com>"),
+            dom("example.com")
+        );
         assert_eq!(normalize_address("\"a@b\"@example.net"), dom("example.net"));
-        assert_eq!(normalize_address("<@hop1.example,@hop2.example:bob@example.com>"), dom("example.com"));
+        assert_eq!(
+            normalize_address("<@hop1.example,@hop2.example:bob@example.com>"),
+            dom("example.com")
+        );
         assert_eq!(
             normalize_address("SRS0=1sN3=5P=example.org=noreply@srs.example.org"),
             dom("srs.example.org")
         );
-        assert_eq!(normalize_address("prvs=1234abcdef=news@Example.com"), dom("example.com"));
+        assert_eq!(
+            normalize_address("prvs=1234abcdef=news@Example.com"),
+            dom("example.com")
+        );
     }
 
     #[test]
     fn idn_becomes_a_label() {
-        assert_eq!(normalize_address("user@bücher.example"), dom("xn--bcher-kva.example"));
-        assert_eq!(normalize_address("user@BÜCHER.example"), dom("xn--bcher-kva.example"));
-        assert_eq!(normalize_address("user@xn--bcher-kva.example"), dom("xn--bcher-kva.example"));
+        assert_eq!(
+            normalize_address("user@bücher.example"),
+            dom("xn--bcher-kva.example")
+        );
+        assert_eq!(
+            normalize_address("user@BÜCHER.example"),
+            dom("xn--bcher-kva.example")
+        );
+        assert_eq!(
+            normalize_address("user@xn--bcher-kva.example"),
+            dom("xn--bcher-kva.example")
+        );
     }
 
     #[test]
@@ -154,7 +172,10 @@ mod tests {
             "user@-a.example",
             "@nocolon",
         ] {
-            assert!(matches!(normalize_address(raw), Sender::Malformed(_)), "{raw}");
+            assert!(
+                matches!(normalize_address(raw), Sender::Malformed(_)),
+                "{raw}"
+            );
         }
         let long = format!("u@{}.example", "a".repeat(64));
         assert!(matches!(normalize_address(&long), Sender::Malformed(_)));

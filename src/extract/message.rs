@@ -93,7 +93,10 @@ mod tests {
         let h = format!(
             "Return-Path: <Bob@Example.ORG>\nReceived: from localhost (localhost [127.0.0.1])\n\tby mx.example.net (Postfix) with ESMTP id 1;\n\tTue, 4 Jun 2024 10:00:01 +0000\n{BORDER}Return-Path: <other@elsewhere.example>\nSubject: x\n\n"
         );
-        assert_eq!(extract(h.as_bytes(), None, &opts()), observed("example.org", "192.0.2.10"));
+        assert_eq!(
+            extract(h.as_bytes(), None, &opts()),
+            observed("example.org", "192.0.2.10")
+        );
     }
 
     #[test]
@@ -102,11 +105,17 @@ mod tests {
         let missing = format!("{BORDER}Subject: no envelope\n\n");
         assert!(matches!(
             extract(null.as_bytes(), None, &opts()),
-            Record::Observed(Observation { sender: Sender::Null, .. })
+            Record::Observed(Observation {
+                sender: Sender::Null,
+                ..
+            })
         ));
         assert!(matches!(
             extract(missing.as_bytes(), None, &opts()),
-            Record::Observed(Observation { sender: Sender::Missing, .. })
+            Record::Observed(Observation {
+                sender: Sender::Missing,
+                ..
+            })
         ));
         // the mbox From_ line fills in when Return-Path is absent
         assert_eq!(
@@ -115,7 +124,10 @@ mod tests {
         );
         assert!(matches!(
             extract(missing.as_bytes(), Some("MAILER-DAEMON"), &opts()),
-            Record::Observed(Observation { sender: Sender::Null, .. })
+            Record::Observed(Observation {
+                sender: Sender::Null,
+                ..
+            })
         ));
     }
 
@@ -124,9 +136,15 @@ mod tests {
         let h = "Return-Path: <a@example.org>\nReceived: from mx1.site.example (mx1.site.example [198.51.100.1]) by store.site.example with LMTP id 1; Tue, 4 Jun 2024 10:00:00 +0000\nReceived: from relay (relay [10.0.0.5]) by mx1.site.example with ESMTP id 2; Tue, 4 Jun 2024 10:00:00 +0000\nReceived: from out.example.org (out.example.org [203.0.113.5]) by relay with ESMTP id 3; Tue, 4 Jun 2024 10:00:00 +0000\n\n";
         let mut o = opts();
         o.perimeter = vec!["198.51.100.0/24".parse().unwrap()];
-        assert_eq!(extract(h.as_bytes(), None, &o), observed("example.org", "203.0.113.5"));
+        assert_eq!(
+            extract(h.as_bytes(), None, &o),
+            observed("example.org", "203.0.113.5")
+        );
         o.skip_private = false;
-        assert_eq!(extract(h.as_bytes(), None, &o), observed("example.org", "10.0.0.5"));
+        assert_eq!(
+            extract(h.as_bytes(), None, &o),
+            observed("example.org", "10.0.0.5")
+        );
     }
 
     #[test]
@@ -153,7 +171,10 @@ mod tests {
     #[test]
     fn fetchmail_hop_is_not_the_client() {
         let h = "Return-Path: <ler@example.org>\nReceived: from localhost (localhost [127.0.0.1]) by phobos (Postfix) with ESMTP id 8; Mon, 22 Jul 2002 21:41:36 +0100\nReceived: from dogma.slashnull.org [212.17.35.15] by localhost with IMAP (fetchmail-5.9.0) for jm@localhost (single-drop); Mon, 22 Jul 2002 21:41:36 +0100 (IST)\nReceived: from lugh.tuatha.org (root@lugh.tuatha.org [194.125.145.45]) by dogma.slashnull.org (8.11.6/8.11.6) with ESMTP id g6JDSNJ32301; Fri, 19 Jul 2002 14:28:23 +0100\n\n";
-        assert_eq!(extract(h.as_bytes(), None, &opts()), observed("example.org", "194.125.145.45"));
+        assert_eq!(
+            extract(h.as_bytes(), None, &opts()),
+            observed("example.org", "194.125.145.45")
+        );
     }
 
     #[test]
@@ -161,12 +182,22 @@ mod tests {
         let h = format!("Return-Path: <>\n{BORDER}\n");
         let mut o = opts();
         o.null_sender = NullSenderMode::Helo;
-        assert_eq!(extract(h.as_bytes(), None, &o), observed("mail.example.org", "192.0.2.10"));
+        assert_eq!(
+            extract(h.as_bytes(), None, &o),
+            observed("mail.example.org", "192.0.2.10")
+        );
     }
 
     #[test]
     fn garbage_never_panics() {
-        for input in [&b""[..], b"\n", b"\0\0\0", b"Received:\n\n", b"Return-Path: <\n", &[0xff; 64]] {
+        for input in [
+            &b""[..],
+            b"\n",
+            b"\0\0\0",
+            b"Received:\n\n",
+            b"Return-Path: <\n",
+            &[0xff; 64],
+        ] {
             let _ = extract(input, Some(""), &opts());
         }
     }

@@ -98,15 +98,28 @@ mod tests {
         assert_eq!(key.sender, Sender::Domain("example.org".into()));
         assert_eq!(n, 3);
         assert_eq!(r[1].1.as_ref().unwrap().0.sender, Sender::Null);
-        assert_eq!(r[1].1.as_ref().unwrap().0.ip.unwrap().to_string(), "2001:db8::1");
-        assert_eq!(r[2].1.as_ref().unwrap().0, PairKey { sender: Sender::Missing, ip: None });
-        let audit = rows("domain,ip,messages,verdict,matched,relays,reason\nexample.org,192.0.2.1,3,repudiated,,\"a.example;b.example\",\n");
+        assert_eq!(
+            r[1].1.as_ref().unwrap().0.ip.unwrap().to_string(),
+            "2001:db8::1"
+        );
+        assert_eq!(
+            r[2].1.as_ref().unwrap().0,
+            PairKey {
+                sender: Sender::Missing,
+                ip: None
+            }
+        );
+        let audit = rows(
+            "domain,ip,messages,verdict,matched,relays,reason\nexample.org,192.0.2.1,3,repudiated,,\"a.example;b.example\",\n",
+        );
         assert_eq!(audit[0].1.as_ref().unwrap().1, 3);
     }
 
     #[test]
     fn bad_rows_are_reported_with_their_line() {
-        let r = rows("domain,ip,messages\nexample.org,192.0.2.1,x\nexample.org,999.1.1.1,1\nexample.org\nexample.org,192.0.2.1,1\n");
+        let r = rows(
+            "domain,ip,messages\nexample.org,192.0.2.1,x\nexample.org,999.1.1.1,1\nexample.org\nexample.org,192.0.2.1,1\n",
+        );
         assert_eq!(r.iter().filter(|(_, x)| x.is_none()).count(), 3);
         assert_eq!(r[0].0, 2);
         assert!(r[3].1.is_some());

@@ -69,10 +69,22 @@ mod tests {
 
     #[test]
     fn detects_each_format() {
-        assert_eq!(detect(b"From a@b.example Tue Jun  4 10:00:00 2024\nX: y\n"), Some(Format::Mbox));
-        assert_eq!(detect(b"\n\nFrom a@b.example Tue Jun  4 10:00:00 2024\n"), Some(Format::Mbox));
-        assert_eq!(detect(b"Return-Path: <a@b.example>\nReceived: x\n"), Some(Format::Message));
-        assert_eq!(detect(b"domain,ip,messages\nexample.org,192.0.2.1,3\n"), Some(Format::Pairs));
+        assert_eq!(
+            detect(b"From a@b.example Tue Jun  4 10:00:00 2024\nX: y\n"),
+            Some(Format::Mbox)
+        );
+        assert_eq!(
+            detect(b"\n\nFrom a@b.example Tue Jun  4 10:00:00 2024\n"),
+            Some(Format::Mbox)
+        );
+        assert_eq!(
+            detect(b"Return-Path: <a@b.example>\nReceived: x\n"),
+            Some(Format::Message)
+        );
+        assert_eq!(
+            detect(b"domain,ip,messages\nexample.org,192.0.2.1,3\n"),
+            Some(Format::Pairs)
+        );
         assert_eq!(detect(b"\x00\x01\x02binary"), None);
         assert_eq!(detect(b""), None);
         assert_eq!(detect(b"just some text\n"), None);

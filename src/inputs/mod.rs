@@ -105,7 +105,14 @@ pub fn read_input(input: &Input, opts: &ReadOptions) -> (Tally, Option<InputErro
     let format = match opts.format.or_else(|| detect::detect(&head)) {
         Some(f) => f,
         None if head.is_empty() => return (tally, None),
-        None => return (tally, Some(fail("unrecognised format (use --format to say what it is)".into()))),
+        None => {
+            return (
+                tally,
+                Some(fail(
+                    "unrecognised format (use --format to say what it is)".into(),
+                )),
+            );
+        }
     };
     let reader = BufReader::with_capacity(READ_BUFFER, Cursor::new(head).chain(rest));
     let result = match format {
@@ -134,19 +141,29 @@ impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadError::Io(e) => write!(f, "read error: {e}"),
-            ReadError::Malformed { line, what } => write!(f, "line {line}: malformed {what} (--strict)"),
+            ReadError::Malformed { line, what } => {
+                write!(f, "line {line}: malformed {what} (--strict)")
+            }
         }
     }
 }
 
 fn read_head(mut reader: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
     let mut head = Vec::with_capacity(DETECT_BYTES);
-    (&mut reader).take(DETECT_BYTES as u64).read_to_end(&mut head)?;
+    (&mut reader)
+        .take(DETECT_BYTES as u64)
+        .read_to_end(&mut head)?;
     Ok((head, reader))
 }
 
 /// Adds a record; in strict mode a malformed one stops the input at `line`.
-fn add(tally: &mut Tally, record: Record, strict: bool, line: u64, what: &'static str) -> Result<(), ReadError> {
+fn add(
+    tally: &mut Tally,
+    record: Record,
+    strict: bool,
+    line: u64,
+    what: &'static str,
+) -> Result<(), ReadError> {
     if strict && record == Record::Skipped(SkipReason::Malformed) {
         return Err(ReadError::Malformed { line, what });
     }
@@ -158,16 +175,32 @@ fn read_mbox(reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> Res
     let mut mbox = MboxReader::new(reader);
     while let Some(item) = mbox.next_item()? {
         let (record, line, what) = match item {
-            MboxItem::Preamble { line } => (Record::Skipped(SkipReason::Malformed), line, "text before the first From line"),
-            MboxItem::Message(m) if m.oversized => (Record::Skipped(SkipReason::Malformed), m.line, "message (header block too large)"),
-            MboxItem::Message(m) => (message::extract(&m.header, Some(&m.envelope), &opts.extract), m.line, "message"),
+            MboxItem::Preamble { line } => (
+                Record::Skipped(SkipReason::Malformed),
+                line,
+                "text before the first From line",
+            ),
+            MboxItem::Message(m) if m.oversized => (
+                Record::Skipped(SkipReason::Malformed),
+                m.line,
+                "message (header block too large)",
+            ),
+            MboxItem::Message(m) => (
+                message::extract(&m.header, Some(&m.envelope), &opts.extract),
+                m.line,
+                "message",
+            ),
         };
         add(tally, record, opts.strict, line, what)?;
     }
     Ok(())
 }
 
-fn read_message(mut reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> Result<(), ReadError> {
+fn read_message(
+    mut reader: impl BufRead,
+    opts: &ReadOptions,
+    tally: &mut Tally,
+) -> Result<(), ReadError> {
     let mut header = Vec::new();
     let mut line = Vec::new();
     let mut oversized = false;
@@ -190,7 +223,11 @@ fn read_message(mut reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally)
     add(tally, record, opts.strict, 1, "message")
 }
 
-fn read_log(mut reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> Result<(), ReadError> {
+fn read_log(
+    mut reader: impl BufRead,
+    opts: &ReadOptions,
+    tally: &mut Tally,
+) -> Result<(), ReadError> {
     let mut joiner = PostfixJoiner::new(opts.extract.clone());
     let mut buf = Vec::with_capacity(512);
     let mut line_no = 0u64;
@@ -212,8 +249,13 @@ fn read_log(mut reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> 
                 }
                 tally.add(record);
             });
-            if opts.strict && let Some(line) = malformed_at {
-                return Err(ReadError::Malformed { line, what: "postfix log line" });
+            if opts.strict
+                && let Some(line) = malformed_at
+            {
+                return Err(ReadError::Malformed {
+                    line,
+                    what: "postfix log line",
+                });
             }
         }
     }
@@ -221,12 +263,22 @@ fn read_log(mut reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> 
     Ok(())
 }
 
-fn read_pairs(reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> Result<(), ReadError> {
+fn read_pairs(
+    reader: impl BufRead,
+    opts: &ReadOptions,
+    tally: &mut Tally,
+) -> Result<(), ReadError> {
     pairs_file::read(reader, &mut |line, row| match row {
         Some((key, messages)) => {
             tally.add_pair(key, messages);
             Ok(())
         }
-        None => add(tally, Record::Skipped(SkipReason::Malformed), opts.strict, line, "pairs row"),
+        None => add(
+            tally,
+            Record::Skipped(SkipReason::Malformed),
+            opts.strict,
+            line,
+            "pairs row",
+        ),
     })
 }

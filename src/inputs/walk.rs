@@ -103,7 +103,14 @@ mod tests {
     fn maildir_tmp_is_skipped_and_order_is_stable() {
         let d = tempfile::tempdir().unwrap();
         let md = d.path().join("Maildir");
-        for sub in ["cur", "new", "tmp", ".Lists/cur", ".Lists/new", ".Lists/tmp"] {
+        for sub in [
+            "cur",
+            "new",
+            "tmp",
+            ".Lists/cur",
+            ".Lists/new",
+            ".Lists/tmp",
+        ] {
             fs::create_dir_all(md.join(sub)).unwrap();
         }
         fs::write(md.join("new/2.host"), "x").unwrap();
@@ -112,7 +119,7 @@ mod tests {
         fs::write(md.join(".Lists/cur/4.host:2,"), "x").unwrap();
         fs::write(md.join(".Lists/tmp/5.host"), "x").unwrap();
         fs::write(md.join("dovecot.index"), "x").unwrap();
-        let (inputs, errors) = expand(&[md.clone()]);
+        let (inputs, errors) = expand(std::slice::from_ref(&md));
         assert!(errors.is_empty());
         let names: Vec<String> = inputs
             .iter()
@@ -121,7 +128,10 @@ mod tests {
                 Input::Stdin => unreachable!(),
             })
             .collect();
-        assert_eq!(names, [".Lists/cur/4.host:2,", "cur/1.host:2,S", "new/2.host"]);
+        assert_eq!(
+            names,
+            [".Lists/cur/4.host:2,", "cur/1.host:2,S", "new/2.host"]
+        );
     }
 
     #[test]

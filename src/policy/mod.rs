@@ -73,15 +73,28 @@ pub struct Evaluation {
 }
 
 /// Evaluates one (domain, client) pair. `domain` is a normalised sender domain.
-pub async fn evaluate<L: Lookup>(lookup: &L, domain: &str, ip: IpAddr, cfg: &PolicyConfig) -> Evaluation {
+pub async fn evaluate<L: Lookup>(
+    lookup: &L,
+    domain: &str,
+    ip: IpAddr,
+    cfg: &PolicyConfig,
+) -> Evaluation {
     let ip = crate::net::canonical(ip);
-    match tokio::time::timeout(cfg.eval_timeout, Evaluator::new(lookup, cfg).run(domain, ip)).await {
+    match tokio::time::timeout(
+        cfg.eval_timeout,
+        Evaluator::new(lookup, cfg).run(domain, ip),
+    )
+    .await
+    {
         Ok(evaluation) => evaluation,
         Err(_) => Evaluation {
             verdict: Verdict::Tempfail,
             matched: None,
             relays: Vec::new(),
-            reason: Some(format!("evaluation deadline of {:?} passed", cfg.eval_timeout)),
+            reason: Some(format!(
+                "evaluation deadline of {:?} passed",
+                cfg.eval_timeout
+            )),
             rule: "the per-evaluation deadline (--eval-timeout) passed",
             lookups: 0,
             steps: Vec::new(),
@@ -128,7 +141,8 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         self.count += 1;
         let answer = self.lookup.lookup(name, qtype).await;
         if let Outcome::Failed(f) = &answer.outcome {
-            self.failures.push(format!("{name} {}: {f}", qtype.as_str()));
+            self.failures
+                .push(format!("{name} {}: {f}", qtype.as_str()));
         }
         if self.cfg.trace {
             self.steps.push(Step {
@@ -146,7 +160,11 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
     async fn run(mut self, domain: &str, ip: IpAddr) -> Evaluation {
         let policy_name = format!("mail-from.{domain}");
         let Ok(answer) = self.ask(&policy_name, QType::Mx, 0).await else {
-            return self.finish(Verdict::Permerror, None, "a --max-lookups of 0 allows no question");
+            return self.finish(
+                Verdict::Permerror,
+                None,
+                "a --max-lookups of 0 allows no question",
+            );
         };
         let targets = match answer.outcome {
             Outcome::Found(Data::Mx(t)) => t,
@@ -160,10 +178,18 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         if let Some(t) = self.cfg.trusted.iter().find(|t| t.net.contains(ip)) {
             let label = t.label.clone();
             self.note_targets(&targets);
-            return self.finish(Verdict::Nonrepudiated, Some(label), "the client is a configured perimeter relay or forwarder");
+            return self.finish(
+                Verdict::Nonrepudiated,
+                Some(label),
+                "the client is a configured perimeter relay or forwarder",
+            );
         }
         if targets.len() == 1 && targets[0].exchange.is_empty() {
-            return self.finish(Verdict::Repudiated, None, "null MX: the domain says it sends no mail");
+            return self.finish(
+                Verdict::Repudiated,
+                None,
+                "null MX: the domain says it sends no mail",
+            );
         }
         let mut expanded: HashSet<String> = HashSet::from([domain.to_string()]);
         let mut level = self.note_targets(&targets);
@@ -177,16 +203,26 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                         over = Some(format!("more than {} DNS lookups", self.cfg.max_lookups));
                         break 'levels;
                     }
-                    Ok(Answer { outcome: Outcome::Found(Data::Addrs(addrs)), .. }) if addrs.contains(&ip) => {
+                    Ok(Answer {
+                        outcome: Outcome::Found(Data::Addrs(addrs)),
+                        ..
+                    }) if addrs.contains(&ip) => {
                         let name = target.clone();
-                        return self.finish(Verdict::Nonrepudiated, Some(name), "the client is an address of a permitted relay");
+                        return self.finish(
+                            Verdict::Nonrepudiated,
+                            Some(name),
+                            "the client is an address of a permitted relay",
+                        );
                     }
                     Ok(_) => {}
                 }
             }
             if depth >= self.cfg.max_depth {
                 if self.cfg.max_depth > 0 && level.iter().any(|t| !expanded.contains(t)) {
-                    over = Some(format!("delegation deeper than --max-depth {}", self.cfg.max_depth));
+                    over = Some(format!(
+                        "delegation deeper than --max-depth {}",
+                        self.cfg.max_depth
+                    ));
                 }
                 break;
             }
@@ -195,12 +231,18 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 if !expanded.insert(target.clone()) {
                     continue;
                 }
-                match self.ask(&format!("mail-from.{target}"), QType::Mx, depth + 1).await {
+                match self
+                    .ask(&format!("mail-from.{target}"), QType::Mx, depth + 1)
+                    .await
+                {
                     Err(OverBudget) => {
                         over = Some(format!("more than {} DNS lookups", self.cfg.max_lookups));
                         break 'levels;
                     }
-                    Ok(Answer { outcome: Outcome::Found(Data::Mx(delegated)), .. }) => next.extend(delegated),
+                    Ok(Answer {
+                        outcome: Outcome::Found(Data::Mx(delegated)),
+                        ..
+                    }) => next.extend(delegated),
                     Ok(_) => {}
                 }
             }
@@ -210,10 +252,22 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         match over {
             Some(why) => {
                 self.ignored.insert(0, why);
-                self.finish(Verdict::Permerror, None, "a lookup limit was reached before a match")
+                self.finish(
+                    Verdict::Permerror,
+                    None,
+                    "a lookup limit was reached before a match",
+                )
             }
-            None if !self.failures.is_empty() => self.finish(Verdict::Tempfail, None, "no match, and a lookup on the way failed"),
-            None => self.finish(Verdict::Repudiated, None, "no permitted relay has the client's address"),
+            None if !self.failures.is_empty() => self.finish(
+                Verdict::Tempfail,
+                None,
+                "no match, and a lookup on the way failed",
+            ),
+            None => self.finish(
+                Verdict::Repudiated,
+                None,
+                "no permitted relay has the client's address",
+            ),
         }
     }
 

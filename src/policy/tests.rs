@@ -21,7 +21,13 @@ impl Fake {
     fn new(zone: &str) -> Fake {
         let mut zones = Zones::default();
         zones.add_text(zone, None).unwrap();
-        Fake { zones, fail: HashMap::new(), slow: HashMap::new(), raw_mx: HashMap::new(), asked: Mutex::new(Vec::new()) }
+        Fake {
+            zones,
+            fail: HashMap::new(),
+            slow: HashMap::new(),
+            raw_mx: HashMap::new(),
+            asked: Mutex::new(Vec::new()),
+        }
     }
     fn failing(mut self, name: &str, f: Failure) -> Fake {
         self.fail.insert(name.into(), f);
@@ -42,11 +48,19 @@ impl Lookup for Fake {
             return Answer::failed(f.clone(), Source::Dns);
         }
         if let (Some(mx), QType::Mx) = (self.raw_mx.get(name), qtype) {
-            return Answer { outcome: Outcome::Found(Data::Mx(mx.clone())), ttl: 1, source: Source::Dns };
+            return Answer {
+                outcome: Outcome::Found(Data::Mx(mx.clone())),
+                ttl: 1,
+                source: Source::Dns,
+            };
         }
         match self.zones.answer(name, qtype) {
             ZoneAnswer::Answer(a) => a,
-            ZoneAnswer::FallThrough(_) => Answer { outcome: Outcome::NxDomain, ttl: 0, source: Source::Zone },
+            ZoneAnswer::FallThrough(_) => Answer {
+                outcome: Outcome::NxDomain,
+                ttl: 0,
+                source: Source::Zone,
+            },
         }
     }
 }
@@ -93,7 +107,11 @@ async fn direct_match_and_miss() {
     assert_eq!(e.matched.as_deref(), Some("out.direct.example"));
     assert_eq!(e.relays, ["out.direct.example"]);
     let e = eval(&f, "direct.example", "::ffff:192.0.2.10", &cfg).await;
-    assert_eq!(e.verdict, Verdict::Nonrepudiated, "v4-mapped counts as IPv4");
+    assert_eq!(
+        e.verdict,
+        Verdict::Nonrepudiated,
+        "v4-mapped counts as IPv4"
+    );
     let e = eval(&f, "direct.example", "2001:db8::10", &cfg).await;
     assert_eq!(e.verdict, Verdict::Nonrepudiated);
     let e = eval(&f, "direct.example", "198.51.100.1", &cfg).await;
@@ -104,7 +122,13 @@ async fn direct_match_and_miss() {
 #[tokio::test]
 async fn only_the_clients_family_is_asked() {
     let f = Fake::new(WORLD);
-    eval(&f, "direct.example", "198.51.100.1", &PolicyConfig::default()).await;
+    eval(
+        &f,
+        "direct.example",
+        "198.51.100.1",
+        &PolicyConfig::default(),
+    )
+    .await;
     let asked = f.asked.lock().unwrap().clone();
     assert!(asked.iter().all(|(_, t)| *t != QType::Aaaa), "{asked:?}");
 }
@@ -113,7 +137,10 @@ async fn only_the_clients_family_is_asked() {
 async fn no_policy_and_tempfail_on_the_policy_lookup() {
     let f = Fake::new(WORLD).failing("mail-from.broken.example", Failure::ServFail);
     let cfg = PolicyConfig::default();
-    assert_eq!(eval(&f, "absent.example", "192.0.2.1", &cfg).await.verdict, Verdict::NoPolicy);
+    assert_eq!(
+        eval(&f, "absent.example", "192.0.2.1", &cfg).await.verdict,
+        Verdict::NoPolicy
+    );
     let e = eval(&f, "broken.example", "192.0.2.1", &cfg).await;
     assert_eq!(e.verdict, Verdict::Tempfail);
     assert!(e.reason.unwrap().contains("SERVFAIL"));
@@ -122,12 +149,25 @@ async fn no_policy_and_tempfail_on_the_policy_lookup() {
 #[tokio::test]
 async fn delegation_to_a_provider() {
     let f = Fake::new(WORLD);
-    let e = eval(&f, "customer.example", "192.0.2.22", &PolicyConfig::default()).await;
+    let e = eval(
+        &f,
+        "customer.example",
+        "192.0.2.22",
+        &PolicyConfig::default(),
+    )
+    .await;
     assert_eq!(e.verdict, Verdict::Nonrepudiated);
     assert_eq!(e.matched.as_deref(), Some("relay2.provider.example"));
-    let strict = PolicyConfig { max_depth: 0, ..Default::default() };
+    let strict = PolicyConfig {
+        max_depth: 0,
+        ..Default::default()
+    };
     let e = eval(&f, "customer.example", "192.0.2.22", &strict).await;
-    assert_eq!(e.verdict, Verdict::Repudiated, "depth 0 is the draft's one-level check");
+    assert_eq!(
+        e.verdict,
+        Verdict::Repudiated,
+        "depth 0 is the draft's one-level check"
+    );
     assert_eq!(e.lookups, 2);
 }
 
@@ -145,8 +185,14 @@ async fn loops_end_quietly() {
 async fn depth_limit_gives_permerror_without_a_match() {
     let f = Fake::new(WORLD);
     let deep = PolicyConfig::default();
-    assert_eq!(eval(&f, "c1.example", "192.0.2.44", &deep).await.verdict, Verdict::Nonrepudiated);
-    let shallow = PolicyConfig { max_depth: 1, ..Default::default() };
+    assert_eq!(
+        eval(&f, "c1.example", "192.0.2.44", &deep).await.verdict,
+        Verdict::Nonrepudiated
+    );
+    let shallow = PolicyConfig {
+        max_depth: 1,
+        ..Default::default()
+    };
     let e = eval(&f, "c1.example", "192.0.2.44", &shallow).await;
     assert_eq!(e.verdict, Verdict::Permerror);
     assert!(e.reason.unwrap().contains("--max-depth 1"));
@@ -156,9 +202,20 @@ async fn depth_limit_gives_permerror_without_a_match() {
 async fn lookup_limit_counts_each_question_once() {
     let f = Fake::new(WORLD);
     // customer: MX(customer) A(provider) MX(provider) A(relay1) A(relay2) = 5 questions
-    let five = PolicyConfig { max_lookups: 5, ..Default::default() };
-    assert_eq!(eval(&f, "customer.example", "192.0.2.22", &five).await.verdict, Verdict::Nonrepudiated);
-    let four = PolicyConfig { max_lookups: 4, ..Default::default() };
+    let five = PolicyConfig {
+        max_lookups: 5,
+        ..Default::default()
+    };
+    assert_eq!(
+        eval(&f, "customer.example", "192.0.2.22", &five)
+            .await
+            .verdict,
+        Verdict::Nonrepudiated
+    );
+    let four = PolicyConfig {
+        max_lookups: 4,
+        ..Default::default()
+    };
     let e = eval(&f, "customer.example", "192.0.2.22", &four).await;
     assert_eq!(e.verdict, Verdict::Permerror);
     assert_eq!(e.lookups, 4);
@@ -171,14 +228,20 @@ async fn null_mx_repudiates_everything_but_the_perimeter() {
     let e = eval(&f, "nomail.example", "192.0.2.1", &PolicyConfig::default()).await;
     assert_eq!(e.verdict, Verdict::Repudiated);
     let cfg = PolicyConfig {
-        trusted: vec![Trusted { label: "perimeter:192.0.2.0/24".into(), net: "192.0.2.0/24".parse().unwrap() }],
+        trusted: vec![Trusted {
+            label: "perimeter:192.0.2.0/24".into(),
+            net: "192.0.2.0/24".parse().unwrap(),
+        }],
         ..Default::default()
     };
     let e = eval(&f, "nomail.example", "192.0.2.1", &cfg).await;
     assert_eq!(e.verdict, Verdict::Nonrepudiated);
     assert_eq!(e.matched.as_deref(), Some("perimeter:192.0.2.0/24"));
     // the perimeter never creates a policy
-    assert_eq!(eval(&f, "absent.example", "192.0.2.1", &cfg).await.verdict, Verdict::NoPolicy);
+    assert_eq!(
+        eval(&f, "absent.example", "192.0.2.1", &cfg).await.verdict,
+        Verdict::NoPolicy
+    );
 }
 
 #[tokio::test]
@@ -187,8 +250,14 @@ async fn invalid_target_is_ignored_and_said() {
     f.raw_mx.insert(
         "mail-from.bad.example".into(),
         vec![
-            MxTarget { preference: 0, exchange: "bad_name.example".into() },
-            MxTarget { preference: 5, exchange: "out.direct.example".into() },
+            MxTarget {
+                preference: 0,
+                exchange: "bad_name.example".into(),
+            },
+            MxTarget {
+                preference: 5,
+                exchange: "out.direct.example".into(),
+            },
         ],
     );
     let e = eval(&f, "bad.example", "198.51.100.1", &PolicyConfig::default()).await;
@@ -203,7 +272,11 @@ async fn failed_relay_lookup_with_and_without_a_match_elsewhere() {
     let f = Fake::new(WORLD).failing("down.example", Failure::Timeout);
     let cfg = PolicyConfig::default();
     let e = eval(&f, "twofail.example", "192.0.2.10", &cfg).await;
-    assert_eq!(e.verdict, Verdict::Nonrepudiated, "a match elsewhere wins over a failure");
+    assert_eq!(
+        e.verdict,
+        Verdict::Nonrepudiated,
+        "a match elsewhere wins over a failure"
+    );
     let e = eval(&f, "twofail.example", "198.51.100.1", &cfg).await;
     assert_eq!(e.verdict, Verdict::Tempfail);
     assert!(e.reason.unwrap().contains("down.example A: timeout"));
@@ -220,8 +293,12 @@ async fn cname_targets_are_followed() {
 #[tokio::test]
 async fn deadline_gives_tempfail() {
     let mut f = Fake::new(WORLD);
-    f.slow.insert("provider.example".into(), Duration::from_secs(5));
-    let cfg = PolicyConfig { eval_timeout: Duration::from_millis(50), ..Default::default() };
+    f.slow
+        .insert("provider.example".into(), Duration::from_secs(5));
+    let cfg = PolicyConfig {
+        eval_timeout: Duration::from_millis(50),
+        ..Default::default()
+    };
     let e = eval(&f, "customer.example", "192.0.2.22", &cfg).await;
     assert_eq!(e.verdict, Verdict::Tempfail);
     assert!(e.reason.unwrap().contains("deadline"));
@@ -230,9 +307,16 @@ async fn deadline_gives_tempfail() {
 #[tokio::test]
 async fn exploration_order_is_preference_then_name_and_trace_counts() {
     let f = Fake::new(WORLD);
-    let cfg = PolicyConfig { trace: true, ..Default::default() };
+    let cfg = PolicyConfig {
+        trace: true,
+        ..Default::default()
+    };
     let e = eval(&f, "customer.example", "198.51.100.1", &cfg).await;
-    let order: Vec<String> = e.steps.iter().map(|s| format!("{} {}", s.name, s.qtype.as_str())).collect();
+    let order: Vec<String> = e
+        .steps
+        .iter()
+        .map(|s| format!("{} {}", s.name, s.qtype.as_str()))
+        .collect();
     assert_eq!(
         order,
         [

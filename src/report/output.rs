@@ -6,7 +6,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 /// Writes through `write` into `path` atomically, or to standard output when `path` is None.
-pub fn write_output(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+pub fn write_output(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     match path {
         None => {
             let stdout = io::stdout();
@@ -50,7 +53,11 @@ mod tests {
         });
         assert!(r.is_err());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "old\n");
-        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "temporary file removed");
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "temporary file removed"
+        );
         write_output(Some(&target), |w| w.write_all(b"new\n")).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new\n");
     }

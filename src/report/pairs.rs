@@ -10,7 +10,9 @@ use crate::aggregate::PairKey;
 use crate::extract::pairs_file::sender_column;
 use crate::policy::Verdict;
 
-pub const AUDIT_HEADER: [&str; 7] = ["domain", "ip", "messages", "verdict", "matched", "relays", "reason"];
+pub const AUDIT_HEADER: [&str; 7] = [
+    "domain", "ip", "messages", "verdict", "matched", "relays", "reason",
+];
 pub const SCAN_HEADER: [&str; 3] = ["domain", "ip", "messages"];
 
 /// One evaluated pair as the report writes it.
@@ -73,7 +75,11 @@ pub fn write_scan(out: &mut dyn Write, pairs: &mut [(PairKey, u64)]) -> io::Resu
     let mut w = csv_writer(out);
     w.write_record(SCAN_HEADER)?;
     for (key, n) in pairs.iter() {
-        w.write_record([sender_column(&key.sender), &ip_column(key.ip), &n.to_string()])?;
+        w.write_record([
+            sender_column(&key.sender),
+            &ip_column(key.ip),
+            &n.to_string(),
+        ])?;
     }
     w.flush()
 }
@@ -84,7 +90,10 @@ mod tests {
     use crate::extract::Sender;
 
     fn key(d: &str, ip: &str) -> PairKey {
-        PairKey { sender: Sender::Domain(d.into()), ip: ip.parse().ok() }
+        PairKey {
+            sender: Sender::Domain(d.into()),
+            ip: ip.parse().ok(),
+        }
     }
 
     #[test]
@@ -95,7 +104,13 @@ mod tests {
             (key("b.example", "192.0.2.9"), 2),
             (key("a.example", "192.0.2.1"), 1),
             (key("c.example", "192.0.2.1"), 5),
-            (PairKey { sender: Sender::Null, ip: "192.0.2.1".parse().ok() }, 1),
+            (
+                PairKey {
+                    sender: Sender::Null,
+                    ip: "192.0.2.1".parse().ok(),
+                },
+                1,
+            ),
         ];
         let mut out = Vec::new();
         write_scan(&mut out, &mut pairs).unwrap();

@@ -1,0 +1,709 @@
+//! Postfix logs: joins the `smtpd` line `QID: client=HOST[IP]` with the `qmgr` line
+//! `QID: from=<ADDR>, ...` by queue id (per host), as SPEC §3 describes.
+//!
+//! Postscreen, dnsblog and TLS chatter outnumber the few lines that matter by orders of
+//! magnitude, so a line is dismissed on its service name and first bytes before anything
+//! else happens, and nothing is allocated unless a record is opened.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::address::normalize_address;
+use super::syslog::SyslogLine;
+use super::{ExtractOptions, Record, SkipReason};
+use crate::net::parse_ip;
+
+/// What is known about one queue file so far.
+#[derive(Default)]
+struct Open {
+    client: Option<IpAddr>,
+    /// `orig_client=` (XFORWARD) named an internal peer: a content filter re-injected this
+    /// copy and `client=` repeats the original client, which the first copy already counts.
+    reinjected: bool,
+    authenticated: bool,
+    /// `pickup` saw it: submitted on this host.
+    local: bool,
+    /// A reject with this queue id was logged; decides between rejected and incomplete if
+    /// the message never reaches qmgr.
+    rejected: bool,
+    /// Its one [`Record`] is out; deferred retries repeat the qmgr line.
+    emitted: bool,
+}
+
+impl Open {
+    /// The record owed by a message that ended (or the input did) without a qmgr `from=`.
+    fn unfinished(&self) -> Option<Record> {
+        if self.emitted || self.client.is_none() {
+            return None;
+        }
+        Some(Record::Skipped(if self.rejected {
+            SkipReason::Rejected
+        } else {
+            SkipReason::Incomplete
+        }))
+    }
+}
+
+/// Open records keyed by (host, queue id); emits one [`Record`] per message.
+pub struct PostfixJoiner {
+    opts: ExtractOptions,
+    /// Host, then queue id. Nested rather than keyed by a `(String, String)` pair so that a
+    /// lookup borrows the line's `&str`s instead of building an owned key for every line.
+    open: HashMap<String, HashMap<String, Open>>,
+}
+
+impl PostfixJoiner {
+    pub fn new(opts: ExtractOptions) -> Self {
+        PostfixJoiner {
+            opts,
+            open: HashMap::new(),
+        }
+    }
+
+    /// Feeds one postfix line (`line.program` starts with `postfix`).
+    pub fn feed(&mut self, line: &SyslogLine<'_>, emit: &mut dyn FnMut(Record)) {
+        let service = line.program.rsplit('/').next().unwrap_or_default();
+        let msg = line.message;
+        if let Some(rest) = msg.strip_prefix("NOQUEUE: ") {
+            if let Some(record) = self.noqueue(rest) {
+                emit(record);
+            }
+            return;
+        }
+        let Some((qid, rest)) = split_queue_id(msg) else {
+            return;
+        };
+        match service {
+            "smtpd" | "qmqpd" if rest.starts_with("client=") => {
+                self.client(line.host, qid, &rest["client=".len()..], emit);
+            }
+            "pickup" if rest.starts_with("uid=") => self.entry(line.host, qid).local = true,
+            "qmgr" if rest.starts_with("from=") => {
+                self.qmgr_from(line.host, qid, &rest["from=".len()..], emit);
+            }
+            _ if rest == "removed" => {
+                let record = self.open.get_mut(line.host).and_then(|m| m.remove(qid));
+                if let Some(record) = record.and_then(|r| r.unfinished()) {
+                    emit(record);
+                }
+            }
+            _ if is_reject(rest) => {
+                if let Some(open) = self.get(line.host, qid) {
+                    open.rejected = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// End of input: reports records still open.
+    pub fn finish(self, emit: &mut dyn FnMut(Record)) {
+        for open in self.open.into_values().flat_map(HashMap::into_values) {
+            if let Some(record) = open.unfinished() {
+                emit(record);
+            }
+        }
+    }
+
+    fn get(&mut self, host: &str, qid: &str) -> Option<&mut Open> {
+        self.open.get_mut(host)?.get_mut(qid)
+    }
+
+    fn entry(&mut self, host: &str, qid: &str) -> &mut Open {
+        if !self.open.contains_key(host) {
+            self.open.insert(host.to_owned(), HashMap::new());
+        }
+        let by_qid = self.open.get_mut(host).expect("inserted above");
+        if !by_qid.contains_key(qid) {
+            by_qid.insert(qid.to_owned(), Open::default());
+        }
+        by_qid.get_mut(qid).expect("inserted above")
+    }
+
+    /// `client=HOST[IP][:PORT][, sasl_method=M, sasl_username=U][, orig_queue_id=Q,
+    /// orig_client=HOST[IP]]`: a new message, even when the queue id is an old one.
+    fn client(&mut self, host: &str, qid: &str, value: &str, emit: &mut dyn FnMut(Record)) {
+        let mut fresh = Open::default();
+        match bracketed_ip(value) {
+            Some((ip, tail)) => {
+                fresh.client = Some(ip);
+                fresh.authenticated = tail.contains("sasl_username=");
+                fresh.reinjected = tail
+                    .find("orig_client=")
+                    .and_then(|p| bracketed_ip(&tail[p..]))
+                    .is_some_and(|(orig, _)| self.opts.is_internal(orig));
+            }
+            None => {
+                // Emitted now and marked so, so that the qmgr line does not count it again.
+                fresh.emitted = true;
+                emit(Record::Skipped(SkipReason::Malformed));
+            }
+        }
+        let open = self.entry(host, qid);
+        // A `removed` line went missing: the earlier message still owes its record.
+        if let Some(record) = open.unfinished() {
+            emit(record);
+        }
+        *open = fresh;
+    }
+
+    /// `from=<ADDR>, size=N, nrcpt=M (queue active)`; the first one per message decides.
+    fn qmgr_from(&mut self, host: &str, qid: &str, value: &str, emit: &mut dyn FnMut(Record)) {
+        if self.get(host, qid).is_some_and(|o| o.emitted) {
+            return;
+        }
+        let Some((addr, after)) = value.strip_prefix('<').and_then(take_address) else {
+            self.entry(host, qid).emitted = true;
+            emit(Record::Skipped(SkipReason::Malformed));
+            return;
+        };
+        // qmgr also logs `from=<ADDR>, status=expired, returned to sender` for deferred
+        // mail that gave up; only the `size=` line is the message entering the queue.
+        if !after.starts_with(", size=") {
+            return;
+        }
+        let open = self.entry(host, qid);
+        open.emitted = true;
+        let (client, local, authenticated, reinjected) =
+            (open.client, open.local, open.authenticated, open.reinjected);
+        let record = match client {
+            _ if local => Record::Skipped(SkipReason::Local),
+            // No smtpd behind it: pickup, a local forward, a bounce postfix wrote itself.
+            None => Record::Skipped(SkipReason::Local),
+            Some(_) if authenticated => Record::Skipped(SkipReason::Authenticated),
+            Some(ip) if reinjected || self.opts.is_internal(ip) => {
+                Record::Skipped(SkipReason::Internal)
+            }
+            Some(ip) => self.opts.observe(normalize_address(addr), Some(ip), None),
+        };
+        emit(record);
+    }
+
+    /// `KIND: STAGE from CLIENT: REPLY; from=<ADDR> to=<RCPT> proto=P helo=<HELO>` (smtpd)
+    /// or the same with `, ` between the fields and `[IP]:PORT` as client (postscreen).
+    fn noqueue(&self, rest: &str) -> Option<Record> {
+        let (kind, rest) = rest.split_once(": ")?;
+        // reject_warning, discard, filter, hold, ...: the mail was not refused (or not here).
+        if !matches!(kind, "reject" | "milter-reject" | "proxy-reject") {
+            return None;
+        }
+        let (stage, rest) = rest.split_once(" from ")?;
+        // Earlier stages (CONNECT, HELO, ...) carry no sender, so no attempted message.
+        if !matches!(stage, "MAIL" | "RCPT" | "DATA" | "BDAT" | "END-OF-MESSAGE") {
+            return None;
+        }
+        let malformed = Some(Record::Skipped(SkipReason::Malformed));
+        let client = &rest[..rest.find(' ').unwrap_or(rest.len())];
+        let Some((ip, _)) = bracketed_ip(client) else {
+            return malformed;
+        };
+        let Some(from) = rest.find("; from=") else {
+            return malformed;
+        };
+        let Some((addr, fields)) = rest[from + "; from=".len()..]
+            .strip_prefix('<')
+            .and_then(take_address)
+        else {
+            return malformed;
+        };
+        if !self.opts.include_rejected {
+            return Some(Record::Skipped(SkipReason::Rejected));
+        }
+        if fields.contains("sasl_username=") {
+            return Some(Record::Skipped(SkipReason::Authenticated));
+        }
+        if self.opts.is_internal(ip) {
+            return Some(Record::Skipped(SkipReason::Internal));
+        }
+        let helo = fields
+            .find("helo=<")
+            .and_then(|p| take_address(&fields[p + "helo=<".len()..]))
+            .map(|(helo, _)| helo);
+        Some(self.opts.observe(normalize_address(addr), Some(ip), helo))
+    }
+}
+
+/// Splits `QID: rest`, accepting only the two queue id alphabets of postconf(5)
+/// `enable_long_queue_ids`, so that `NOQUEUE`, `warning` or `statistics` never open records.
+fn split_queue_id(msg: &str) -> Option<(&str, &str)> {
+    let b = msg.as_bytes();
+    let len = b.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+    if len < 5 || b.get(len..len + 2) != Some(b": ") {
+        return None;
+    }
+    let id = &b[..len];
+    let short = id.iter().all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F'));
+    let long = len >= 10 && !id.iter().any(|c| b"AEIOUaeiou".contains(c));
+    (short || long).then(|| (&msg[..len], &msg[len + 2..]))
+}
+
+/// Rejects that carry a queue id: whole-message ones (`DATA`, `BDAT`, `END-OF-MESSAGE`,
+/// cleanup's header/body checks) and single-recipient `RCPT` ones alike, since a later qmgr
+/// `from=` shows the message was accepted for other recipients and wins.
+fn is_reject(rest: &str) -> bool {
+    rest.starts_with("reject: ")
+        || rest.starts_with("milter-reject: ")
+        || rest.starts_with("proxy-reject: ")
+}
+
+/// `HOST[IP]...` or `[IP]:PORT...`: the address in the first brackets and what follows.
+fn bracketed_ip(text: &str) -> Option<(IpAddr, &str)> {
+    let open = text.find('[')?;
+    let close = open + text[open..].find(']')?;
+    Some((parse_ip(&text[open + 1..close])?, &text[close + 1..]))
+}
+
+/// The address after `from=<` up to its closing `>`: the first one outside a quoted local
+/// part (`"jane> doe"@example.com`) that is followed by `,`, a space or the end of the line.
+fn take_address(text: &str) -> Option<(&str, &str)> {
+    let b = text.as_bytes();
+    let closes = |i: usize| matches!(b.get(i + 1), None | Some(b',' | b' '));
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            _ if escaped => escaped = false,
+            b'\\' if in_quotes => escaped = true,
+            b'"' => in_quotes = !in_quotes,
+            b'>' if !in_quotes && closes(i) => return Some((&text[..i], &text[i + 1..])),
+            _ => {}
+        }
+    }
+    // An unbalanced quote is junk, but its end is still where the next field starts.
+    memchr::memchr_iter(b'>', b)
+        .find(|&i| closes(i))
+        .map(|i| (&text[..i], &text[i + 1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{NullSenderMode, Observation, Sender, syslog};
+    use super::*;
+
+    fn opts() -> ExtractOptions {
+        ExtractOptions {
+            skip_private: true,
+            ..ExtractOptions::default()
+        }
+    }
+
+    fn run_with(opts: ExtractOptions, log: &str) -> Vec<Record> {
+        let mut joiner = PostfixJoiner::new(opts);
+        let mut out = Vec::new();
+        for text in log.lines().filter(|l| !l.trim().is_empty()) {
+            let line = syslog::split(text.trim()).unwrap_or_else(|| panic!("not syslog: {text:?}"));
+            assert!(line.program.starts_with("postfix"), "{text}");
+            joiner.feed(&line, &mut |r| out.push(r));
+        }
+        joiner.finish(&mut |r| out.push(r));
+        out
+    }
+
+    fn run(log: &str) -> Vec<Record> {
+        run_with(opts(), log)
+    }
+
+    fn obs(domain: &str, ip: &str) -> Record {
+        Record::Observed(Observation {
+            sender: Sender::Domain(domain.to_string()),
+            ip: Some(ip.parse().unwrap()),
+        })
+    }
+
+    fn skip(reason: SkipReason) -> Record {
+        Record::Skipped(reason)
+    }
+
+    /// Sorted, for comparing the records of interleaved messages.
+    fn sorted(v: Vec<Record>) -> Vec<String> {
+        let mut s: Vec<String> = v.into_iter().map(|r| format!("{r:?}")).collect();
+        s.sort();
+        s
+    }
+
+    const NORMAL: &str = "
+        Jun  1 19:00:55 mx postfix/smtpd[10]: 3F2A81C0A5D: client=mail.example.org[192.0.2.10]
+        Jun  1 19:00:55 mx postfix/cleanup[11]: 3F2A81C0A5D: message-id=<1@example.org>
+        Jun  1 19:00:56 mx postfix/qmgr[12]: 3F2A81C0A5D: from=<Alice@Example.ORG>, size=1234, nrcpt=1 (queue active)
+        Jun  1 19:00:56 mx postfix/smtp[13]: 3F2A81C0A5D: to=<b@example.net>, relay=x[192.0.2.9]:25, status=sent (250 ok)
+        Jun  1 19:00:56 mx postfix/qmgr[12]: 3F2A81C0A5D: removed";
+
+    #[test]
+    fn normal_message() {
+        assert_eq!(run(NORMAL), vec![obs("example.org", "192.0.2.10")]);
+    }
+
+    #[test]
+    fn queue_id_reuse_is_a_new_message() {
+        let log = format!(
+            "{NORMAL}
+            Jun  1 19:10:00 mx postfix/smtpd[10]: 3F2A81C0A5D: client=other.example[198.51.100.20]:4711
+            Jun  1 19:10:01 mx postfix/qmgr[12]: 3F2A81C0A5D: from=<bob@example.com>, size=99, nrcpt=2 (queue active)
+            Jun  1 19:10:02 mx postfix/qmgr[12]: 3F2A81C0A5D: removed"
+        );
+        assert_eq!(
+            run(&log),
+            vec![
+                obs("example.org", "192.0.2.10"),
+                obs("example.com", "198.51.100.20")
+            ]
+        );
+    }
+
+    #[test]
+    fn content_filter_reinjection_counts_once() {
+        let log = "
+            2023-03-14T00:08:33.579644+01:00 helga postfix/smtpd[297535]: 4PbC4x469Jz3tBr: client=mail.nistoresio.co.cz[203.0.113.120]
+            2023-03-14T00:08:33.628392+01:00 helga postfix/cleanup[302604]: 4PbC4x469Jz3tBr: message-id=<7@ajmyjyz>
+            2023-03-14T00:08:33.787870+01:00 helga postfix/qmgr[3163066]: 4PbC4x469Jz3tBr: from=<ajmyjyz@nistoresio.co.cz>, size=175061, nrcpt=1 (queue active)
+            2023-03-14T00:08:35.917122+01:00 helga postfix/10025/smtpd[302614]: 4PbC4z6W5Qz3tG3: client=localhost[127.0.0.1]
+            2023-03-14T00:08:35.925875+01:00 helga postfix/qmgr[3163066]: 4PbC4z6W5Qz3tG3: from=<ajmyjyz@nistoresio.co.cz>, size=175919, nrcpt=1 (queue active)
+            2023-03-14T00:08:35.948047+01:00 helga postfix/amavis/smtp[302609]: 4PbC4x469Jz3tBr: to=<u@example.net>, relay=127.0.0.1[127.0.0.1]:10024, status=sent (250 2.0.0 Ok: queued as 4PbC4z6W5Qz3tG3)
+            2023-03-14T00:08:35.948639+01:00 helga postfix/qmgr[3163066]: 4PbC4x469Jz3tBr: removed
+            2023-03-14T00:08:36.037498+01:00 helga postfix/qmgr[3163066]: 4PbC4z6W5Qz3tG3: removed";
+        assert_eq!(
+            run(log),
+            vec![
+                obs("nistoresio.co.cz", "203.0.113.120"),
+                skip(SkipReason::Internal)
+            ]
+        );
+    }
+
+    #[test]
+    fn xforward_reinjection_with_orig_client_is_internal() {
+        let log = "
+            Jun  1 19:00:55 mx postfix/smtpd[10]: ABCDE1: client=mail.example.org[192.0.2.10]
+            Jun  1 19:00:56 mx postfix/qmgr[12]: ABCDE1: from=<a@example.org>, size=1, nrcpt=1 (queue active)
+            Jun  1 19:00:57 mx postfix/10025/smtpd[14]: ABCDE2: client=mail.example.org[192.0.2.10], orig_queue_id=ABCDE1, orig_client=localhost[127.0.0.1]
+            Jun  1 19:00:57 mx postfix/qmgr[12]: ABCDE2: from=<a@example.org>, size=2, nrcpt=1 (queue active)";
+        assert_eq!(
+            run(log),
+            vec![obs("example.org", "192.0.2.10"), skip(SkipReason::Internal)]
+        );
+    }
+
+    #[test]
+    fn pickup_is_local_and_bounces_are_local() {
+        let log = "
+            2023-03-14T06:27:34.913959+01:00 helga postfix/pickup[320974]: 4PbMVG6Tmjz3tG3: uid=0 from=<root>
+            2023-03-14T06:27:35.000000+01:00 helga postfix/qmgr[3163066]: 4PbMVG6Tmjz3tG3: from=<root@mail.example.org>, size=500, nrcpt=1 (queue active)
+            2023-03-14T06:27:35.100000+01:00 helga postfix/qmgr[3163066]: 4PbMVH1yTpz3tG3: from=<>, size=900, nrcpt=1 (queue active)
+            2023-03-14T06:27:35.200000+01:00 helga postfix/qmgr[3163066]: 4PbMVH1yTpz3tG3: from=<>, size=900, nrcpt=1 (queue active)
+            2023-03-14T06:27:35.281454+01:00 helga postfix/qmgr[3163066]: 4PbMVG6Tmjz3tG3: removed";
+        assert_eq!(
+            run(log),
+            vec![skip(SkipReason::Local), skip(SkipReason::Local)]
+        );
+    }
+
+    #[test]
+    fn pickup_without_qmgr_line_reports_nothing() {
+        let log = "Jun  1 19:00:55 mx postfix/pickup[1]: ABCDEF: uid=1000 from=<user>";
+        assert_eq!(run(log), vec![]);
+    }
+
+    #[test]
+    fn sasl_submission_is_authenticated() {
+        let log = "
+            2023-03-14T00:31:06.621091+01:00 helga postfix/submission/smtpd[303987]: 4PbCZy4PWKz3tBr: client=unknown[2001:db8::15c8], sasl_method=PLAIN, sasl_username=vmail@example.net
+            2023-03-14T00:31:06.700000+01:00 helga postfix/qmgr[3163066]: 4PbCZy4PWKz3tBr: from=<vmail@example.net>, size=10, nrcpt=1 (queue active)
+            2023-03-14T00:31:07.000000+01:00 helga postfix/qmgr[3163066]: 4PbCZy4PWKz3tBr: removed";
+        assert_eq!(run(log), vec![skip(SkipReason::Authenticated)]);
+    }
+
+    const SMTPD_REJECT: &str = "Jun  1 19:00:55 mx postfix/smtpd[304356]: NOQUEUE: reject: RCPT from smtp.example.in[198.51.100.50]: 450 4.1.8 <s@S510.gigasys>: Sender address rejected: Domain not found; from=<s@S510.gigasys> to=<u@example.net> proto=ESMTP helo=<galaxy.example.in>";
+    const NULL_REJECT: &str = "Jun  1 19:00:56 mx postfix/smtpd[304356]: NOQUEUE: reject: RCPT from smtp.example.in[198.51.100.50]: 554 5.7.1 <u@example.net>: Relay access denied; from=<> to=<u@example.net> proto=ESMTP helo=<Galaxy.Example.IN>";
+    const POSTSCREEN_REJECT: &str = "2023-03-14T00:26:51.985219+01:00 helga postfix/postscreen[3163107]: NOQUEUE: reject: RCPT from [203.0.113.193]:62795: 550 5.7.1 Service unavailable; client [203.0.113.193] blocked using zen.spamhaus.org; from=<ripe@example.de>, to=<zz@example.com>, proto=ESMTP, helo=<3BqSwxw>";
+
+    #[test]
+    fn noqueue_rejects_are_rejected_by_default() {
+        let log = format!("{SMTPD_REJECT}\n{NULL_REJECT}\n{POSTSCREEN_REJECT}");
+        assert_eq!(run(&log), vec![skip(SkipReason::Rejected); 3]);
+    }
+
+    #[test]
+    fn noqueue_rejects_observed_with_include_rejected() {
+        let mut o = opts();
+        o.include_rejected = true;
+        let log = format!("{SMTPD_REJECT}\n{NULL_REJECT}\n{POSTSCREEN_REJECT}");
+        let null = Record::Observed(Observation {
+            sender: Sender::Null,
+            ip: Some("198.51.100.50".parse().unwrap()),
+        });
+        assert_eq!(
+            run_with(o.clone(), &log),
+            vec![
+                obs("s510.gigasys", "198.51.100.50"),
+                null,
+                obs("example.de", "203.0.113.193"),
+            ]
+        );
+        o.null_sender = NullSenderMode::Helo;
+        assert_eq!(
+            run_with(o, NULL_REJECT),
+            vec![obs("galaxy.example.in", "198.51.100.50")]
+        );
+    }
+
+    #[test]
+    fn noqueue_internal_client_and_non_rejects() {
+        let mut o = opts();
+        o.include_rejected = true;
+        let log = "
+            Jun  1 19:00:55 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[10.0.0.7]: 554 no; from=<a@example.org> to=<b@example.net> proto=ESMTP helo=<x>
+            Jun  1 19:00:55 mx postfix/smtpd[1]: NOQUEUE: reject_warning: RCPT from x[192.0.2.7]: 554 no; from=<a@example.org> to=<b@example.net> proto=ESMTP helo=<x>
+            Jun  1 19:00:55 mx postfix/smtpd[1]: NOQUEUE: reject: CONNECT from x[192.0.2.7]: 554 no; proto=SMTP
+            Jun  1 19:00:55 mx postfix/smtpd[1]: NOQUEUE: milter-reject: RCPT from x[192.0.2.8]: 451 4.7.1 later; from=<a@example.org> to=<b@example.net> proto=ESMTP helo=<x>
+            Jun  1 19:00:55 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.9]: 550 no; to=<b@example.net> proto=ESMTP helo=<x>";
+        assert_eq!(
+            run_with(o, log),
+            vec![
+                skip(SkipReason::Internal),
+                obs("example.org", "192.0.2.8"),
+                skip(SkipReason::Malformed),
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_local_part_with_spaces_and_brackets() {
+        let mut o = opts();
+        o.include_rejected = true;
+        let log = r#"
+            Jun  1 19:00:55 mx postfix/smtpd[1]: ABCDE9: client=x[192.0.2.1]
+            Jun  1 19:00:56 mx postfix/qmgr[2]: ABCDE9: from=<"jane> doe"@Example.com>, size=5, nrcpt=1 (queue active)
+            Jun  1 19:00:57 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.2]: 550 no; from=<"a, b"@example.net> to=<c@example.org> proto=ESMTP helo=<h.example>"#;
+        assert_eq!(
+            run_with(o, log),
+            vec![
+                obs("example.com", "192.0.2.1"),
+                obs("example.net", "192.0.2.2")
+            ]
+        );
+    }
+
+    #[test]
+    fn short_hex_ids_and_deferred_retries() {
+        let log = "
+            Aug 13 15:45:46 server postfix/smtpd[13844]: 00ADB3C0899: client=example.com[192.0.2.1]
+            Aug 13 15:45:47 server postfix/qmgr[2]: 00ADB3C0899: from=<x@example.com>, size=10, nrcpt=1 (queue active)
+            Aug 13 15:45:48 server postfix/smtp[3]: 00ADB3C0899: to=<y@example.net>, relay=none, status=deferred (connect timed out)
+            Aug 13 16:15:47 server postfix/qmgr[2]: 00ADB3C0899: from=<x@example.com>, size=10, nrcpt=1 (queue active)
+            Aug 18 16:15:47 server postfix/qmgr[2]: 00ADB3C0899: from=<x@example.com>, status=expired, returned to sender
+            Aug 18 16:15:48 server postfix/qmgr[2]: 00ADB3C0899: removed";
+        assert_eq!(run(log), vec![obs("example.com", "192.0.2.1")]);
+    }
+
+    #[test]
+    fn client_without_from_is_incomplete_or_rejected() {
+        let log = "
+            Jun  1 19:00:55 mx postfix/smtpd[1]: ABCDE1: client=a[192.0.2.1]
+            Jun  1 19:00:56 mx postfix/qmgr[2]: ABCDE1: removed
+            Jun  1 19:00:57 mx postfix/smtpd[1]: 4104E3D: client=b[192.0.2.2]
+            Jun  1 19:00:58 mx postfix/cleanup[3]: 4104E3D: milter-reject: END-OF-MESSAGE from b[192.0.2.2]: 5.7.1 Blocked by SpamAssassin; from=<w@example.com> to=<u@example.net> proto=ESMTP helo=<b>
+            Jun  1 19:00:58 mx postfix/cleanup[3]: 4104E3D: removed
+            Jun  1 19:00:59 mx postfix-smo/submission/smtpd[4]: 44JCRG5tYPzCqt2: client=c[192.0.2.3]
+            Jun  1 19:00:59 mx postfix-smo/submission/smtpd[4]: 44JCRG5tYPzCqt2: reject: BDAT from c[192.0.2.3]: 552 too big; from=<w@example.com> to=<u@example.net> proto=ESMTP helo=<c>
+            Jun  1 19:01:00 mx postfix/smtpd[1]: ABCDE2: client=d[192.0.2.4]
+            Jun  1 19:01:01 mx postfix/smtpd[1]: ABCDE3: client=e[192.0.2.5]
+            Jun  1 19:01:01 mx postfix/smtpd[1]: ABCDE3: reject_warning: RCPT from e[192.0.2.5]: 550 meh; from=<w@example.com> to=<u@example.net> proto=ESMTP helo=<e>";
+        let mut expected = vec![
+            skip(SkipReason::Incomplete),
+            skip(SkipReason::Rejected),
+            skip(SkipReason::Rejected),
+            skip(SkipReason::Incomplete),
+            skip(SkipReason::Incomplete),
+        ];
+        let mut got = run(log);
+        // The first two are reported at `removed`, the rest at the end in no set order.
+        assert_eq!(got[..2], expected[..2]);
+        assert_eq!(sorted(got.split_off(2)), sorted(expected.split_off(2)));
+    }
+
+    #[test]
+    fn rcpt_reject_with_queue_id_then_accepted() {
+        let log = "
+            Aug 13 15:45:45 server postfix/smtpd[13844]: 00ADB3C0899: client=example.com[192.0.2.1]
+            Aug 13 15:45:46 server postfix/smtpd[13844]: 00ADB3C0899: reject: RCPT from example.com[192.0.2.1]: 550 5.1.1 <nobody@example.net>: Recipient address rejected; from=<x@example.com> to=<nobody@example.net> proto=ESMTP helo=<example.com>
+            Aug 13 15:45:47 server postfix/qmgr[2]: 00ADB3C0899: from=<x@example.com>, size=10, nrcpt=1 (queue active)
+            Aug 13 15:45:48 server postfix/qmgr[2]: 00ADB3C0899: removed";
+        assert_eq!(run(log), vec![obs("example.com", "192.0.2.1")]);
+    }
+
+    #[test]
+    fn private_and_perimeter_clients_are_internal() {
+        let log = "
+            Jun  1 19:00:55 mx postfix/smtpd[1]: ABCDE1: client=relay[10.1.2.3]
+            Jun  1 19:00:56 mx postfix/qmgr[2]: ABCDE1: from=<a@example.org>, size=1, nrcpt=1 (queue active)
+            Jun  1 19:00:57 mx postfix/smtpd[1]: ABCDE2: client=edge[198.51.100.77]
+            Jun  1 19:00:58 mx postfix/qmgr[2]: ABCDE2: from=<a@example.org>, size=1, nrcpt=1 (queue active)";
+        let mut o = opts();
+        o.perimeter = vec!["198.51.100.0/24".parse().unwrap()];
+        assert_eq!(
+            run_with(o.clone(), log),
+            vec![skip(SkipReason::Internal), skip(SkipReason::Internal)]
+        );
+        o.skip_private = false;
+        assert_eq!(
+            run_with(o, log),
+            vec![obs("example.org", "10.1.2.3"), skip(SkipReason::Internal)]
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_canonical() {
+        let log = "
+            Jun  1 19:00:55 mx postfix/smtpd[1]: ABCDE1: client=unknown[2001:db8::25]
+            Jun  1 19:00:56 mx postfix/qmgr[2]: ABCDE1: from=<a@example.org>, size=1, nrcpt=1 (queue active)
+            Jun  1 19:00:57 mx postfix/smtpd[1]: ABCDE2: client=host.example[2001:DB8:0:0::1]:25
+            Jun  1 19:00:58 mx postfix/qmgr[2]: ABCDE2: from=<a@example.org>, size=1, nrcpt=1 (queue active)
+            Jun  1 19:00:59 mx postfix/smtpd[1]: ABCDE3: client=host.example[::ffff:192.0.2.44]
+            Jun  1 19:01:00 mx postfix/qmgr[2]: ABCDE3: from=<a@example.org>, size=1, nrcpt=1 (queue active)";
+        let got = run(log);
+        assert_eq!(
+            got,
+            vec![
+                obs("example.org", "2001:db8::25"),
+                obs("example.org", "2001:db8::1"),
+                obs("example.org", "192.0.2.44"),
+            ]
+        );
+    }
+
+    #[test]
+    fn interleaved_messages_and_hosts_sharing_a_queue_id() {
+        let log = "
+            Jun  1 19:00:55 mx1 postfix/smtpd[1]: ABCDE1: client=a[192.0.2.1]
+            Jun  1 19:00:55 mx2 postfix-in/smtpd[1]: ABCDE1: client=b[192.0.2.2]
+            Jun  1 19:00:55 mx1 postfix/smtpd[5]: ABCDE7: client=c[192.0.2.3]
+            Jun  1 19:00:56 mx2 postfix-in/qmgr[2]: ABCDE1: from=<x@two.example>, size=1, nrcpt=1 (queue active)
+            Jun  1 19:00:56 mx1 postfix/qmgr[2]: ABCDE7: from=<x@seven.example>, size=1, nrcpt=1 (queue active)
+            Jun  1 19:00:56 mx2 postfix-in/qmgr[2]: ABCDE1: removed
+            Jun  1 19:00:57 mx1 postfix/qmgr[2]: ABCDE1: from=<x@one.example>, size=1, nrcpt=1 (queue active)";
+        assert_eq!(
+            run(log),
+            vec![
+                obs("two.example", "192.0.2.2"),
+                obs("seven.example", "192.0.2.3"),
+                obs("one.example", "192.0.2.1"),
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_lines_count_once() {
+        let log = "
+            Jun  1 19:00:55 mx postfix/smtpd[1]: ABCDE1: client=anon[123.456.789.1]
+            Jun  1 19:00:56 mx postfix/qmgr[2]: ABCDE1: from=<a@example.org>, size=1, nrcpt=1 (queue active)
+            Jun  1 19:00:56 mx postfix/qmgr[2]: ABCDE1: removed
+            Jun  1 19:00:57 mx postfix/smtpd[1]: ABCDE2: client=anon
+            Jun  1 19:00:58 mx postfix/smtpd[1]: ABCDE3: client=x[192.0.2.1]
+            Jun  1 19:00:59 mx postfix/qmgr[2]: ABCDE3: from=a@example.org, size=1, nrcpt=1 (queue active)
+            Jun  1 19:01:00 mx postfix/qmgr[2]: ABCDE3: from=<a@example.org>, size=1, nrcpt=1 (queue active)
+            Jun  1 19:01:01 mx postfix/qmgr[2]: ABCDE4: from=<unterminated, size=1";
+        assert_eq!(run(log), vec![skip(SkipReason::Malformed); 4]);
+    }
+
+    #[test]
+    fn other_lines_are_ignored() {
+        let log = "
+            2023-03-14T00:00:31.185246+01:00 helga postfix/postscreen[3163107]: CONNECT from [192.0.2.128]:36942 to [198.51.100.246]:25
+            2023-03-14T00:00:31.292246+01:00 helga postfix/postscreen[3163107]: PASS OLD [192.0.2.128]:36942
+            2023-03-14T00:00:31.296623+01:00 helga postfix/smtpd[297535]: connect from host1.example.de[192.0.2.128]
+            2023-03-14T00:00:31.300000+01:00 helga postfix/dnsblog[1]: addr 192.0.2.128 listed by domain zen.spamhaus.org as 127.0.0.2
+            2023-03-14T00:00:31.343561+01:00 helga postfix/smtpd[297535]: disconnect from host1.example.de[192.0.2.128] ehlo=2 starttls=1 quit=1 commands=4
+            2023-03-14T00:00:32.000000+01:00 helga postfix/smtp[9]: 4PbC4x469Jz3tBr: to=<a@example.net>, relay=x[192.0.2.9]:25, delay=1, status=sent (250 ok)
+            2023-03-14T00:00:32.000000+01:00 helga postfix/smtpd[1]: warning: hostname x does not resolve to address 192.0.2.9
+            2023-03-14T00:00:32.000000+01:00 helga postfix/anvil[1]: statistics: max connection rate 1/60s for (smtp:192.0.2.9) at Mar 14 00:00:31
+            2023-03-14T00:00:32.000000+01:00 helga postfix/cleanup[1]: 4PbC4x469Jz3tBr: client=spoofed[192.0.2.66]
+            2023-03-14T00:00:33.000000+01:00 helga postfix/qmgr[1]: 4PbC4x469Jz3tBr: removed";
+        assert_eq!(run(log), vec![]);
+    }
+
+    #[test]
+    fn queue_id_alphabets() {
+        assert_eq!(
+            split_queue_id("4PbC4x469Jz3tBr: removed"),
+            Some(("4PbC4x469Jz3tBr", "removed"))
+        );
+        assert_eq!(
+            split_queue_id("ED06590130AA1C9D6D862: x"),
+            Some(("ED06590130AA1C9D6D862", "x"))
+        );
+        assert_eq!(split_queue_id("4104E3D: x"), Some(("4104E3D", "x")));
+        for msg in [
+            "NOQUEUE: x",
+            "warning: x",
+            "abcde: x",
+            "4104: x",
+            "4PbC4x469J z3tBr: x",
+            "4PbCax469Jz3tBr: x",
+        ] {
+            assert_eq!(split_queue_id(msg), None, "{msg}");
+        }
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let pieces = [
+            "ABCDE1: ",
+            "NOQUEUE: ",
+            "reject: ",
+            "RCPT",
+            " from ",
+            "client=",
+            "from=",
+            "<",
+            ">",
+            "[",
+            "]",
+            "192.0.2.1",
+            "::1",
+            ", size=",
+            "; from=",
+            "helo=<",
+            "\"",
+            "removed",
+            "uid=0 ",
+            "é",
+            " ",
+            ",",
+            "sasl_username=",
+            "orig_client=",
+        ];
+        let programs = [
+            "postfix/smtpd",
+            "postfix/qmgr",
+            "postfix/pickup",
+            "postfix/postscreen",
+        ];
+        let mut o = opts();
+        o.include_rejected = true;
+        o.null_sender = NullSenderMode::Helo;
+        let mut joiner = PostfixJoiner::new(o);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut n = 0usize;
+        for _ in 0..20_000 {
+            let mut msg = String::new();
+            for _ in 0..next() % 12 {
+                msg.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            let program = programs[(next() % programs.len() as u64) as usize];
+            let line = SyslogLine {
+                host: "h",
+                program,
+                message: &msg,
+            };
+            joiner.feed(&line, &mut |_| n += 1);
+        }
+        joiner.finish(&mut |_| n += 1);
+        assert!(n > 0);
+    }
+}

@@ -1,0 +1,403 @@
+//! The syslog line prefix of MTA logs: traditional `Mmm dd hh:mm:ss host prog[pid]: msg`
+//! and RFC 3339 `2026-11-28T10:00:01.123456+00:00 host prog[pid]: msg`.
+//!
+//! This runs on every line of multi-gigabyte logs and also decides format detection, so it
+//! works on bytes by hand (no regex, no allocation) and insists on a real timestamp: a mail
+//! header line such as `Received: from ...` must never pass for a log line. Every index it
+//! slices at is the position of an ASCII byte, hence a char boundary, whatever the input.
+
+/// A log line split into the parts the extractors dispatch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyslogLine<'a> {
+    pub host: &'a str,
+    /// The program name without `[pid]`, e.g. `postfix/smtpd`, `postfix-in/smtpd`.
+    pub program: &'a str,
+    /// Everything after `prog[pid]: `.
+    pub message: &'a str,
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// Splits a line; `None` when it has no recognisable syslog prefix.
+pub fn split(line: &str) -> Option<SyslogLine<'_>> {
+    let line = line.trim_end_matches(['\n', '\r']);
+    let b = line.as_bytes();
+    let mut pos = 0;
+    if b.first() == Some(&b'<') {
+        pos = pri_end(b)?;
+        if b[pos..].starts_with(b"1 ") {
+            return split_5424(line, pos + 2);
+        }
+    }
+    pos = timestamp_end(b, pos)?;
+    pos = skip_spaces(b, pos);
+    if pos == 0 || b.get(pos - 1) != Some(&b' ') {
+        return None;
+    }
+    let host_end = token_end(b, pos);
+    if host_end == pos {
+        return None;
+    }
+    // Some relays drop the host name: `Jun  1 19:00:55 postfix/smtpd[42]: ...`.
+    if b[host_end - 1] == b':' {
+        return tag_and_message(line, pos, "");
+    }
+    let host = &line[pos..host_end];
+    let tag = skip_spaces(b, host_end);
+    if tag == host_end {
+        return None;
+    }
+    tag_and_message(line, tag, host)
+}
+
+/// `<PRI>` with one to three digits; returns the index after `>`.
+fn pri_end(b: &[u8]) -> Option<usize> {
+    let digits = b[1..].iter().take(4).position(|c| !c.is_ascii_digit())?;
+    (digits > 0 && digits <= 3 && b[1 + digits] == b'>').then_some(digits + 2)
+}
+
+fn skip_spaces(b: &[u8], mut pos: usize) -> usize {
+    while b.get(pos) == Some(&b' ') {
+        pos += 1;
+    }
+    pos
+}
+
+fn token_end(b: &[u8], mut pos: usize) -> usize {
+    while pos < b.len() && b[pos] != b' ' {
+        pos += 1;
+    }
+    pos
+}
+
+fn digits_at(b: &[u8], pos: usize, n: usize) -> bool {
+    b.len() >= pos + n && b[pos..pos + n].iter().all(u8::is_ascii_digit)
+}
+
+/// Either timestamp form starting at `pos`; returns the index just after it.
+fn timestamp_end(b: &[u8], pos: usize) -> Option<usize> {
+    if digits_at(b, pos, 4) {
+        rfc3339_end(b, pos)
+    } else {
+        bsd_end(b, pos)
+    }
+}
+
+/// `Mmm dd hh:mm:ss` with the day space-padded (or not), optional fraction.
+fn bsd_end(b: &[u8], pos: usize) -> Option<usize> {
+    let month = b.get(pos..pos + 3)?;
+    if !MONTHS.iter().any(|m| m.as_slice() == month) {
+        return None;
+    }
+    let mut p = pos + 3;
+    if b.get(p) != Some(&b' ') {
+        return None;
+    }
+    p = skip_spaces(b, p);
+    let day_len = b[p..]
+        .iter()
+        .take(3)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if day_len == 0 || day_len > 2 || b.get(p + day_len) != Some(&b' ') {
+        return None;
+    }
+    p += day_len + 1;
+    p = clock_end(b, p)?;
+    Some(fraction_end(b, p))
+}
+
+/// `hh:mm:ss`
+fn clock_end(b: &[u8], p: usize) -> Option<usize> {
+    let ok = digits_at(b, p, 2)
+        && b.get(p + 2) == Some(&b':')
+        && digits_at(b, p + 3, 2)
+        && b.get(p + 5) == Some(&b':')
+        && digits_at(b, p + 6, 2);
+    ok.then_some(p + 8)
+}
+
+fn fraction_end(b: &[u8], p: usize) -> usize {
+    if b.get(p) == Some(&b'.') && digits_at(b, p + 1, 1) {
+        let mut q = p + 1;
+        while q < b.len() && b[q].is_ascii_digit() {
+            q += 1;
+        }
+        q
+    } else {
+        p
+    }
+}
+
+/// `YYYY-MM-DDThh:mm:ss[.frac][Z|+hh:mm|+hhmm]` (journalctl `short-iso` omits the colon).
+fn rfc3339_end(b: &[u8], pos: usize) -> Option<usize> {
+    let date = digits_at(b, pos, 4)
+        && b.get(pos + 4) == Some(&b'-')
+        && digits_at(b, pos + 5, 2)
+        && b.get(pos + 7) == Some(&b'-')
+        && digits_at(b, pos + 8, 2)
+        && matches!(b.get(pos + 10), Some(b'T' | b't'));
+    if !date {
+        return None;
+    }
+    let p = fraction_end(b, clock_end(b, pos + 11)?);
+    match b.get(p) {
+        Some(b'Z' | b'z') => Some(p + 1),
+        Some(b'+' | b'-') if digits_at(b, p + 1, 2) => {
+            if b.get(p + 3) == Some(&b':') && digits_at(b, p + 4, 2) {
+                Some(p + 6)
+            } else if digits_at(b, p + 3, 2) {
+                Some(p + 5)
+            } else {
+                None
+            }
+        }
+        _ => Some(p),
+    }
+}
+
+/// `prog[pid]: msg` or `prog: msg` starting at `pos`, with Solaris' `[ID n facility.level]`
+/// removed from the message.
+fn tag_and_message<'a>(line: &'a str, pos: usize, host: &'a str) -> Option<SyslogLine<'a>> {
+    let b = line.as_bytes();
+    let mut p = pos;
+    while p < b.len() && !matches!(b[p], b'[' | b':' | b' ') {
+        p += 1;
+    }
+    if p == pos {
+        return None;
+    }
+    let program = &line[pos..p];
+    if b.get(p) == Some(&b'[') {
+        let close = b[p..].iter().position(|&c| c == b']' || c == b' ')?;
+        if b[p + close] != b']' {
+            return None;
+        }
+        p += close + 1;
+    }
+    if b.get(p) != Some(&b':') {
+        return None;
+    }
+    p += 1;
+    if b.get(p) == Some(&b' ') {
+        p += 1;
+    }
+    let mut message = &line[p..];
+    if let Some(rest) = message.strip_prefix("[ID ")
+        && let Some(close) = rest.find(']')
+    {
+        message = rest[close + 1..]
+            .strip_prefix(' ')
+            .unwrap_or(&rest[close + 1..]);
+    }
+    Some(SyslogLine {
+        host,
+        program,
+        message,
+    })
+}
+
+/// RFC 5424 after `<PRI>1 `: `TIMESTAMP HOST APP PROCID MSGID SD [MSG]`.
+fn split_5424(line: &str, pos: usize) -> Option<SyslogLine<'_>> {
+    let b = line.as_bytes();
+    let mut fields = [(0usize, 0usize); 5];
+    let mut p = pos;
+    for field in &mut fields {
+        let end = token_end(b, p);
+        if end == p || b.get(end) != Some(&b' ') {
+            return None;
+        }
+        *field = (p, end);
+        p = end + 1;
+    }
+    let nil = |(s, e): (usize, usize)| if &line[s..e] == "-" { "" } else { &line[s..e] };
+    let host = nil(fields[1]);
+    let program = nil(fields[2]);
+    p = sd_end(b, p)?;
+    let message = match b.get(p) {
+        None => "",
+        Some(b' ') => &line[p + 1..],
+        Some(_) => return None,
+    };
+    let message = message.strip_prefix('\u{feff}').unwrap_or(message);
+    Some(SyslogLine {
+        host,
+        program,
+        message,
+    })
+}
+
+/// Structured data: `-` or one or more `[id param="value" ...]` elements, where `]`, `"`
+/// and `\` inside values are backslash-escaped.
+fn sd_end(b: &[u8], pos: usize) -> Option<usize> {
+    match b.get(pos) {
+        Some(b'-') => return Some(pos + 1),
+        Some(b'[') => {}
+        _ => return None,
+    }
+    let mut p = pos;
+    while b.get(p) == Some(&b'[') {
+        let mut in_quotes = false;
+        let mut escaped = false;
+        p += 1;
+        loop {
+            let c = *b.get(p)?;
+            p += 1;
+            match c {
+                _ if escaped => escaped = false,
+                b'\\' if in_quotes => escaped = true,
+                b'"' => in_quotes = !in_quotes,
+                b']' if !in_quotes => break,
+                _ => {}
+            }
+        }
+    }
+    Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(line: &str) -> (&str, &str, &str) {
+        let l = split(line).unwrap_or_else(|| panic!("no split: {line:?}"));
+        (l.host, l.program, l.message)
+    }
+
+    #[test]
+    fn bsd_timestamps() {
+        assert_eq!(
+            parts("Jun  1 19:00:55 mx1 postfix/smtpd[123]: ABCDE12345: client=a[192.0.2.1]"),
+            ("mx1", "postfix/smtpd", "ABCDE12345: client=a[192.0.2.1]")
+        );
+        assert_eq!(
+            parts("Aug 13 15:45:46 server postfix/qmgr[9]: 00ADB3C0899: removed"),
+            ("server", "postfix/qmgr", "00ADB3C0899: removed")
+        );
+        assert_eq!(parts("Jun 1 19:00:55 h p[1]: m"), ("h", "p", "m"));
+        assert_eq!(parts("Jun  1 19:00:55.123 h p[1]: m"), ("h", "p", "m"));
+        assert_eq!(parts("Jun  1 19:00:55 h p[1]: m\r\n"), ("h", "p", "m"));
+    }
+
+    #[test]
+    fn rfc3339_timestamps() {
+        let line = "2023-03-14T00:08:33.579644+01:00 helga postfix/10025/smtpd[302614]: \
+                    4PbC4z6W5Qz3tG3: client=localhost[127.0.0.1]";
+        assert_eq!(
+            parts(line),
+            (
+                "helga",
+                "postfix/10025/smtpd",
+                "4PbC4z6W5Qz3tG3: client=localhost[127.0.0.1]"
+            )
+        );
+        assert_eq!(
+            parts("2023-03-14T00:08:33Z h postfix/qmgr[1]: x"),
+            ("h", "postfix/qmgr", "x")
+        );
+        assert_eq!(parts("2023-03-14T00:08:33-0500 h p[1]: x"), ("h", "p", "x"));
+        assert_eq!(parts("2023-03-14T00:08:33.5 h p: x"), ("h", "p", "x"));
+        assert!(split("2023-03-14T00:08:33+01 h p[1]: x").is_none());
+        assert!(split("2023-03-14 00:08:33 h p[1]: x").is_none());
+    }
+
+    #[test]
+    fn without_pid_and_instance_names() {
+        assert_eq!(
+            parts("Jun  1 19:00:55 h postfix/smtpd: NOQUEUE: x"),
+            ("h", "postfix/smtpd", "NOQUEUE: x")
+        );
+        for prog in [
+            "postfix-in/smtpd",
+            "postfix/submission/smtpd",
+            "postfix-smo/submission/smtpd",
+            "postfix/smtps/smtpd",
+            "postfix/amavis/smtp",
+        ] {
+            let line = format!("Jun  1 19:00:55 h {prog}[77]: msg: here");
+            let l = split(&line).unwrap();
+            assert_eq!((l.program, l.message), (prog, "msg: here"));
+        }
+        assert_eq!(parts("Jun  1 19:00:55 h p[1]:"), ("h", "p", ""));
+        assert_eq!(
+            parts("Jun  1 19:00:55 postfix/qmgr[1]: X: removed"),
+            ("", "postfix/qmgr", "X: removed")
+        );
+    }
+
+    #[test]
+    fn solaris_id_and_priority_prefixes() {
+        assert_eq!(
+            parts("Jun  1 19:00:55 sol postfix/smtpd[1]: [ID 197553 mail.info] ABCDE: removed"),
+            ("sol", "postfix/smtpd", "ABCDE: removed")
+        );
+        assert_eq!(
+            parts("<22>Jun  1 19:00:55 h postfix/qmgr[1]: m"),
+            ("h", "postfix/qmgr", "m")
+        );
+        assert_eq!(
+            parts("<22>1 2023-03-14T00:08:33.5Z mx postfix/qmgr 42 - - ABCDE: removed"),
+            ("mx", "postfix/qmgr", "ABCDE: removed")
+        );
+        assert_eq!(
+            parts(r#"<22>1 2023-03-14T00:08:33Z mx postfix/qmgr 42 ID1 [a x="1\]" y="2"][b] m"#),
+            ("mx", "postfix/qmgr", "m")
+        );
+        assert_eq!(parts("<22>1 - - app - - -"), ("", "app", ""));
+        assert!(split("<22>1 2023 mx app 1 - [unterminated").is_none());
+        assert!(split("<2222>Jun  1 19:00:55 h p[1]: m").is_none());
+    }
+
+    #[test]
+    fn garbage_is_none() {
+        for line in [
+            "",
+            "Received: from mail.example.org (mail.example.org [192.0.2.1])",
+            "From MAILER-DAEMON Thu Jun  1 19:00:55 2023",
+            "Foo  1 19:00:55 h p[1]: m",
+            "Jun  1 19:00 h p[1]: m",
+            "Jun 123 19:00:55 h p[1]: m",
+            "Jun  1 19:00:55",
+            "Jun  1 19:00:55 h",
+            "Jun  1 19:00:55 h p[1 m",
+            "Jun  1 19:00:55 h p no colon",
+            "Jun  1 19:00:55 h [1]: m",
+            "2023-03-14T00:08:33.579644+01:00",
+            "2023-13",
+            "<",
+            "<>",
+            "<1",
+            "# failJSON: { \"time\": \"2005-06-01T19:00:55\" }",
+        ] {
+            assert!(split(line).is_none(), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let alphabet: Vec<char> = "Jun 1:0-9T+Z<>[]\" \\.ab/é€\u{feff}ID".chars().collect();
+        let prefixes = [
+            "",
+            "Jun  1 19:00:55 ",
+            "2023-03-14T00:08:33.5+01:00 ",
+            "<13>",
+            "<13>1 ",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let mut s = prefixes[(next() % prefixes.len() as u64) as usize].to_string();
+            for _ in 0..next() % 40 {
+                s.push(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            let _ = split(&s);
+        }
+    }
+}

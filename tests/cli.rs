@@ -1,0 +1,292 @@
+//! End-to-end tests through the built binary: golden fixtures (every folder under
+//! `fixtures/` with a `cmd` file: its arguments, inputs beside it, `expected.csv` the exact
+//! standard output), byte-identical reruns, merging scan files, and SPEC §6 exit codes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_repudiate"))
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn golden_cases() -> Vec<PathBuf> {
+    let mut cases = vec![fixtures().join("demo")];
+    let mut more: Vec<PathBuf> = fs::read_dir(fixtures().join("golden"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("cmd").is_file())
+        .collect();
+    more.sort();
+    cases.extend(more);
+    cases
+}
+
+/// Runs a case's `cmd` in its folder; a `stdin` file there is fed to standard input.
+fn run_case(dir: &Path) -> Output {
+    let cmd = fs::read_to_string(dir.join("cmd")).unwrap();
+    let stdin = match fs::File::open(dir.join("stdin")) {
+        Ok(f) => Stdio::from(f),
+        Err(_) => Stdio::null(),
+    };
+    bin()
+        .args(cmd.split_whitespace())
+        .current_dir(dir)
+        .stdin(stdin)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn golden_fixtures() {
+    let cases = golden_cases();
+    assert!(cases.len() >= 5, "fixtures missing: {cases:?}");
+    for dir in cases {
+        let out = run_case(&dir);
+        let expected = fs::read_to_string(dir.join("expected.csv")).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "{}: stderr {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", dir.display());
+        assert!(
+            out.stderr.is_empty(),
+            "-q prints nothing: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn demo_reaches_every_verdict() {
+    let csv = fs::read_to_string(fixtures().join("demo/expected.csv")).unwrap();
+    for v in [
+        "nonrepudiated",
+        "repudiated",
+        "no-policy",
+        "tempfail",
+        "permerror",
+        "null-sender",
+        "unknown",
+    ] {
+        assert!(
+            csv.lines().any(|l| l.split(',').nth(3) == Some(v)),
+            "{v} missing from the demo"
+        );
+    }
+}
+
+#[test]
+fn two_runs_are_byte_identical_and_o_writes_the_same() {
+    let demo = fixtures().join("demo");
+    let a = run_case(&demo).stdout;
+    let b = run_case(&demo).stdout;
+    assert_eq!(a, b);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pairs.csv");
+    let cmd = fs::read_to_string(demo.join("cmd")).unwrap();
+    let status = bin()
+        .args(cmd.split_whitespace())
+        .arg("-o")
+        .arg(&out)
+        .current_dir(&demo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(fs::read(&out).unwrap(), a);
+    assert_eq!(
+        fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "no temporary file left behind"
+    );
+}
+
+#[test]
+fn scan_files_merge_into_the_same_audit() {
+    let demo = fixtures().join("demo");
+    let tmp = tempfile::tempdir().unwrap();
+    let (mbox_pairs, log_pairs) = (tmp.path().join("a.csv"), tmp.path().join("b.csv"));
+    for (input, out) in [("mail.mbox", &mbox_pairs), ("maillog", &log_pairs)] {
+        let s = bin()
+            .args(["scan", input, "--perimeter", "198.51.100.0/28", "-q", "-o"])
+            .arg(out)
+            .current_dir(&demo)
+            .status()
+            .unwrap();
+        assert!(s.success());
+    }
+    let merged = bin()
+        .args(["audit", "--zone", "what-if.zone", "--offline", "-q"])
+        .arg(&mbox_pairs)
+        .arg(&log_pairs)
+        .current_dir(&demo)
+        .output()
+        .unwrap();
+    assert!(merged.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&merged.stdout),
+        fs::read_to_string(demo.join("expected.csv")).unwrap()
+    );
+}
+
+#[test]
+fn failed_input_is_named_and_exit_code_is_2() {
+    let demo = fixtures().join("demo");
+    let tmp = tempfile::tempdir().unwrap();
+    let junk = tmp.path().join("junk.bin");
+    fs::write(&junk, b"\x00\x01\x02 not mail at all\n").unwrap();
+    let out = bin()
+        .args([
+            "scan",
+            "mail.mbox",
+            "does-not-exist.log",
+            "--perimeter",
+            "198.51.100.0/28",
+        ])
+        .arg(&junk)
+        .current_dir(&demo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does-not-exist.log"), "{err}");
+    assert!(err.contains("junk.bin: unrecognised format"), "{err}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("shop.example,192.0.2.10,4"),
+        "the good input was still read"
+    );
+}
+
+#[test]
+fn fatal_conditions_exit_1() {
+    let demo = fixtures().join("demo");
+    // no input could be read
+    let out = bin()
+        .args(["scan", "nope1", "nope2"])
+        .current_dir(&demo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no input could be read"));
+    // bad arguments
+    assert_eq!(
+        bin()
+            .args(["audit", "mail.mbox", "--concurrency", "0"])
+            .current_dir(&demo)
+            .status()
+            .unwrap()
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        bin()
+            .args(["audit", "--no-such-flag"])
+            .status()
+            .unwrap()
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        bin()
+            .args(["scan", "x", "--perimeter", "mx.example.org"])
+            .status()
+            .unwrap()
+            .code(),
+        Some(1)
+    );
+    // output not writable
+    let out = bin()
+        .args([
+            "scan",
+            "mail.mbox",
+            "-q",
+            "-o",
+            "/nonexistent-dir/pairs.csv",
+        ])
+        .current_dir(&demo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot write /nonexistent-dir/pairs.csv")
+    );
+    // --help is not an error
+    assert_eq!(bin().arg("--help").status().unwrap().code(), Some(0));
+}
+
+#[test]
+fn strict_names_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = tmp.path().join("bad.mbox");
+    fs::write(
+        &mbox,
+        "From a@b.example Tue Jun  4 10:00:00 2024\nReturn-Path: <a@b.example>\nReceived: from x (x [192.0.2.1]) by mx with ESMTP id 1; Tue, 4 Jun 2024 10:00:00 +0000\n\nbody\n\nFrom c@d.example Tue Jun  4 10:00:00 2024\n\nheaderless\n",
+    )
+    .unwrap();
+    let lenient = bin().arg("scan").arg(&mbox).output().unwrap();
+    assert_eq!(lenient.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&lenient.stderr).contains("malformed"));
+    let demo = fixtures().join("demo/mail.mbox");
+    let strict = bin()
+        .arg("scan")
+        .arg("--strict")
+        .arg(&mbox)
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert_eq!(
+        strict.status.code(),
+        Some(2),
+        "report written, one input failed"
+    );
+    let err = String::from_utf8_lossy(&strict.stderr);
+    assert!(err.contains("bad.mbox: line 7: malformed message"), "{err}");
+    // when the only input fails, nothing could be read: fatal
+    let alone = bin()
+        .arg("scan")
+        .arg("--strict")
+        .arg(&mbox)
+        .output()
+        .unwrap();
+    assert_eq!(alone.status.code(), Some(1));
+}
+
+#[test]
+fn summary_goes_to_stderr_and_stdout_is_only_csv() {
+    let out = run_case_with(
+        &fixtures().join("demo"),
+        &[
+            "audit",
+            "mail.mbox",
+            "maillog",
+            "--zone",
+            "what-if.zone",
+            "--offline",
+            "--perimeter",
+            "198.51.100.0/28",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("18 messages in 12 pairs"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["authenticated", "2"]),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("domain,ip,messages,verdict"));
+    assert!(
+        !err.contains('\u{1b}'),
+        "no control characters when stderr is not a terminal"
+    );
+}
+
+fn run_case_with(dir: &Path, args: &[&str]) -> Output {
+    bin().args(args).current_dir(dir).output().unwrap()
+}
