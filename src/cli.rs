@@ -75,7 +75,7 @@ pub struct InputArgs {
     #[arg(long, value_enum, default_value_t = NullSender::Skip, value_name = "MODE")]
     pub null_sender: NullSender,
 
-    /// Stop reading an input at its first malformed message or line and name it (exit 2).
+    /// Stop reading an input at its first malformed message or line, naming file and line.
     #[arg(long)]
     pub strict: bool,
 
