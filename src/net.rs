@@ -25,7 +25,8 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 /// optional `%zone` suffix, IPv4-mapped forms. The result is canonical.
 pub fn parse_ip(text: &str) -> Option<IpAddr> {
     let mut s = text.trim();
-    if s.len() > 5 && s[..5].eq_ignore_ascii_case("ipv6:") {
+    // `get` rather than slicing: the text may hold multi-byte characters at any position.
+    if s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("ipv6:")) {
         s = &s[5..];
     }
     if let Some(pos) = s.find('%') {
@@ -178,6 +179,9 @@ mod tests {
         assert!(parse_ip("123.456.789.1").is_none());
         assert!(parse_ip("129.107.xxx.yyy").is_none());
         assert!(parse_ip("").is_none());
+        for hostile in ["1234é5", "éééé", "IPv6é", "ipv6:", "%", "[1.2.3.4]"] {
+            assert!(parse_ip(hostile).is_none(), "{hostile}");
+        }
     }
 
     #[test]

@@ -66,7 +66,10 @@ impl Upstream {
         let fqdn = match Name::from_ascii(format!("{name}.")) {
             Ok(n) => n,
             Err(e) => {
-                return Answer::failed(Failure::BadAnswer(format!("name {name}: {e}")), Source::Dns);
+                return Answer::failed(
+                    Failure::BadAnswer(format!("name {name}: {e}")),
+                    Source::Dns,
+                );
             }
         };
         let rtype = match qtype {
