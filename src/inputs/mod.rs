@@ -282,3 +282,61 @@ fn read_pairs(
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::PairKey;
+    use crate::extract::Sender;
+
+    fn read_bytes(bytes: &[u8], strict: bool) -> Result<Tally, ReadError> {
+        let opts = ReadOptions {
+            extract: ExtractOptions {
+                skip_private: true,
+                ..Default::default()
+            },
+            format: None,
+            strict,
+        };
+        let mut tally = Tally::default();
+        read_mbox(bytes, &opts, &mut tally).map(|_| tally)
+    }
+
+    fn key(sender: Sender, ip: &str) -> PairKey {
+        PairKey {
+            sender,
+            ip: ip.parse().ok(),
+        }
+    }
+
+    #[test]
+    fn crlf_mbox_without_return_path_next_to_null_sender() {
+        let mbox = b"From a@x.example Tue Jun  4 10:00:00 2024\r\nReceived: from m (m [192.0.2.1]) by mx with ESMTP id 1; Tue, 4 Jun 2024 10:00:00 +0000\r\n\r\nFrom the start of the body\r\n\r\n>From quoted\r\n\r\nFrom b@y.example Tue Jun  4 10:00:01 2024\r\nReturn-Path: <>\r\nReceived: from n (n [192.0.2.2]) by mx with ESMTP id 2; Tue, 4 Jun 2024 10:00:01 +0000\r\n\r\nbody\r\n";
+        assert_eq!(detect::detect(mbox), Some(Format::Mbox));
+        let t = read_bytes(mbox, true).unwrap();
+        assert_eq!(t.pairs.len(), 2, "{:?}", t.pairs);
+        assert_eq!(
+            t.pairs[&key(Sender::Domain("x.example".into()), "192.0.2.1")],
+            1,
+            "From_ line fills in"
+        );
+        assert_eq!(
+            t.pairs[&key(Sender::Null, "192.0.2.2")],
+            1,
+            "Return-Path <> wins over the From_ line"
+        );
+        assert_eq!(t.skipped_total(), 0);
+    }
+
+    #[test]
+    fn strict_stops_at_the_first_malformed_message() {
+        let mbox = b"preamble\n\nFrom a@x.example Tue Jun  4 10:00:00 2024\nReturn-Path: <a@x.example>\n\n";
+        assert!(matches!(
+            read_bytes(mbox, true),
+            Err(ReadError::Malformed { line: 1, .. })
+        ));
+        let t = read_bytes(mbox, false).unwrap();
+        assert_eq!(t.skipped[SkipReason::Malformed.index()], 1);
+        assert_eq!(t.messages(), 1);
+    }
+}
