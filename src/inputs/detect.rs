@@ -85,6 +85,14 @@ mod tests {
             detect(b"domain,ip,messages\nexample.org,192.0.2.1,3\n"),
             Some(Format::Pairs)
         );
+        assert_eq!(
+            detect(b"Jun  4 10:01:00 mx postfix/smtpd[100]: 4A1B2C3D4E: client=x[192.0.2.1]\n"),
+            Some(Format::Log)
+        );
+        assert_eq!(
+            detect(b"2023-03-14T00:08:33.579644+01:00 helga postfix/smtpd[297535]: 4PbC4x469Jz3tBr: client=a[192.0.2.1]\n"),
+            Some(Format::Log)
+        );
         assert_eq!(detect(b"\x00\x01\x02binary"), None);
         assert_eq!(detect(b""), None);
         assert_eq!(detect(b"just some text\n"), None);
