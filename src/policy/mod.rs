@@ -217,16 +217,10 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                     Ok(_) => {}
                 }
             }
-            if depth >= self.cfg.max_depth {
-                if self.cfg.max_depth > 0 && level.iter().any(|t| !expanded.contains(t)) {
-                    over = Some(format!(
-                        "delegation deeper than --max-depth {}",
-                        self.cfg.max_depth
-                    ));
-                }
-                break;
+            if self.cfg.max_depth == 0 {
+                break; // the draft's one-level check: no delegation at all
             }
-            let mut next = Vec::new();
+            let mut delegated = Vec::new();
             for target in &level {
                 if !expanded.insert(target.clone()) {
                     continue;
@@ -240,13 +234,24 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                         break 'levels;
                     }
                     Ok(Answer {
-                        outcome: Outcome::Found(Data::Mx(delegated)),
+                        outcome: Outcome::Found(Data::Mx(targets)),
                         ..
-                    }) => next.extend(delegated),
+                    }) => delegated.extend(targets),
                     Ok(_) => {}
                 }
             }
-            level = self.note_targets(&next);
+            // At the limit the MAIL-FROM questions are still asked, so a policy is called too
+            // deep only when it really delegates further, not merely because it is long.
+            if depth + 1 > self.cfg.max_depth {
+                if !self.fresh_targets(&delegated).is_empty() {
+                    over = Some(format!(
+                        "delegation deeper than --max-depth {}",
+                        self.cfg.max_depth
+                    ));
+                }
+                break;
+            }
+            level = self.note_targets(&delegated);
             depth += 1;
         }
         match over {
@@ -271,12 +276,19 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         }
     }
 
-    /// Records new targets as relays and returns the valid, unseen ones in exploration
-    /// order (preference, then name). The root and non-host names are ignored and said.
+    /// Records new targets as relays and returns them in exploration order.
     fn note_targets(&mut self, targets: &[MxTarget]) -> Vec<String> {
+        let fresh = self.fresh_targets(targets);
+        self.relays.extend(fresh.iter().cloned());
+        fresh
+    }
+
+    /// The valid targets not seen before, in exploration order (preference, then name). The
+    /// root and names that are not host names are ignored, and said in `reason`.
+    fn fresh_targets(&mut self, targets: &[MxTarget]) -> Vec<String> {
         let mut sorted = targets.to_vec();
         sorted.sort();
-        let mut out = Vec::new();
+        let mut out: Vec<String> = Vec::new();
         for t in sorted {
             if t.exchange.is_empty() {
                 continue; // a null MX among other targets contributes nothing
@@ -288,7 +300,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 }
                 continue;
             }
-            if self.relays.insert(t.exchange.clone()) {
+            if !self.relays.contains(&t.exchange) && !out.contains(&t.exchange) {
                 out.push(t.exchange);
             }
         }
