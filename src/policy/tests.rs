@@ -196,6 +196,16 @@ async fn depth_limit_gives_permerror_without_a_match() {
     let e = eval(&f, "c1.example", "192.0.2.44", &shallow).await;
     assert_eq!(e.verdict, Verdict::Permerror);
     assert!(e.reason.unwrap().contains("--max-depth 1"));
+    // exactly deep enough: a foreign client is repudiated, not a limit error
+    let exact = PolicyConfig {
+        max_depth: 2,
+        ..Default::default()
+    };
+    let ok = eval(&f, "c1.example", "192.0.2.44", &exact).await;
+    assert_eq!(ok.verdict, Verdict::Nonrepudiated);
+    let e = eval(&f, "c1.example", "198.51.100.1", &exact).await;
+    assert_eq!(e.verdict, Verdict::Repudiated, "{e:?}");
+    assert_eq!(e.relays, ["c2.example", "c3.example", "c4.example"]);
 }
 
 #[tokio::test]
