@@ -1,6 +1,10 @@
 //! Command-line flags. The doc comments here are the `--help` text and the README's usage
 //! block is checked against it, so this file is the single source of the flag reference.
 
+// These doc comments are `--help` text, where `IP[:PORT]` and `MAIL-FROM.<relay>` are meant
+// literally, not as rustdoc links or HTML.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
