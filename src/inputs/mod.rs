@@ -65,23 +65,47 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions) -> ReadReport {
             message: e.error.to_string(),
         })
         .collect();
-    let results: Vec<(Tally, Option<InputError>)> = inputs
+    // Each rayon thread folds its files into one tally, so memory follows the distinct
+    // pairs, not the number of files (a maildir may hold millions).
+    let (tally, mut read_errors, inputs_ok) = inputs
         .par_iter()
-        .map(|input| read_input(input, opts))
-        .collect();
-    let mut report = ReadReport {
-        inputs_total: inputs.len() + errors.len(),
-        ..Default::default()
-    };
-    for (tally, error) in results {
-        report.tally.merge(tally);
-        match error {
-            Some(e) => errors.push(e),
-            None => report.inputs_ok += 1,
-        }
+        .fold(
+            || (Tally::default(), Vec::new(), 0usize),
+            |(mut tally, mut errs, mut ok), input| {
+                let (t, error) = read_input(input, opts);
+                tally.merge(t);
+                match error {
+                    Some(e) => errs.push(e),
+                    None => ok += 1,
+                }
+                (tally, errs, ok)
+            },
+        )
+        .reduce(
+            || (Tally::default(), Vec::new(), 0usize),
+            |(mut a, mut ae, ao), (b, be, bo)| {
+                a.merge(b);
+                ae.extend(be);
+                (a, ae, ao + bo)
+            },
+        );
+    // Threads finish in any order; errors are reported in input order.
+    if read_errors.len() > 1 {
+        let order: std::collections::HashMap<String, usize> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| (input.name(), i))
+            .collect();
+        read_errors.sort_by_key(|e| order.get(&e.input).copied());
     }
-    report.errors = errors;
-    report
+    let inputs_total = inputs.len() + errors.len();
+    errors.extend(read_errors);
+    ReadReport {
+        tally,
+        inputs_total,
+        inputs_ok,
+        errors,
+    }
 }
 
 /// Reads one input. What was read before a failure is kept; the error says where it stopped.
@@ -338,5 +362,42 @@ mod tests {
         let t = read_bytes(mbox, false).unwrap();
         assert_eq!(t.skipped[SkipReason::Malformed.index()], 1);
         assert_eq!(t.messages(), 1);
+    }
+
+    #[test]
+    fn read_all_folds_every_file_and_reports_errors_in_input_order() {
+        let d = tempfile::tempdir().unwrap();
+        let msg = "Return-Path: <a@x.example>\nReceived: from m (m [192.0.2.1]) by mx with ESMTP id 1; Tue, 4 Jun 2024 10:00:00 +0000\n\n";
+        for i in 0..20 {
+            std::fs::write(d.path().join(format!("m{i:02}.eml")), msg).unwrap();
+        }
+        std::fs::write(d.path().join("z-bad1"), "\x00junk").unwrap();
+        std::fs::write(d.path().join("a-bad0"), "\x00junk").unwrap();
+        let opts = ReadOptions {
+            extract: ExtractOptions {
+                skip_private: true,
+                ..Default::default()
+            },
+            format: None,
+            strict: false,
+        };
+        let missing = d.path().join("missing");
+        let r = read_all(&[d.path().to_path_buf(), missing], &opts);
+        assert_eq!(r.inputs_ok, 20);
+        assert_eq!(r.inputs_total, 23);
+        assert_eq!(
+            r.tally.pairs[&key(Sender::Domain("x.example".into()), "192.0.2.1")],
+            20
+        );
+        let names: Vec<&str> = r
+            .errors
+            .iter()
+            .map(|e| e.input.rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["missing", "a-bad0", "z-bad1"],
+            "walk errors first, then input order"
+        );
     }
 }
