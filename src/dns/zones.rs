@@ -134,10 +134,19 @@ impl Zones {
     fn origin_of(&self, name: &str) -> Option<u32> {
         self.origins
             .iter()
-            .filter(|(o, _)| o.is_empty() || name == o || name.ends_with(&format!(".{o}")))
+            .filter(|(o, _)| is_within(name, o))
             .max_by_key(|(o, _)| o.len())
             .map(|(_, ttl)| *ttl)
     }
+}
+
+/// `name` equals `origin` or lies below it (label-wise: `xexample` is not below `example`).
+fn is_within(name: &str, origin: &str) -> bool {
+    origin.is_empty()
+        || name == origin
+        || (name.len() > origin.len()
+            && name.ends_with(origin)
+            && name.as_bytes()[name.len() - origin.len() - 1] == b'.')
 }
 
 fn push<T>(slot: &mut Option<(Vec<T>, u32)>, ttl: u32) -> &mut Vec<T> {
@@ -240,6 +249,14 @@ mod tests {
             outcome(&z, "loop1.example", QType::A),
             Outcome::Failed(Failure::BadAnswer(_))
         ));
+    }
+
+    #[test]
+    fn origin_containment_is_label_wise() {
+        assert!(is_within("mail-from.a.example", "example"));
+        assert!(is_within("example", "example"));
+        assert!(!is_within("mail-from.xexample", "example"));
+        assert!(is_within("anything", ""));
     }
 
     #[test]
