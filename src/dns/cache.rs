@@ -1,43 +1,55 @@
-//! The run-wide answer cache. Rules: one entry per (name, type); the first asker runs the
-//! query and every concurrent asker awaits the same result, so a run asks each question
-//! once however many pairs need it. Failures are kept for the run too (one answer per
-//! question per run keeps verdicts consistent). No DashMap guard is ever held across an
-//! `.await`: the entry is cloned out of the map first.
+//! The run-wide answer cache. Rules: one entry per (name, type); the first asker starts the
+//! query as its own task and every asker, concurrent or later, awaits the same shared
+//! result, so a run asks each question once however many pairs need it — even when the
+//! first asker gives up at its evaluation deadline, because the task is not its to cancel.
+//! Failures are kept for the run too (one answer per question keeps verdicts consistent).
+//! No DashMap guard is held across an `.await`: the shared future is cloned out first.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use dashmap::DashMap;
-use tokio::sync::OnceCell;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 
-use super::{Answer, QType};
+use super::{Answer, Failure, QType, Source};
+
+type Pending = Shared<BoxFuture<'static, Answer>>;
 
 #[derive(Default)]
 pub struct Cache {
-    entries: DashMap<(String, QType), Arc<OnceCell<Answer>>>,
+    entries: DashMap<(String, QType), Pending>,
 }
 
 impl Cache {
-    /// Returns the answer and whether this call fetched it.
+    /// Returns the answer and whether this call started the fetch. Must run inside a tokio
+    /// runtime (the fetch is spawned).
     pub async fn get_or_fetch<F, Fut>(&self, name: String, qtype: QType, fetch: F) -> (Answer, bool)
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Answer>,
+        Fut: Future<Output = Answer> + Send + 'static,
     {
-        let cell = self
+        let mut started = false;
+        let pending = self
             .entries
             .entry((name, qtype))
-            .or_default()
+            .or_insert_with(|| {
+                started = true;
+                // Spawning only schedules the task: cheap enough under the shard lock.
+                let task = tokio::spawn(fetch());
+                async move {
+                    task.await.unwrap_or_else(|e| {
+                        Answer::failed(
+                            Failure::BadAnswer(format!("lookup task failed: {e}")),
+                            Source::Dns,
+                        )
+                    })
+                }
+                .boxed()
+                .shared()
+            })
             .value()
             .clone();
-        let mut fetched = false;
-        let answer = cell
-            .get_or_init(|| {
-                fetched = true;
-                fetch()
-            })
-            .await;
-        (answer.clone(), fetched)
+        (pending.await, started)
     }
 
     pub fn len(&self) -> usize {
@@ -52,9 +64,20 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::{Outcome, Source};
+    use crate::dns::Outcome;
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
+
+    async fn slow_nx(fetches: Arc<AtomicUsize>, ms: u64) -> Answer {
+        fetches.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Answer {
+            outcome: Outcome::NxDomain,
+            ttl: 1,
+            source: Source::Dns,
+        }
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_askers_share_one_fetch() {
@@ -67,15 +90,7 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 let name = format!("n{}.example", i % 7);
                 cache
-                    .get_or_fetch(name, QType::A, || async {
-                        fetches.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(30)).await;
-                        Answer {
-                            outcome: Outcome::NxDomain,
-                            ttl: 1,
-                            source: Source::Dns,
-                        }
-                    })
+                    .get_or_fetch(name, QType::A, || slow_nx(fetches, 30))
                     .await
             }));
         }
@@ -88,5 +103,30 @@ mod tests {
         assert_eq!(fetches.load(Ordering::SeqCst), 7);
         assert_eq!(fresh, 7);
         assert_eq!(cache.len(), 7);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_asker_giving_up_does_not_cancel_the_query() {
+        let cache = Cache::default();
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let first = tokio::time::timeout(
+            Duration::from_millis(10),
+            cache.get_or_fetch("slow.example".into(), QType::Mx, || {
+                slow_nx(fetches.clone(), 100)
+            }),
+        )
+        .await;
+        assert!(first.is_err(), "the first asker hit its deadline");
+        let (answer, started) = cache
+            .get_or_fetch("slow.example".into(), QType::Mx, || {
+                slow_nx(fetches.clone(), 100)
+            })
+            .await;
+        assert_eq!(answer.outcome, Outcome::NxDomain);
+        assert!(
+            !started,
+            "the second asker joined the query already running"
+        );
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }
 }

@@ -154,25 +154,21 @@ pub struct Stats {
 pub struct Dns {
     zones: Zones,
     cache: Cache,
-    upstream: Option<Upstream>,
-    in_flight: Arc<Semaphore>,
-    pub stats: Stats,
+    network: Network,
+    pub stats: Arc<Stats>,
 }
 
-impl Dns {
-    /// `upstream` is `None` for `--offline`; `concurrency` bounds queries in flight.
-    pub fn new(zones: Zones, upstream: Option<Upstream>, concurrency: usize) -> Dns {
-        Dns {
-            zones,
-            cache: Cache::default(),
-            upstream,
-            in_flight: Arc::new(Semaphore::new(concurrency.max(1))),
-            stats: Stats::default(),
-        }
-    }
+/// What a cache miss needs, shareable with the spawned query task.
+#[derive(Clone)]
+struct Network {
+    upstream: Option<Arc<Upstream>>,
+    in_flight: Arc<Semaphore>,
+    stats: Arc<Stats>,
+}
 
-    async fn ask_network(&self, name: String, qtype: QType) -> Answer {
-        let Some(upstream) = &self.upstream else {
+impl Network {
+    async fn ask(self, name: String, qtype: QType) -> Answer {
+        let Some(upstream) = self.upstream else {
             return Answer::failed(Failure::Offline, Source::None);
         };
         // The permit is held only while the query is on the wire.
@@ -186,6 +182,23 @@ impl Dns {
     }
 }
 
+impl Dns {
+    /// `upstream` is `None` for `--offline`; `concurrency` bounds queries in flight.
+    pub fn new(zones: Zones, upstream: Option<Upstream>, concurrency: usize) -> Dns {
+        let stats = Arc::new(Stats::default());
+        Dns {
+            zones,
+            cache: Cache::default(),
+            network: Network {
+                upstream: upstream.map(Arc::new),
+                in_flight: Arc::new(Semaphore::new(concurrency.max(1))),
+                stats: stats.clone(),
+            },
+            stats,
+        }
+    }
+}
+
 impl Lookup for Dns {
     async fn lookup(&self, name: &str, qtype: QType) -> Answer {
         let name = match self.zones.answer(name, qtype) {
@@ -196,9 +209,10 @@ impl Lookup for Dns {
             // A CNAME inside the zones pointing outside them: ask for the target.
             ZoneAnswer::FallThrough(name) => name,
         };
+        let network = self.network.clone();
         let (answer, fresh) = self
             .cache
-            .get_or_fetch(name.clone(), qtype, || self.ask_network(name, qtype))
+            .get_or_fetch(name.clone(), qtype, move || network.ask(name, qtype))
             .await;
         if fresh {
             answer
