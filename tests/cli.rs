@@ -290,3 +290,69 @@ fn summary_goes_to_stderr_and_stdout_is_only_csv() {
 fn run_case_with(dir: &Path, args: &[&str]) -> Output {
     bin().args(args).current_dir(dir).output().unwrap()
 }
+
+#[test]
+fn compressed_inputs_give_the_same_report_and_a_cut_file_is_named() {
+    use std::io::Write;
+    let demo = fixtures().join("demo");
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = fs::read(demo.join("mail.mbox")).unwrap();
+    let log = fs::read(demo.join("maillog")).unwrap();
+    // multi-member gzip: the mbox split in two members, as concatenated .gz files are
+    let mut gz = Vec::new();
+    for half in [&mbox[..mbox.len() / 2], &mbox[mbox.len() / 2..]] {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(half).unwrap();
+        gz.extend(e.finish().unwrap());
+    }
+    fs::write(tmp.path().join("mail.mbox.1.gz"), &gz).unwrap();
+    fs::write(
+        tmp.path().join("maillog.zst"),
+        zstd::encode_all(&log[..], 3).unwrap(),
+    )
+    .unwrap();
+    let cmd = fs::read_to_string(demo.join("cmd"))
+        .unwrap()
+        .replace("mail.mbox", "")
+        .replace("maillog", "");
+    let out = bin()
+        .args(cmd.split_whitespace())
+        .arg(tmp.path().join("mail.mbox.1.gz"))
+        .arg(tmp.path().join("maillog.zst"))
+        .current_dir(&demo)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        fs::read_to_string(demo.join("expected.csv")).unwrap()
+    );
+
+    let cut = tmp.path().join("cut.log.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for _ in 0..2000 {
+        e.write_all(&log).unwrap();
+    }
+    let full = e.finish().unwrap();
+    fs::write(&cut, &full[..full.len() / 2]).unwrap();
+    let out = bin()
+        .args(["scan", "-q"])
+        .arg(&cut)
+        .arg(demo.join("maillog"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cut.log.gz: read error"), "{err}");
+    let kept: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(kept > 3, "what was read before the cut is kept: {kept}");
+}

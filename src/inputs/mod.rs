@@ -2,6 +2,7 @@
 //! matching extractor into a per-input [`Tally`]. Files are read in parallel (rayon); a file
 //! that fails is named in an [`InputError`] and the others are still read (SPEC §6).
 
+pub mod decompress;
 pub mod detect;
 pub mod mbox;
 pub mod walk;
@@ -122,7 +123,7 @@ pub fn read_input(input: &Input, opts: &ReadOptions) -> (Tally, Option<InputErro
             Err(e) => return (tally, Some(fail(e.to_string()))),
         },
     };
-    let (head, rest) = match read_head(reader) {
+    let (head, rest) = match read_head(reader).and_then(decompressed) {
         Ok(x) => x,
         Err(e) => return (tally, Some(fail(e.to_string()))),
     };
@@ -169,6 +170,16 @@ impl std::fmt::Display for ReadError {
                 write!(f, "line {line}: malformed {what} (--strict)")
             }
         }
+    }
+}
+
+/// Replaces a compressed stream by its decompressed one, and re-reads the head from it.
+fn decompressed(
+    (head, rest): (Vec<u8>, Box<dyn Read + Send>),
+) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+    match decompress::Compression::sniff(&head) {
+        None => Ok((head, rest)),
+        Some(c) => read_head(c.decoder(Box::new(Cursor::new(head).chain(rest)))?),
     }
 }
 
