@@ -1,41 +1,72 @@
 //! Output files are written to a temporary file beside the target and renamed into place,
-//! so a killed run never leaves a half-written report (SPEC §6). Without a path the
-//! output goes to standard output.
+//! so a killed run never leaves a half-written report (SPEC §6). Two exceptions keep the
+//! rename from doing harm: a target that is not a regular file (`/dev/null`, `/dev/stdout`,
+//! a FIFO) is written directly — renaming over it would replace the device with a file — and
+//! a symlink is followed, so the file it points to is replaced, not the link. Without a path
+//! the output goes to standard output.
 
+use std::fs;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes through `write` into `path` atomically, or to standard output when `path` is None.
 pub fn write_output(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
-    match path {
-        None => {
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
+    let Some(path) = path else {
+        let stdout = io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        write(&mut out)?;
+        return out.flush();
+    };
+    match fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            let mut out = BufWriter::new(fs::OpenOptions::new().write(true).open(path)?);
             write(&mut out)?;
             out.flush()
         }
-        Some(path) => {
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".repudiate-")
-                .suffix(".tmp")
-                .tempfile_in(dir)?;
-            {
-                let mut out = BufWriter::new(tmp.as_file_mut());
-                write(&mut out)?;
-                out.flush()?;
+        _ => write_atomically(&resolve_links(path), write),
+    }
+}
+
+/// The final target of a chain of symlinks (the path itself when it is none or missing).
+fn resolve_links(path: &Path) -> PathBuf {
+    let mut target = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::read_link(&target) {
+            Ok(next) => {
+                target = match target.parent() {
+                    Some(dir) if next.is_relative() => dir.join(next),
+                    _ => next,
+                }
             }
-            tmp.as_file().sync_all()?;
-            tmp.persist(path).map_err(|e| e.error)?;
-            Ok(())
+            Err(_) => break,
         }
     }
+    target
+}
+
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".repudiate-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    {
+        let mut out = BufWriter::new(tmp.as_file_mut());
+        write(&mut out)?;
+        out.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -46,19 +77,59 @@ mod tests {
     fn failed_write_leaves_the_old_file_alone() {
         let d = tempfile::tempdir().unwrap();
         let target = d.path().join("out.csv");
-        std::fs::write(&target, "old\n").unwrap();
+        fs::write(&target, "old\n").unwrap();
         let r = write_output(Some(&target), |w| {
             w.write_all(b"half")?;
             Err(io::Error::other("killed"))
         });
         assert!(r.is_err());
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old\n");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "old\n");
         assert_eq!(
-            std::fs::read_dir(d.path()).unwrap().count(),
+            fs::read_dir(d.path()).unwrap().count(),
             1,
             "temporary file removed"
         );
         write_output(Some(&target), |w| w.write_all(b"new\n")).unwrap();
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new\n");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn a_symlink_is_followed_not_replaced() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("reports");
+        fs::create_dir(&real).unwrap();
+        fs::write(real.join("pairs.csv"), "old\n").unwrap();
+        let link = d.path().join("pairs.csv");
+        std::os::unix::fs::symlink("reports/pairs.csv", &link).unwrap();
+        write_output(Some(&link), |w| w.write_all(b"new\n")).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(real.join("pairs.csv")).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn a_fifo_is_written_into_not_renamed_over() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo (coreutils) is needed for this test");
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+        };
+        write_output(Some(&fifo), |w| w.write_all(b"through the pipe\n")).unwrap();
+        assert_eq!(reader.join().unwrap(), "through the pipe\n");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(
+            fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+            "still a FIFO"
+        );
     }
 }
