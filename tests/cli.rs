@@ -177,28 +177,12 @@ fn fatal_conditions_exit_1() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no input could be read"));
     // bad arguments
     assert_eq!(
-        bin()
-            .args(["audit", "mail.mbox", "--concurrency", "0"])
-            .current_dir(&demo)
-            .status()
-            .unwrap()
-            .code(),
+        exit_code(&demo, &["audit", "mail.mbox", "--concurrency", "0"]),
         Some(1)
     );
+    assert_eq!(exit_code(&demo, &["audit", "--no-such-flag"]), Some(1));
     assert_eq!(
-        bin()
-            .args(["audit", "--no-such-flag"])
-            .status()
-            .unwrap()
-            .code(),
-        Some(1)
-    );
-    assert_eq!(
-        bin()
-            .args(["scan", "x", "--perimeter", "mx.example.org"])
-            .status()
-            .unwrap()
-            .code(),
+        exit_code(&demo, &["scan", "x", "--perimeter", "mx.example.org"]),
         Some(1)
     );
     // output not writable
@@ -285,6 +269,10 @@ fn summary_goes_to_stderr_and_stdout_is_only_csv() {
         !err.contains('\u{1b}'),
         "no control characters when stderr is not a terminal"
     );
+}
+
+fn exit_code(dir: &Path, args: &[&str]) -> Option<i32> {
+    bin().args(args).current_dir(dir).status().unwrap().code()
 }
 
 fn run_case_with(dir: &Path, args: &[&str]) -> Output {

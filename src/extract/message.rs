@@ -72,13 +72,6 @@ mod tests {
     use crate::extract::{NullSenderMode, Observation};
     use crate::net::parse_ip;
 
-    fn opts() -> ExtractOptions {
-        ExtractOptions {
-            skip_private: true,
-            ..Default::default()
-        }
-    }
-
     fn observed(domain: &str, ip: &str) -> Record {
         Record::Observed(Observation {
             sender: Sender::Domain(domain.into()),
@@ -94,7 +87,7 @@ mod tests {
             "Return-Path: <Bob@Example.ORG>\nReceived: from localhost (localhost [127.0.0.1])\n\tby mx.example.net (Postfix) with ESMTP id 1;\n\tTue, 4 Jun 2024 10:00:01 +0000\n{BORDER}Return-Path: <other@elsewhere.example>\nSubject: x\n\n"
         );
         assert_eq!(
-            extract(h.as_bytes(), None, &opts()),
+            extract(h.as_bytes(), None, &ExtractOptions::default()),
             observed("example.org", "192.0.2.10")
         );
     }
@@ -104,14 +97,14 @@ mod tests {
         let null = format!("Return-Path: <>\n{BORDER}\n");
         let missing = format!("{BORDER}Subject: no envelope\n\n");
         assert!(matches!(
-            extract(null.as_bytes(), None, &opts()),
+            extract(null.as_bytes(), None, &ExtractOptions::default()),
             Record::Observed(Observation {
                 sender: Sender::Null,
                 ..
             })
         ));
         assert!(matches!(
-            extract(missing.as_bytes(), None, &opts()),
+            extract(missing.as_bytes(), None, &ExtractOptions::default()),
             Record::Observed(Observation {
                 sender: Sender::Missing,
                 ..
@@ -119,11 +112,19 @@ mod tests {
         ));
         // the mbox From_ line fills in when Return-Path is absent
         assert_eq!(
-            extract(missing.as_bytes(), Some("a@example.org"), &opts()),
+            extract(
+                missing.as_bytes(),
+                Some("a@example.org"),
+                &ExtractOptions::default()
+            ),
             observed("example.org", "192.0.2.10")
         );
         assert!(matches!(
-            extract(missing.as_bytes(), Some("MAILER-DAEMON"), &opts()),
+            extract(
+                missing.as_bytes(),
+                Some("MAILER-DAEMON"),
+                &ExtractOptions::default()
+            ),
             Record::Observed(Observation {
                 sender: Sender::Null,
                 ..
@@ -134,8 +135,10 @@ mod tests {
     #[test]
     fn private_and_perimeter_hops_are_skipped() {
         let h = "Return-Path: <a@example.org>\nReceived: from mx1.site.example (mx1.site.example [198.51.100.1]) by store.site.example with LMTP id 1; Tue, 4 Jun 2024 10:00:00 +0000\nReceived: from relay (relay [10.0.0.5]) by mx1.site.example with ESMTP id 2; Tue, 4 Jun 2024 10:00:00 +0000\nReceived: from out.example.org (out.example.org [203.0.113.5]) by relay with ESMTP id 3; Tue, 4 Jun 2024 10:00:00 +0000\n\n";
-        let mut o = opts();
-        o.perimeter = vec!["198.51.100.0/24".parse().unwrap()];
+        let mut o = ExtractOptions {
+            perimeter: vec!["198.51.100.0/24".parse().unwrap()],
+            ..ExtractOptions::default()
+        };
         assert_eq!(
             extract(h.as_bytes(), None, &o),
             observed("example.org", "203.0.113.5")
@@ -151,7 +154,7 @@ mod tests {
     fn no_external_hop_is_observed_without_ip() {
         let h = "Return-Path: <a@example.org>\nReceived: from localhost (localhost [127.0.0.1]) by mx with ESMTP id 1; Tue, 4 Jun 2024 10:00:00 +0000\n\n";
         assert_eq!(
-            extract(h.as_bytes(), None, &opts()),
+            extract(h.as_bytes(), None, &ExtractOptions::default()),
             Record::Observed(Observation {
                 sender: Sender::Domain("example.org".into()),
                 ip: None
@@ -163,7 +166,7 @@ mod tests {
     fn authenticated_border_hop_is_skipped() {
         let h = "Return-Path: <alice@example.net>\nReceived: from [192.168.1.5] (unknown [203.0.113.9]) (Authenticated sender: alice@example.net) by smtp.example.net (Postfix) with ESMTPSA id 4Vt9Qx3Zk1z9sV; Tue, 4 Jun 2024 10:00:00 +0000 (UTC)\n\n";
         assert_eq!(
-            extract(h.as_bytes(), None, &opts()),
+            extract(h.as_bytes(), None, &ExtractOptions::default()),
             Record::Skipped(SkipReason::Authenticated)
         );
     }
@@ -172,7 +175,7 @@ mod tests {
     fn fetchmail_hop_is_not_the_client() {
         let h = "Return-Path: <ler@example.org>\nReceived: from localhost (localhost [127.0.0.1]) by phobos (Postfix) with ESMTP id 8; Mon, 22 Jul 2002 21:41:36 +0100\nReceived: from dogma.slashnull.org [212.17.35.15] by localhost with IMAP (fetchmail-5.9.0) for jm@localhost (single-drop); Mon, 22 Jul 2002 21:41:36 +0100 (IST)\nReceived: from lugh.tuatha.org (root@lugh.tuatha.org [194.125.145.45]) by dogma.slashnull.org (8.11.6/8.11.6) with ESMTP id g6JDSNJ32301; Fri, 19 Jul 2002 14:28:23 +0100\n\n";
         assert_eq!(
-            extract(h.as_bytes(), None, &opts()),
+            extract(h.as_bytes(), None, &ExtractOptions::default()),
             observed("example.org", "194.125.145.45")
         );
     }
@@ -180,8 +183,10 @@ mod tests {
     #[test]
     fn null_sender_helo_mode_uses_border_helo() {
         let h = format!("Return-Path: <>\n{BORDER}\n");
-        let mut o = opts();
-        o.null_sender = NullSenderMode::Helo;
+        let o = ExtractOptions {
+            null_sender: NullSenderMode::Helo,
+            ..ExtractOptions::default()
+        };
         assert_eq!(
             extract(h.as_bytes(), None, &o),
             observed("mail.example.org", "192.0.2.10")
@@ -198,7 +203,7 @@ mod tests {
             b"Return-Path: <\n",
             &[0xff; 64],
         ] {
-            let _ = extract(input, Some(""), &opts());
+            let _ = extract(input, Some(""), &ExtractOptions::default());
         }
     }
 }

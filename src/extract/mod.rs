@@ -95,8 +95,9 @@ pub enum NullSenderMode {
     Helo,
 }
 
-/// The settings every extractor needs.
-#[derive(Clone, Debug, Default)]
+/// The settings every extractor needs. `Default` is the tool's default (private clients are
+/// internal), so tests and callers start from what a user gets.
+#[derive(Clone, Debug)]
 pub struct ExtractOptions {
     /// The site's own relays and networks (SPEC: perimeter networks).
     pub perimeter: Vec<IpNet>,
@@ -105,6 +106,17 @@ pub struct ExtractOptions {
     /// Count `NOQUEUE: reject` attempts as pairs.
     pub include_rejected: bool,
     pub null_sender: NullSenderMode,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions {
+            perimeter: Vec::new(),
+            skip_private: true,
+            include_rejected: false,
+            null_sender: NullSenderMode::Skip,
+        }
+    }
 }
 
 impl ExtractOptions {

@@ -280,13 +280,6 @@ mod tests {
     use super::super::{NullSenderMode, Observation, Sender, syslog};
     use super::*;
 
-    fn opts() -> ExtractOptions {
-        ExtractOptions {
-            skip_private: true,
-            ..ExtractOptions::default()
-        }
-    }
-
     fn run_with(opts: ExtractOptions, log: &str) -> Vec<Record> {
         let mut joiner = PostfixJoiner::new(opts);
         let mut out = Vec::new();
@@ -300,7 +293,7 @@ mod tests {
     }
 
     fn run(log: &str) -> Vec<Record> {
-        run_with(opts(), log)
+        run_with(ExtractOptions::default(), log)
     }
 
     fn obs(domain: &str, ip: &str) -> Record {
@@ -424,8 +417,10 @@ mod tests {
 
     #[test]
     fn noqueue_rejects_observed_with_include_rejected() {
-        let mut o = opts();
-        o.include_rejected = true;
+        let mut o = ExtractOptions {
+            include_rejected: true,
+            ..ExtractOptions::default()
+        };
         let log = format!("{SMTPD_REJECT}\n{NULL_REJECT}\n{POSTSCREEN_REJECT}");
         let null = Record::Observed(Observation {
             sender: Sender::Null,
@@ -448,8 +443,10 @@ mod tests {
 
     #[test]
     fn noqueue_internal_client_and_non_rejects() {
-        let mut o = opts();
-        o.include_rejected = true;
+        let o = ExtractOptions {
+            include_rejected: true,
+            ..ExtractOptions::default()
+        };
         let log = "
             Jun  1 19:00:55 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[10.0.0.7]: 554 no; from=<a@example.org> to=<b@example.net> proto=ESMTP helo=<x>
             Jun  1 19:00:55 mx postfix/smtpd[1]: NOQUEUE: reject_warning: RCPT from x[192.0.2.7]: 554 no; from=<a@example.org> to=<b@example.net> proto=ESMTP helo=<x>
@@ -468,8 +465,10 @@ mod tests {
 
     #[test]
     fn quoted_local_part_with_spaces_and_brackets() {
-        let mut o = opts();
-        o.include_rejected = true;
+        let o = ExtractOptions {
+            include_rejected: true,
+            ..ExtractOptions::default()
+        };
         let log = r#"
             Jun  1 19:00:55 mx postfix/smtpd[1]: ABCDE9: client=x[192.0.2.1]
             Jun  1 19:00:56 mx postfix/qmgr[2]: ABCDE9: from=<"jane> doe"@Example.com>, size=5, nrcpt=1 (queue active)
@@ -538,8 +537,10 @@ mod tests {
             Jun  1 19:00:56 mx postfix/qmgr[2]: ABCDE1: from=<a@example.org>, size=1, nrcpt=1 (queue active)
             Jun  1 19:00:57 mx postfix/smtpd[1]: ABCDE2: client=edge[198.51.100.77]
             Jun  1 19:00:58 mx postfix/qmgr[2]: ABCDE2: from=<a@example.org>, size=1, nrcpt=1 (queue active)";
-        let mut o = opts();
-        o.perimeter = vec!["198.51.100.0/24".parse().unwrap()];
+        let mut o = ExtractOptions {
+            perimeter: vec!["198.51.100.0/24".parse().unwrap()],
+            ..ExtractOptions::default()
+        };
         assert_eq!(
             run_with(o.clone(), log),
             vec![skip(SkipReason::Internal), skip(SkipReason::Internal)]
@@ -678,8 +679,10 @@ mod tests {
             "postfix/pickup",
             "postfix/postscreen",
         ];
-        let mut o = opts();
-        o.include_rejected = true;
+        let mut o = ExtractOptions {
+            include_rejected: true,
+            ..ExtractOptions::default()
+        };
         o.null_sender = NullSenderMode::Helo;
         let mut joiner = PostfixJoiner::new(o);
         let mut state = 0x2545_f491_4f6c_dd1du64;

@@ -16,17 +16,6 @@ pub enum Format {
     Pairs,
 }
 
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Mbox => "mbox",
-            Format::Message => "message",
-            Format::Log => "log",
-            Format::Pairs => "pairs",
-        }
-    }
-}
-
 /// How many leading lines are examined for a syslog prefix.
 const LOG_PROBE_LINES: usize = 20;
 

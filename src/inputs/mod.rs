@@ -326,10 +326,7 @@ mod tests {
 
     fn read_bytes(bytes: &[u8], strict: bool) -> Result<Tally, ReadError> {
         let opts = ReadOptions {
-            extract: ExtractOptions {
-                skip_private: true,
-                ..Default::default()
-            },
+            extract: ExtractOptions::default(),
             format: None,
             strict,
         };
@@ -385,10 +382,7 @@ mod tests {
         std::fs::write(d.path().join("z-bad1"), "\x00junk").unwrap();
         std::fs::write(d.path().join("a-bad0"), "\x00junk").unwrap();
         let opts = ReadOptions {
-            extract: ExtractOptions {
-                skip_private: true,
-                ..Default::default()
-            },
+            extract: ExtractOptions::default(),
             format: None,
             strict: false,
         };
