@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use futures::StreamExt;
+use indicatif::ProgressBar;
 
 use crate::aggregate::{PairKey, Tally};
 use crate::config::{Config, Mode, RelaySpec};
@@ -16,6 +17,7 @@ use crate::net::IpNet;
 use crate::policy::{self, Evaluation, Trusted, Verdict};
 use crate::report::output::write_output;
 use crate::report::pairs::{PairRow, write_audit, write_scan};
+use crate::report::progress::Progress;
 use crate::report::summary::{Totals, render_audit, render_scan};
 
 /// How a run that produced its report went.
@@ -102,7 +104,15 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
     let report = read_inputs(cfg, &read)?;
     let status = status_of(&report);
     let Tally { pairs, skipped } = report.tally;
-    let mut rows = runtime.block_on(evaluate_all(&dns, &policy_cfg, pairs, cfg.dns.concurrency));
+    let bar = Progress::new(cfg.quiet).resolving(pairs.len() as u64);
+    let mut rows = runtime.block_on(evaluate_all(
+        &dns,
+        &policy_cfg,
+        pairs,
+        cfg.dns.concurrency,
+        &bar,
+    ));
+    bar.finish();
     write_output(cfg.output.as_deref(), |w| write_audit(w, &mut rows))
         .map_err(|e| output_error(cfg, e))?;
     if !cfg.quiet {
@@ -123,7 +133,9 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
 
 /// Reads every input, prints each failure, and fails the run when nothing could be read.
 fn read_inputs(cfg: &Config, read: &inputs::ReadOptions) -> Result<ReadReport, Fatal> {
-    let report = inputs::read_all(&cfg.inputs, read);
+    let bar = Progress::new(cfg.quiet).reading();
+    let report = inputs::read_all(&cfg.inputs, read, &bar);
+    bar.finish();
     for e in &report.errors {
         eprintln!("repudiate: {e}");
     }
@@ -196,10 +208,12 @@ async fn evaluate_all(
     cfg: &policy::PolicyConfig,
     pairs: std::collections::HashMap<PairKey, u64>,
     concurrency: usize,
+    progress: &ProgressBar,
 ) -> Vec<PairRow> {
     futures::stream::iter(pairs)
         .map(|(key, messages)| async move {
             let e = verdict_for(dns, cfg, &key).await;
+            progress.inc(1);
             PairRow {
                 key,
                 messages,

@@ -344,3 +344,35 @@ fn compressed_inputs_give_the_same_report_and_a_cut_file_is_named() {
         .sum();
     assert!(kept > 3, "what was read before the cut is kept: {kept}");
 }
+
+/// With standard error redirected (a cron job, `2> log`), the progress bars are hidden and
+/// nothing but text reaches standard error: no escape sequences, no carriage returns.
+#[test]
+fn redirected_stderr_gets_no_control_characters() {
+    let demo = fixtures().join("demo");
+    let out = bin()
+        .args([
+            "audit",
+            "mail.mbox",
+            "maillog",
+            "--zone",
+            "what-if.zone",
+            "--offline",
+            "--perimeter",
+            "198.51.100.0/28",
+        ])
+        .current_dir(&demo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stderr).unwrap();
+    assert!(text.contains("repudiated"), "the summary is there: {text}");
+    let control: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(
+        control.is_empty(),
+        "control characters {control:?} in {text:?}"
+    );
+}

@@ -2,4 +2,5 @@
 
 pub mod output;
 pub mod pairs;
+pub mod progress;
 pub mod summary;
