@@ -78,9 +78,12 @@ impl Cache {
             answer,
             expires: entry.expires,
         };
+        let ready = futures::future::ready(cached).boxed().shared();
+        // Polled once here, so `snapshot` sees it as finished even if no one asks for it.
+        let _ = ready.clone().now_or_never();
         self.entries
             .entry((entry.name, entry.qtype))
-            .or_insert_with(|| futures::future::ready(cached).boxed().shared());
+            .or_insert(ready);
     }
 
     /// The finished, definite answers still valid at `now`: what a `--cache` file keeps.
@@ -185,6 +188,15 @@ mod tests {
             0,
             "no fetch for a seeded answer"
         );
+        cache.seed(
+            Entry {
+                name: "never.asked.example".into(),
+                qtype: QType::A,
+                outcome: Outcome::NoData,
+                expires: now + 50,
+            },
+            now,
+        );
 
         // a fetched answer (TTL 1) and a failure (never kept)
         cache
@@ -203,8 +215,9 @@ mod tests {
             .map(|e| (e.name, e.expires - now))
             .collect();
         kept.sort();
-        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert_eq!(kept.len(), 3, "{kept:?}");
         assert_eq!(kept[1], ("mail-from.kept.example".to_string(), 100));
+        assert_eq!(kept[2], ("never.asked.example".to_string(), 50));
         assert_eq!(kept[0].0, "fresh.example");
         assert!((1..=2).contains(&kept[0].1), "{kept:?}");
         assert_eq!(cache.snapshot(now + 100), [], "all expired by then");

@@ -318,7 +318,10 @@ async fn deadline_gives_tempfail() {
     let e = eval(&f, "customer.example", "192.0.2.22", &cfg).await;
     assert_eq!(e.verdict, Verdict::Tempfail);
     let last = e.steps.last().expect("steps kept");
-    assert_eq!((last.name.as_str(), last.qtype), ("provider.example", QType::A));
+    assert_eq!(
+        (last.name.as_str(), last.qtype),
+        ("provider.example", QType::A)
+    );
     assert_eq!(last.answer.outcome, Outcome::Failed(Failure::Timeout));
     assert_eq!(last.count, e.lookups);
     assert!(e.steps.len() >= 2, "{:?}", e.steps);

@@ -89,13 +89,13 @@ pub fn render_text(report: &CheckReport) -> String {
     lines.push(field(
         "lookups",
         &format!(
-            "{} of at most {} (--max-lookups); delegation followed {} (--max-depth)",
+            "{} of at most {} (--max-lookups); {} (--max-depth)",
             e.lookups,
             report.max_lookups,
             match report.max_depth {
-                0 => "not at all".to_string(),
-                1 => "1 level deep".to_string(),
-                n => format!("{n} levels deep"),
+                0 => "no delegation".to_string(),
+                1 => "delegation up to 1 level".to_string(),
+                n => format!("delegation up to {n} levels"),
             }
         ),
     ));
@@ -420,7 +420,7 @@ verdict: nonrepudiated
 matched: out.provider.example
 relays:  a.example.org b.example.org out.provider.example
 rule:    the client is an address of a permitted relay
-lookups: 6 of at most 100 (--max-lookups); delegation followed 10 levels deep (--max-depth)
+lookups: 6 of at most 100 (--max-lookups); delegation up to 10 levels (--max-depth)
 
 #1 mail-from.example.org MX: 10 a.example.org, 20 b.example.org  (DNS, ttl 300, depth 0)
   #2 a.example.org A: 192.0.2.1  (cache, ttl 300, depth 0)
