@@ -302,6 +302,74 @@ mod tests {
         assert!(RelaySpec::parse("not a host").is_err());
     }
 
+    fn check_request(args: &[&str]) -> Result<(CheckRequest, Config), String> {
+        let c = cfg(args)?;
+        match &c.mode {
+            Mode::Check(r) => Ok((r.clone(), c)),
+            other => panic!("not a check: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn check_arguments() {
+        let sender = |text: &str| {
+            check_request(&["repudiate", "check", text, "192.0.2.1"])
+                .unwrap()
+                .0
+                .sender
+        };
+        assert_eq!(
+            sender("Jane@Example.ORG"),
+            Sender::Domain("example.org".into())
+        );
+        assert_eq!(sender("example.org."), Sender::Domain("example.org".into()));
+        assert_eq!(
+            sender("<user@b\u{fc}cher.example>"),
+            Sender::Domain("xn--bcher-kva.example".into())
+        );
+        assert_eq!(sender("<>"), Sender::Null);
+        assert_eq!(sender("MAILER-DAEMON"), Sender::Null);
+        assert!(matches!(sender("not a domain"), Sender::Malformed(_)));
+
+        let (r, c) = check_request(&[
+            "repudiate",
+            "check",
+            "a.example",
+            "::ffff:192.0.2.7",
+            "--format",
+            "csv",
+            "--cache",
+            "dns.cache",
+            "--max-lookups",
+            "7",
+            "--forwarder",
+            "198.51.100.0/24",
+        ])
+        .unwrap();
+        assert_eq!(r.ip, "192.0.2.7".parse::<IpAddr>().unwrap(), "canonical");
+        assert_eq!(r.format, CheckFormat::Csv);
+        assert!(c.policy.trace, "check keeps the steps");
+        assert_eq!(c.policy.max_lookups, 7);
+        assert_eq!(c.forwarders.len(), 1);
+        assert_eq!(c.dns.cache, Some(PathBuf::from("dns.cache")));
+        assert!(cfg(&["repudiate", "check", "a.example", "192.0.2.300"]).is_err());
+        assert!(
+            cfg(&[
+                "repudiate",
+                "check",
+                "a.example",
+                "192.0.2.1",
+                "--timeout",
+                "0"
+            ])
+            .is_err()
+        );
+        assert!(
+            !cfg(&["repudiate", "audit", "x"]).unwrap().policy.trace,
+            "audits do not trace"
+        );
+    }
+
     #[test]
     fn validation_errors() {
         assert!(cfg(&["repudiate", "audit", "x", "--timeout", "0"]).is_err());

@@ -7,12 +7,12 @@
 //!
 //! ```text
 //! repudiate-dns-cache 1
-//! 1767225900 mail-from.example.org MX found 10:mx1.example.org 20:mx2.example.org
-//! 1767225900 mx1.example.org A found 192.0.2.25 192.0.2.26
 //! 1767222600 mail-from.example.net MX nxdomain
-//! 1767222600 mx1.example.org AAAA nodata
+//! 1767225900 mail-from.example.org MX found 10:mx1.example.org 20:mx2.example.org
 //! 1767222600 mail-from.nomail.example MX found 0:.
-//! end 5 fnv1a64:5d4c1a0f3b2e9f77
+//! 1767225900 mx1.example.org A found 192.0.2.25 192.0.2.26
+//! 1767222600 mx1.example.org AAAA nodata
+//! end 5 fnv1a64:21188999c14eed88
 //! ```
 //!
 //! - Line 1 names the format and its version.
@@ -524,6 +524,23 @@ mod tests {
         body.push_str(&format!("end 5 fnv1a64:{sum:016x}\n"));
         let (at, why) = parse(body.as_bytes(), NOW).unwrap_err();
         assert_eq!((at, why.contains("counts 5 entries")), (3, true), "{why}");
+    }
+
+    /// The example in this module's documentation (and the README) is a valid file.
+    #[test]
+    fn the_documented_example_parses() {
+        let doc: String = include_str!("persist.rs")
+            .lines()
+            .skip_while(|l| *l != "//! ```text")
+            .skip(1)
+            .take_while(|l| *l != "//! ```")
+            .map(|l| format!("{}\n", l.trim_start_matches("//! ")))
+            .collect();
+        let entries = parse(doc.as_bytes(), 1_767_222_000).unwrap();
+        assert_eq!(entries.len(), 5);
+        let readme = include_str!("../../README.md");
+        let indented: String = doc.lines().map(|l| format!("    {l}\n")).collect();
+        assert!(readme.contains(&indented), "the README shows the same file");
     }
 
     #[test]
