@@ -1,13 +1,16 @@
 //! Runs the pipeline in order — inputs → extract → aggregate → dns → policy → report — for
-//! `audit` and `scan`, and says how the run went so `main` can pick the exit code.
+//! `audit` and `scan`, evaluates and explains one pair for `check`, and says how the run went
+//! so `main` can pick the exit code.
 
 use std::net::IpAddr;
+use std::path::Path;
 
 use futures::StreamExt;
 use indicatif::ProgressBar;
 
 use crate::aggregate::{PairKey, Tally};
-use crate::config::{Config, Mode, RelaySpec};
+use crate::config::{CheckRequest, Config, Mode, RelaySpec};
+use crate::dns::persist;
 use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
 use crate::dns::{Data, Dns, Lookup, Outcome, QType};
@@ -15,6 +18,7 @@ use crate::extract::Sender;
 use crate::inputs::{self, ReadReport};
 use crate::net::IpNet;
 use crate::policy::{self, Evaluation, Trusted, Verdict};
+use crate::report::check::{CheckReport, write_check};
 use crate::report::output::write_output;
 use crate::report::pairs::{PairRow, write_audit, write_scan};
 use crate::report::progress::Progress;
@@ -40,9 +44,10 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
             .num_threads(jobs)
             .build_global();
     }
-    match cfg.mode {
+    match &cfg.mode {
         Mode::Scan => run_scan(cfg),
         Mode::Audit => run_audit(cfg),
+        Mode::Check(request) => run_check(cfg, request),
     }
 }
 
@@ -66,40 +71,11 @@ fn run_scan(cfg: &Config) -> Result<RunStatus, Fatal> {
 }
 
 fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))?;
-    let zones = Zones::load(&cfg.dns.zones).map_err(|e| Fatal(format!("--zone {e}")))?;
-    let upstream = if cfg.dns.offline {
-        None
-    } else {
-        Some(
-            runtime
-                .block_on(async { Upstream::new(&cfg.dns.upstream) })
-                .map_err(Fatal)?,
-        )
-    };
-    let dns = Dns::new(zones, upstream, cfg.dns.concurrency);
-
+    let runtime = async_runtime()?;
+    let dns = resolution_stack(cfg, &runtime)?;
+    let (policy_cfg, perimeter_nets) = runtime.block_on(policy_config(cfg, &dns))?;
     let mut read = cfg.read.clone();
-    let mut trusted = Vec::new();
-    for (specs, kind) in [
-        (&cfg.perimeter, "perimeter"),
-        (&cfg.forwarders, "forwarder"),
-    ] {
-        for (label, net) in runtime.block_on(resolve_relays(&dns, specs, kind))? {
-            if kind == "perimeter" {
-                read.extract.perimeter.push(net);
-            }
-            trusted.push(Trusted { label, net });
-        }
-    }
-    let policy_cfg = policy::PolicyConfig {
-        trusted,
-        ..cfg.policy.clone()
-    };
+    read.extract.perimeter.extend(perimeter_nets);
 
     let report = read_inputs(cfg, &read)?;
     let status = status_of(&report);
@@ -113,6 +89,7 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
         &bar,
     ));
     bar.finish();
+    save_cache(cfg, &dns);
     write_output(cfg.output.as_deref(), |w| write_audit(w, &mut rows))
         .map_err(|e| output_error(cfg, e))?;
     if !cfg.quiet {
@@ -129,6 +106,104 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
         eprint!("{}", render_audit(&totals));
     }
     Ok(status)
+}
+
+/// `check`: one pair, evaluated with every step kept, explained on standard output.
+fn run_check(cfg: &Config, request: &CheckRequest) -> Result<RunStatus, Fatal> {
+    let runtime = async_runtime()?;
+    let dns = resolution_stack(cfg, &runtime)?;
+    let (policy_cfg, _) = runtime.block_on(policy_config(cfg, &dns))?;
+    let key = PairKey {
+        sender: request.sender.clone(),
+        ip: Some(request.ip),
+    };
+    let evaluation = runtime.block_on(verdict_for(&dns, &policy_cfg, &key));
+    save_cache(cfg, &dns);
+    let report = CheckReport {
+        sender: &request.sender,
+        ip: request.ip,
+        evaluation: &evaluation,
+        max_lookups: policy_cfg.max_lookups,
+        max_depth: policy_cfg.max_depth,
+    };
+    write_output(None, |w| write_check(w, &report, request.format))
+        .map_err(|e| output_error(cfg, e))?;
+    Ok(RunStatus::Clean)
+}
+
+fn async_runtime() -> Result<tokio::runtime::Runtime, Fatal> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))
+}
+
+/// Zone files, the run's cache (seeded from `--cache`), and the network unless offline.
+fn resolution_stack(cfg: &Config, runtime: &tokio::runtime::Runtime) -> Result<Dns, Fatal> {
+    let zones = Zones::load(&cfg.dns.zones).map_err(|e| Fatal(format!("--zone {e}")))?;
+    let upstream = if cfg.dns.offline {
+        None
+    } else {
+        Some(
+            runtime
+                .block_on(async { Upstream::new(&cfg.dns.upstream) })
+                .map_err(Fatal)?,
+        )
+    };
+    let dns = Dns::new(zones, upstream, cfg.dns.concurrency);
+    if let Some(path) = &cfg.dns.cache {
+        load_cache(&dns, path);
+    }
+    Ok(dns)
+}
+
+/// A cache file that cannot be used costs only time: it is named on standard error and
+/// the run starts with an empty cache, never with part of a damaged file.
+fn load_cache(dns: &Dns, path: &Path) {
+    let now = persist::unix_now();
+    match persist::load(path, now) {
+        Ok(entries) => dns.preload(entries, now),
+        Err(e) => eprintln!("repudiate: {e}; it is ignored, every question is asked again"),
+    }
+}
+
+/// Writes the `--cache` file once the DNS work is done. Failing to write it does not fail
+/// the run (the report is still right); it is said on standard error.
+fn save_cache(cfg: &Config, dns: &Dns) {
+    let Some(path) = &cfg.dns.cache else {
+        return;
+    };
+    let now = persist::unix_now();
+    if let Err(e) = persist::save(path, &dns.persistable(now)) {
+        eprintln!("repudiate: cannot write --cache {}: {e}", path.display());
+    }
+}
+
+/// The policy settings with `--perimeter`/`--forwarder` resolved to networks, and the
+/// perimeter networks found by resolving host names (extraction skips those hops too).
+async fn policy_config(
+    cfg: &Config,
+    dns: &Dns,
+) -> Result<(policy::PolicyConfig, Vec<IpNet>), Fatal> {
+    let mut trusted = Vec::new();
+    let mut perimeter_nets = Vec::new();
+    for (specs, kind) in [
+        (&cfg.perimeter, "perimeter"),
+        (&cfg.forwarders, "forwarder"),
+    ] {
+        for (label, net) in resolve_relays(dns, specs, kind).await? {
+            if kind == "perimeter" {
+                perimeter_nets.push(net);
+            }
+            trusted.push(Trusted { label, net });
+        }
+    }
+    let policy_cfg = policy::PolicyConfig {
+        trusted,
+        ..cfg.policy.clone()
+    };
+    Ok((policy_cfg, perimeter_nets))
 }
 
 /// Reads every input, prints each failure, and fails the run when nothing could be read.
@@ -235,23 +310,45 @@ pub async fn verdict_for<L: Lookup>(
     cfg: &policy::PolicyConfig,
     key: &PairKey,
 ) -> Evaluation {
-    let unevaluated = |verdict, reason: &str| Evaluation {
+    let unevaluated = |verdict, reason: &str, rule| Evaluation {
         verdict,
         matched: None,
         relays: Vec::new(),
         reason: (!reason.is_empty()).then(|| reason.to_string()),
-        rule: "not evaluated",
+        rule,
         lookups: 0,
         steps: Vec::new(),
     };
     let domain = match &key.sender {
-        Sender::Null => return unevaluated(Verdict::NullSender, ""),
-        Sender::Missing => return unevaluated(Verdict::Unknown, "no envelope sender"),
-        Sender::Malformed(_) => return unevaluated(Verdict::Unknown, "malformed sender domain"),
+        Sender::Null => {
+            return unevaluated(
+                Verdict::NullSender,
+                "",
+                "the null sender (MAIL FROM:<>, a bounce) is not evaluated",
+            );
+        }
+        Sender::Missing => {
+            return unevaluated(
+                Verdict::Unknown,
+                "no envelope sender",
+                "without a sender domain there is no policy to look up",
+            );
+        }
+        Sender::Malformed(_) => {
+            return unevaluated(
+                Verdict::Unknown,
+                "malformed sender domain",
+                "the sender domain is not a valid domain name",
+            );
+        }
         Sender::Domain(d) => d,
     };
     let Some(ip): Option<IpAddr> = key.ip else {
-        return unevaluated(Verdict::Unknown, "no external hop");
+        return unevaluated(
+            Verdict::Unknown,
+            "no external hop",
+            "without a client address there is nothing to check",
+        );
     };
     policy::evaluate(dns, domain, ip, cfg).await
 }

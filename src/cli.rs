@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::inputs::Format;
+pub use crate::report::check::CheckFormat;
 
 /// Measure what the "Repudiating MAIL FROM" check (MAIL-FROM MX records) would have done
 /// to mail you already received.
@@ -27,6 +28,9 @@ pub enum Command {
     Audit(AuditArgs),
     /// Extract and dedupe pairs only, without DNS; the output merges into a later audit.
     Scan(ScanArgs),
+    /// Explain one verdict: every DNS question asked, its answer, TTL and source, the
+    /// delegation depth, the lookup count, and the rule that decided.
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -43,6 +47,33 @@ pub struct AuditArgs {
 pub struct ScanArgs {
     #[command(flatten)]
     pub input: InputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The envelope sender: an address (user@example.org), <> for the null sender, or a
+    /// bare domain.
+    #[arg(value_name = "ADDRESS-OR-DOMAIN", allow_hyphen_values = true)]
+    pub sender: String,
+
+    /// The connecting client's IP address (IPv4 or IPv6).
+    #[arg(value_name = "IP")]
+    pub ip: String,
+
+    /// How to print the explanation: an indented tree for people, or CSV with one row per
+    /// DNS question (the verdict repeated on each).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text, value_name = "FORMAT")]
+    pub format: CheckFormat,
+
+    /// The site's own border relays and networks: IP, CIDR or host name (repeatable). They
+    /// are permitted relays for every domain with a policy.
+    #[arg(long, value_name = "IP|CIDR|HOST")]
+    pub perimeter: Vec<String>,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -121,9 +152,15 @@ pub struct DnsArgs {
     #[arg(long, value_name = "FILE")]
     pub zone: Vec<PathBuf>,
 
-    /// Never use the network: what the zone files cannot answer is tempfail (offline).
+    /// Never use the network: what the zone files and the cache cannot answer is tempfail
+    /// (offline).
     #[arg(long)]
     pub offline: bool,
+
+    /// Keep DNS answers in FILE between runs and reuse them until their TTLs expire
+    /// (failures and zone-file answers are not kept). A damaged file is reported and ignored.
+    #[arg(long, value_name = "FILE")]
+    pub cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

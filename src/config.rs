@@ -5,9 +5,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{AuditArgs, Cli, Command, DnsArgs, InputArgs, NullSender, ScanArgs};
+use crate::cli::{
+    AuditArgs, CheckArgs, CheckFormat, Cli, Command, DnsArgs, InputArgs, NullSender, PolicyArgs,
+    ScanArgs,
+};
 use crate::dns::upstream::UpstreamConfig;
-use crate::extract::address::normalize_domain;
+use crate::extract::address::{normalize_address, normalize_domain};
 use crate::extract::{ExtractOptions, NullSenderMode, Sender};
 use crate::inputs::ReadOptions;
 use crate::net::IpNet;
@@ -41,12 +44,25 @@ pub struct DnsSettings {
     pub concurrency: usize,
     pub zones: Vec<PathBuf>,
     pub offline: bool,
+    /// `--cache FILE`: answers kept between runs.
+    pub cache: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
     Audit,
     Scan,
+    Check(CheckRequest),
+}
+
+/// What `check` was asked about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckRequest {
+    /// Normalised as audit normalises envelope senders; a malformed one is reported as
+    /// `unknown`, as audit would.
+    pub sender: Sender,
+    pub ip: IpAddr,
+    pub format: CheckFormat,
 }
 
 #[derive(Clone, Debug)]
@@ -70,12 +86,10 @@ impl Config {
         match cli.command {
             Command::Audit(AuditArgs { input, dns, policy }) => {
                 let mut cfg = Config::base(Mode::Audit, input, Some(&dns))?;
-                cfg.forwarders = relays(&policy.forwarder, "--forwarder")?;
-                cfg.policy.max_depth = policy.max_depth;
-                cfg.policy.max_lookups = policy.max_lookups;
-                cfg.policy.eval_timeout = seconds(policy.eval_timeout, "--eval-timeout")?;
+                cfg.apply_policy(&policy)?;
                 Ok(cfg)
             }
+            Command::Check(args) => Config::for_check(args),
             Command::Scan(ScanArgs { input }) => {
                 let cfg = Config::base(Mode::Scan, input, None)?;
                 if let Some(RelaySpec::Host(h)) = cfg
@@ -90,6 +104,46 @@ impl Config {
                 Ok(cfg)
             }
         }
+    }
+
+    fn apply_policy(&mut self, policy: &PolicyArgs) -> Result<(), String> {
+        self.forwarders = relays(&policy.forwarder, "--forwarder")?;
+        self.policy.max_depth = policy.max_depth;
+        self.policy.max_lookups = policy.max_lookups;
+        self.policy.eval_timeout = seconds(policy.eval_timeout, "--eval-timeout")?;
+        Ok(())
+    }
+
+    /// `check` reads no input: the pair is on the command line, and the evaluation keeps
+    /// its steps for the explanation.
+    fn for_check(args: CheckArgs) -> Result<Config, String> {
+        let request = CheckRequest {
+            sender: check_sender(&args.sender),
+            ip: args
+                .ip
+                .trim()
+                .parse::<IpAddr>()
+                .map(crate::net::canonical)
+                .map_err(|_| format!("{:?} is not an IPv4 or IPv6 address", args.ip))?,
+            format: args.format,
+        };
+        let mut cfg = Config {
+            mode: Mode::Check(request),
+            inputs: Vec::new(),
+            output: None,
+            read: ReadOptions::default(),
+            perimeter: relays(&args.perimeter, "--perimeter")?,
+            forwarders: Vec::new(),
+            dns: dns_settings(&args.dns)?,
+            policy: PolicyConfig {
+                trace: true,
+                ..PolicyConfig::default()
+            },
+            jobs: None,
+            quiet: true,
+        };
+        cfg.apply_policy(&args.policy)?;
+        Ok(cfg)
     }
 
     fn base(mode: Mode, input: InputArgs, dns: Option<&DnsArgs>) -> Result<Config, String> {
@@ -123,6 +177,7 @@ impl Config {
                 concurrency: 1,
                 zones: Vec::new(),
                 offline: true,
+                cache: None,
             },
         };
         Ok(Config {
@@ -182,7 +237,23 @@ fn dns_settings(d: &DnsArgs) -> Result<DnsSettings, String> {
         concurrency: d.concurrency,
         zones: d.zone.clone(),
         offline: d.offline,
+        cache: d.cache.clone(),
     })
+}
+
+/// `check`'s first argument: an address as an MTA logs it (`user@example.org`, `<>`,
+/// `MAILER-DAEMON`) or a bare domain.
+fn check_sender(text: &str) -> Sender {
+    let t = text.trim();
+    if t.contains('@')
+        || t.starts_with('<')
+        || t.is_empty()
+        || t.eq_ignore_ascii_case("mailer-daemon")
+    {
+        normalize_address(t)
+    } else {
+        normalize_domain(t)
+    }
 }
 
 /// `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address.
@@ -229,6 +300,74 @@ mod tests {
         );
         assert!(RelaySpec::parse("10.0.0.0/40").is_err());
         assert!(RelaySpec::parse("not a host").is_err());
+    }
+
+    fn check_request(args: &[&str]) -> Result<(CheckRequest, Config), String> {
+        let c = cfg(args)?;
+        match &c.mode {
+            Mode::Check(r) => Ok((r.clone(), c)),
+            other => panic!("not a check: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn check_arguments() {
+        let sender = |text: &str| {
+            check_request(&["repudiate", "check", text, "192.0.2.1"])
+                .unwrap()
+                .0
+                .sender
+        };
+        assert_eq!(
+            sender("Jane@Example.ORG"),
+            Sender::Domain("example.org".into())
+        );
+        assert_eq!(sender("example.org."), Sender::Domain("example.org".into()));
+        assert_eq!(
+            sender("<user@b\u{fc}cher.example>"),
+            Sender::Domain("xn--bcher-kva.example".into())
+        );
+        assert_eq!(sender("<>"), Sender::Null);
+        assert_eq!(sender("MAILER-DAEMON"), Sender::Null);
+        assert!(matches!(sender("not a domain"), Sender::Malformed(_)));
+
+        let (r, c) = check_request(&[
+            "repudiate",
+            "check",
+            "a.example",
+            "::ffff:192.0.2.7",
+            "--format",
+            "csv",
+            "--cache",
+            "dns.cache",
+            "--max-lookups",
+            "7",
+            "--forwarder",
+            "198.51.100.0/24",
+        ])
+        .unwrap();
+        assert_eq!(r.ip, "192.0.2.7".parse::<IpAddr>().unwrap(), "canonical");
+        assert_eq!(r.format, CheckFormat::Csv);
+        assert!(c.policy.trace, "check keeps the steps");
+        assert_eq!(c.policy.max_lookups, 7);
+        assert_eq!(c.forwarders.len(), 1);
+        assert_eq!(c.dns.cache, Some(PathBuf::from("dns.cache")));
+        assert!(cfg(&["repudiate", "check", "a.example", "192.0.2.300"]).is_err());
+        assert!(
+            cfg(&[
+                "repudiate",
+                "check",
+                "a.example",
+                "192.0.2.1",
+                "--timeout",
+                "0"
+            ])
+            .is_err()
+        );
+        assert!(
+            !cfg(&["repudiate", "audit", "x"]).unwrap().policy.trace,
+            "audits do not trace"
+        );
     }
 
     #[test]

@@ -42,4 +42,9 @@ fn readme_usage_matches_help() {
         help("scan"),
         "README scan usage is stale: paste `repudiate scan --help`"
     );
+    assert_eq!(
+        readme_block("<!-- usage:check"),
+        help("check"),
+        "README check usage is stale: paste `repudiate check --help`"
+    );
 }

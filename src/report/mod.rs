@@ -1,5 +1,7 @@
-//! Reports: the pairs CSV, the scan CSV, and the summary on standard error.
+//! Reports: the pairs CSV, the scan CSV, the summary on standard error, and `check`'s
+//! explanation of one verdict.
 
+pub mod check;
 pub mod output;
 pub mod pairs;
 pub mod progress;
