@@ -490,4 +490,51 @@ mod tests {
         assert_eq!(c.policy.max_depth, 0);
         assert!(c.read.extract.skip_private);
     }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("r.toml");
+        std::fs::write(
+            &file,
+            "nameservers = [\"127.0.0.2:5300\"]\nforwarders = [\"192.0.2.9\"]\n\
+             [limits]\ntimeout = 5\nmax_depth = 3\nlock_wait = 0\n\
+             [outputs]\nhtml = \"r.html\"\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let from_file = cfg(&["repudiate", "audit", "x", "--config", f]).unwrap();
+        assert_eq!(from_file.dns.upstream.timeout, Duration::from_secs(5));
+        assert_eq!(from_file.policy.max_depth, 3);
+        assert_eq!(from_file.lock_wait, Duration::ZERO);
+        assert_eq!(from_file.forwarders.len(), 1);
+        assert_eq!(from_file.dns.upstream.nameservers[0].port(), 5300);
+        assert_eq!(from_file.reports.html, Some(d.path().join("r.html")));
+        assert_eq!(from_file.policy.max_lookups, 100, "the default");
+        let flags = cfg(&[
+            "repudiate",
+            "audit",
+            "x",
+            "--config",
+            f,
+            "--timeout",
+            "1",
+            "--max-depth",
+            "0",
+            "--nameserver",
+            "127.0.0.3",
+            "--html",
+            "other.html",
+        ])
+        .unwrap();
+        assert_eq!(flags.dns.upstream.timeout, Duration::from_secs(1));
+        assert_eq!(flags.policy.max_depth, 0);
+        assert_eq!(flags.dns.upstream.nameservers.len(), 1);
+        assert_eq!(flags.dns.upstream.nameservers[0].port(), 53);
+        assert_eq!(flags.reports.html, Some(PathBuf::from("other.html")));
+        let plain = cfg(&["repudiate", "audit", "x"]).unwrap();
+        assert_eq!(plain.dns.upstream.timeout, Duration::from_secs(2));
+        assert_eq!(plain.dns.concurrency, 64);
+        assert_eq!(plain.lock_wait, Duration::from_secs(60));
+    }
 }
