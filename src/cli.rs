@@ -27,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Extract (sender domain, client IP) pairs, resolve each domain's MAIL-FROM policy and
     /// write the verdict of every pair as CSV.
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// Extract and dedupe pairs only, without DNS; the output merges into a later audit.
     Scan(ScanArgs),
 }

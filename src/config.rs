@@ -106,12 +106,13 @@ pub struct Config {
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, String> {
         match cli.command {
-            Command::Audit(AuditArgs {
-                input,
-                reports,
-                dns,
-                policy,
-            }) => {
+            Command::Audit(audit) => {
+                let AuditArgs {
+                    input,
+                    reports,
+                    dns,
+                    policy,
+                } = *audit;
                 let file = load_file(input.config.as_deref())?;
                 let mut cfg = Config::base(Mode::Audit, input, &file)?;
                 cfg.output = cfg.output.or(file.outputs.pairs.clone());
