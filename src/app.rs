@@ -1,9 +1,11 @@
 //! Runs the pipeline in order — inputs → extract → aggregate → dns → policy → report — for
 //! `audit` and `scan`, evaluates and explains one pair for `check`, and says how the run went
-//! so `main` can pick the exit code.
+//! so `main` can pick the exit code. The output locks are taken first and held to the end,
+//! so an overlapping run waits.
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
 use indicatif::ProgressBar;
@@ -19,10 +21,16 @@ use crate::inputs::{self, ReadReport};
 use crate::net::IpNet;
 use crate::policy::{self, Evaluation, Trusted, Verdict};
 use crate::report::check::{CheckReport, write_check};
+use crate::report::domains::write_domains;
+use crate::report::history;
+use crate::report::html::{HtmlReport, write_html};
+use crate::report::lock::lock_outputs;
 use crate::report::output::write_output;
 use crate::report::pairs::{PairRow, write_audit, write_scan};
 use crate::report::progress::Progress;
-use crate::report::summary::{Totals, render_audit, render_scan};
+use crate::report::summary::{
+    DnsTotals, Totals, rank_domains, rank_relays, render_audit, render_scan,
+};
 
 /// How a run that produced its report went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +39,10 @@ pub enum RunStatus {
     Clean,
     /// The report was written but some inputs failed (each named on standard error).
     InputsFailed,
+    /// The reports were written and the repudiated share is above `--fail-above`. It wins
+    /// over `InputsFailed`: the alert is what the cron job asked for, and failed inputs are
+    /// named on standard error either way.
+    ShareExceeded,
 }
 
 /// A run that could not produce its report.
@@ -44,6 +56,8 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
             .num_threads(jobs)
             .build_global();
     }
+    let outputs: Vec<&Path> = cfg.output_files().into_iter().map(|(_, p)| p).collect();
+    let _locks = lock_outputs(&outputs, cfg.lock_wait).map_err(Fatal)?;
     match &cfg.mode {
         Mode::Scan => run_scan(cfg),
         Mode::Audit => run_audit(cfg),
@@ -57,7 +71,7 @@ fn run_scan(cfg: &Config) -> Result<RunStatus, Fatal> {
     let messages = report.tally.messages();
     let mut pairs: Vec<(PairKey, u64)> = report.tally.pairs.into_iter().collect();
     write_output(cfg.output.as_deref(), |w| write_scan(w, &mut pairs))
-        .map_err(|e| output_error(cfg, e))?;
+        .map_err(|e| output_error(cfg.output.as_deref(), e))?;
     if !cfg.quiet {
         let totals = Totals {
             skipped: report.tally.skipped,
@@ -71,6 +85,7 @@ fn run_scan(cfg: &Config) -> Result<RunStatus, Fatal> {
 }
 
 fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
+    let run_at = history::rfc3339_utc(SystemTime::now());
     let runtime = async_runtime()?;
     let dns = resolution_stack(cfg, &runtime)?;
     let (policy_cfg, perimeter_nets) = runtime.block_on(policy_config(cfg, &dns))?;
@@ -80,6 +95,7 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
     let report = read_inputs(cfg, &read)?;
     let status = status_of(&report);
     let Tally { pairs, skipped } = report.tally;
+    let resolving = Instant::now();
     let bar = Progress::new(cfg.quiet).resolving(pairs.len() as u64);
     let mut rows = runtime.block_on(evaluate_all(
         &dns,
@@ -90,22 +106,75 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
     ));
     bar.finish();
     save_cache(cfg, &dns);
-    write_output(cfg.output.as_deref(), |w| write_audit(w, &mut rows))
-        .map_err(|e| output_error(cfg, e))?;
+    let mut totals = Totals {
+        skipped,
+        inputs_ok: report.inputs_ok,
+        inputs_failed: report.errors.len(),
+        dns: dns_totals(&dns, resolving),
+        ..Default::default()
+    };
+    totals.count_rows(&rows);
+    write_reports(cfg, &mut rows, &totals, &run_at)?;
     if !cfg.quiet {
-        let mut totals = Totals {
-            skipped,
-            inputs_ok: report.inputs_ok,
-            inputs_failed: report.errors.len(),
-            ..Default::default()
-        };
-        for r in &rows {
-            totals.messages[r.verdict.index()] += r.messages;
-            totals.pairs[r.verdict.index()] += 1;
-        }
-        eprint!("{}", render_audit(&totals));
+        eprint!(
+            "{}",
+            render_audit(&totals, &rank_domains(&rows), &rank_relays(&rows))
+        );
     }
-    Ok(status)
+    Ok(match cfg.reports.fail_above {
+        Some(limit) if totals.repudiated_pct() > limit => {
+            // Printed even with --quiet: cron mails what a job prints, and this is the alert.
+            eprintln!(
+                "repudiate: {:.2} % of messages would be repudiated, above --fail-above {limit}",
+                totals.repudiated_pct()
+            );
+            RunStatus::ShareExceeded
+        }
+        _ => status,
+    })
+}
+
+/// Writes every report the run asked for; the history goes last, so a run whose other
+/// reports failed leaves no row behind.
+fn write_reports(
+    cfg: &Config,
+    rows: &mut [PairRow],
+    totals: &Totals,
+    run_at: &str,
+) -> Result<(), Fatal> {
+    write_output(cfg.output.as_deref(), |w| write_audit(w, rows))
+        .map_err(|e| output_error(cfg.output.as_deref(), e))?;
+    if let Some(path) = &cfg.reports.summary {
+        write_output(Some(path), |w| write_domains(w, rows))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    if let Some(path) = &cfg.reports.html {
+        let page = HtmlReport {
+            run_at,
+            totals,
+            domains: &rank_domains(rows),
+            relays: &rank_relays(rows),
+            settings: &cfg.describe(),
+        };
+        write_output(Some(path), |w| write_html(w, &page))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    if let Some(path) = &cfg.reports.history {
+        history::append(path, &history::row(run_at, totals))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    Ok(())
+}
+
+fn dns_totals(dns: &Dns, started: Instant) -> DnsTotals {
+    use std::sync::atomic::Ordering::Relaxed;
+    DnsTotals {
+        queries: dns.stats.queries.load(Relaxed),
+        cache_hits: dns.stats.cache_hits.load(Relaxed),
+        zone_answers: dns.stats.zone_answers.load(Relaxed),
+        failures: dns.stats.failures.load(Relaxed),
+        elapsed: started.elapsed(),
+    }
 }
 
 /// `check`: one pair, evaluated with every step kept, explained on standard output.
@@ -127,7 +196,7 @@ fn run_check(cfg: &Config, request: &CheckRequest) -> Result<RunStatus, Fatal> {
         max_depth: policy_cfg.max_depth,
     };
     write_output(None, |w| write_check(w, &report, request.format))
-        .map_err(|e| output_error(cfg, e))?;
+        .map_err(|e| output_error(None, e))?;
     Ok(RunStatus::Clean)
 }
 
@@ -228,11 +297,8 @@ fn status_of(report: &ReadReport) -> RunStatus {
     }
 }
 
-fn output_error(cfg: &Config, e: std::io::Error) -> Fatal {
-    let target = cfg
-        .output
-        .as_ref()
-        .map_or("standard output".to_string(), |p| p.display().to_string());
+fn output_error(path: Option<&Path>, e: std::io::Error) -> Fatal {
+    let target = path.map_or("standard output".to_string(), |p| p.display().to_string());
     Fatal(format!("cannot write {target}: {e}"))
 }
 
