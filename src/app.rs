@@ -113,7 +113,8 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
             ..Default::default()
         };
         for r in &rows {
-            totals.messages[r.verdict.index()] += r.messages;
+            let n = &mut totals.messages[r.verdict.index()];
+            *n = n.saturating_add(r.messages);
             totals.pairs[r.verdict.index()] += 1;
         }
         eprint!("{}", render_audit(&totals));

@@ -400,3 +400,42 @@ fn strict_names_the_first_malformed_record_of_each_format() {
         assert_named_failure(&out, name, what);
     }
 }
+
+#[test]
+fn pair_counts_that_would_overflow_saturate() {
+    // A pairs file may claim any count; two rows of u64::MAX for one pair once panicked
+    // with "attempt to add with overflow" (and would wrap silently in a release build).
+    let tmp = tempfile::tempdir().unwrap();
+    let max = u64::MAX;
+    let a = write(
+        tmp.path(),
+        "a.csv",
+        format!("domain,ip,messages\nbig.example,192.0.2.1,{max}\nbig.example,192.0.2.1,1\n"),
+    );
+    let b = write(
+        tmp.path(),
+        "b.csv",
+        format!("domain,ip,messages\nbig.example,192.0.2.1,{max}\nother.example,192.0.2.2,{max}\n"),
+    );
+    let out = bin().arg("scan").arg(&a).arg(&b).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(messages(&out, "big.example,192.0.2.1"), Some(max));
+    assert_eq!(messages(&out, "other.example,192.0.2.2"), Some(max));
+    assert!(
+        stderr(&out).contains(&format!("{max} messages")),
+        "{}",
+        stderr(&out)
+    );
+    let out = bin()
+        .args(["audit", "--offline"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{max} messages")),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -19,7 +19,7 @@ pub struct Totals {
 
 impl Totals {
     pub fn total_messages(&self) -> u64 {
-        self.messages.iter().sum()
+        crate::aggregate::saturating_sum(self.messages.iter().copied())
     }
 
     /// Share of repudiated messages among all messages with a verdict, in percent.
