@@ -1,6 +1,7 @@
 //! Aggregation: dedupes observations into (sender, client) pairs with message counts and
 //! counts everything skipped by reason. Each parser thread fills its own [`Tally`]; tallies
 //! merge at the end, so memory follows the number of distinct pairs, not the input size.
+//! Counts saturate: a pairs file may claim any count, and hostile input must not overflow.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -30,12 +31,16 @@ impl Tally {
                 },
                 1,
             ),
-            Record::Skipped(reason) => self.skipped[reason.index()] += 1,
+            Record::Skipped(reason) => {
+                let n = &mut self.skipped[reason.index()];
+                *n = n.saturating_add(1);
+            }
         }
     }
 
     pub fn add_pair(&mut self, key: PairKey, messages: u64) {
-        *self.pairs.entry(key).or_insert(0) += messages;
+        let n = self.pairs.entry(key).or_insert(0);
+        *n = n.saturating_add(messages);
     }
 
     pub fn merge(&mut self, other: Tally) {
@@ -50,17 +55,22 @@ impl Tally {
             }
         }
         for (a, b) in self.skipped.iter_mut().zip(other.skipped) {
-            *a += b;
+            *a = a.saturating_add(b);
         }
     }
 
     pub fn messages(&self) -> u64 {
-        self.pairs.values().sum()
+        saturating_sum(self.pairs.values().copied())
     }
 
     pub fn skipped_total(&self) -> u64 {
-        self.skipped.iter().sum()
+        saturating_sum(self.skipped.iter().copied())
     }
+}
+
+/// A sum that stops at `u64::MAX` instead of overflowing.
+pub fn saturating_sum(values: impl IntoIterator<Item = u64>) -> u64 {
+    values.into_iter().fold(0, u64::saturating_add)
 }
 
 #[cfg(test)]
@@ -94,5 +104,32 @@ mod tests {
             ip: "192.0.2.1".parse().ok(),
         };
         assert_eq!(a.pairs[&key], 3);
+    }
+
+    #[test]
+    fn counts_saturate_instead_of_overflowing() {
+        let key = PairKey {
+            sender: Sender::Null,
+            ip: None,
+        };
+        let mut a = Tally::default();
+        a.add_pair(key.clone(), u64::MAX);
+        a.add_pair(key.clone(), 1);
+        a.add_pair(
+            PairKey {
+                sender: Sender::Missing,
+                ip: None,
+            },
+            5,
+        );
+        let mut b = Tally::default();
+        b.add_pair(key.clone(), u64::MAX);
+        b.skipped = [u64::MAX; SkipReason::ALL.len()];
+        a.skipped[0] = 1;
+        a.merge(b);
+        assert_eq!(a.pairs[&key], u64::MAX);
+        assert_eq!(a.messages(), u64::MAX);
+        assert_eq!(a.skipped[0], u64::MAX);
+        assert_eq!(a.skipped_total(), u64::MAX);
     }
 }

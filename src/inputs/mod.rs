@@ -154,7 +154,10 @@ fn read_input(
             Err(e) => return fail(e.to_string()),
         },
     };
-    let (head, rest) = match read_head(reader).and_then(decompressed) {
+    let (head, rest) = match read_head(reader)
+        .and_then(decompressed)
+        .and_then(skip_leading_nuls)
+    {
         Ok(x) => x,
         Err(e) => return fail(e.to_string()),
     };
@@ -204,6 +207,25 @@ fn decompressed(
     match decompress::Compression::sniff(&head) {
         None => Ok((head, rest)),
         Some(c) => read_head(c.decoder(Box::new(Cursor::new(head).chain(rest)))?),
+    }
+}
+
+/// Drops NUL bytes at the start of a stream. logrotate's `copytruncate` leaves the new file
+/// starting with a hole of NULs as long as the old file (the daemon goes on writing at its
+/// old offset), far longer than detection looks. NUL is no line break, so line numbers stay.
+fn skip_leading_nuls(
+    (mut head, mut rest): (Vec<u8>, Box<dyn Read + Send>),
+) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+    loop {
+        match head.iter().position(|&b| b != 0) {
+            Some(0) => return Ok((head, rest)),
+            Some(n) => {
+                head.drain(..n);
+                return read_head(Box::new(Cursor::new(head).chain(rest)));
+            }
+            None if head.is_empty() => return Ok((head, rest)),
+            None => (head, rest) = read_head(rest)?,
+        }
     }
 }
 
@@ -388,6 +410,28 @@ mod tests {
         let t = read_bytes(mbox, false).unwrap();
         assert_eq!(t.skipped[SkipReason::Malformed.index()], 1);
         assert_eq!(t.messages(), 1);
+    }
+
+    #[test]
+    fn a_leading_hole_of_nuls_is_skipped_before_detection() {
+        let line = b"Jun  4 10:01:00 mx postfix/smtpd[100]: 4A1B2C3D4E: client=x[192.0.2.1]\n";
+        let mut bytes = vec![0u8; 3 * DETECT_BYTES + 5];
+        bytes.extend_from_slice(line);
+        let (head, mut rest) = read_head(Box::new(Cursor::new(bytes)))
+            .and_then(skip_leading_nuls)
+            .unwrap();
+        assert_eq!(head, line, "the whole first line survives");
+        assert_eq!(detect::detect(&head), Some(Format::Log));
+        assert_eq!(rest.read(&mut [0u8; 8]).unwrap(), 0);
+        // NULs inside the text are left alone; a file of NULs only holds nothing.
+        let (head, _) = read_head(Box::new(Cursor::new(b"a\0b".to_vec())))
+            .and_then(skip_leading_nuls)
+            .unwrap();
+        assert_eq!(head, b"a\0b");
+        let (head, _) = read_head(Box::new(Cursor::new(vec![0u8; 20_000])))
+            .and_then(skip_leading_nuls)
+            .unwrap();
+        assert!(head.is_empty());
     }
 
     #[test]

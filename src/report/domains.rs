@@ -52,9 +52,10 @@ pub fn domain_rows(rows: &[PairRow]) -> Vec<DomainRow> {
             domain: domain.to_string(),
             ..Default::default()
         });
-        d.messages += r.messages;
+        d.messages = d.messages.saturating_add(r.messages);
         d.pairs += 1;
-        d.by_verdict[r.verdict.index()] += r.messages;
+        let n = &mut d.by_verdict[r.verdict.index()];
+        *n = n.saturating_add(r.messages);
     }
     let mut out: Vec<DomainRow> = by_domain.into_values().collect();
     out.sort_by(|a, b| {

@@ -47,13 +47,14 @@ impl Totals {
     /// Adds up the evaluated pairs.
     pub fn count_rows(&mut self, rows: &[PairRow]) {
         for r in rows {
-            self.messages[r.verdict.index()] += r.messages;
+            let n = &mut self.messages[r.verdict.index()];
+            *n = n.saturating_add(r.messages);
             self.pairs[r.verdict.index()] += 1;
         }
     }
 
     pub fn total_messages(&self) -> u64 {
-        self.messages.iter().sum()
+        crate::aggregate::saturating_sum(self.messages.iter().copied())
     }
 
     pub fn total_pairs(&self) -> u64 {
@@ -119,9 +120,9 @@ fn rank(rows: &[PairRow], name: impl Fn(&PairRow) -> String) -> Vec<Ranked> {
             messages: 0,
             repudiated_pairs: 0,
         });
-        entry.messages += r.messages;
+        entry.messages = entry.messages.saturating_add(r.messages);
         if r.verdict == Verdict::Repudiated {
-            entry.repudiated += r.messages;
+            entry.repudiated = entry.repudiated.saturating_add(r.messages);
             entry.repudiated_pairs += 1;
         }
     }
