@@ -39,6 +39,14 @@ pub fn split(line: &str) -> Option<SyslogLine<'_>> {
     if pos == 0 || b.get(pos - 1) != Some(&b' ') {
         return None;
     }
+    // Some syslog daemons (BSD syslogd `-v`, some appliances) write `<facility.level>`
+    // between the time and the host: `Jun 17 14:37:39 <mail.info> robin sm-mta[2794]: ...`.
+    if b.get(pos) == Some(&b'<') {
+        let end = token_end(b, pos);
+        if b[end - 1] == b'>' && b[pos..end].contains(&b'.') {
+            pos = skip_spaces(b, end);
+        }
+    }
     let host_end = token_end(b, pos);
     if host_end == pos {
         return None;
@@ -353,6 +361,10 @@ mod tests {
             ("mx", "postfix/qmgr", "m")
         );
         assert_eq!(parts("<22>1 - - app - - -"), ("", "app", ""));
+        assert_eq!(
+            parts("Jun 17 14:37:39 <mail.info> robin sm-mta[2794]: 55HIbcGI002794: from=<a@b>"),
+            ("robin", "sm-mta", "55HIbcGI002794: from=<a@b>")
+        );
         assert!(split("<22>1 2023 mx app 1 - [unterminated").is_none());
         assert!(split("<2222>Jun  1 19:00:55 h p[1]: m").is_none());
     }

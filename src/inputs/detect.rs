@@ -2,6 +2,7 @@
 //! overrides. Detection looks at content, never at file names, because rotated and
 //! exported files are named anything.
 
+use super::mbox;
 use crate::extract::logs::is_log_line;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -25,6 +26,14 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
     let first = lines.by_ref().find(|l| !l.trim().is_empty())?;
     if first.starts_with("From ") {
+        // A dated `From ` line starts an mbox; an undated one in front of header fields is
+        // the envelope line some tools put above a single saved message.
+        // `From  :` is the obsolete form of the header field.
+        let second = lines.find(|l| !l.trim().is_empty()).unwrap_or("");
+        let undated = !mbox::is_separator(first.as_bytes());
+        if !is_envelope_line(first.as_bytes()) || (undated && is_header_field(second)) {
+            return Some(Format::Message);
+        }
         return Some(Format::Mbox);
     }
     if first.starts_with("domain,ip,messages") {
@@ -37,6 +46,15 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         return Some(Format::Message);
     }
     None
+}
+
+/// `From addr ...` that is not the header field `From:` (nor the obsolete `From  :`).
+pub fn is_envelope_line(line: &[u8]) -> bool {
+    line.starts_with(b"From ")
+        && matches!(
+            line[5..].iter().find(|b| !matches!(b, b' ' | b'\t')),
+            Some(c) if !matches!(c, b':' | b'\r' | b'\n')
+        )
 }
 
 /// `Name: value` with an RFC 5322 field name (printable ASCII except colon, no spaces).
@@ -81,6 +99,19 @@ mod tests {
             detect(b"2026-11-28 10:00:01 10HmaX-000000005vi-0000 <= a@b.example H=[192.0.2.1] P=esmtp\n"),
             Some(Format::Log)
         );
+        assert_eq!(
+            detect(b"From mike@nowhere.example\nReturn-Path: <m@nowhere.example>\n\nx\n"),
+            Some(Format::Message),
+            "an undated envelope line above one message"
+        );
+        assert_eq!(
+            detect(b"From  : old@syntax.example\nSubject: x\n"),
+            Some(Format::Message),
+            "the obsolete header syntax"
+        );
+        assert!(!is_envelope_line(b"From: a@b.example\n"));
+        assert!(!is_envelope_line(b"From  : a@b.example\n"));
+        assert!(is_envelope_line(b"From a@b.example\n"));
         assert_eq!(detect(b"\x00\x01\x02binary"), None);
         assert_eq!(detect(b""), None);
         assert_eq!(detect(b"just some text\n"), None);

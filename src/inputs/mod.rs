@@ -285,10 +285,17 @@ fn read_message(
     let mut header = Vec::new();
     let mut line = Vec::new();
     let mut oversized = false;
+    let mut envelope = None;
     loop {
         line.clear();
         if reader.read_until(b'\n', &mut line)? == 0 || matches!(&line[..], b"\n" | b"\r\n") {
             break;
+        }
+        // Some tools save one message behind an undated `From addr` line: an envelope line,
+        // not a header field (`From:` and the obsolete `From  :` are fields).
+        if header.is_empty() && envelope.is_none() && detect::is_envelope_line(&line) {
+            envelope = Some(mbox::envelope_sender(&line));
+            continue;
         }
         if header.len() + line.len() > mbox::MAX_HEADER_BYTES {
             oversized = true;
@@ -299,7 +306,7 @@ fn read_message(
     let record = if oversized {
         Record::Skipped(SkipReason::Malformed)
     } else {
-        message::extract(&header, None, &opts.extract)
+        message::extract(&header, envelope.as_deref(), &opts.extract)
     };
     add(tally, record, opts.strict, 1, "message")
 }
