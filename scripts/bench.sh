@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Measures repudiate against fast and slow baselines on gen.py workloads (seed 1) and prints
+# medians, throughput, peak memory and PASS/FAIL for the targets of issue 6 (README
+# "Performance"). Not part of .ci/run: a full run reads 2 GB several times and takes a while.
+#
+# usage: scripts/bench.sh [--quick] [--runs N] [--slow-runs N] [--only LIST]
+#   --quick        50 MB workloads (memory also at 10 MB) instead of 1 GB (and 100 MB)
+#   --runs N       runs of each fast measurement, alternating (default 3)
+#   --slow-runs N  runs of the Python baseline and pflogsumm (default: --runs)
+#   --only LIST    comma list of: mbox,log,dns,mem,cores (default: all)
+# environment: BENCH_DIR (workload cache, default /work/bench-cache), BENCH_DNS_PORT (5391;
+#   the delaying proxy uses the next port), REPUDIATE (a built binary to use instead)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+GEN=$REPO/../shared/bench/gen.py
+TOOLS=$REPO/scripts/bench_tools.py
+BENCH_DIR=${BENCH_DIR:-/work/bench-cache}
+DNS_PORT=${BENCH_DNS_PORT:-5391}
+PROXY_PORT=$((DNS_PORT + 1))
+RUNS=3
+SLOW_RUNS=
+ONLY=mbox,log,dns,mem,cores
+SIZE=1G
+SMALL=100M
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) SIZE=50M; SMALL=10M ;;
+    --runs) RUNS=$2; shift ;;
+    --slow-runs) SLOW_RUNS=$2; shift ;;
+    --only) ONLY=$2; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "bench: unknown argument $1" >&2; exit 1 ;;
+  esac
+  shift
+done
+SLOW_RUNS=${SLOW_RUNS:-$RUNS}
+wanted() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+# --- prerequisites ---------------------------------------------------------------------------
+install_missing() {
+  local pkgs=() cmd pkg
+  for pair in nsd:nsd nsd-control:nsd dnsperf:dnsperf pflogsumm:pflogsumm /usr/bin/time:time; do
+    cmd=${pair%%:*}; pkg=${pair#*:}
+    command -v "$cmd" >/dev/null 2>&1 || pkgs+=("$pkg")
+  done
+  [ ${#pkgs[@]} -eq 0 ] && return 0
+  log "installing ${pkgs[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null ||
+    { "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
+      "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null; }
+}
+install_missing
+[ -f "$GEN" ] || { log "$GEN not found"; exit 1; }
+
+if [ -n "${REPUDIATE:-}" ]; then
+  BIN=$REPUDIATE
+else
+  log "cargo build --release --locked"
+  cargo build --release --locked --quiet
+  BIN=$REPO/target/release/repudiate
+fi
+
+# --- workloads (cached outside the repository) -----------------------------------------------
+world() { # SIZE -> directory holding mail.mbox, maillog, zones/, perimeter.txt
+  local dir=$BENCH_DIR/world-$1
+  if [ ! -f "$dir/.complete" ]; then
+    log "generating the $1 workload in $dir (seed 1)"
+    rm -rf "$dir"
+    mkdir -p "$BENCH_DIR"
+    python3 "$GEN" -o "$dir" --seed 1 --mbox-bytes "$1" --postfix-bytes "$1" \
+      --what mbox,postfix,zone >/dev/null
+    touch "$dir/.complete"
+  fi
+  echo "$dir"
+}
+W=$(world "$SIZE")
+WS=$W
+wanted mem && WS=$(world "$SMALL")
+WORK=$BENCH_DIR/run-$SIZE
+mkdir -p "$WORK"
+RESULTS=$WORK/results.tsv
+: > "$RESULTS"
+perimeter=()
+while read -r line; do
+  case "$line" in ''|'#'*) ;; *) perimeter+=(--perimeter "$line") ;; esac
+done < "$W/perimeter.txt"
+size_of() { stat -c %s "$1"; }
+# Read everything once so every tool starts from the page cache.
+cat "$W/mail.mbox" "$W/maillog" "$WS/mail.mbox" "$WS/maillog" >/dev/null
+
+# --- measuring -------------------------------------------------------------------------------
+# measure KEY WORK CMD...: one run under /usr/bin/time; WORK is bytes (or DNS questions) done.
+measure() {
+  local key=$1 work=$2 wall user sys rss
+  shift 2
+  if ! /usr/bin/time -f '%e %U %S %M' -o "$WORK/time.out" "$@" >"$WORK/last.out" 2>"$WORK/last.err"; then
+    # grep -c exits 1 when it counts nothing; anything else is a broken measurement.
+    if [ "$1" != grep ]; then log "$key failed:"; cat "$WORK/last.err" >&2; exit 1; fi
+  fi
+  read -r wall user sys rss < <(tail -n 1 "$WORK/time.out")
+  printf '%s\t%s\t%s\t%s\t%s\n' "$key" "$wall" "$(awk "BEGIN{print $user+$sys}")" "$rss" \
+    "$work" >> "$RESULTS"
+  log "$(printf '%-32s %7.2f s  %6.1f MB' "$key" "$wall" "$(awk "BEGIN{print $rss/1024}")")"
+}
+SCAN=("$BIN" scan -q -o "$WORK/scan.csv" "${perimeter[@]}")
+
+if wanted mbox; then
+  M=$W/mail.mbox; MB=$(size_of "$M")
+  for run in $(seq "$RUNS"); do
+    measure "mbox grep" "$MB" grep -c '^Received:' "$M"
+    measure "mbox scan" "$MB" "${SCAN[@]}" "$M" --jobs 2
+    cp "$WORK/scan.csv" "$WORK/mbox-scan.csv"
+    if [ "$run" -le "$SLOW_RUNS" ]; then
+      measure "mbox python-baseline" "$MB" \
+        python3 scripts/baseline_scan.py "$M" "${perimeter[@]}" -o "$WORK/mbox-python.csv"
+      if cmp -s "$WORK/mbox-scan.csv" "$WORK/mbox-python.csv"; then
+        log "python baseline output is byte-identical to repudiate scan"
+      else
+        log "python baseline output DIFFERS from repudiate scan ($WORK/mbox-*.csv)"
+      fi
+    fi
+  done
+fi
+
+if wanted log; then
+  L=$W/maillog; LB=$(size_of "$L")
+  for run in $(seq "$RUNS"); do
+    measure "log grep" "$LB" grep -c ' client=' "$L"
+    measure "log scan" "$LB" "${SCAN[@]}" "$L" --jobs 2
+    if [ "$run" -le "$SLOW_RUNS" ]; then
+      measure "log pflogsumm" "$LB" pflogsumm "$L"
+    fi
+  done
+fi
+
+if wanted cores; then
+  for run in $(seq "$RUNS"); do
+    for input in mbox:mail.mbox log:maillog; do
+      for jobs in 1 2; do
+        measure "${input%%:*} scan --jobs $jobs" "$(size_of "$W/${input#*:}")" \
+          "${SCAN[@]}" "$W/${input#*:}" --jobs "$jobs"
+      done
+    done
+  done
+fi
+
+if wanted mem; then
+  for input in mbox:mail.mbox log:maillog; do
+    measure "mem ${input%%:*} $SMALL" "$(size_of "$WS/${input#*:}")" "${SCAN[@]}" "$WS/${input#*:}"
+    measure "mem ${input%%:*} $SIZE" "$(size_of "$W/${input#*:}")" "${SCAN[@]}" "$W/${input#*:}"
+  done
+fi
+
+# --- DNS: nsd on loopback, the tool, dnsperf, and the same through a 20 ms delay -------------
+NSD_PID=
+PROXY_PID=
+stop_daemons() {
+  if [ -n "$PROXY_PID" ]; then kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; fi
+  if [ -n "$NSD_PID" ]; then kill "$NSD_PID" 2>/dev/null || true; wait "$NSD_PID" 2>/dev/null || true; fi
+  PROXY_PID=''; NSD_PID=''
+}
+trap stop_daemons EXIT
+
+start_nsd() {
+  local run=$WORK/nsd zdir
+  zdir=$(cd "$W/zones" && pwd)
+  mkdir -p "$run"
+  {
+    printf 'server:\n  ip-address: 127.0.0.1@%s\n  port: %s\n  username: ""\n  chroot: ""\n' "$DNS_PORT" "$DNS_PORT"
+    printf '  zonesdir: "%s"\n  pidfile: "%s/nsd.pid"\n  logfile: "%s/nsd.log"\n' "$zdir" "$run" "$run"
+    printf '  xfrdfile: "%s/xfrd.state"\n  zonelistfile: "%s/zone.list"\n  xfrdir: "%s"\n' "$run" "$run" "$run"
+    printf '  database: ""\n  server-count: 1\n  verbosity: 1\n  hide-version: yes\n  refuse-any: yes\n'
+    printf '  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n'
+    printf 'remote-control:\n  control-enable: yes\n  control-interface: "%s/ctl.sock"\n' "$run"
+    while read -r origin file; do
+      printf 'zone:\n  name: "%s"\n  zonefile: "%s"\n' "$origin" "$file"
+    done < "$zdir/zones.txt"
+  } > "$run/nsd.conf"
+  nsd-checkconf "$run/nsd.conf"
+  nsd -d -c "$run/nsd.conf" >"$run/nsd.out" 2>&1 &
+  NSD_PID=$!
+  python3 "$TOOLS" wait-dns "$DNS_PORT" 60 || { cat "$run/nsd.out" "$run/nsd.log" >&2; exit 1; }
+  NSD_CONF=$run/nsd.conf
+}
+# Questions nsd answered since the last call (stats resets the counters).
+nsd_questions() {
+  nsd-control -c "$NSD_CONF" stats | awk -F= '$1 == "num.queries" { print $2 }'
+}
+# dnsperf KEY PORT OUTSTANDING: one pass of every MAIL-FROM question, looped for 5 seconds.
+dnsperf_run() {
+  local key=$1 port=$2 outstanding=$3 completed runtime
+  dnsperf -s 127.0.0.1 -p "$port" -d "$W/zones/queries.txt" -l 5 -q "$outstanding" -c 4 \
+    > "$WORK/dnsperf.out" 2>&1
+  completed=$(awk '/Queries completed:/ { print $3 }' "$WORK/dnsperf.out")
+  runtime=$(awk '/Run time \(s\):/ { print $4 }' "$WORK/dnsperf.out")
+  printf '%s\t%s\t0\t0\t%s\n' "$key" "$runtime" "$completed" >> "$RESULTS"
+  log "$key: $(grep 'Queries per second' "$WORK/dnsperf.out")"
+}
+start_proxy() {
+  rm -f "$WORK/proxy.stats"
+  python3 "$TOOLS" dnsproxy "$PROXY_PORT" "$DNS_PORT" 20 "$WORK/proxy.stats" &
+  PROXY_PID=$!
+  python3 "$TOOLS" wait-dns "$PROXY_PORT" 10
+}
+# Stops the proxy and sets PROXY_QUESTIONS to what it forwarded (the probe included).
+stop_proxy() {
+  kill "$PROXY_PID"; wait "$PROXY_PID" || true; PROXY_PID=''
+  PROXY_QUESTIONS=$(awk '$1 == "questions" { print $2 }' "$WORK/proxy.stats")
+}
+# The measured run's own questions (rows: KEY WALL CPU RSS QUESTIONS), replacing WORK=0.
+set_questions() { sed -i "\$s/\t0\$/\t$1/" "$RESULTS"; }
+
+if wanted dns; then
+  python3 "$TOOLS" pairs "$W/zones/queries.txt" "$WORK/domains.csv"
+  start_nsd
+  dnsperf_run "dns dnsperf (nsd ceiling)" "$DNS_PORT" 200
+  for run in $(seq "$RUNS"); do
+    nsd_questions >/dev/null
+    measure "dns audit" 0 "$BIN" audit "$WORK/domains.csv" --nameserver "127.0.0.1:$DNS_PORT" \
+      -q -o "$WORK/audit.csv"
+    set_questions "$(nsd_questions)"
+  done
+  for conc in 64 256; do
+    start_proxy
+    dnsperf_run "dns dnsperf delayed c$conc" "$PROXY_PORT" "$conc"
+    stop_proxy
+    for run in $(seq "$RUNS"); do
+      start_proxy
+      measure "dns audit delayed c$conc" 0 "$BIN" audit "$WORK/domains.csv" \
+        --nameserver "127.0.0.1:$PROXY_PORT" --concurrency "$conc" -q -o "$WORK/audit-delayed.csv"
+      stop_proxy
+      set_questions "$PROXY_QUESTIONS"
+    done
+  done
+  stop_daemons
+fi
+
+echo
+echo "repudiate bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, workloads $SIZE (memory also $SMALL), $RUNS runs ($SLOW_RUNS for slow baselines)"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 "$TOOLS" report "$RESULTS"
