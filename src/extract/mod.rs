@@ -3,10 +3,13 @@
 //! for the check. Every input format ends here, so every format obeys the same rules.
 
 pub mod address;
+pub mod exim;
+pub mod logs;
 pub mod message;
 pub mod pairs_file;
 pub mod postfix;
 pub mod received;
+pub mod sendmail;
 pub mod syslog;
 
 use std::net::IpAddr;

@@ -247,7 +247,7 @@ fn is_reject(rest: &str) -> bool {
 }
 
 /// `HOST[IP]...` or `[IP]:PORT...`: the address in the first brackets and what follows.
-fn bracketed_ip(text: &str) -> Option<(IpAddr, &str)> {
+pub(super) fn bracketed_ip(text: &str) -> Option<(IpAddr, &str)> {
     let open = text.find('[')?;
     let close = open + text[open..].find(']')?;
     Some((parse_ip(&text[open + 1..close])?, &text[close + 1..]))
@@ -255,7 +255,7 @@ fn bracketed_ip(text: &str) -> Option<(IpAddr, &str)> {
 
 /// The address after `from=<` up to its closing `>`: the first one outside a quoted local
 /// part (`"jane> doe"@example.com`) that is followed by `,`, a space or the end of the line.
-fn take_address(text: &str) -> Option<(&str, &str)> {
+pub(super) fn take_address(text: &str) -> Option<(&str, &str)> {
     let b = text.as_bytes();
     let closes = |i: usize| matches!(b.get(i + 1), None | Some(b',' | b' '));
     let mut in_quotes = false;
@@ -702,6 +702,7 @@ mod tests {
             let line = SyslogLine {
                 host: "h",
                 program,
+                pid: "1",
                 message: &msg,
             };
             joiner.feed(&line, &mut |_| n += 1);

@@ -12,6 +12,9 @@ pub struct SyslogLine<'a> {
     pub host: &'a str,
     /// The program name without `[pid]`, e.g. `postfix/smtpd`, `postfix-in/smtpd`.
     pub program: &'a str,
+    /// The process id between the brackets, empty when the line has none. Sendmail logs
+    /// its AUTH lines before a queue id exists, so only the pid ties them to the message.
+    pub pid: &'a str,
     /// Everything after `prog[pid]: `.
     pub message: &'a str,
 }
@@ -170,11 +173,13 @@ fn tag_and_message<'a>(line: &'a str, pos: usize, host: &'a str) -> Option<Syslo
         return None;
     }
     let program = &line[pos..p];
+    let mut pid = "";
     if b.get(p) == Some(&b'[') {
         let close = b[p..].iter().position(|&c| c == b']' || c == b' ')?;
         if b[p + close] != b']' {
             return None;
         }
+        pid = &line[p + 1..p + close];
         p += close + 1;
     }
     if b.get(p) != Some(&b':') {
@@ -195,6 +200,7 @@ fn tag_and_message<'a>(line: &'a str, pos: usize, host: &'a str) -> Option<Syslo
     Some(SyslogLine {
         host,
         program,
+        pid,
         message,
     })
 }
@@ -225,6 +231,7 @@ fn split_5424(line: &str, pos: usize) -> Option<SyslogLine<'_>> {
     Some(SyslogLine {
         host,
         program,
+        pid: nil(fields[3]),
         message,
     })
 }

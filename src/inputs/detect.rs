@@ -2,7 +2,7 @@
 //! overrides. Detection looks at content, never at file names, because rotated and
 //! exported files are named anything.
 
-use crate::extract::syslog;
+use crate::extract::logs::is_log_line;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -10,7 +10,7 @@ pub enum Format {
     Mbox,
     /// One stored message (an `.eml` file or a maildir file).
     Message,
-    /// A syslog-format mail log (postfix).
+    /// A mail log: postfix, sendmail or exim through syslog, or exim's own mainlog.
     Log,
     /// A pairs CSV written by `repudiate scan` or `audit` (`domain,ip,messages,...`).
     Pairs,
@@ -30,12 +30,7 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     if first.starts_with("domain,ip,messages") {
         return Some(Format::Pairs);
     }
-    if syslog::split(first).is_some()
-        || text
-            .lines()
-            .take(LOG_PROBE_LINES)
-            .any(|l| syslog::split(l).is_some())
-    {
+    if is_log_line(first) || text.lines().take(LOG_PROBE_LINES).any(is_log_line) {
         return Some(Format::Log);
     }
     if is_header_field(first) {
@@ -80,6 +75,10 @@ mod tests {
         );
         assert_eq!(
             detect(b"2023-03-14T00:08:33.579644+01:00 helga postfix/smtpd[297535]: 4PbC4x469Jz3tBr: client=a[192.0.2.1]\n"),
+            Some(Format::Log)
+        );
+        assert_eq!(
+            detect(b"2026-11-28 10:00:01 10HmaX-000000005vi-0000 <= a@b.example H=[192.0.2.1] P=esmtp\n"),
             Some(Format::Log)
         );
         assert_eq!(detect(b"\x00\x01\x02binary"), None);

@@ -4,11 +4,21 @@
 //! unquoted `From the warehouse: ...` paragraph in a body stays in the body. Only
 //! header blocks are kept: bodies are skipped as they stream past, so `>From ` unquoting
 //! (mboxrd) never matters and memory stays bounded by the largest header block.
+//!
+//! mboxcl and mboxcl2 do not quote `From ` in bodies and say where a body ends with
+//! `Content-Length`. A length is trusted only when the bytes after it agree (end of file,
+//! or an optional blank line and then a `From ` line); otherwise what was read past the
+//! header is replayed and the blank-line rule decides, so a wrong or forged length in an
+//! ordinary mbox costs nothing.
 
 use std::io::{self, BufRead};
 
 /// A header block larger than this is not a header block; the message counts as malformed.
 pub const MAX_HEADER_BYTES: usize = 4 << 20;
+
+/// How much of a body that a `Content-Length` covers is kept for replay, from the first
+/// line inside it that could start a message. Beyond this the length is not trusted.
+const MAX_REPLAY_BYTES: usize = 16 << 20;
 
 /// One message's envelope line and header block.
 #[derive(Debug, Default)]
@@ -35,6 +45,10 @@ pub enum MboxItem {
 
 pub struct MboxReader<R> {
     reader: R,
+    /// Bytes read ahead and handed back (a `Content-Length` that did not agree), read
+    /// before `reader` from `replay_pos` on.
+    replay: Vec<u8>,
+    replay_pos: usize,
     line: Vec<u8>,
     line_no: u64,
     /// The separator line read ahead of the message it starts.
@@ -47,6 +61,8 @@ impl<R: BufRead> MboxReader<R> {
     pub fn new(reader: R) -> Self {
         MboxReader {
             reader,
+            replay: Vec::new(),
+            replay_pos: 0,
             line: Vec::with_capacity(256),
             line_no: 0,
             pending: None,
@@ -58,11 +74,86 @@ impl<R: BufRead> MboxReader<R> {
     /// Reads one line into `self.line`; false at end of input.
     fn read_line(&mut self) -> io::Result<bool> {
         self.line.clear();
-        let n = self.reader.read_until(b'\n', &mut self.line)?;
-        if n > 0 {
+        if self.replay_pos < self.replay.len() {
+            let rest = &self.replay[self.replay_pos..];
+            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+            self.line.extend_from_slice(&rest[..end]);
+            self.replay_pos += end;
+            if self.replay_pos == self.replay.len() {
+                self.replay = Vec::new();
+                self.replay_pos = 0;
+            }
+        }
+        if !self.line.ends_with(b"\n") {
+            self.reader.read_until(b'\n', &mut self.line)?;
+        }
+        if !self.line.is_empty() {
             self.line_no += 1;
         }
-        Ok(n > 0)
+        Ok(!self.line.is_empty())
+    }
+
+    /// Hands `bytes` back to be read again before anything not yet replayed.
+    fn unread(&mut self, bytes: Vec<u8>) {
+        let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64
+            + u64::from(!bytes.is_empty() && !bytes.ends_with(b"\n"));
+        self.line_no -= lines;
+        let mut replay = bytes;
+        replay.extend_from_slice(&self.replay[self.replay_pos..]);
+        self.replay = replay;
+        self.replay_pos = 0;
+    }
+
+    /// Skips a body of `len` bytes (mboxcl/mboxcl2). Returns true when the bytes after it
+    /// agree, with `pending` or `done` set for the next message; otherwise hands back what
+    /// it read past the first possible separator and returns false with the blank-line
+    /// state to resume with.
+    fn skip_by_length(&mut self, len: u64) -> io::Result<Result<(), bool>> {
+        let mut consumed = 0u64;
+        let mut prev_blank = true;
+        let mut held: Vec<u8> = Vec::new();
+        while consumed < len && self.read_line()? {
+            consumed += self.line.len() as u64;
+            if !held.is_empty() || (prev_blank && is_separator(&self.line)) {
+                held.extend_from_slice(&self.line);
+                if held.len() > MAX_REPLAY_BYTES {
+                    self.unread(held);
+                    return Ok(Err(true));
+                }
+            }
+            prev_blank = is_blank(&self.line);
+        }
+        if consumed < len {
+            // The file ended inside the counted bytes: the length was wrong.
+            let resume_blank = held.is_empty() && prev_blank || !held.is_empty();
+            self.unread(held);
+            return Ok(Err(resume_blank));
+        }
+        let mut lookahead = Vec::new();
+        if consumed == len {
+            if !self.read_line()? {
+                self.done = true;
+                return Ok(Ok(()));
+            }
+            if is_blank(&self.line) {
+                lookahead.extend_from_slice(&self.line);
+                if !self.read_line()? {
+                    self.done = true;
+                    return Ok(Ok(()));
+                }
+            }
+            if is_separator(&self.line) {
+                self.pending = Some((envelope_sender(&self.line), self.line_no));
+                return Ok(Ok(()));
+            }
+            lookahead.extend_from_slice(&self.line);
+        }
+        // Disagreement: replay from the first possible separator in the body, else from the
+        // end of the counted bytes.
+        let resume_blank = if held.is_empty() { prev_blank } else { true };
+        held.extend_from_slice(&lookahead);
+        self.unread(held);
+        Ok(Err(resume_blank))
     }
 
     /// Skips lines until the next separator (or end of input); remembers it in `pending`.
@@ -114,13 +205,35 @@ impl<R: BufRead> MboxReader<R> {
             }
             msg.header.extend_from_slice(&self.line);
         }
-        if ended_blank {
-            self.seek_separator(true)?;
-        } else {
+        if !ended_blank {
             self.done = true;
+        } else {
+            let by_length = match content_length(&msg.header) {
+                Some(len) => self.skip_by_length(len)?,
+                None => Err(true),
+            };
+            if let Err(prev_blank) = by_length {
+                self.seek_separator(prev_blank)?;
+            }
         }
         Ok(Some(MboxItem::Message(msg)))
     }
+}
+
+/// The value of the first `Content-Length:` header field, if it is a number.
+fn content_length(header: &[u8]) -> Option<u64> {
+    const NAME: &[u8] = b"content-length:";
+    header.split(|&b| b == b'\n').find_map(|line| {
+        let head = line.get(..NAME.len())?;
+        if !head.eq_ignore_ascii_case(NAME) {
+            return None;
+        }
+        std::str::from_utf8(&line[NAME.len()..])
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 /// `From sender date`: the date must hold a time (`hh:mm` or `hh:mm:ss`) and a year, in
@@ -163,7 +276,18 @@ pub fn envelope_sender(line: &[u8]) -> String {
         Some(q) => q + 2 + space(&rest[q + 2..]),
         None => space(rest),
     };
-    rest[..end].to_string()
+    let sender = &rest[..end];
+    // Mailman's archives hide the address as `From user at example.org  Wed Dec ...`.
+    let after = rest[end..].trim_start_matches([' ', '\t']);
+    if let Some(domain) = after.strip_prefix("at ") {
+        let domain = domain.trim_start_matches([' ', '\t']);
+        let domain = &domain[..space(domain)];
+        let domain = domain.trim_matches(['"', '\u{201c}', '\u{201d}']);
+        if !sender.contains('@') && domain.contains('.') {
+            return format!("{sender}@{domain}");
+        }
+    }
+    sender.to_string()
 }
 
 #[cfg(test)]
@@ -271,6 +395,67 @@ mod tests {
             envelope_sender(b"From \xff\xfe@example.org Tue Jun  4 10:00:00 2024\n")
                 .ends_with("@example.org")
         );
+        assert_eq!(
+            envelope_sender(b"From goran at domain.com  Wed Dec  1 08:26:40 2010\n"),
+            "goran@domain.com"
+        );
+        assert_eq!(
+            envelope_sender(
+                "From christian at \u{201c}example.org\u{201d}  Thu Jan 15 13:22:25 2015\n"
+                    .as_bytes()
+            ),
+            "christian@example.org"
+        );
+        assert_eq!(
+            envelope_sender(b"From MAILER-DAEMON Wed Nov 11 21:29:20 2009\n"),
+            "MAILER-DAEMON",
+            "a weekday is not a Mailman domain"
+        );
+    }
+
+    const CL_BODY: &str =
+        "line one\n\nFrom the unquoted body Tue Jun  4 10:00:00 2024\nstill body\n";
+
+    fn with_length(len: usize, body: &str) -> Vec<u8> {
+        format!(
+            "From a@one.example Tue Jun  4 10:00:00 2024\nContent-Length: {len}\n\n{body}\nFrom b@two.example Tue Jun  4 10:00:01 2024\nSubject: 2\n\nx\n"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn mboxcl2_content_length_that_agrees_decides_the_end() {
+        let m = messages(&with_length(CL_BODY.len(), CL_BODY));
+        let envelopes: Vec<&str> = m.iter().map(|m| m.0.as_str()).collect();
+        assert_eq!(envelopes, ["a@one.example", "b@two.example"]);
+        assert_eq!(m[1].2, 9, "line numbers stay right");
+    }
+
+    #[test]
+    fn content_length_that_disagrees_is_ignored() {
+        // Too short, too long, and past the end of the file: the blank-line rule decides,
+        // so the unquoted `From ` line in the body starts a message of its own.
+        for len in [3, CL_BODY.len() + 5, 100_000] {
+            let m = messages(&with_length(len, CL_BODY));
+            let envelopes: Vec<&str> = m.iter().map(|m| m.0.as_str()).collect();
+            assert_eq!(
+                envelopes,
+                ["a@one.example", "the", "b@two.example"],
+                "Content-Length {len}"
+            );
+            assert_eq!(m[2].2, 9, "Content-Length {len}: line numbers after replay");
+        }
+    }
+
+    #[test]
+    fn content_length_crlf_and_last_message() {
+        let body = "a\r\n\r\nFrom x Tue Jun  4 10:00:00 2024\r\n";
+        let mbox = format!(
+            "From a@one.example Tue Jun  4 10:00:00 2024\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let m = messages(mbox.as_bytes());
+        assert_eq!(m.len(), 1, "{m:?}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod decompress;
 pub mod detect;
 pub mod mbox;
+pub mod rotation;
 pub mod walk;
 
 use std::fs::File;
@@ -14,8 +15,8 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::aggregate::Tally;
-use crate::extract::postfix::PostfixJoiner;
-use crate::extract::{ExtractOptions, Record, SkipReason, message, pairs_file, syslog};
+use crate::extract::logs::LogExtractor;
+use crate::extract::{ExtractOptions, Record, SkipReason, message, pairs_file};
 pub use detect::Format;
 use mbox::{MboxItem, MboxReader};
 pub use walk::Input;
@@ -66,19 +67,18 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions) -> ReadReport {
             message: e.error.to_string(),
         })
         .collect();
-    // Each rayon thread folds its files into one tally, so memory follows the distinct
-    // pairs, not the number of files (a maildir may hold millions).
-    let (tally, mut read_errors, inputs_ok) = inputs
+    // Each rayon thread folds its jobs into one tally, so memory follows the distinct
+    // pairs, not the number of files (a maildir may hold millions). A job is one file, or
+    // a rotation set read in order.
+    let jobs = rotation::group(inputs.clone());
+    let (tally, mut read_errors, inputs_ok) = jobs
         .par_iter()
         .fold(
             || (Tally::default(), Vec::new(), 0usize),
-            |(mut tally, mut errs, mut ok), input| {
-                let (t, error) = read_input(input, opts);
-                tally.merge(t);
-                match error {
-                    Some(e) => errs.push(e),
-                    None => ok += 1,
-                }
+            |(mut tally, mut errs, mut ok), job| {
+                let job_errors = read_job(job, opts, &mut tally);
+                ok += job.len() - job_errors.len();
+                errs.extend(job_errors);
                 (tally, errs, ok)
             },
         )
@@ -109,44 +109,56 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions) -> ReadReport {
     }
 }
 
-/// Reads one input. What was read before a failure is kept; the error says where it stopped.
-pub fn read_input(input: &Input, opts: &ReadOptions) -> (Tally, Option<InputError>) {
-    let mut tally = Tally::default();
-    let fail = |message: String| InputError {
-        input: input.name(),
-        message,
+/// Reads the inputs of one job in order; log lines of all of them go through one
+/// extractor, which is finished after the last. Returns the inputs that failed.
+fn read_job(job: &[Input], opts: &ReadOptions, tally: &mut Tally) -> Vec<InputError> {
+    let mut log = LogExtractor::new(opts.extract.clone());
+    let errors = job
+        .iter()
+        .filter_map(|input| read_input(input, opts, tally, &mut log))
+        .collect();
+    log.finish(&mut |record| tally.add(record));
+    errors
+}
+
+/// Reads one input into `tally`. What was read before a failure is kept; the error says
+/// where it stopped.
+fn read_input(
+    input: &Input,
+    opts: &ReadOptions,
+    tally: &mut Tally,
+    log: &mut LogExtractor,
+) -> Option<InputError> {
+    let fail = |message: String| {
+        Some(InputError {
+            input: input.name(),
+            message,
+        })
     };
     let reader: Box<dyn Read + Send> = match input {
         Input::Stdin => Box::new(io::stdin()),
         Input::File(path) => match File::open(path) {
             Ok(f) => Box::new(f),
-            Err(e) => return (tally, Some(fail(e.to_string()))),
+            Err(e) => return fail(e.to_string()),
         },
     };
     let (head, rest) = match read_head(reader).and_then(decompressed) {
         Ok(x) => x,
-        Err(e) => return (tally, Some(fail(e.to_string()))),
+        Err(e) => return fail(e.to_string()),
     };
     let format = match opts.format.or_else(|| detect::detect(&head)) {
         Some(f) => f,
-        None if head.is_empty() => return (tally, None),
-        None => {
-            return (
-                tally,
-                Some(fail(
-                    "unrecognised format (use --format to say what it is)".into(),
-                )),
-            );
-        }
+        None if head.is_empty() => return None,
+        None => return fail("unrecognised format (use --format to say what it is)".into()),
     };
     let reader = BufReader::with_capacity(READ_BUFFER, Cursor::new(head).chain(rest));
     let result = match format {
-        Format::Mbox => read_mbox(reader, opts, &mut tally),
-        Format::Message => read_message(reader, opts, &mut tally),
-        Format::Log => read_log(reader, opts, &mut tally),
-        Format::Pairs => read_pairs(reader, opts, &mut tally),
+        Format::Mbox => read_mbox(reader, opts, tally),
+        Format::Message => read_message(reader, opts, tally),
+        Format::Log => read_log(reader, opts, tally, log),
+        Format::Pairs => read_pairs(reader, opts, tally),
     };
-    (tally, result.err().map(|e| fail(e.to_string())))
+    result.err().and_then(|e| fail(e.to_string()))
 }
 
 /// Where and why reading stopped.
@@ -262,8 +274,8 @@ fn read_log(
     mut reader: impl BufRead,
     opts: &ReadOptions,
     tally: &mut Tally,
+    log: &mut LogExtractor,
 ) -> Result<(), ReadError> {
-    let mut joiner = PostfixJoiner::new(opts.extract.clone());
     let mut buf = Vec::with_capacity(512);
     let mut line_no = 0u64;
     let mut malformed_at: Option<u64> = None;
@@ -274,27 +286,21 @@ fn read_log(
         }
         line_no += 1;
         let text = String::from_utf8_lossy(&buf);
-        let Some(line) = syslog::split(text.trim_end_matches(['\n', '\r'])) else {
-            continue;
-        };
-        if line.program.starts_with("postfix") {
-            joiner.feed(&line, &mut |record| {
-                if record == Record::Skipped(SkipReason::Malformed) && malformed_at.is_none() {
-                    malformed_at = Some(line_no);
-                }
-                tally.add(record);
-            });
-            if opts.strict
-                && let Some(line) = malformed_at
-            {
-                return Err(ReadError::Malformed {
-                    line,
-                    what: "postfix log line",
-                });
+        log.feed(text.trim_end_matches(['\n', '\r']), &mut |record| {
+            if record == Record::Skipped(SkipReason::Malformed) && malformed_at.is_none() {
+                malformed_at = Some(line_no);
             }
+            tally.add(record);
+        });
+        if opts.strict
+            && let Some(line) = malformed_at
+        {
+            return Err(ReadError::Malformed {
+                line,
+                what: "log line",
+            });
         }
     }
-    joiner.finish(&mut |record| tally.add(record));
     Ok(())
 }
 
