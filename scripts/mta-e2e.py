@@ -108,7 +108,8 @@ PLAN = [
     Msg("pm-02", "perimeter", "", "<>", c("192.0.2.99", "bounces.example.com")),
     Msg("pm-03", "perimeter", "partner@partner.example", "partner.example",
         c("203.0.113.50", "mx.partner.example")),
-    # exim: the clients really connect from these addresses (bound on lo in the namespace).
+    # exim: the clients really connect from these addresses (bound on lo in the namespace);
+    # with no reverse DNS there, exim logs only the HELO and the address (the name is unused).
     Msg("ex-01", "exim", "alice@Example.ORG", "example.org", c("203.0.113.7", "mail.sender.example")),
     Msg("ex-02", "exim", "bob@example.org", "example.org", c("203.0.113.7", "mail.sender.example")),
     Msg("ex-03", "exim", "", "<>", c("192.0.2.44", "", "bounce.example.net")),
@@ -128,8 +129,11 @@ PLAN = [
         c("10.20.30.41", "", "desk.private-client.example")),
     Msg("ex-12", "exim", "roaming@site.example", "site.example",
         c("203.0.113.90", "", "hotel-wifi.example"), login="roaming"),
+    # Refused at RCPT: a "rejected RCPT" line, an attempt, no message.
+    Msg("ex-13", "exim", "spam@spammer.example", "spammer.example",
+        c("203.0.113.66", "", "dyn-66.spammer.example"), rcpts=(), refused=("nobody@site.example",)),
     # Submitted on the host (exim -f ... on the command line): P=local, no client at all.
-    Msg("ex-13", "exim-local", "backup@site.example", "site.example", None),
+    Msg("ex-14", "exim-local", "backup@site.example", "site.example", None),
 ]
 
 # SPEC §3: the ranges that are never an external client. Documentation and benchmarking
@@ -208,18 +212,28 @@ def expect_postfix_log(instance, perimeter=False, include_rejected=False):
     return e
 
 
-def expect_exim_log():
-    """What exim's mainlog must yield: one arrival line (`<=`) per message (SPEC §3)."""
+def expect_exim_log(include_rejected=False, null_helo=False):
+    """What exim's mainlog must yield: one arrival line (`<=`) per message, one refused
+    attempt per `rejected RCPT` line (SPEC §3). The arrival line records the HELO
+    (`H=(helo) [ip]`), so `--null-sender helo` can use it."""
     e = Expect()
     for m in PLAN:
         if m.mta == "exim-local":
             e.skipped["local"] += 1
         elif m.mta != "exim":
             continue
+        elif not delivered(m):
+            for _ in m.refused:
+                if include_rejected:
+                    e.observe(m.domain, client_addr(m))
+                else:
+                    e.skipped["rejected"] += 1
         elif m.login:
             e.skipped["authenticated"] += 1
         elif is_internal(client_addr(m), False):
             e.skipped["internal"] += 1
+        elif null_helo and m.domain == "<>":
+            e.observe(m.client.helo.lower(), client_addr(m))
         else:
             e.observe(m.domain, client_addr(m))
     return e
@@ -378,7 +392,7 @@ def exim_drained(work, binary):
         log = open(f"{work}/exim/log/mainlog", encoding="utf-8", errors="replace").read()
     except FileNotFoundError:
         return False
-    planned = sum(1 for m in PLAN if m.mta.startswith("exim"))
+    planned = sum(1 for m in PLAN if m.mta.startswith("exim") and delivered(m))
     return out == "0" and log.count(" Completed") >= planned
 
 
@@ -462,6 +476,9 @@ def cmd_check(args):
         ("postfix main log", [main_log], [], expect_postfix_log("main")),
         ("postfix main log, --include-rejected", [main_log], ["--include-rejected"],
          expect_postfix_log("main", include_rejected=True)),
+        # postfix logs no HELO for accepted mail, so the null sender stays <>.
+        ("postfix main log, --null-sender helo", [main_log], ["--null-sender", "helo"],
+         expect_postfix_log("main")),
         ("postfix mbox, --perimeter", [f"{w}/mail"], perimeter,
          expect_mbox("postfix", perimeter=True)),
         ("postfix mbox", [f"{w}/mail"], [], expect_mbox("postfix")),
@@ -471,6 +488,10 @@ def cmd_check(args):
     ]
     checks += [
         ("exim mainlog", [f"{w}/exim/log/mainlog"], [], expect_exim_log()),
+        ("exim mainlog, --include-rejected", [f"{w}/exim/log/mainlog"], ["--include-rejected"],
+         expect_exim_log(include_rejected=True)),
+        ("exim mainlog, --null-sender helo", [f"{w}/exim/log/mainlog"], ["--null-sender", "helo"],
+         expect_exim_log(null_helo=True)),
         ("exim mbox", [f"{w}/exim/mail"], [], expect_mbox("exim")),
         ("exim mbox, --null-sender helo", [f"{w}/exim/mail"], ["--null-sender", "helo"],
          expect_mbox("exim", null_helo=True)),

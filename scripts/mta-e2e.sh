@@ -148,15 +148,15 @@ plain:
 EOF
 }
 
-postfix_master_pid() { cat "$1/spool/pid/master.pid" 2>/dev/null | tr -d ' \n'; }
+postfix_master_pid() { tr -d ' \n' <"$1/spool/pid/master.pid" 2>/dev/null || true; }
 
 # Stops a process by PID: TERM, then KILL if it is still there after 10 s.
 stop_pid() {
-  local pid=$1 what=$2 i
+  local pid=$1 what=$2 _
   [ -n "$pid" ] || return 0
   kill -0 "$pid" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.1
   done
@@ -168,11 +168,12 @@ stop_pid() {
 # unless exim4-base created it, it exists only in this namespace's own /etc/passwd and
 # /etc/group (bind mounts in a private mount namespace, invisible outside).
 exim_user() {
-  local work=$1 f
+  local work=$1 id=64990 f
   getent passwd Debian-exim >/dev/null && return 0
+  while getent passwd "$id" >/dev/null || getent group "$id" >/dev/null; do id=$((id - 1)); done
   for f in passwd group; do cp "/etc/$f" "$work/etc-$f"; done
-  echo 'Debian-exim:x:64990:64990:mta-e2e:/nonexistent:/usr/sbin/nologin' >>"$work/etc-passwd"
-  echo 'Debian-exim:x:64990:' >>"$work/etc-group"
+  echo "Debian-exim:x:$id:$id:mta-e2e:/nonexistent:/usr/sbin/nologin" >>"$work/etc-passwd"
+  echo "Debian-exim:x:$id:" >>"$work/etc-group"
   for f in passwd group; do mount --bind "$work/etc-$f" "/etc/$f"; done
 }
 
@@ -193,6 +194,7 @@ inside_namespace() {
   trap stop_all EXIT
 
   ip link set lo up
+  [ -e /proc/net/if_inet6 ] || die "IPv6 is disabled in this kernel; the plan has IPv6 clients"
   ip addr add "$PERIMETER_ADDR/32" dev lo
   # exim's clients connect from their planned addresses for real: each is bound on lo.
   local addr
@@ -235,8 +237,8 @@ smtp_bind_address = $PERIMETER_ADDR"
   exim_config "$eximdir" "$exim"
   "$exim" -C "$eximdir/exim.conf" -bdf &
   STARTED+=("pid:$!")
-  local i
-  for i in $(seq 100); do
+  local _
+  for _ in $(seq 100); do
     [ -s "$eximdir/exim.pid" ] && break
     sleep 0.1
   done
@@ -257,7 +259,7 @@ fi
 # ---------------------------------------------------------------- on the host
 
 [ "$(id -u)" = 0 ] || die "must run as root (private MTA instances, a network namespace)"
-for cmd in python3 unshare ip; do
+for cmd in python3 unshare mount apt-get; do
   command -v "$cmd" >/dev/null || die "missing prerequisite: $cmd"
 done
 
@@ -271,6 +273,13 @@ apt_known() {
     apt-get -o DPkg::Lock::Timeout=600 -q update >/dev/null
   apt-cache show "$1" >/dev/null 2>&1 || die "apt knows no package $1"
 }
+
+# iproute2 (priority important) is missing from minimal images; `ip` sets up the namespace.
+if ! command -v ip >/dev/null; then
+  apt_known iproute2
+  apt_install iproute2
+fi
+command -v ip >/dev/null || die "iproute2 did not install"
 
 if ! [ -x /usr/sbin/postfix ]; then
   # "No configuration": the package installs, the system instance is never set up or started.
@@ -288,8 +297,11 @@ fetch_exim() {
   apt_known exim4-daemon-light
   # shellcheck disable=SC2046 # one word per library package
   apt_install $(apt-cache depends exim4-daemon-light | awk '$1 == "Depends:" && $2 ~ /^lib/ {print $2}')
-  (cd "$dir" && apt-get -q download exim4-daemon-light >/dev/null 2>&1) ||
+  local out
+  out=$(cd "$dir" && apt-get -q download exim4-daemon-light 2>&1) || {
+    echo "$out" >&2
     die "apt-get download exim4-daemon-light failed"
+  }
   dpkg -x "$dir"/exim4-daemon-light_*.deb "$dir/root"
   EXIM=$dir/root/usr/sbin/exim4
   [ -x "$EXIM" ] || die "no exim binary in exim4-daemon-light"
