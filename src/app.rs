@@ -1,12 +1,18 @@
 //! Runs the pipeline in order — inputs → extract → aggregate → dns → policy → report — for
-//! `audit` and `scan`, and says how the run went so `main` can pick the exit code.
+//! `audit` and `scan`, evaluates and explains one pair for `check`, and says how the run went
+//! so `main` can pick the exit code. The output locks are taken first and held to the end,
+//! so an overlapping run waits.
 
 use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
+use indicatif::ProgressBar;
 
 use crate::aggregate::{PairKey, Tally};
-use crate::config::{Config, Mode, RelaySpec};
+use crate::config::{CheckRequest, Config, Mode, RelaySpec};
+use crate::dns::persist;
 use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
 use crate::dns::{Data, Dns, Lookup, Outcome, QType};
@@ -14,9 +20,17 @@ use crate::extract::Sender;
 use crate::inputs::{self, ReadReport};
 use crate::net::IpNet;
 use crate::policy::{self, Evaluation, Trusted, Verdict};
+use crate::report::check::{CheckReport, write_check};
+use crate::report::domains::write_domains;
+use crate::report::history;
+use crate::report::html::{HtmlReport, write_html};
+use crate::report::lock::lock_outputs;
 use crate::report::output::write_output;
 use crate::report::pairs::{PairRow, write_audit, write_scan};
-use crate::report::summary::{Totals, render_audit, render_scan};
+use crate::report::progress::Progress;
+use crate::report::summary::{
+    DnsTotals, Totals, rank_domains, rank_relays, render_audit, render_scan,
+};
 
 /// How a run that produced its report went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +39,10 @@ pub enum RunStatus {
     Clean,
     /// The report was written but some inputs failed (each named on standard error).
     InputsFailed,
+    /// The reports were written and the repudiated share is above `--fail-above`. It wins
+    /// over `InputsFailed`: the alert is what the cron job asked for, and failed inputs are
+    /// named on standard error either way.
+    ShareExceeded,
 }
 
 /// A run that could not produce its report.
@@ -38,9 +56,12 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
             .num_threads(jobs)
             .build_global();
     }
-    match cfg.mode {
+    let outputs: Vec<&Path> = cfg.output_files().into_iter().map(|(_, p)| p).collect();
+    let _locks = lock_outputs(&outputs, cfg.lock_wait).map_err(Fatal)?;
+    match &cfg.mode {
         Mode::Scan => run_scan(cfg),
         Mode::Audit => run_audit(cfg),
+        Mode::Check(request) => run_check(cfg, request),
     }
 }
 
@@ -50,7 +71,7 @@ fn run_scan(cfg: &Config) -> Result<RunStatus, Fatal> {
     let messages = report.tally.messages();
     let mut pairs: Vec<(PairKey, u64)> = report.tally.pairs.into_iter().collect();
     write_output(cfg.output.as_deref(), |w| write_scan(w, &mut pairs))
-        .map_err(|e| output_error(cfg, e))?;
+        .map_err(|e| output_error(cfg.output.as_deref(), e))?;
     if !cfg.quiet {
         let totals = Totals {
             skipped: report.tally.skipped,
@@ -64,11 +85,131 @@ fn run_scan(cfg: &Config) -> Result<RunStatus, Fatal> {
 }
 
 fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let run_at = history::rfc3339_utc(SystemTime::now());
+    let runtime = async_runtime()?;
+    let dns = resolution_stack(cfg, &runtime)?;
+    let (policy_cfg, perimeter_nets) = runtime.block_on(policy_config(cfg, &dns))?;
+    let mut read = cfg.read.clone();
+    read.extract.perimeter.extend(perimeter_nets);
+
+    let report = read_inputs(cfg, &read)?;
+    let status = status_of(&report);
+    let Tally { pairs, skipped } = report.tally;
+    let resolving = Instant::now();
+    let bar = Progress::new(cfg.quiet).resolving(pairs.len() as u64);
+    let mut rows = runtime.block_on(evaluate_all(
+        &dns,
+        &policy_cfg,
+        pairs,
+        cfg.dns.concurrency,
+        &bar,
+    ));
+    bar.finish();
+    save_cache(cfg, &dns);
+    let mut totals = Totals {
+        skipped,
+        inputs_ok: report.inputs_ok,
+        inputs_failed: report.errors.len(),
+        dns: dns_totals(&dns, resolving),
+        ..Default::default()
+    };
+    totals.count_rows(&rows);
+    write_reports(cfg, &mut rows, &totals, &run_at)?;
+    if !cfg.quiet {
+        eprint!(
+            "{}",
+            render_audit(&totals, &rank_domains(&rows), &rank_relays(&rows))
+        );
+    }
+    Ok(match cfg.reports.fail_above {
+        Some(limit) if totals.repudiated_pct() > limit => {
+            // Printed even with --quiet: cron mails what a job prints, and this is the alert.
+            eprintln!(
+                "repudiate: {:.2} % of messages would be repudiated, above --fail-above {limit}",
+                totals.repudiated_pct()
+            );
+            RunStatus::ShareExceeded
+        }
+        _ => status,
+    })
+}
+
+/// Writes every report the run asked for; the history goes last, so a run whose other
+/// reports failed leaves no row behind.
+fn write_reports(
+    cfg: &Config,
+    rows: &mut [PairRow],
+    totals: &Totals,
+    run_at: &str,
+) -> Result<(), Fatal> {
+    write_output(cfg.output.as_deref(), |w| write_audit(w, rows))
+        .map_err(|e| output_error(cfg.output.as_deref(), e))?;
+    if let Some(path) = &cfg.reports.summary {
+        write_output(Some(path), |w| write_domains(w, rows))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    if let Some(path) = &cfg.reports.html {
+        let page = HtmlReport {
+            run_at,
+            totals,
+            domains: &rank_domains(rows),
+            relays: &rank_relays(rows),
+            settings: &cfg.describe(),
+        };
+        write_output(Some(path), |w| write_html(w, &page))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    if let Some(path) = &cfg.reports.history {
+        history::append(path, &history::row(run_at, totals))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    Ok(())
+}
+
+fn dns_totals(dns: &Dns, started: Instant) -> DnsTotals {
+    use std::sync::atomic::Ordering::Relaxed;
+    DnsTotals {
+        queries: dns.stats.queries.load(Relaxed),
+        cache_hits: dns.stats.cache_hits.load(Relaxed),
+        zone_answers: dns.stats.zone_answers.load(Relaxed),
+        failures: dns.stats.failures.load(Relaxed),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// `check`: one pair, evaluated with every step kept, explained on standard output.
+fn run_check(cfg: &Config, request: &CheckRequest) -> Result<RunStatus, Fatal> {
+    let runtime = async_runtime()?;
+    let dns = resolution_stack(cfg, &runtime)?;
+    let (policy_cfg, _) = runtime.block_on(policy_config(cfg, &dns))?;
+    let key = PairKey {
+        sender: request.sender.clone(),
+        ip: Some(request.ip),
+    };
+    let evaluation = runtime.block_on(verdict_for(&dns, &policy_cfg, &key));
+    save_cache(cfg, &dns);
+    let report = CheckReport {
+        sender: &request.sender,
+        ip: request.ip,
+        evaluation: &evaluation,
+        max_lookups: policy_cfg.max_lookups,
+        max_depth: policy_cfg.max_depth,
+    };
+    write_output(None, |w| write_check(w, &report, request.format))
+        .map_err(|e| output_error(None, e))?;
+    Ok(RunStatus::Clean)
+}
+
+fn async_runtime() -> Result<tokio::runtime::Runtime, Fatal> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))
+}
+
+/// Zone files, the run's cache (seeded from `--cache`), and the network unless offline.
+fn resolution_stack(cfg: &Config, runtime: &tokio::runtime::Runtime) -> Result<Dns, Fatal> {
     let zones = Zones::load(&cfg.dns.zones).map_err(|e| Fatal(format!("--zone {e}")))?;
     let upstream = if cfg.dns.offline {
         None
@@ -80,16 +221,49 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
         )
     };
     let dns = Dns::new(zones, upstream, cfg.dns.concurrency);
+    if let Some(path) = &cfg.dns.cache {
+        load_cache(&dns, path);
+    }
+    Ok(dns)
+}
 
-    let mut read = cfg.read.clone();
+/// A cache file that cannot be used costs only time: it is named on standard error and
+/// the run starts with an empty cache, never with part of a damaged file.
+fn load_cache(dns: &Dns, path: &Path) {
+    let now = persist::unix_now();
+    match persist::load(path, now) {
+        Ok(entries) => dns.preload(entries, now),
+        Err(e) => eprintln!("repudiate: {e}; it is ignored, every question is asked again"),
+    }
+}
+
+/// Writes the `--cache` file once the DNS work is done. Failing to write it does not fail
+/// the run (the report is still right); it is said on standard error.
+fn save_cache(cfg: &Config, dns: &Dns) {
+    let Some(path) = &cfg.dns.cache else {
+        return;
+    };
+    let now = persist::unix_now();
+    if let Err(e) = persist::save(path, &dns.persistable(now)) {
+        eprintln!("repudiate: cannot write --cache {}: {e}", path.display());
+    }
+}
+
+/// The policy settings with `--perimeter`/`--forwarder` resolved to networks, and the
+/// perimeter networks found by resolving host names (extraction skips those hops too).
+async fn policy_config(
+    cfg: &Config,
+    dns: &Dns,
+) -> Result<(policy::PolicyConfig, Vec<IpNet>), Fatal> {
     let mut trusted = Vec::new();
+    let mut perimeter_nets = Vec::new();
     for (specs, kind) in [
         (&cfg.perimeter, "perimeter"),
         (&cfg.forwarders, "forwarder"),
     ] {
-        for (label, net) in runtime.block_on(resolve_relays(&dns, specs, kind))? {
+        for (label, net) in resolve_relays(dns, specs, kind).await? {
             if kind == "perimeter" {
-                read.extract.perimeter.push(net);
+                perimeter_nets.push(net);
             }
             trusted.push(Trusted { label, net });
         }
@@ -98,32 +272,14 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
         trusted,
         ..cfg.policy.clone()
     };
-
-    let report = read_inputs(cfg, &read)?;
-    let status = status_of(&report);
-    let Tally { pairs, skipped } = report.tally;
-    let mut rows = runtime.block_on(evaluate_all(&dns, &policy_cfg, pairs, cfg.dns.concurrency));
-    write_output(cfg.output.as_deref(), |w| write_audit(w, &mut rows))
-        .map_err(|e| output_error(cfg, e))?;
-    if !cfg.quiet {
-        let mut totals = Totals {
-            skipped,
-            inputs_ok: report.inputs_ok,
-            inputs_failed: report.errors.len(),
-            ..Default::default()
-        };
-        for r in &rows {
-            totals.messages[r.verdict.index()] += r.messages;
-            totals.pairs[r.verdict.index()] += 1;
-        }
-        eprint!("{}", render_audit(&totals));
-    }
-    Ok(status)
+    Ok((policy_cfg, perimeter_nets))
 }
 
 /// Reads every input, prints each failure, and fails the run when nothing could be read.
 fn read_inputs(cfg: &Config, read: &inputs::ReadOptions) -> Result<ReadReport, Fatal> {
-    let report = inputs::read_all(&cfg.inputs, read);
+    let bar = Progress::new(cfg.quiet).reading();
+    let report = inputs::read_all(&cfg.inputs, read, &bar);
+    bar.finish();
     for e in &report.errors {
         eprintln!("repudiate: {e}");
     }
@@ -141,11 +297,8 @@ fn status_of(report: &ReadReport) -> RunStatus {
     }
 }
 
-fn output_error(cfg: &Config, e: std::io::Error) -> Fatal {
-    let target = cfg
-        .output
-        .as_ref()
-        .map_or("standard output".to_string(), |p| p.display().to_string());
+fn output_error(path: Option<&Path>, e: std::io::Error) -> Fatal {
+    let target = path.map_or("standard output".to_string(), |p| p.display().to_string());
     Fatal(format!("cannot write {target}: {e}"))
 }
 
@@ -196,10 +349,12 @@ async fn evaluate_all(
     cfg: &policy::PolicyConfig,
     pairs: std::collections::HashMap<PairKey, u64>,
     concurrency: usize,
+    progress: &ProgressBar,
 ) -> Vec<PairRow> {
     futures::stream::iter(pairs)
         .map(|(key, messages)| async move {
             let e = verdict_for(dns, cfg, &key).await;
+            progress.inc(1);
             PairRow {
                 key,
                 messages,
@@ -221,23 +376,45 @@ pub async fn verdict_for<L: Lookup>(
     cfg: &policy::PolicyConfig,
     key: &PairKey,
 ) -> Evaluation {
-    let unevaluated = |verdict, reason: &str| Evaluation {
+    let unevaluated = |verdict, reason: &str, rule| Evaluation {
         verdict,
         matched: None,
         relays: Vec::new(),
         reason: (!reason.is_empty()).then(|| reason.to_string()),
-        rule: "not evaluated",
+        rule,
         lookups: 0,
         steps: Vec::new(),
     };
     let domain = match &key.sender {
-        Sender::Null => return unevaluated(Verdict::NullSender, ""),
-        Sender::Missing => return unevaluated(Verdict::Unknown, "no envelope sender"),
-        Sender::Malformed(_) => return unevaluated(Verdict::Unknown, "malformed sender domain"),
+        Sender::Null => {
+            return unevaluated(
+                Verdict::NullSender,
+                "",
+                "the null sender (MAIL FROM:<>, a bounce) is not evaluated",
+            );
+        }
+        Sender::Missing => {
+            return unevaluated(
+                Verdict::Unknown,
+                "no envelope sender",
+                "without a sender domain there is no policy to look up",
+            );
+        }
+        Sender::Malformed(_) => {
+            return unevaluated(
+                Verdict::Unknown,
+                "malformed sender domain",
+                "the sender domain is not a valid domain name",
+            );
+        }
         Sender::Domain(d) => d,
     };
     let Some(ip): Option<IpAddr> = key.ip else {
-        return unevaluated(Verdict::Unknown, "no external hop");
+        return unevaluated(
+            Verdict::Unknown,
+            "no external hop",
+            "without a client address there is nothing to check",
+        );
     };
     policy::evaluate(dns, domain, ip, cfg).await
 }

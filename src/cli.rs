@@ -1,5 +1,8 @@
 //! Command-line flags. The doc comments here are the `--help` text and the README's usage
 //! block is checked against it, so this file is the single source of the flag reference.
+//! Flags that a `--config` file may also set are `Option`s without a clap default, so
+//! `config` can tell "not given" from "given as the default" (flags win over the file);
+//! their defaults live in `config::defaults` and are spelled out in the help text.
 
 // These doc comments are `--help` text, where `IP[:PORT]` and `MAIL-FROM.<relay>` are meant
 // literally, not as rustdoc links or HTML.
@@ -10,6 +13,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::inputs::Format;
+pub use crate::report::check::CheckFormat;
 
 /// Measure what the "Repudiating MAIL FROM" check (MAIL-FROM MX records) would have done
 /// to mail you already received.
@@ -24,15 +28,20 @@ pub struct Cli {
 pub enum Command {
     /// Extract (sender domain, client IP) pairs, resolve each domain's MAIL-FROM policy and
     /// write the verdict of every pair as CSV.
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// Extract and dedupe pairs only, without DNS; the output merges into a later audit.
     Scan(ScanArgs),
+    /// Explain one verdict: every DNS question asked, its answer, TTL and source, the
+    /// delegation depth, the lookup count, and the rule that decided.
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub reports: ReportArgs,
     #[command(flatten)]
     pub dns: DnsArgs,
     #[command(flatten)]
@@ -46,6 +55,38 @@ pub struct ScanArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The envelope sender: an address (user@example.org), <> for the null sender, or a
+    /// bare domain.
+    #[arg(value_name = "ADDRESS-OR-DOMAIN", allow_hyphen_values = true)]
+    pub sender: String,
+
+    /// The connecting client's IP address (IPv4 or IPv6).
+    #[arg(value_name = "IP")]
+    pub ip: String,
+
+    /// How to print the explanation: an indented tree for people, or CSV with one row per
+    /// DNS question (the verdict repeated on each).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text, value_name = "FORMAT")]
+    pub format: CheckFormat,
+
+    /// The site's own border relays and networks: IP, CIDR or host name (repeatable). They
+    /// are permitted relays for every domain with a policy.
+    #[arg(long, value_name = "IP|CIDR|HOST")]
+    pub perimeter: Vec<String>,
+
+    /// Read the perimeter, forwarders, nameservers and limits from the audit's TOML file;
+    /// flags given on the command line win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct InputArgs {
     /// Files, directories (walked recursively; maildirs by their cur/ and new/), or - for
     /// standard input.
@@ -55,6 +96,16 @@ pub struct InputArgs {
     /// Write the CSV here (via a temporary file and a rename) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Read settings from this TOML file (perimeter, forwarders, nameservers, limits,
+    /// outputs); flags given on the command line win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Seconds to wait for another run that is writing the same output files before giving
+    /// up (default: 60).
+    #[arg(long, value_name = "SECS")]
+    pub lock_wait: Option<f64>,
 
     /// Input format for every input; by default it is detected per file from its content.
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -92,6 +143,30 @@ pub struct InputArgs {
     pub quiet: bool,
 }
 
+/// The reports beside the pairs CSV, and the cron alert.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write one row per sender domain here (messages, pairs, messages per verdict,
+    /// repudiated share).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+
+    /// Append one row for this run here (totals by verdict); the header is written when the
+    /// file is new or empty.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+
+    /// Write a self-contained HTML page here: totals, a chart by verdict, the domains and
+    /// relays that would be repudiated, and the settings used.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Exit with code 3 when repudiated messages are more than PCT percent of all messages
+    /// in the report (for cron alerts).
+    #[arg(long, value_name = "PCT")]
+    pub fail_above: Option<f64>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum NullSender {
     Skip,
@@ -104,26 +179,32 @@ pub struct DnsArgs {
     #[arg(long, value_name = "IP[:PORT]")]
     pub nameserver: Vec<String>,
 
-    /// Seconds to wait for one DNS reply.
-    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
-    pub timeout: f64,
+    /// Seconds to wait for one DNS reply (default: 2).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
 
-    /// Tries per DNS question.
-    #[arg(long, default_value_t = 2, value_name = "N")]
-    pub attempts: usize,
+    /// Tries per DNS question (default: 2).
+    #[arg(long, value_name = "N")]
+    pub attempts: Option<usize>,
 
-    /// DNS questions in flight at once.
-    #[arg(long, default_value_t = 64, value_name = "N")]
-    pub concurrency: usize,
+    /// DNS questions in flight at once (default: 64).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
 
     /// RFC 1035 master file consulted before DNS (repeatable; needs $ORIGIN). A
     /// MAIL-FROM name inside its origin that it does not hold has no policy.
     #[arg(long, value_name = "FILE")]
     pub zone: Vec<PathBuf>,
 
-    /// Never use the network: what the zone files cannot answer is tempfail (offline).
+    /// Never use the network: what the zone files and the cache cannot answer is tempfail
+    /// (offline).
     #[arg(long)]
     pub offline: bool,
+
+    /// Keep DNS answers in FILE between runs and reuse them until their TTLs expire
+    /// (failures and zone-file answers are not kept). A damaged file is reported and ignored.
+    #[arg(long, value_name = "FILE")]
+    pub cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -133,15 +214,16 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "IP|CIDR|HOST")]
     pub forwarder: Vec<String>,
 
-    /// Delegation levels followed through MAIL-FROM.<relay> (0: the draft's one level).
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub max_depth: u32,
+    /// Delegation levels followed through MAIL-FROM.<relay> (0: the draft's one level;
+    /// default: 10).
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<u32>,
 
-    /// Distinct DNS questions one evaluation may ask before it is permerror.
-    #[arg(long, default_value_t = 100, value_name = "N")]
-    pub max_lookups: u32,
+    /// Distinct DNS questions one evaluation may ask before it is permerror (default: 100).
+    #[arg(long, value_name = "N")]
+    pub max_lookups: Option<u32>,
 
-    /// Seconds one evaluation may take before it is tempfail.
-    #[arg(long, default_value_t = 20.0, value_name = "SECS")]
-    pub eval_timeout: f64,
+    /// Seconds one evaluation may take before it is tempfail (default: 20).
+    #[arg(long, value_name = "SECS")]
+    pub eval_timeout: Option<f64>,
 }

@@ -1,17 +1,32 @@
-//! A validated run configuration built from the flags: every value is checked here, once,
-//! so the stages never see a bad setting and a bad argument is exit code 1 (SPEC §6).
+//! A validated run configuration built from the flags and an optional `--config` TOML file
+//! (flags win): every value is checked here, once, so the stages never see a bad setting and
+//! a bad argument is exit code 1 (SPEC §6).
+
+mod file;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{AuditArgs, Cli, Command, DnsArgs, InputArgs, NullSender, ScanArgs};
+use crate::cli::{
+    AuditArgs, CheckArgs, CheckFormat, Cli, Command, DnsArgs, InputArgs, NullSender, PolicyArgs,
+    ReportArgs, ScanArgs,
+};
 use crate::dns::upstream::UpstreamConfig;
-use crate::extract::address::normalize_domain;
+use crate::extract::address::{normalize_address, normalize_domain};
 use crate::extract::{ExtractOptions, NullSenderMode, Sender};
 use crate::inputs::ReadOptions;
 use crate::net::IpNet;
 use crate::policy::PolicyConfig;
+use file::FileConfig;
+
+/// Defaults of the settings a `--config` file may also give (the help text repeats them).
+pub mod defaults {
+    pub const TIMEOUT_SECS: f64 = 2.0;
+    pub const ATTEMPTS: usize = 2;
+    pub const CONCURRENCY: usize = 64;
+    pub const LOCK_WAIT_SECS: f64 = 60.0;
+}
 
 /// A relay given on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,18 +50,50 @@ impl RelaySpec {
     }
 }
 
+impl std::fmt::Display for RelaySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RelaySpec::Net(net) => write!(f, "{net}"),
+            RelaySpec::Host(host) => f.write_str(host),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct DnsSettings {
     pub upstream: UpstreamConfig,
     pub concurrency: usize,
     pub zones: Vec<PathBuf>,
     pub offline: bool,
+    /// `--cache FILE`: answers kept between runs.
+    pub cache: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
     Audit,
     Scan,
+    Check(CheckRequest),
+}
+
+/// What `check` was asked about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckRequest {
+    /// Normalised as audit normalises envelope senders; a malformed one is reported as
+    /// `unknown`, as audit would.
+    pub sender: Sender,
+    pub ip: IpAddr,
+    pub format: CheckFormat,
+}
+
+/// The reports `audit` writes beside the pairs CSV, and the cron alert threshold.
+#[derive(Clone, Debug, Default)]
+pub struct ReportSettings {
+    pub summary: Option<PathBuf>,
+    pub history: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    /// Percent of all messages; more repudiated than this is exit code 3.
+    pub fail_above: Option<f64>,
 }
 
 #[derive(Clone, Debug)]
@@ -61,6 +108,11 @@ pub struct Config {
     pub forwarders: Vec<RelaySpec>,
     pub dns: DnsSettings,
     pub policy: PolicyConfig,
+    pub reports: ReportSettings,
+    /// How long to wait for another run holding the output locks.
+    pub lock_wait: Duration,
+    /// The `--config` file read, if any (shown with the settings).
+    pub config_file: Option<PathBuf>,
     pub jobs: Option<usize>,
     pub quiet: bool,
 }
@@ -68,16 +120,29 @@ pub struct Config {
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, String> {
         match cli.command {
-            Command::Audit(AuditArgs { input, dns, policy }) => {
-                let mut cfg = Config::base(Mode::Audit, input, Some(&dns))?;
-                cfg.forwarders = relays(&policy.forwarder, "--forwarder")?;
-                cfg.policy.max_depth = policy.max_depth;
-                cfg.policy.max_lookups = policy.max_lookups;
-                cfg.policy.eval_timeout = seconds(policy.eval_timeout, "--eval-timeout")?;
+            Command::Audit(audit) => {
+                let AuditArgs {
+                    input,
+                    reports,
+                    dns,
+                    policy,
+                } = *audit;
+                let file = load_file(input.config.as_deref())?;
+                let mut cfg = Config::base(Mode::Audit, input, &file)?;
+                cfg.output = cfg.output.or(file.outputs.pairs.clone());
+                cfg.dns = dns_settings(&dns, &file)?;
+                cfg.forwarders = relays(pick(&policy.forwarder, &file.forwarders), "--forwarder")?;
+                cfg.policy = policy_settings(&policy, &file)?;
+                cfg.reports = report_settings(reports, &file)?;
+                cfg.check_outputs_distinct()?;
                 Ok(cfg)
             }
+            Command::Check(args) => Config::for_check(args),
             Command::Scan(ScanArgs { input }) => {
-                let cfg = Config::base(Mode::Scan, input, None)?;
+                // scan does no DNS and writes only its pairs: it takes the perimeter from a
+                // config file and nothing else.
+                let file = load_file(input.config.as_deref())?;
+                let cfg = Config::base(Mode::Scan, input, &file)?;
                 if let Some(RelaySpec::Host(h)) = cfg
                     .perimeter
                     .iter()
@@ -92,8 +157,46 @@ impl Config {
         }
     }
 
-    fn base(mode: Mode, input: InputArgs, dns: Option<&DnsArgs>) -> Result<Config, String> {
-        let perimeter = relays(&input.perimeter, "--perimeter")?;
+    /// `check` reads no input: the pair is on the command line, and the evaluation keeps
+    /// its steps for the explanation. A `--config` file gives it the same perimeter,
+    /// forwarders, nameservers and limits as the nightly audit.
+    fn for_check(args: CheckArgs) -> Result<Config, String> {
+        let file = load_file(args.config.as_deref())?;
+        let request = CheckRequest {
+            sender: check_sender(&args.sender),
+            ip: args
+                .ip
+                .trim()
+                .parse::<IpAddr>()
+                .map(crate::net::canonical)
+                .map_err(|_| format!("{:?} is not an IPv4 or IPv6 address", args.ip))?,
+            format: args.format,
+        };
+        Ok(Config {
+            mode: Mode::Check(request),
+            inputs: Vec::new(),
+            output: None,
+            read: ReadOptions::default(),
+            perimeter: relays(pick(&args.perimeter, &file.perimeter), "--perimeter")?,
+            forwarders: relays(
+                pick(&args.policy.forwarder, &file.forwarders),
+                "--forwarder",
+            )?,
+            dns: dns_settings(&args.dns, &file)?,
+            policy: PolicyConfig {
+                trace: true,
+                ..policy_settings(&args.policy, &file)?
+            },
+            reports: ReportSettings::default(),
+            lock_wait: Duration::ZERO,
+            config_file: args.config,
+            jobs: None,
+            quiet: true,
+        })
+    }
+
+    fn base(mode: Mode, input: InputArgs, file: &FileConfig) -> Result<Config, String> {
+        let perimeter = relays(pick(&input.perimeter, &file.perimeter), "--perimeter")?;
         let extract = ExtractOptions {
             perimeter: perimeter
                 .iter()
@@ -112,19 +215,15 @@ impl Config {
         if input.jobs == Some(0) {
             return Err("--jobs must be at least 1".into());
         }
-        let dns = match dns {
-            Some(d) => dns_settings(d)?,
-            None => DnsSettings {
-                upstream: UpstreamConfig {
-                    nameservers: Vec::new(),
-                    timeout: Duration::from_secs(2),
-                    attempts: 2,
-                },
-                concurrency: 1,
-                zones: Vec::new(),
-                offline: true,
-            },
-        };
+        let lock_wait = input
+            .lock_wait
+            .or(file.limits.lock_wait)
+            .unwrap_or(defaults::LOCK_WAIT_SECS);
+        if !(lock_wait.is_finite() && (0.0..86_400.0).contains(&lock_wait)) {
+            return Err(format!(
+                "--lock-wait must be a number of seconds from 0, not {lock_wait}"
+            ));
+        }
         Ok(Config {
             mode,
             inputs: input.inputs,
@@ -136,12 +235,157 @@ impl Config {
             },
             perimeter,
             forwarders: Vec::new(),
-            dns,
+            dns: DnsSettings {
+                upstream: UpstreamConfig {
+                    nameservers: Vec::new(),
+                    timeout: Duration::from_secs_f64(defaults::TIMEOUT_SECS),
+                    attempts: defaults::ATTEMPTS,
+                },
+                concurrency: 1,
+                zones: Vec::new(),
+                offline: true,
+                cache: None,
+            },
             policy: PolicyConfig::default(),
+            reports: ReportSettings::default(),
+            lock_wait: Duration::from_secs_f64(lock_wait),
+            config_file: input.config,
             jobs: input.jobs,
             quiet: input.quiet,
         })
     }
+
+    /// Every output file with the flag that names it.
+    pub fn output_files(&self) -> Vec<(&'static str, &Path)> {
+        [
+            ("--output", &self.output),
+            ("--summary", &self.reports.summary),
+            ("--html", &self.reports.html),
+            ("--history", &self.reports.history),
+        ]
+        .into_iter()
+        .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
+        .collect()
+    }
+
+    /// Two reports renamed onto one file would leave only the last; refuse it up front.
+    fn check_outputs_distinct(&self) -> Result<(), String> {
+        let outputs = self.output_files();
+        for (i, (flag_a, a)) in outputs.iter().enumerate() {
+            for (flag_b, b) in &outputs[i + 1..] {
+                if crate::report::output::same_target(a, b) {
+                    return Err(format!(
+                        "{flag_a} and {flag_b} name the same file {}",
+                        a.display()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The settings of the run as (name, value) lines, for the HTML report.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let list = |items: &[RelaySpec]| {
+            if items.is_empty() {
+                "none".to_string()
+            } else {
+                items
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let paths = |items: &[PathBuf]| {
+            items
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let upstream = &self.dns.upstream;
+        let dns = if self.dns.offline {
+            "offline (zone files only)".to_string()
+        } else if upstream.nameservers.is_empty() {
+            "the system resolver configuration".to_string()
+        } else {
+            upstream
+                .nameservers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut lines = vec![
+            ("inputs", paths(&self.inputs)),
+            ("perimeter", list(&self.perimeter)),
+            ("forwarders", list(&self.forwarders)),
+            ("nameservers", dns),
+            (
+                "zone files",
+                if self.dns.zones.is_empty() {
+                    "none".to_string()
+                } else {
+                    paths(&self.dns.zones)
+                },
+            ),
+            (
+                "DNS limits",
+                format!(
+                    "timeout {} s, {} attempts, {} in flight",
+                    upstream.timeout.as_secs_f64(),
+                    upstream.attempts,
+                    self.dns.concurrency
+                ),
+            ),
+            (
+                "policy limits",
+                format!(
+                    "max depth {}, max lookups {}, evaluation timeout {} s",
+                    self.policy.max_depth,
+                    self.policy.max_lookups,
+                    self.policy.eval_timeout.as_secs_f64()
+                ),
+            ),
+            (
+                "extraction",
+                format!(
+                    "private clients {}, rejected attempts {}, null sender {}",
+                    if self.read.extract.skip_private {
+                        "internal"
+                    } else {
+                        "external"
+                    },
+                    if self.read.extract.include_rejected {
+                        "counted"
+                    } else {
+                        "skipped"
+                    },
+                    match self.read.extract.null_sender {
+                        NullSenderMode::Skip => "not evaluated",
+                        NullSenderMode::Helo => "judged by HELO name",
+                    }
+                ),
+            ),
+        ];
+        if let Some(pct) = self.reports.fail_above {
+            lines.push(("fail above", format!("{pct} % repudiated")));
+        }
+        if let Some(file) = &self.config_file {
+            lines.push(("config file", file.display().to_string()));
+        }
+        lines
+    }
+}
+
+fn load_file(path: Option<&Path>) -> Result<FileConfig, String> {
+    path.map_or_else(|| Ok(FileConfig::default()), file::load)
+}
+
+/// Flags win: a list given on the command line replaces the file's list.
+fn pick<'a>(flags: &'a [String], file: &'a [String]) -> &'a [String] {
+    if flags.is_empty() { file } else { flags }
 }
 
 fn relays(texts: &[String], flag: &str) -> Result<Vec<RelaySpec>, String> {
@@ -161,27 +405,91 @@ fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
     }
 }
 
-fn dns_settings(d: &DnsArgs) -> Result<DnsSettings, String> {
-    let nameservers = d
-        .nameserver
+fn dns_settings(d: &DnsArgs, file: &FileConfig) -> Result<DnsSettings, String> {
+    let nameservers = pick(&d.nameserver, &file.nameservers)
         .iter()
         .map(|t| parse_nameserver(t))
         .collect::<Result<Vec<_>, _>>()?;
-    if d.attempts == 0 {
+    let attempts = d
+        .attempts
+        .or(file.limits.attempts)
+        .unwrap_or(defaults::ATTEMPTS);
+    if attempts == 0 {
         return Err("--attempts must be at least 1".into());
     }
-    if d.concurrency == 0 {
+    let concurrency = d
+        .concurrency
+        .or(file.limits.concurrency)
+        .unwrap_or(defaults::CONCURRENCY);
+    if concurrency == 0 {
         return Err("--concurrency must be at least 1".into());
     }
+    let timeout = d
+        .timeout
+        .or(file.limits.timeout)
+        .unwrap_or(defaults::TIMEOUT_SECS);
     Ok(DnsSettings {
         upstream: UpstreamConfig {
             nameservers,
-            timeout: seconds(d.timeout, "--timeout")?,
-            attempts: d.attempts,
+            timeout: seconds(timeout, "--timeout")?,
+            attempts,
         },
-        concurrency: d.concurrency,
+        concurrency,
         zones: d.zone.clone(),
         offline: d.offline,
+        cache: d.cache.clone(),
+    })
+}
+
+/// `check`'s first argument: an address as an MTA logs it (`user@example.org`, `<>`,
+/// `MAILER-DAEMON`) or a bare domain.
+fn check_sender(text: &str) -> Sender {
+    let t = text.trim();
+    if t.contains('@')
+        || t.starts_with('<')
+        || t.is_empty()
+        || t.eq_ignore_ascii_case("mailer-daemon")
+    {
+        normalize_address(t)
+    } else {
+        normalize_domain(t)
+    }
+}
+
+fn policy_settings(p: &PolicyArgs, file: &FileConfig) -> Result<PolicyConfig, String> {
+    let default = PolicyConfig::default();
+    let eval_timeout = match p.eval_timeout.or(file.limits.eval_timeout) {
+        Some(secs) => seconds(secs, "--eval-timeout")?,
+        None => default.eval_timeout,
+    };
+    Ok(PolicyConfig {
+        max_depth: p
+            .max_depth
+            .or(file.limits.max_depth)
+            .unwrap_or(default.max_depth),
+        max_lookups: p
+            .max_lookups
+            .or(file.limits.max_lookups)
+            .unwrap_or(default.max_lookups),
+        eval_timeout,
+        ..default
+    })
+}
+
+fn report_settings(r: ReportArgs, file: &FileConfig) -> Result<ReportSettings, String> {
+    let fail_above = r.fail_above.or(file.limits.fail_above);
+    if let Some(pct) = fail_above
+        && !(pct.is_finite() && (0.0..=100.0).contains(&pct))
+    {
+        return Err(format!(
+            "--fail-above must be a percentage from 0 to 100, not {pct}"
+        ));
+    }
+    Ok(ReportSettings {
+        summary: r.summary.or(file.outputs.summary.clone()),
+        history: r.history.or(file.outputs.history.clone()),
+        html: r.html.or(file.outputs.html.clone()),
+        fail_above,
     })
 }
 
@@ -231,6 +539,74 @@ mod tests {
         assert!(RelaySpec::parse("not a host").is_err());
     }
 
+    fn check_request(args: &[&str]) -> Result<(CheckRequest, Config), String> {
+        let c = cfg(args)?;
+        match &c.mode {
+            Mode::Check(r) => Ok((r.clone(), c)),
+            other => panic!("not a check: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn check_arguments() {
+        let sender = |text: &str| {
+            check_request(&["repudiate", "check", text, "192.0.2.1"])
+                .unwrap()
+                .0
+                .sender
+        };
+        assert_eq!(
+            sender("Jane@Example.ORG"),
+            Sender::Domain("example.org".into())
+        );
+        assert_eq!(sender("example.org."), Sender::Domain("example.org".into()));
+        assert_eq!(
+            sender("<user@b\u{fc}cher.example>"),
+            Sender::Domain("xn--bcher-kva.example".into())
+        );
+        assert_eq!(sender("<>"), Sender::Null);
+        assert_eq!(sender("MAILER-DAEMON"), Sender::Null);
+        assert!(matches!(sender("not a domain"), Sender::Malformed(_)));
+
+        let (r, c) = check_request(&[
+            "repudiate",
+            "check",
+            "a.example",
+            "::ffff:192.0.2.7",
+            "--format",
+            "csv",
+            "--cache",
+            "dns.cache",
+            "--max-lookups",
+            "7",
+            "--forwarder",
+            "198.51.100.0/24",
+        ])
+        .unwrap();
+        assert_eq!(r.ip, "192.0.2.7".parse::<IpAddr>().unwrap(), "canonical");
+        assert_eq!(r.format, CheckFormat::Csv);
+        assert!(c.policy.trace, "check keeps the steps");
+        assert_eq!(c.policy.max_lookups, 7);
+        assert_eq!(c.forwarders.len(), 1);
+        assert_eq!(c.dns.cache, Some(PathBuf::from("dns.cache")));
+        assert!(cfg(&["repudiate", "check", "a.example", "192.0.2.300"]).is_err());
+        assert!(
+            cfg(&[
+                "repudiate",
+                "check",
+                "a.example",
+                "192.0.2.1",
+                "--timeout",
+                "0"
+            ])
+            .is_err()
+        );
+        assert!(
+            !cfg(&["repudiate", "audit", "x"]).unwrap().policy.trace,
+            "audits do not trace"
+        );
+    }
+
     #[test]
     fn validation_errors() {
         assert!(cfg(&["repudiate", "audit", "x", "--timeout", "0"]).is_err());
@@ -252,5 +628,52 @@ mod tests {
         assert_eq!(c.perimeter.len(), 2);
         assert_eq!(c.policy.max_depth, 0);
         assert!(c.read.extract.skip_private);
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("r.toml");
+        std::fs::write(
+            &file,
+            "nameservers = [\"127.0.0.2:5300\"]\nforwarders = [\"192.0.2.9\"]\n\
+             [limits]\ntimeout = 5\nmax_depth = 3\nlock_wait = 0\n\
+             [outputs]\nhtml = \"r.html\"\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let from_file = cfg(&["repudiate", "audit", "x", "--config", f]).unwrap();
+        assert_eq!(from_file.dns.upstream.timeout, Duration::from_secs(5));
+        assert_eq!(from_file.policy.max_depth, 3);
+        assert_eq!(from_file.lock_wait, Duration::ZERO);
+        assert_eq!(from_file.forwarders.len(), 1);
+        assert_eq!(from_file.dns.upstream.nameservers[0].port(), 5300);
+        assert_eq!(from_file.reports.html, Some(d.path().join("r.html")));
+        assert_eq!(from_file.policy.max_lookups, 100, "the default");
+        let flags = cfg(&[
+            "repudiate",
+            "audit",
+            "x",
+            "--config",
+            f,
+            "--timeout",
+            "1",
+            "--max-depth",
+            "0",
+            "--nameserver",
+            "127.0.0.3",
+            "--html",
+            "other.html",
+        ])
+        .unwrap();
+        assert_eq!(flags.dns.upstream.timeout, Duration::from_secs(1));
+        assert_eq!(flags.policy.max_depth, 0);
+        assert_eq!(flags.dns.upstream.nameservers.len(), 1);
+        assert_eq!(flags.dns.upstream.nameservers[0].port(), 53);
+        assert_eq!(flags.reports.html, Some(PathBuf::from("other.html")));
+        let plain = cfg(&["repudiate", "audit", "x"]).unwrap();
+        assert_eq!(plain.dns.upstream.timeout, Duration::from_secs(2));
+        assert_eq!(plain.dns.concurrency, 64);
+        assert_eq!(plain.lock_wait, Duration::from_secs(60));
     }
 }

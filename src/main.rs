@@ -11,6 +11,7 @@ use repudiate::config::Config;
 /// Exit codes (SPEC §6).
 const EXIT_FATAL: u8 = 1;
 const EXIT_INPUTS_FAILED: u8 = 2;
+const EXIT_SHARE_EXCEEDED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
     match app::run(&config) {
         Ok(RunStatus::Clean) => ExitCode::SUCCESS,
         Ok(RunStatus::InputsFailed) => ExitCode::from(EXIT_INPUTS_FAILED),
+        Ok(RunStatus::ShareExceeded) => ExitCode::from(EXIT_SHARE_EXCEEDED),
         Err(app::Fatal(msg)) => {
             eprintln!("repudiate: {msg}");
             ExitCode::from(EXIT_FATAL)

@@ -1,6 +1,8 @@
 //! End-to-end tests through the built binary: golden fixtures (every folder under
 //! `fixtures/` with a `cmd` file: its arguments, inputs beside it, `expected.csv` the exact
-//! standard output), byte-identical reruns, merging scan files, and SPEC §6 exit codes.
+//! standard output; `{out}` in `cmd` is a fresh folder, and each file in the case's
+//! `expected-out/` must equal the file of that name written there), byte-identical reruns,
+//! merging scan files, and SPEC §6 exit codes.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,17 +30,35 @@ fn golden_cases() -> Vec<PathBuf> {
 
 /// Runs a case's `cmd` in its folder; a `stdin` file there is fed to standard input.
 fn run_case(dir: &Path) -> Output {
+    run_case_into(dir, Path::new("/nonexistent-out"))
+}
+
+/// Runs a case with `{out}` in its `cmd` standing for `out`.
+fn run_case_into(dir: &Path, out: &Path) -> Output {
     let cmd = fs::read_to_string(dir.join("cmd")).unwrap();
     let stdin = match fs::File::open(dir.join("stdin")) {
         Ok(f) => Stdio::from(f),
         Err(_) => Stdio::null(),
     };
     bin()
-        .args(cmd.split_whitespace())
+        .args(
+            cmd.split_whitespace()
+                .map(|a| a.replace("{out}", out.to_str().unwrap())),
+        )
         .current_dir(dir)
         .stdin(stdin)
         .output()
         .unwrap()
+}
+
+/// The names in a folder, sorted.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 #[test]
@@ -46,7 +66,8 @@ fn golden_fixtures() {
     let cases = golden_cases();
     assert!(cases.len() >= 5, "fixtures missing: {cases:?}");
     for dir in cases {
-        let out = run_case(&dir);
+        let written = tempfile::tempdir().unwrap();
+        let out = run_case_into(&dir, written.path());
         let expected = fs::read_to_string(dir.join("expected.csv")).unwrap();
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
@@ -61,6 +82,17 @@ fn golden_fixtures() {
             "-q prints nothing: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let expected_out = dir.join("expected-out");
+        if expected_out.is_dir() {
+            for name in file_names(&expected_out) {
+                assert_eq!(
+                    fs::read_to_string(written.path().join(&name)).unwrap_or_default(),
+                    fs::read_to_string(expected_out.join(&name)).unwrap(),
+                    "{}: {name}",
+                    dir.display()
+                );
+            }
+        }
     }
 }
 
@@ -102,9 +134,9 @@ fn two_runs_are_byte_identical_and_o_writes_the_same() {
     assert!(status.success());
     assert_eq!(fs::read(&out).unwrap(), a);
     assert_eq!(
-        fs::read_dir(tmp.path()).unwrap().count(),
-        1,
-        "no temporary file left behind"
+        file_names(tmp.path()),
+        [".pairs.csv.lock", "pairs.csv"],
+        "no temporary file left behind, only the lock file"
     );
 }
 
@@ -343,4 +375,36 @@ fn compressed_inputs_give_the_same_report_and_a_cut_file_is_named() {
         .map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap())
         .sum();
     assert!(kept > 3, "what was read before the cut is kept: {kept}");
+}
+
+/// With standard error redirected (a cron job, `2> log`), the progress bars are hidden and
+/// nothing but text reaches standard error: no escape sequences, no carriage returns.
+#[test]
+fn redirected_stderr_gets_no_control_characters() {
+    let demo = fixtures().join("demo");
+    let out = bin()
+        .args([
+            "audit",
+            "mail.mbox",
+            "maillog",
+            "--zone",
+            "what-if.zone",
+            "--offline",
+            "--perimeter",
+            "198.51.100.0/28",
+        ])
+        .current_dir(&demo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stderr).unwrap();
+    assert!(text.contains("repudiated"), "the summary is there: {text}");
+    let control: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(
+        control.is_empty(),
+        "control characters {control:?} in {text:?}"
+    );
 }

@@ -1,7 +1,16 @@
 //! The README's usage blocks must be exactly what `--help` prints, so the flag docs in
-//! `src/cli.rs` stay the single source of the reference.
+//! `src/cli.rs` stay the single source of the reference; and the README's crontab line, with
+//! its example config file, must run as written (paths swapped for test ones, its nameserver
+//! for an in-process DNS server on 127.0.0.1).
 
+#[path = "support/dns_server.rs"]
+mod dns_server;
+
+use std::fs;
+use std::path::Path;
 use std::process::Command;
+
+use dns_server::{Faults, TestDns};
 
 fn help(sub: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_repudiate"))
@@ -19,13 +28,19 @@ fn help(sub: &str) -> String {
 }
 
 fn readme_block(marker: &str) -> String {
+    fenced_block(marker, "text")
+}
+
+/// The body of the first ```LANG block after `marker`.
+fn fenced_block(marker: &str, lang: &str) -> String {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let start = readme
         .find(marker)
         .unwrap_or_else(|| panic!("{marker} missing from README.md"));
     let body = &readme[start..];
-    let open = body.find("```text\n").unwrap() + "```text\n".len();
+    let fence = format!("```{lang}\n");
+    let open = body.find(&fence).unwrap() + fence.len();
     let close = body[open..].find("\n```").unwrap();
     body[open..open + close].to_string()
 }
@@ -42,4 +57,123 @@ fn readme_usage_matches_help() {
         help("scan"),
         "README scan usage is stale: paste `repudiate scan --help`"
     );
+    assert_eq!(
+        readme_block("<!-- usage:check"),
+        help("check"),
+        "README check usage is stale: paste `repudiate check --help`"
+    );
+}
+
+/// The README's paths, and what the test puts in their place.
+const CRON_BIN: &str = "/usr/local/bin/repudiate";
+const CRON_CONFIG: &str = "/etc/repudiate.toml";
+const CRON_LOG: &str = "/var/log/mail.log.1";
+const CONFIG_OUT_DIR: &str = "/var/lib/repudiate";
+const CONFIG_NAMESERVER: &str = "127.0.0.1:53";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_crontab_line_runs_as_written() {
+    let cron = fenced_block("<!-- crontab", "crontab");
+    let line = cron
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .expect("a crontab line");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert!(
+        fields.len() > 6,
+        "five schedule fields and a command: {line}"
+    );
+    assert!(!line.contains('%'), "cron turns % into a newline: {line}");
+    // the command is everything after the five schedule fields, spacing kept
+    let mut command = line;
+    for _ in 0..5 {
+        command = command.trim_start();
+        command = &command[command.find(char::is_whitespace).unwrap()..];
+    }
+    let command = command.trim();
+    for path in [CRON_BIN, CRON_CONFIG, CRON_LOG] {
+        assert!(
+            command.contains(path),
+            "{path} not in the crontab line: {command}"
+        );
+    }
+    let fail_above: f64 = fields
+        .iter()
+        .position(|f| *f == "--fail-above")
+        .map(|i| fields[i + 1].parse().unwrap())
+        .expect("the crontab line sets --fail-above");
+
+    let zone = fs::read_to_string(demo().join("what-if.zone")).unwrap();
+    let dns = TestDns::start(&[("example.", &zone)], Faults::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("var-lib-repudiate");
+    fs::create_dir(&out_dir).unwrap();
+    let config_text = fenced_block("<!-- config-example", "toml");
+    assert!(config_text.contains(CONFIG_OUT_DIR) && config_text.contains(CONFIG_NAMESERVER));
+    let config = tmp.path().join("repudiate.toml");
+    fs::write(
+        &config,
+        config_text
+            .replace(CONFIG_OUT_DIR, out_dir.to_str().unwrap())
+            .replace(CONFIG_NAMESERVER, &dns.addr.to_string()),
+    )
+    .unwrap();
+    let runnable = command
+        .replace(CRON_BIN, env!("CARGO_BIN_EXE_repudiate"))
+        .replace(CRON_CONFIG, config.to_str().unwrap())
+        .replace(CRON_LOG, demo().join("maillog").to_str().unwrap());
+    assert!(
+        !runnable.contains("/etc/") && !runnable.contains("/var/"),
+        "a path the test does not know how to replace: {runnable}"
+    );
+
+    for night in 1..=2 {
+        let cmd = runnable.clone();
+        let dir = tmp.path().to_path_buf();
+        // cron runs the command with /bin/sh, from the user's home folder
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("/bin/sh")
+                .args(["-c", &cmd])
+                .current_dir(dir)
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let history = fs::read_to_string(out_dir.join("history.csv")).unwrap();
+        assert_eq!(history.lines().count(), 1 + night, "{history}");
+        let last: Vec<&str> = history.lines().last().unwrap().split(',').collect();
+        let share: f64 = last[11].parse().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if share > fail_above {
+            assert_eq!(out.status.code(), Some(3), "{err}");
+            assert!(
+                err.contains("above --fail-above"),
+                "cron mails the alert: {err}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{err}");
+            assert!(err.is_empty(), "a quiet night mails nothing: {err}");
+        }
+        assert!(
+            out.stdout.is_empty(),
+            "the pairs went to the configured file"
+        );
+    }
+    for name in ["pairs.csv", "domains.csv", "report.html"] {
+        assert!(out_dir.join(name).is_file(), "{name} written");
+    }
+    let pairs = fs::read_to_string(out_dir.join("pairs.csv")).unwrap();
+    assert!(
+        pairs.contains(",repudiated,") && pairs.contains(",nonrepudiated,"),
+        "verdicts came from the DNS server: {pairs}"
+    );
+    assert!(dns.queries() > 0, "the configured nameserver was asked");
+    dns.stop().await;
+}
+
+fn demo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo")
 }

@@ -4,6 +4,10 @@
 //! first asker gives up at its evaluation deadline, because the task is not its to cancel.
 //! Failures are kept for the run too (one answer per question keeps verdicts consistent).
 //! No DashMap guard is held across an `.await`: the shared future is cloned out first.
+//!
+//! Each answer carries its absolute expiry, taken when it arrived, so the end of the run can
+//! hand [`super::persist`] what is worth keeping; answers loaded from a `--cache` file are
+//! seeded as already-finished entries and are served as [`Source::Cache`].
 
 use std::future::Future;
 
@@ -11,9 +15,17 @@ use dashmap::DashMap;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
-use super::{Answer, Failure, QType, Source};
+use super::persist::{Entry, unix_now};
+use super::{Answer, Failure, Outcome, QType, Source};
 
-type Pending = Shared<BoxFuture<'static, Answer>>;
+/// A finished answer and the Unix second it stops being valid.
+#[derive(Clone, Debug)]
+struct Cached {
+    answer: Answer,
+    expires: u64,
+}
+
+type Pending = Shared<BoxFuture<'static, Cached>>;
 
 #[derive(Default)]
 pub struct Cache {
@@ -37,19 +49,62 @@ impl Cache {
                 // Spawning only schedules the task: cheap enough under the shard lock.
                 let task = tokio::spawn(fetch());
                 async move {
-                    task.await.unwrap_or_else(|e| {
+                    let answer = task.await.unwrap_or_else(|e| {
                         Answer::failed(
                             Failure::BadAnswer(format!("lookup task failed: {e}")),
                             Source::Dns,
                         )
-                    })
+                    });
+                    let expires = unix_now().saturating_add(u64::from(answer.ttl));
+                    Cached { answer, expires }
                 }
                 .boxed()
                 .shared()
             })
             .value()
             .clone();
-        (pending.await, started)
+        (pending.await.answer, started)
+    }
+
+    /// Adds an answer remembered from an earlier run, unless the question is already here.
+    /// Its TTL becomes the time it has left at `now`.
+    pub fn seed(&self, entry: Entry, now: u64) {
+        let answer = Answer {
+            ttl: entry.ttl_at(now),
+            outcome: entry.outcome,
+            source: Source::Cache,
+        };
+        let cached = Cached {
+            answer,
+            expires: entry.expires,
+        };
+        let ready = futures::future::ready(cached).boxed().shared();
+        // Polled once here, so `snapshot` sees it as finished even if no one asks for it.
+        let _ = ready.clone().now_or_never();
+        self.entries
+            .entry((entry.name, entry.qtype))
+            .or_insert(ready);
+    }
+
+    /// The finished, definite answers still valid at `now`: what a `--cache` file keeps.
+    /// Questions still in flight and temporary failures are left out.
+    pub fn snapshot(&self, now: u64) -> Vec<Entry> {
+        self.entries
+            .iter()
+            .filter_map(|item| {
+                let cached = item.value().peek()?;
+                if matches!(cached.answer.outcome, Outcome::Failed(_)) || cached.expires <= now {
+                    return None;
+                }
+                let (name, qtype) = item.key().clone();
+                Some(Entry {
+                    name,
+                    qtype,
+                    outcome: cached.answer.outcome.clone(),
+                    expires: cached.expires,
+                })
+            })
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -103,6 +158,69 @@ mod tests {
         assert_eq!(fetches.load(Ordering::SeqCst), 7);
         assert_eq!(fresh, 7);
         assert_eq!(cache.len(), 7);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn seeded_answers_are_served_and_kept_with_their_expiry() {
+        let cache = Cache::default();
+        let now = unix_now();
+        cache.seed(
+            Entry {
+                name: "mail-from.kept.example".into(),
+                qtype: QType::Mx,
+                outcome: Outcome::NxDomain,
+                expires: now + 100,
+            },
+            now,
+        );
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let (answer, started) = cache
+            .get_or_fetch("mail-from.kept.example".into(), QType::Mx, || {
+                slow_nx(fetches.clone(), 1)
+            })
+            .await;
+        assert_eq!(
+            (answer.source, answer.ttl, started),
+            (Source::Cache, 100, false)
+        );
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            0,
+            "no fetch for a seeded answer"
+        );
+        cache.seed(
+            Entry {
+                name: "never.asked.example".into(),
+                qtype: QType::A,
+                outcome: Outcome::NoData,
+                expires: now + 50,
+            },
+            now,
+        );
+
+        // a fetched answer (TTL 1) and a failure (never kept)
+        cache
+            .get_or_fetch("fresh.example".into(), QType::A, || {
+                slow_nx(fetches.clone(), 1)
+            })
+            .await;
+        cache
+            .get_or_fetch("down.example".into(), QType::A, || async {
+                Answer::failed(Failure::ServFail, Source::Dns)
+            })
+            .await;
+        let mut kept: Vec<(String, u64)> = cache
+            .snapshot(now)
+            .into_iter()
+            .map(|e| (e.name, e.expires - now))
+            .collect();
+        kept.sort();
+        assert_eq!(kept.len(), 3, "{kept:?}");
+        assert_eq!(kept[1], ("mail-from.kept.example".to_string(), 100));
+        assert_eq!(kept[2], ("never.asked.example".to_string(), 50));
+        assert_eq!(kept[0].0, "fresh.example");
+        assert!((1..=2).contains(&kept[0].1), "{kept:?}");
+        assert_eq!(cache.snapshot(now + 100), [], "all expired by then");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

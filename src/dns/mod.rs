@@ -4,6 +4,7 @@
 //! because the policy turns the first into `no-policy` and the second into `tempfail`.
 
 pub mod cache;
+pub mod persist;
 pub mod upstream;
 pub mod zones;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cache::Cache;
+use persist::Entry;
 use tokio::sync::Semaphore;
 use upstream::Upstream;
 use zones::{ZoneAnswer, Zones};
@@ -196,6 +198,20 @@ impl Dns {
             },
             stats,
         }
+    }
+
+    /// Seeds the run's cache with answers kept from earlier runs (`--cache`).
+    pub fn preload(&self, entries: Vec<Entry>, now: u64) {
+        for entry in entries {
+            self.cache.seed(entry, now);
+        }
+    }
+
+    /// What a `--cache` file should keep at `now`: every definite answer of this run and
+    /// every loaded one still valid. Zone-file answers never enter the cache, so they are
+    /// never here.
+    pub fn persistable(&self, now: u64) -> Vec<Entry> {
+        self.cache.snapshot(now)
     }
 }
 

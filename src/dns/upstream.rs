@@ -1,6 +1,11 @@
 //! The network side: hickory-resolver pointed at `--nameserver`s (or the system
 //! configuration), its own cache off because [`super::cache`] is the run's single cache, and
 //! every error mapped to a typed [`Outcome`] in this one place.
+//!
+//! One hickory behaviour needs a second look: a CNAME loop (or a chain longer than its limit
+//! of 8) comes back as "no records, NOERROR" without an SOA, which would read as NODATA and
+//! turn a broken answer into `no-policy` or `repudiated`. A negative answer without an SOA is
+//! therefore checked by following the CNAMEs of the name one question at a time.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -23,6 +28,10 @@ pub struct UpstreamConfig {
     /// Tries per question (hickory counts retries, so it is given `attempts - 1`).
     pub attempts: usize,
 }
+
+/// CNAME hops followed when checking a negative answer that came without an SOA; hickory
+/// itself gives up after 8, so a longer chain is a failure either way.
+const MAX_CNAME_HOPS: usize = 16;
 
 pub struct Upstream {
     resolver: TokioResolver,
@@ -77,7 +86,7 @@ impl Upstream {
             QType::A => RecordType::A,
             QType::Aaaa => RecordType::AAAA,
         };
-        match self.resolver.lookup(fqdn, rtype).await {
+        match self.resolver.lookup(fqdn.clone(), rtype).await {
             Ok(lookup) => {
                 let mut mx = Vec::new();
                 let mut addrs = Vec::new();
@@ -122,8 +131,47 @@ impl Upstream {
                     source: Source::Dns,
                 }
             }
+            Err(NetError::Dns(DnsError::NoRecordsFound(nr)))
+                if nr.response_code == ResponseCode::NoError && nr.soa.is_none() =>
+            {
+                match self.cname_trouble(&fqdn).await {
+                    Some(why) => Answer::failed(Failure::BadAnswer(why), Source::Dns),
+                    None => classify(NetError::Dns(DnsError::NoRecordsFound(nr))),
+                }
+            }
             Err(e) => classify(e),
         }
+    }
+
+    /// Follows the CNAMEs starting at `name` by asking for CNAME records (which servers
+    /// answer without chasing). Returns why the chain is unusable — it loops, or it is
+    /// longer than [`MAX_CNAME_HOPS`] — or `None` when it ends (or `name` is no alias), in
+    /// which case the negative answer stands.
+    async fn cname_trouble(&self, name: &Name) -> Option<String> {
+        let mut chain = vec![name_text(name)];
+        let mut current = name.clone();
+        for _ in 0..MAX_CNAME_HOPS {
+            let lookup = self
+                .resolver
+                .lookup(current.clone(), RecordType::CNAME)
+                .await
+                .ok()?;
+            let next = lookup.answers().iter().find_map(|r| match &r.data {
+                RData::CNAME(c) if r.name == current => Some(c.0.clone()),
+                _ => None,
+            })?;
+            let text = name_text(&next);
+            let looped = chain.contains(&text);
+            chain.push(text);
+            if looped {
+                return Some(format!("CNAME loop {}", chain.join(" -> ")));
+            }
+            current = next;
+        }
+        Some(format!(
+            "CNAME chain longer than {MAX_CNAME_HOPS}: {} -> ...",
+            chain[0]
+        ))
     }
 }
 

@@ -12,6 +12,7 @@
 use std::net::IpAddr;
 
 use super::address::normalize_address;
+use super::postfix::take_address;
 use super::{ExtractOptions, Record, SkipReason};
 use crate::net::parse_ip;
 
@@ -86,8 +87,9 @@ pub fn message(msg: &str, opts: &ExtractOptions) -> Option<Record> {
     if let Some(arrival) = rest.strip_prefix("<= ") {
         return Some(arrival_record(arrival, opts));
     }
-    // `ID H=... F=<ADDR> rejected after DATA: ...`
-    rest.starts_with("H=")
+    // `ID H=... F=<ADDR> rejected after DATA: ...`, and local_scan()'s
+    // `ID F=<ADDR> H=... P=... rejected by local_scan(): ...`, which names the sender first.
+    (rest.starts_with("H=") || rest.starts_with("F="))
         .then(|| rejected(rest, opts))
         .flatten()
 }
@@ -115,14 +117,15 @@ fn arrival_record(arrival: &str, opts: &ExtractOptions) -> Record {
 }
 
 /// `H=HOST [IP]:PORT ... F=<ADDR> rejected RCPT <...>: ...` (also `rejected MAIL`,
-/// `rejected after DATA`): an attempt Exim refused.
+/// `rejected after DATA`, and `F=<ADDR> H=... rejected by local_scan()`): an attempt Exim
+/// refused.
 fn rejected(msg: &str, opts: &ExtractOptions) -> Option<Record> {
     let reject = msg.find(" rejected ")?;
     let before = &msg[..reject];
-    let from = &before[before.find(" F=")? + " F=".len()..];
+    let from = field_start(before, "F")?;
     // Exim writes `F=<addr>`; some older logs show it without brackets.
     let sender = match from.strip_prefix('<') {
-        Some(bracketed) => &bracketed[..bracketed.rfind('>')?],
+        Some(bracketed) => take_address(bracketed)?.0,
         None => &from[..from.find(' ').unwrap_or(from.len())],
     };
     let host = field_start(before, "H")?;
@@ -320,6 +323,30 @@ mod tests {
             default[..3]
                 .iter()
                 .all(|r| *r == skip(SkipReason::Rejected))
+        );
+    }
+
+    #[test]
+    fn local_scan_rejects_name_the_sender_before_the_host() {
+        // Shape of fail2ban's exim-spam lines: local_scan() logs F= before H=.
+        let log = "
+            2004-01-18 07:15:35 1Ai79e-0000Dq-8i F=spam@sender.example H=dsl.example.net [198.51.100.40] P=smtp rejected by local_scan(): spam
+            2013-06-09 10:21:28 [14127] 1UlasQ-0003fr-45 F=<a@other.example> H=(helo.example) [203.0.113.82]:43671 I=[192.0.2.1]:25 P=esmtp rejected by local_scan(): 5.7.1 Spam";
+        let opts = ExtractOptions {
+            include_rejected: true,
+            ..ExtractOptions::default()
+        };
+        let d = |s: &str| Sender::Domain(s.into());
+        assert_eq!(
+            read(log, &opts),
+            vec![
+                obs(d("sender.example"), "198.51.100.40"),
+                obs(d("other.example"), "203.0.113.82"),
+            ]
+        );
+        assert_eq!(
+            read(log, &ExtractOptions::default()),
+            vec![skip(SkipReason::Rejected); 2]
         );
     }
 

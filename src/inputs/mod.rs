@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::PathBuf;
 
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::aggregate::Tally;
@@ -57,9 +58,14 @@ pub struct ReadReport {
     pub inputs_total: usize,
 }
 
-/// Reads every path; never stops at the first failure.
-pub fn read_all(paths: &[PathBuf], opts: &ReadOptions) -> ReadReport {
+/// Reads every path; never stops at the first failure. `progress` counts the bytes read
+/// from disk (compressed bytes for compressed files) against their total size.
+pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -> ReadReport {
     let (inputs, walk_errors) = walk::expand(paths);
+    if !progress.is_hidden() {
+        // A stat per file is only worth it when someone watches the bar.
+        progress.set_length(walk::total_size(&inputs));
+    }
     let mut errors: Vec<InputError> = walk_errors
         .into_iter()
         .map(|e| InputError {
@@ -76,7 +82,7 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions) -> ReadReport {
         .fold(
             || (Tally::default(), Vec::new(), 0usize),
             |(mut tally, mut errs, mut ok), job| {
-                let job_errors = read_job(job, opts, &mut tally);
+                let job_errors = read_job(job, opts, &mut tally, progress);
                 ok += job.len() - job_errors.len();
                 errs.extend(job_errors);
                 (tally, errs, ok)
@@ -111,11 +117,16 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions) -> ReadReport {
 
 /// Reads the inputs of one job in order; log lines of all of them go through one
 /// extractor, which is finished after the last. Returns the inputs that failed.
-fn read_job(job: &[Input], opts: &ReadOptions, tally: &mut Tally) -> Vec<InputError> {
+fn read_job(
+    job: &[Input],
+    opts: &ReadOptions,
+    tally: &mut Tally,
+    progress: &ProgressBar,
+) -> Vec<InputError> {
     let mut log = LogExtractor::new(opts.extract.clone());
     let errors = job
         .iter()
-        .filter_map(|input| read_input(input, opts, tally, &mut log))
+        .filter_map(|input| read_input(input, opts, tally, &mut log, progress))
         .collect();
     log.finish(&mut |record| tally.add(record));
     errors
@@ -128,6 +139,7 @@ fn read_input(
     opts: &ReadOptions,
     tally: &mut Tally,
     log: &mut LogExtractor,
+    progress: &ProgressBar,
 ) -> Option<InputError> {
     let fail = |message: String| {
         Some(InputError {
@@ -136,9 +148,9 @@ fn read_input(
         })
     };
     let reader: Box<dyn Read + Send> = match input {
-        Input::Stdin => Box::new(io::stdin()),
+        Input::Stdin => Box::new(progress.wrap_read(io::stdin())),
         Input::File(path) => match File::open(path) {
-            Ok(f) => Box::new(f),
+            Ok(f) => Box::new(progress.wrap_read(f)),
             Err(e) => return fail(e.to_string()),
         },
     };
@@ -393,7 +405,11 @@ mod tests {
             strict: false,
         };
         let missing = d.path().join("missing");
-        let r = read_all(&[d.path().to_path_buf(), missing], &opts);
+        let r = read_all(
+            &[d.path().to_path_buf(), missing],
+            &opts,
+            &ProgressBar::hidden(),
+        );
         assert_eq!(r.inputs_ok, 20);
         assert_eq!(r.inputs_total, 23);
         assert_eq!(

@@ -23,6 +23,17 @@ impl Input {
     }
 }
 
+/// The bytes on disk of the files among `inputs` (what the progress bar counts against).
+pub fn total_size(inputs: &[Input]) -> u64 {
+    inputs
+        .iter()
+        .filter_map(|input| match input {
+            Input::File(path) => fs::metadata(path).ok().map(|m| m.len()),
+            Input::Stdin => None,
+        })
+        .sum()
+}
+
 /// A path that could not be expanded, with the reason.
 #[derive(Debug)]
 pub struct WalkError {

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::dns::{Answer, Data, Lookup, MxTarget, Outcome, QType};
+use crate::dns::{Answer, Data, Failure, Lookup, MxTarget, Outcome, QType, Source};
 use crate::extract::address::is_host_name;
 use crate::net::IpNet;
 pub use verdict::Verdict;
@@ -80,25 +80,12 @@ pub async fn evaluate<L: Lookup>(
     cfg: &PolicyConfig,
 ) -> Evaluation {
     let ip = crate::net::canonical(ip);
-    match tokio::time::timeout(
-        cfg.eval_timeout,
-        Evaluator::new(lookup, cfg).run(domain, ip),
-    )
-    .await
-    {
+    let mut evaluator = Evaluator::new(lookup, cfg);
+    match tokio::time::timeout(cfg.eval_timeout, evaluator.run(domain, ip)).await {
         Ok(evaluation) => evaluation,
-        Err(_) => Evaluation {
-            verdict: Verdict::Tempfail,
-            matched: None,
-            relays: Vec::new(),
-            reason: Some(format!(
-                "evaluation deadline of {:?} passed",
-                cfg.eval_timeout
-            )),
-            rule: "the per-evaluation deadline (--eval-timeout) passed",
-            lookups: 0,
-            steps: Vec::new(),
-        },
+        // The evaluator is ours again once the timed-out future is dropped: what it asked
+        // so far, and the question it was waiting for, stay visible to `check`.
+        Err(_) => evaluator.deadline_passed(),
     }
 }
 
@@ -114,6 +101,8 @@ struct Evaluator<'a, L> {
     ignored: Vec<String>,
     relays: HashSet<String>,
     steps: Vec<Step>,
+    /// The question being waited for, as a step without its answer yet.
+    waiting: Option<Step>,
 }
 
 impl<'a, L: Lookup> Evaluator<'a, L> {
@@ -127,6 +116,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             ignored: Vec::new(),
             relays: HashSet::new(),
             steps: Vec::new(),
+            waiting: None,
         }
     }
 
@@ -139,7 +129,17 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             return Err(OverBudget);
         }
         self.count += 1;
+        if self.cfg.trace {
+            self.waiting = Some(Step {
+                depth,
+                name: name.to_string(),
+                qtype,
+                answer: Answer::failed(Failure::Timeout, Source::Dns),
+                count: self.count,
+            });
+        }
         let answer = self.lookup.lookup(name, qtype).await;
+        self.waiting = None;
         if let Outcome::Failed(f) = &answer.outcome {
             self.failures
                 .push(format!("{name} {}: {f}", qtype.as_str()));
@@ -157,7 +157,24 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         Ok(answer)
     }
 
-    async fn run(mut self, domain: &str, ip: IpAddr) -> Evaluation {
+    /// The evaluation as it stood when `--eval-timeout` passed: `tempfail`, with the question
+    /// still unanswered traced as a timeout.
+    fn deadline_passed(&mut self) -> Evaluation {
+        if let Some(step) = self.waiting.take() {
+            self.steps.push(step);
+        }
+        self.failures.insert(
+            0,
+            format!("evaluation deadline of {:?} passed", self.cfg.eval_timeout),
+        );
+        self.finish(
+            Verdict::Tempfail,
+            None,
+            "the per-evaluation deadline (--eval-timeout) passed",
+        )
+    }
+
+    async fn run(&mut self, domain: &str, ip: IpAddr) -> Evaluation {
         let policy_name = format!("mail-from.{domain}");
         let Ok(answer) = self.ask(&policy_name, QType::Mx, 0).await else {
             return self.finish(
@@ -307,13 +324,18 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         out
     }
 
-    fn finish(self, verdict: Verdict, matched: Option<String>, rule: &'static str) -> Evaluation {
+    fn finish(
+        &mut self,
+        verdict: Verdict,
+        matched: Option<String>,
+        rule: &'static str,
+    ) -> Evaluation {
         let mut reasons = Vec::new();
         if matches!(verdict, Verdict::Tempfail) {
-            reasons.extend(self.failures.iter().cloned());
+            reasons.append(&mut self.failures);
         }
-        reasons.extend(self.ignored.iter().cloned());
-        let mut relays: Vec<String> = self.relays.into_iter().collect();
+        reasons.append(&mut self.ignored);
+        let mut relays: Vec<String> = self.relays.drain().collect();
         relays.sort();
         Evaluation {
             verdict,
@@ -322,7 +344,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
             rule,
             lookups: self.count,
-            steps: self.steps,
+            steps: std::mem::take(&mut self.steps),
         }
     }
 }

@@ -312,6 +312,20 @@ async fn deadline_gives_tempfail() {
     let e = eval(&f, "customer.example", "192.0.2.22", &cfg).await;
     assert_eq!(e.verdict, Verdict::Tempfail);
     assert!(e.reason.unwrap().contains("deadline"));
+
+    // Traced, the questions asked before the deadline and the one it cut off stay visible.
+    let cfg = PolicyConfig { trace: true, ..cfg };
+    let e = eval(&f, "customer.example", "192.0.2.22", &cfg).await;
+    assert_eq!(e.verdict, Verdict::Tempfail);
+    let last = e.steps.last().expect("steps kept");
+    assert_eq!(
+        (last.name.as_str(), last.qtype),
+        ("provider.example", QType::A)
+    );
+    assert_eq!(last.answer.outcome, Outcome::Failed(Failure::Timeout));
+    assert_eq!(last.count, e.lookups);
+    assert!(e.steps.len() >= 2, "{:?}", e.steps);
+    assert_eq!(e.steps[0].name, "mail-from.customer.example");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Writes through `write` into `path` atomically, or to standard output when `path` is None.
@@ -28,6 +29,31 @@ pub fn write_output(
         }
         _ => write_atomically(&resolve_links(path), write),
     }
+}
+
+/// Whether `path` is written through a temporary file and a rename: a regular file, a
+/// symlink to one, or nothing yet. Devices, FIFOs and the like are written into directly.
+pub fn is_renamed_into_place(path: &Path) -> bool {
+    !matches!(fs::metadata(path), Ok(m) if !m.is_file())
+}
+
+/// The file a write to `path` replaces, spelled so that two spellings of one file compare
+/// equal: symlinks followed, the folder made absolute (the file itself may not exist yet).
+pub fn target_of(path: &Path) -> PathBuf {
+    let target = resolve_links(path);
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match (fs::canonicalize(&dir), target.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => target,
+    }
+}
+
+/// Whether two output paths end up in the same file.
+pub fn same_target(a: &Path, b: &Path) -> bool {
+    target_of(a) == target_of(b)
 }
 
 /// The final target of a chain of symlinks (the path itself when it is none or missing).
@@ -55,9 +81,17 @@ fn write_atomically(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    // A replaced file keeps its mode; a new one gets what a shell redirection would give
+    // (0666 less the umask), not the temporary file's private 0600, so a web server or a
+    // colleague can still read the nightly report.
+    let mode = match fs::metadata(path) {
+        Ok(m) => m.permissions().mode() & 0o7777,
+        Err(_) => 0o666,
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".repudiate-")
         .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)?;
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
@@ -91,6 +125,43 @@ mod tests {
         );
         write_output(Some(&target), |w| w.write_all(b"new\n")).unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn new_files_follow_the_umask_and_replaced_files_keep_their_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let fresh = d.path().join("fresh.csv");
+        write_output(Some(&fresh), |w| w.write_all(b"x\n")).unwrap();
+        let mode = fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        let umask = umask_of_this_process();
+        assert_eq!(mode, 0o666 & !umask, "umask {umask:o}");
+        let kept = d.path().join("kept.csv");
+        fs::write(&kept, "old\n").unwrap();
+        fs::set_permissions(&kept, fs::Permissions::from_mode(0o640)).unwrap();
+        write_output(Some(&kept), |w| w.write_all(b"new\n")).unwrap();
+        assert_eq!(
+            fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+    }
+
+    /// The umask, read from /proc (Linux 4.7+) so the test does not change it.
+    fn umask_of_this_process() -> u32 {
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
+    }
+
+    #[test]
+    fn two_spellings_of_one_file_are_the_same_target() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("out.csv");
+        let b = d.path().join(".").join("out.csv");
+        assert!(same_target(&a, &b), "missing file, two spellings");
+        let link = d.path().join("link.csv");
+        std::os::unix::fs::symlink("out.csv", &link).unwrap();
+        assert!(same_target(&a, &link), "a link and its target");
+        assert!(!same_target(&a, &d.path().join("other.csv")));
     }
 
     #[test]

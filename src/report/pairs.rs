@@ -46,7 +46,7 @@ fn ip_column(ip: Option<IpAddr>) -> String {
     ip.map(|i| i.to_string()).unwrap_or_default()
 }
 
-fn csv_writer(out: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
+pub fn csv_writer(out: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
     csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(out)

@@ -1,10 +1,20 @@
 //! The short human table on standard error at the end of a run: messages by verdict with
-//! percentages, skipped records by reason, and the inputs that failed.
+//! percentages, skipped records by reason, the domains and relays with the most repudiated
+//! messages, DNS statistics, and the inputs that failed. The counts behind it ([`Totals`],
+//! [`Ranked`]) feed the history row and the HTML page too, so all reports agree.
 
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::time::Duration;
 
 use crate::extract::SkipReason;
+use crate::extract::pairs_file::sender_column;
 use crate::policy::Verdict;
+
+use super::pairs::PairRow;
+
+/// How many domains and relays the table lists.
+pub const TOP: usize = 10;
 
 /// Counts behind the table.
 #[derive(Clone, Debug, Default)]
@@ -15,23 +25,62 @@ pub struct Totals {
     pub skipped: [u64; SkipReason::ALL.len()],
     pub inputs_ok: usize,
     pub inputs_failed: usize,
+    pub dns: DnsTotals,
+}
+
+/// What resolution cost (`audit` only).
+#[derive(Clone, Debug, Default)]
+pub struct DnsTotals {
+    /// Questions sent to a DNS server.
+    pub queries: u64,
+    /// Questions answered by the run's cache (asked before, or in flight).
+    pub cache_hits: u64,
+    /// Questions answered by `--zone` files.
+    pub zone_answers: u64,
+    /// Questions sent that got no usable answer (SERVFAIL, timeout, ...).
+    pub failures: u64,
+    /// Wall time of the resolution stage.
+    pub elapsed: Duration,
 }
 
 impl Totals {
+    /// Adds up the evaluated pairs.
+    pub fn count_rows(&mut self, rows: &[PairRow]) {
+        for r in rows {
+            self.messages[r.verdict.index()] += r.messages;
+            self.pairs[r.verdict.index()] += 1;
+        }
+    }
+
     pub fn total_messages(&self) -> u64 {
         self.messages.iter().sum()
     }
 
-    /// Share of repudiated messages among all messages with a verdict, in percent.
+    pub fn total_pairs(&self) -> u64 {
+        self.pairs.iter().sum()
+    }
+
+    pub fn total_skipped(&self) -> u64 {
+        self.skipped.iter().sum()
+    }
+
+    pub fn inputs(&self) -> usize {
+        self.inputs_ok + self.inputs_failed
+    }
+
+    pub fn of(&self, v: Verdict) -> u64 {
+        self.messages[v.index()]
+    }
+
+    /// Repudiated messages as a share of every message in the report (every verdict,
+    /// null sender and unknown included; skipped records are not messages of the report),
+    /// in percent. The table, the history and `--fail-above` all use this one number.
     pub fn repudiated_pct(&self) -> f64 {
-        pct(
-            self.messages[Verdict::Repudiated.index()],
-            self.total_messages(),
-        )
+        pct(self.of(Verdict::Repudiated), self.total_messages())
     }
 }
 
-fn pct(n: u64, total: u64) -> f64 {
+pub fn pct(n: u64, total: u64) -> f64 {
     if total == 0 {
         0.0
     } else {
@@ -39,15 +88,61 @@ fn pct(n: u64, total: u64) -> f64 {
     }
 }
 
-pub fn render_audit(t: &Totals) -> String {
+/// A domain or relay with repudiated messages, and all its messages for scale.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ranked {
+    pub name: String,
+    pub repudiated: u64,
+    pub messages: u64,
+    /// Pairs with a repudiated verdict (distinct relays of a domain, domains of a relay).
+    pub repudiated_pairs: u64,
+}
+
+/// Sender domains with at least one repudiated message, most repudiated first.
+pub fn rank_domains(rows: &[PairRow]) -> Vec<Ranked> {
+    rank(rows, |r| sender_column(&r.key.sender).to_string())
+}
+
+/// Client IPs with at least one repudiated message, most repudiated first.
+pub fn rank_relays(rows: &[PairRow]) -> Vec<Ranked> {
+    rank(rows, |r| {
+        r.key.ip.map(|ip| ip.to_string()).unwrap_or_default()
+    })
+}
+
+fn rank(rows: &[PairRow], name: impl Fn(&PairRow) -> String) -> Vec<Ranked> {
+    let mut by_name: HashMap<String, Ranked> = HashMap::new();
+    for r in rows {
+        let entry = by_name.entry(name(r)).or_insert_with_key(|n| Ranked {
+            name: n.clone(),
+            repudiated: 0,
+            messages: 0,
+            repudiated_pairs: 0,
+        });
+        entry.messages += r.messages;
+        if r.verdict == Verdict::Repudiated {
+            entry.repudiated += r.messages;
+            entry.repudiated_pairs += 1;
+        }
+    }
+    let mut ranked: Vec<Ranked> = by_name.into_values().filter(|r| r.repudiated > 0).collect();
+    ranked.sort_by(|a, b| {
+        b.repudiated
+            .cmp(&a.repudiated)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    ranked
+}
+
+pub fn render_audit(t: &Totals, domains: &[Ranked], relays: &[Ranked]) -> String {
     let total = t.total_messages();
     let mut s = String::new();
     let _ = writeln!(
         s,
         "repudiate audit: {} messages in {} pairs from {} inputs",
         total,
-        t.pairs.iter().sum::<u64>(),
-        t.inputs_ok + t.inputs_failed
+        t.total_pairs(),
+        t.inputs()
     );
     let _ = writeln!(
         s,
@@ -66,7 +161,44 @@ pub fn render_audit(t: &Totals) -> String {
         );
     }
     render_skipped(&mut s, t);
+    render_ranked(&mut s, "sender domains", domains, "relays");
+    render_ranked(&mut s, "relay IPs", relays, "domains");
+    let d = &t.dns;
+    let _ = writeln!(
+        s,
+        "  DNS: {} queries sent, {} cache hits, {} zone-file answers, {} failed, {:.1} s",
+        d.queries,
+        d.cache_hits,
+        d.zone_answers,
+        d.failures,
+        d.elapsed.as_secs_f64()
+    );
+    render_failed_inputs(&mut s, t);
     s
+}
+
+fn render_ranked(s: &mut String, what: &str, ranked: &[Ranked], pairs_are: &str) {
+    if ranked.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "  {what} with the most repudiated messages ({} of {}):",
+        ranked.len().min(TOP),
+        ranked.len()
+    );
+    for r in ranked.iter().take(TOP) {
+        let name = if r.name.is_empty() { "(none)" } else { &r.name };
+        let _ = writeln!(
+            s,
+            "    {:<39} {:>10} of {:>10} {:>6.1}% {:>6} {pairs_are}",
+            name,
+            r.repudiated,
+            r.messages,
+            pct(r.repudiated, r.messages),
+            r.repudiated_pairs
+        );
+    }
 }
 
 pub fn render_scan(t: &Totals, messages: u64, pairs: usize) -> String {
@@ -76,25 +208,24 @@ pub fn render_scan(t: &Totals, messages: u64, pairs: usize) -> String {
         "repudiate scan: {} messages in {} pairs from {} inputs",
         messages,
         pairs,
-        t.inputs_ok + t.inputs_failed
+        t.inputs()
     );
     render_skipped(&mut s, t);
+    render_failed_inputs(&mut s, t);
     s
 }
 
 fn render_skipped(s: &mut String, t: &Totals) {
-    let _ = writeln!(
-        s,
-        "  {:<15} {:>10}",
-        "skipped",
-        t.skipped.iter().sum::<u64>()
-    );
+    let _ = writeln!(s, "  {:<15} {:>10}", "skipped", t.total_skipped());
     for r in SkipReason::ALL {
         let n = t.skipped[r.index()];
         if n > 0 {
             let _ = writeln!(s, "    {:<13} {:>10}", r.as_str(), n);
         }
     }
+}
+
+fn render_failed_inputs(s: &mut String, t: &Totals) {
     if t.inputs_failed > 0 {
         let _ = writeln!(
             s,
@@ -105,8 +236,33 @@ fn render_skipped(s: &mut String, t: &Totals) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::aggregate::PairKey;
+    use crate::extract::Sender;
+
+    pub(crate) fn row(domain: &str, ip: &str, messages: u64, verdict: Verdict) -> PairRow {
+        PairRow {
+            key: PairKey {
+                sender: Sender::Domain(domain.into()),
+                ip: ip.parse().ok(),
+            },
+            messages,
+            verdict,
+            matched: None,
+            relays: Vec::new(),
+            reason: None,
+        }
+    }
+
+    fn squeezed(s: &str, first: &str) -> String {
+        s.lines()
+            .find(|l| l.split_whitespace().next() == Some(first))
+            .unwrap_or_else(|| panic!("no line for {first} in\n{s}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 
     #[test]
     fn audit_table_has_every_verdict_and_percentages() {
@@ -115,19 +271,75 @@ mod tests {
         t.messages[Verdict::Nonrepudiated.index()] = 3;
         t.skipped[SkipReason::Local.index()] = 2;
         t.inputs_ok = 1;
-        let s = render_audit(&t);
-        let line = |name: &str| {
-            s.lines()
-                .find(|l| l.split_whitespace().next() == Some(name))
-                .unwrap()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        assert_eq!(line("repudiated"), "repudiated 1 25.0% 0");
-        assert_eq!(line("nonrepudiated"), "nonrepudiated 3 75.0% 0");
-        assert_eq!(line("local"), "local 2");
+        let s = render_audit(&t, &[], &[]);
+        assert_eq!(squeezed(&s, "repudiated"), "repudiated 1 25.0% 0");
+        assert_eq!(squeezed(&s, "nonrepudiated"), "nonrepudiated 3 75.0% 0");
+        assert_eq!(squeezed(&s, "local"), "local 2");
         assert!(s.contains("null-sender"));
         assert_eq!(t.repudiated_pct(), 25.0);
+    }
+
+    #[test]
+    fn rankings_sum_repudiated_messages_per_domain_and_per_relay() {
+        let rows = vec![
+            row("a.example", "192.0.2.1", 5, Verdict::Repudiated),
+            row("a.example", "192.0.2.2", 1, Verdict::Repudiated),
+            row("a.example", "192.0.2.9", 4, Verdict::Nonrepudiated),
+            row("b.example", "192.0.2.1", 7, Verdict::Repudiated),
+            row("c.example", "192.0.2.3", 9, Verdict::NoPolicy),
+        ];
+        let domains = rank_domains(&rows);
+        let names: Vec<_> = domains.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["b.example", "a.example"],
+            "c has nothing repudiated"
+        );
+        assert_eq!(
+            (
+                domains[1].repudiated,
+                domains[1].messages,
+                domains[1].repudiated_pairs
+            ),
+            (6, 10, 2)
+        );
+        let relays = rank_relays(&rows);
+        assert_eq!(relays[0].name, "192.0.2.1");
+        assert_eq!((relays[0].repudiated, relays[0].repudiated_pairs), (12, 2));
+        assert_eq!(relays[1].name, "192.0.2.2");
+
+        let mut t = Totals::default();
+        t.count_rows(&rows);
+        t.dns.queries = 17;
+        let s = render_audit(&t, &domains, &relays);
+        assert_eq!(
+            squeezed(&s, "b.example"),
+            "b.example 7 of 7 100.0% 1 relays"
+        );
+        assert_eq!(
+            squeezed(&s, "192.0.2.1"),
+            "192.0.2.1 12 of 12 100.0% 2 domains"
+        );
+        assert!(s.contains("DNS: 17 queries sent"), "{s}");
+    }
+
+    #[test]
+    fn the_table_stops_at_ten() {
+        let rows: Vec<PairRow> = (0..15)
+            .map(|i| {
+                row(
+                    &format!("d{i:02}.example"),
+                    "192.0.2.1",
+                    1,
+                    Verdict::Repudiated,
+                )
+            })
+            .collect();
+        let s = render_audit(&Totals::default(), &rank_domains(&rows), &[]);
+        assert!(s.contains("(10 of 15)"), "{s}");
+        assert!(
+            s.contains("d09.example") && !s.contains("d10.example"),
+            "{s}"
+        );
     }
 }

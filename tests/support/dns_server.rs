@@ -3,8 +3,9 @@
 //! Why: DNS-dependent code must be tested against real UDP/TCP traffic with exact,
 //! reproducible answers and failures, without touching the network or the system resolver.
 //! The server listens on 127.0.0.1 only, UDP and TCP on the same ephemeral port, serves
-//! zones given as master-file text, counts every query, and can inject faults per name
-//! (SERVFAIL, REFUSED, no answer, UDP truncation, delays, answers for the wrong name).
+//! zones given as master-file text, counts every query and the most it handled at once, and
+//! can inject faults per name (SERVFAIL, REFUSED, no answer, UDP truncation, truncation on
+//! every transport, delays, answers for the wrong owner or the wrong question).
 //!
 //! Use from an integration test (`tests/foo.rs`):
 //! ```ignore
@@ -34,6 +35,8 @@
 //! - wrong_answer→ `NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code: NoError, .. }))`:
 //!   the resolver drops answer records whose owner is not the queried name (it treats the reply
 //!   as NODATA). See [`Faults::wrong_answer`] for why not a wrong message ID.
+//! - wrong_question, truncate_always: see their builder methods (measured in
+//!   `tests/dns_faults.rs`).
 
 // Each test binary compiles this module and uses only part of it; without this, every binary
 // would warn (and `clippy -D warnings` fail) about the helpers it does not call.
@@ -47,8 +50,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use hickory_proto::op::Query;
 use hickory_proto::rr::rdata::{A, AAAA, MX, TXT};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType, RrKey};
+use hickory_proto::serialize::binary::{BinDecoder, BinEncodable};
 use hickory_proto::serialize::txt::Parser;
 use hickory_server::Server;
 use hickory_server::net::runtime::{Time, TokioRuntimeProvider};
@@ -56,7 +61,9 @@ use hickory_server::net::xfer::Protocol;
 use hickory_server::proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
-use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponseBuilder, ZoneType};
+use hickory_server::zone_handler::{
+    AxfrPolicy, Catalog, MessageResponseBuilder, Queries, ZoneType,
+};
 use tokio::net::{TcpListener, UdpSocket};
 
 /// Idle timeout for server-side TCP connections.
@@ -67,6 +74,8 @@ const TCP_RESPONSE_BUFFER: usize = 64;
 const BIND_ATTEMPTS: usize = 20;
 /// Label prepended to the query name to build the owner of a [`Faults::wrong_answer`] record.
 pub const WRONG_ANSWER_LABEL: &str = "wrong-answer";
+/// Label prepended to the query name in the question of a [`Faults::wrong_question`] reply.
+pub const WRONG_QUESTION_LABEL: &str = "wrong-question";
 
 /// A fault to inject for queries matching a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +92,10 @@ pub enum Fault {
     Delay(Duration),
     /// Answer NOERROR with records owned by `wrong-answer.<qname>` instead of `<qname>`.
     WrongAnswer,
+    /// Answer with the right ID but the question section naming `wrong-question.<qname>`.
+    WrongQuestion,
+    /// Answer with TC=1 and no records over UDP and over TCP alike.
+    TruncateAlways,
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +182,19 @@ impl Faults {
         self.with(name, None, Fault::WrongAnswer)
     }
 
+    /// Answer with the right message ID and a real-looking NOERROR reply whose question
+    /// section names `wrong-question.<qname>` (answers owned by that name too): a reply to
+    /// some other question. The resolver must not take it for the answer to this one.
+    pub fn wrong_question(self, name: &str) -> Self {
+        self.with(name, None, Fault::WrongQuestion)
+    }
+
+    /// Set TC=1 with no records on every reply for `name`, over TCP too, so the retry over
+    /// TCP cannot help: the answer never arrives whole.
+    pub fn truncate_always(self, name: &str) -> Self {
+        self.with(name, None, Fault::TruncateAlways)
+    }
+
     /// Total delay and the deciding fault for one query.
     fn plan(&self, name: &str, rtype: RecordType) -> (Duration, Option<Fault>) {
         let mut delay = self.delay_all;
@@ -204,6 +230,27 @@ struct Stats {
     tcp: AtomicU64,
     /// (normalised name, record type) → count
     per_query: Mutex<HashMap<(String, RecordType), u64>>,
+    /// Queries being handled right now (received, reply not yet sent or given up).
+    in_flight: AtomicU64,
+    /// The most ever handled at once.
+    max_in_flight: AtomicU64,
+}
+
+/// Counts one query as in flight from creation until drop, whatever path the handler takes.
+struct InFlight<'a>(&'a Stats);
+
+impl<'a> InFlight<'a> {
+    fn enter(stats: &'a Stats) -> Self {
+        let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(stats)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A running server. Dropping it also stops the server (the task set is aborted); `stop`
@@ -280,8 +327,27 @@ impl TestDns {
         map.get(&key).copied().unwrap_or(0)
     }
 
+    /// Every (name, type) asked at least once, with its count, sorted (names normalised,
+    /// types as mnemonics).
+    pub fn question_counts(&self) -> Vec<(String, String, u64)> {
+        let map = self.stats.per_query.lock().unwrap();
+        let mut out: Vec<_> = map
+            .iter()
+            .map(|((name, t), n)| (name.clone(), t.to_string(), *n))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The most queries the server was handling at the same moment (a query counts from its
+    /// arrival until its reply is sent, including any injected delay).
+    pub fn max_in_flight(&self) -> u64 {
+        self.stats.max_in_flight.load(Ordering::SeqCst)
+    }
+
     /// Sets all counters back to zero.
     pub fn reset_counts(&self) {
+        self.stats.max_in_flight.store(0, Ordering::SeqCst);
         self.stats.udp.store(0, Ordering::SeqCst);
         self.stats.tcp.store(0, Ordering::SeqCst);
         self.stats.per_query.lock().unwrap().clear();
@@ -362,6 +428,15 @@ impl FaultyHandler {
     }
 }
 
+/// A question section holding one question, (`name`, `rtype`, IN), as hickory-server's
+/// response builder takes it (its `Queries` can only be read from wire bytes).
+fn queries_for_name(name: &Name, rtype: RecordType) -> Queries {
+    let bytes = Query::query(name.clone(), rtype)
+        .to_bytes()
+        .expect("encode question");
+    Queries::read(&mut BinDecoder::new(&bytes), 1).expect("decode question")
+}
+
 /// What the server reports (to itself) when sending failed or nothing was sent.
 fn info_without_send(request: &Request, code: ResponseCode) -> ResponseInfo {
     let mut metadata = Metadata::response_from_request(&request.metadata);
@@ -391,6 +466,7 @@ impl RequestHandler for FaultyHandler {
         let protocol = request.protocol();
         let name = normalise(&qname.to_string());
         self.count(protocol, &name, qtype);
+        let _in_flight = InFlight::enter(&self.stats);
 
         let (delay, fault) = self.faults.plan(&name, qtype);
         if !delay.is_zero() {
@@ -429,6 +505,38 @@ impl RequestHandler for FaultyHandler {
                 md.truncation = true;
                 let resp =
                     MessageResponseBuilder::from_message_request(request).build_no_records(md);
+                response_handle.send_response(resp).await
+            }
+            Some(Fault::TruncateAlways) => {
+                let mut md = Metadata::response_from_request(&request.metadata);
+                md.authoritative = true;
+                md.truncation = true;
+                let resp =
+                    MessageResponseBuilder::from_message_request(request).build_no_records(md);
+                response_handle.send_response(resp).await
+            }
+            Some(Fault::WrongQuestion) => {
+                let other = Name::from(qname.clone())
+                    .prepend_label(WRONG_QUESTION_LABEL)
+                    .expect("wrong-question name");
+                let queries = queries_for_name(&other, qtype);
+                let answers = self.wrong_records(&qname, qtype);
+                let answers: Vec<Record> = answers
+                    .into_iter()
+                    .map(|mut r| {
+                        r.name = other.clone();
+                        r
+                    })
+                    .collect();
+                let mut md = Metadata::response_from_request(&request.metadata);
+                md.authoritative = true;
+                let resp = MessageResponseBuilder::new(&queries, None).build(
+                    md,
+                    answers.iter(),
+                    std::iter::empty(),
+                    std::iter::empty(),
+                    std::iter::empty(),
+                );
                 response_handle.send_response(resp).await
             }
             Some(Fault::WrongAnswer) => {

@@ -1,0 +1,559 @@
+//! `--cache FILE`: DNS answers kept between runs (SPEC §4), so a nightly audit does not ask
+//! yesterday's questions again while their TTLs last.
+//!
+//! The file is small, line-oriented text, sorted, so it diffs well and 20,000 domains fit in a
+//! few megabytes: it holds the answer data the check uses (MX targets, addresses, "no such
+//! name", "no such data"), never whole DNS responses.
+//!
+//! ```text
+//! repudiate-dns-cache 1
+//! 1767222600 mail-from.example.net MX nxdomain
+//! 1767225900 mail-from.example.org MX found 10:mx1.example.org 20:mx2.example.org
+//! 1767222600 mail-from.nomail.example MX found 0:.
+//! 1767225900 mx1.example.org A found 192.0.2.25 192.0.2.26
+//! 1767222600 mx1.example.org AAAA nodata
+//! end 5 fnv1a64:21188999c14eed88
+//! ```
+//!
+//! - Line 1 names the format and its version.
+//! - One line per question: the absolute expiry (Unix seconds: when the answer was received
+//!   plus its TTL, or the negative TTL for `nxdomain`/`nodata`), the name, the type, the
+//!   outcome, and for `found` the data: `PREFERENCE:EXCHANGE` per MX target (`.` is the root,
+//!   RFC 7505's null MX) or one address per field. Bytes of a name outside printable ASCII,
+//!   and `%`, are written as `%XX`.
+//! - The last line counts the entries and carries an FNV-1a 64 checksum of every byte before
+//!   it, so truncation and damage are detected. It guards against accidents, not attackers.
+//!
+//! Temporary failures (SERVFAIL, timeouts, `offline`) are never written, nor are answers from
+//! `--zone` files (they never enter the run's cache). A file that is missing is an empty
+//! cache; one that is truncated, damaged or of another version is reported (file and line)
+//! and ignored as a whole, never trusted in part. Expired entries are dropped on load.
+
+use std::fmt::{self, Write as _};
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{Data, MxTarget, Outcome, QType};
+use crate::report::output::write_output;
+
+/// The first line of every cache file this version writes and reads.
+pub const HEADER: &str = "repudiate-dns-cache 1";
+const MAGIC: &str = "repudiate-dns-cache";
+
+/// One remembered answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Lowercase ASCII without the trailing dot, as the run's cache keys it.
+    pub name: String,
+    pub qtype: QType,
+    /// `Found`, `NxDomain` or `NoData`; a failure is never an entry.
+    pub outcome: Outcome,
+    /// Unix seconds after which the question must be asked again.
+    pub expires: u64,
+}
+
+impl Entry {
+    /// Seconds of life left at `now` (0 once expired), capped to a DNS TTL's range.
+    pub fn ttl_at(&self, now: u64) -> u32 {
+        u32::try_from(self.expires.saturating_sub(now)).unwrap_or(u32::MAX)
+    }
+}
+
+/// Why a cache file was not used.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LoadError {
+    pub path: PathBuf,
+    /// 1-based line the problem was found on, when there is one.
+    pub line: Option<usize>,
+    pub why: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "--cache {}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, " line {line}")?;
+        }
+        write!(f, ": {}", self.why)
+    }
+}
+
+/// Now, in Unix seconds (0 if the clock is before 1970).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Reads the still-valid entries of `path`. A missing file is an empty cache.
+pub fn load(path: &Path, now: u64) -> Result<Vec<Entry>, LoadError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(LoadError {
+                path: path.to_path_buf(),
+                line: None,
+                why: e.to_string(),
+            });
+        }
+    };
+    parse(&bytes, now).map_err(|(line, why)| LoadError {
+        path: path.to_path_buf(),
+        line: Some(line),
+        why,
+    })
+}
+
+/// Writes `entries` to `path` atomically (temporary file and rename).
+pub fn save(path: &Path, entries: &[Entry]) -> io::Result<()> {
+    let text = render(entries);
+    write_output(Some(path), |w: &mut dyn Write| w.write_all(text.as_bytes()))
+}
+
+/// The file text for `entries`, sorted by name and type so two runs diff cleanly.
+pub fn render(entries: &[Entry]) -> String {
+    let mut sorted: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| !matches!(e.outcome, Outcome::Failed(_)))
+        .collect();
+    sorted.sort_by(|a, b| (&a.name, a.qtype).cmp(&(&b.name, b.qtype)));
+    let mut text = String::with_capacity(64 * (sorted.len() + 2));
+    text.push_str(HEADER);
+    text.push('\n');
+    for e in &sorted {
+        write_entry(&mut text, e);
+        text.push('\n');
+    }
+    let sum = fnv1a64(text.as_bytes());
+    let _ = writeln!(text, "end {} fnv1a64:{sum:016x}", sorted.len());
+    text
+}
+
+fn write_entry(out: &mut String, e: &Entry) {
+    let _ = write!(
+        out,
+        "{} {} {}",
+        e.expires,
+        encode_name(&e.name),
+        e.qtype.as_str()
+    );
+    match &e.outcome {
+        Outcome::NxDomain => out.push_str(" nxdomain"),
+        Outcome::NoData => out.push_str(" nodata"),
+        Outcome::Found(Data::Mx(targets)) => {
+            out.push_str(" found");
+            for t in targets {
+                let exchange = if t.exchange.is_empty() {
+                    ".".to_string()
+                } else {
+                    encode_name(&t.exchange)
+                };
+                let _ = write!(out, " {}:{exchange}", t.preference);
+            }
+        }
+        Outcome::Found(Data::Addrs(addrs)) => {
+            out.push_str(" found");
+            for a in addrs {
+                let _ = write!(out, " {a}");
+            }
+        }
+        Outcome::Failed(_) => unreachable!("failures are filtered out before writing"),
+    }
+}
+
+/// Parses a whole file; on failure, the 1-based line and what is wrong with it. Entries
+/// that expired by `now` are left out.
+pub fn parse(bytes: &[u8], now: u64) -> Result<Vec<Entry>, (usize, String)> {
+    let lines: Vec<&[u8]> = match bytes.strip_suffix(b"\n") {
+        Some(body) => body.split(|&b| b == b'\n').collect(),
+        None if bytes.is_empty() => return Err((1, "the file is empty (truncated)".into())),
+        None => {
+            let n = bytes.split(|&b| b == b'\n').count();
+            return Err((n, "truncated: the last line has no line end".into()));
+        }
+    };
+    check_header(lines[0])?;
+    let end_no = lines.len();
+    let (count, sum) = parse_end(lines[end_no - 1]).ok_or_else(|| {
+        (
+            end_no,
+            "truncated: the end line with the entry count and checksum is missing".to_string(),
+        )
+    })?;
+    let body_len = bytes.len() - lines[end_no - 1].len() - 1;
+    if fnv1a64(&bytes[..body_len]) != sum {
+        return Err((
+            end_no,
+            "checksum mismatch: the file was changed or damaged".into(),
+        ));
+    }
+    let entry_lines = &lines[1..end_no - 1];
+    if entry_lines.len() as u64 != count {
+        return Err((
+            end_no,
+            format!(
+                "the end line counts {count} entries, the file holds {}",
+                entry_lines.len()
+            ),
+        ));
+    }
+    let mut entries = Vec::with_capacity(entry_lines.len());
+    for (i, line) in entry_lines.iter().enumerate() {
+        let entry = parse_entry(line).map_err(|why| (i + 2, why))?;
+        if entry.expires > now {
+            entries.push(entry);
+        }
+    }
+    Ok(entries)
+}
+
+fn check_header(line: &[u8]) -> Result<(), (usize, String)> {
+    if line == HEADER.as_bytes() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(line);
+    let why = match text.strip_prefix(MAGIC) {
+        Some(version) => format!(
+            "cache format version {:?} is not supported (this build reads {HEADER:?})",
+            version.trim()
+        ),
+        None => format!("not a repudiate DNS cache (the first line is not {HEADER:?})"),
+    };
+    Err((1, why))
+}
+
+/// `end COUNT fnv1a64:HEX`.
+fn parse_end(line: &[u8]) -> Option<(u64, u64)> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut fields = text.split(' ');
+    if fields.next()? != "end" {
+        return None;
+    }
+    let count = fields.next()?.parse().ok()?;
+    let sum = u64::from_str_radix(fields.next()?.strip_prefix("fnv1a64:")?, 16).ok()?;
+    fields.next().is_none().then_some((count, sum))
+}
+
+fn parse_entry(line: &[u8]) -> Result<Entry, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
+    let mut fields = text.split(' ');
+    let mut next = |what: &str| fields.next().ok_or_else(|| format!("no {what}"));
+    let expires = next("expiry")?;
+    let expires: u64 = expires
+        .parse()
+        .map_err(|_| format!("expiry {expires:?} is not a number of seconds"))?;
+    let name = decode_name(next("name")?)?;
+    let qtype = match next("type")? {
+        "MX" => QType::Mx,
+        "A" => QType::A,
+        "AAAA" => QType::Aaaa,
+        other => return Err(format!("unknown record type {other:?}")),
+    };
+    let outcome = next("outcome")?;
+    let data: Vec<&str> = fields.collect();
+    let outcome = match outcome {
+        "found" => Outcome::Found(parse_data(qtype, data)?),
+        _ if !data.is_empty() => return Err("data after a negative outcome".into()),
+        "nxdomain" => Outcome::NxDomain,
+        "nodata" => Outcome::NoData,
+        other => return Err(format!("unknown outcome {other:?}")),
+    };
+    Ok(Entry {
+        name,
+        qtype,
+        outcome,
+        expires,
+    })
+}
+
+fn parse_data(qtype: QType, fields: Vec<&str>) -> Result<Data, String> {
+    if fields.is_empty() {
+        return Err("a found answer without data".into());
+    }
+    match qtype {
+        QType::Mx => fields
+            .iter()
+            .map(|f| parse_mx(f))
+            .collect::<Result<_, _>>()
+            .map(Data::Mx),
+        QType::A | QType::Aaaa => fields
+            .iter()
+            .map(|f| {
+                let ip: IpAddr = f.parse().map_err(|_| format!("{f:?} is not an address"))?;
+                if QType::for_ip(ip) == qtype {
+                    Ok(ip)
+                } else {
+                    Err(format!("{ip} is not an address of type {}", qtype.as_str()))
+                }
+            })
+            .collect::<Result<_, _>>()
+            .map(Data::Addrs),
+    }
+}
+
+fn parse_mx(field: &str) -> Result<MxTarget, String> {
+    let bad = || format!("{field:?} is not PREFERENCE:EXCHANGE");
+    let (preference, exchange) = field.split_once(':').ok_or_else(bad)?;
+    Ok(MxTarget {
+        preference: preference.parse().map_err(|_| bad())?,
+        exchange: if exchange == "." {
+            String::new()
+        } else {
+            decode_name(exchange)?
+        },
+    })
+}
+
+/// Names as the file writes them: printable ASCII except `%`, other bytes as `%XX`.
+fn encode_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for &b in name.as_bytes() {
+        if b.is_ascii_graphic() && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn decode_name(field: &str) -> Result<String, String> {
+    let bad = || format!("name {field:?} is badly encoded");
+    let raw = field.as_bytes();
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            let hex = field.get(i + 1..i + 3).ok_or_else(bad)?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+            i += 3;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(name) if !name.is_empty() => Ok(name),
+        _ => Err(bad()),
+    }
+}
+
+/// FNV-1a, 64 bits: a few lines, no dependency, and enough to notice accidental damage.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn entries() -> Vec<Entry> {
+        vec![
+            Entry {
+                name: "mail-from.example.org".into(),
+                qtype: QType::Mx,
+                outcome: Outcome::Found(Data::Mx(vec![
+                    MxTarget {
+                        preference: 10,
+                        exchange: "mx1.example.org".into(),
+                    },
+                    MxTarget {
+                        preference: 20,
+                        exchange: "mx2.example.org".into(),
+                    },
+                ])),
+                expires: NOW + 300,
+            },
+            Entry {
+                name: "mx1.example.org".into(),
+                qtype: QType::Aaaa,
+                outcome: Outcome::Found(Data::Addrs(vec!["2001:db8::25".parse().unwrap()])),
+                expires: NOW + 60,
+            },
+            Entry {
+                name: "mx1.example.org".into(),
+                qtype: QType::A,
+                outcome: Outcome::Found(Data::Addrs(vec![
+                    "192.0.2.25".parse().unwrap(),
+                    "192.0.2.26".parse().unwrap(),
+                ])),
+                expires: NOW + 60,
+            },
+            Entry {
+                name: "mail-from.example.net".into(),
+                qtype: QType::Mx,
+                outcome: Outcome::NxDomain,
+                expires: NOW + 1,
+            },
+            Entry {
+                name: "mail-from.nomail.example".into(),
+                qtype: QType::Mx,
+                outcome: Outcome::Found(Data::Mx(vec![MxTarget {
+                    preference: 0,
+                    exchange: String::new(),
+                }])),
+                expires: NOW + 3600,
+            },
+            Entry {
+                name: "odd name%\u{e9}.example".into(),
+                qtype: QType::A,
+                outcome: Outcome::NoData,
+                expires: NOW + 5,
+            },
+        ]
+    }
+
+    fn sorted(mut v: Vec<Entry>) -> Vec<Entry> {
+        v.sort_by(|a, b| (&a.name, a.qtype).cmp(&(&b.name, b.qtype)));
+        v
+    }
+
+    #[test]
+    fn round_trip_keeps_every_entry_sorted() {
+        let text = render(&entries());
+        assert!(text.starts_with("repudiate-dns-cache 1\n"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "\n{} mail-from.example.org MX found 10:mx1.example.org 20:mx2.example.org\n",
+                NOW + 300
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(" mail-from.nomail.example MX found 0:.\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(" odd%20name%25%C3%A9.example A nodata\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nend 6 fnv1a64:"), "{text}");
+        assert_eq!(parse(text.as_bytes(), NOW).unwrap(), sorted(entries()));
+        // the same entries in another order give the same bytes
+        let mut reversed = entries();
+        reversed.reverse();
+        assert_eq!(render(&reversed), text);
+    }
+
+    #[test]
+    fn expired_entries_are_dropped_and_failures_never_written() {
+        let mut with_failure = entries();
+        with_failure.push(Entry {
+            name: "down.example".into(),
+            qtype: QType::A,
+            outcome: Outcome::Failed(super::super::Failure::ServFail),
+            expires: NOW + 300,
+        });
+        let text = render(&with_failure);
+        assert!(!text.contains("down.example"), "{text}");
+        let later = parse(text.as_bytes(), NOW + 60).unwrap();
+        let names: Vec<(&str, QType)> = later.iter().map(|e| (e.name.as_str(), e.qtype)).collect();
+        assert_eq!(
+            names,
+            [
+                ("mail-from.example.org", QType::Mx),
+                ("mail-from.nomail.example", QType::Mx)
+            ]
+        );
+        assert_eq!(later[0].ttl_at(NOW + 60), 240);
+    }
+
+    #[test]
+    fn every_truncation_is_detected() {
+        let text = render(&entries());
+        for cut in 0..text.len() {
+            let r = parse(&text.as_bytes()[..cut], NOW);
+            assert!(r.is_err(), "cut at {cut} was accepted: {r:?}");
+        }
+    }
+
+    #[test]
+    fn damage_is_detected_and_located() {
+        let text = render(&entries());
+        let damaged = text.replacen("192.0.2.25", "192.0.2.99", 1);
+        let (line, why) = parse(damaged.as_bytes(), NOW).unwrap_err();
+        assert_eq!(line, 8, "the end line");
+        assert!(why.contains("checksum"), "{why}");
+
+        let (line, why) = parse(b"something else\nend 0 fnv1a64:0\n", NOW).unwrap_err();
+        assert_eq!(line, 1);
+        assert!(why.contains("not a repudiate DNS cache"), "{why}");
+
+        let (line, why) = parse(b"repudiate-dns-cache 9\nend 0 fnv1a64:0\n", NOW).unwrap_err();
+        assert_eq!(line, 1);
+        assert!(why.contains("version \"9\""), "{why}");
+    }
+
+    /// A file whose checksum is right but whose entries are not (another writer, a hand
+    /// edit with a recomputed sum) still fails on the line at fault.
+    #[test]
+    fn a_bad_entry_behind_a_good_checksum_names_its_line() {
+        let cases = [
+            ("x mail-from.a.example MX nxdomain", "expiry"),
+            ("1900000000 a.example TXT nodata", "record type"),
+            (
+                "1900000000 a.example A found 2001:db8::1",
+                "not an address of type A",
+            ),
+            ("1900000000 a.example A found", "without data"),
+            (
+                "1900000000 a.example MX found mx.example",
+                "PREFERENCE:EXCHANGE",
+            ),
+            ("1900000000 a.example MX nxdomain extra", "after a negative"),
+            ("1900000000 a%zz.example A nodata", "badly encoded"),
+            ("1900000000 a.example MX maybe", "unknown outcome"),
+        ];
+        for (line, expected) in cases {
+            let mut body = format!("{HEADER}\n1900000000 ok.example A nodata\n{line}\n");
+            let sum = fnv1a64(body.as_bytes());
+            body.push_str(&format!("end 2 fnv1a64:{sum:016x}\n"));
+            let (at, why) = parse(body.as_bytes(), NOW).unwrap_err();
+            assert_eq!(at, 3, "{line}");
+            assert!(why.contains(expected), "{line}: {why}");
+        }
+        let mut body = format!("{HEADER}\n1900000000 ok.example A nodata\n");
+        let sum = fnv1a64(body.as_bytes());
+        body.push_str(&format!("end 5 fnv1a64:{sum:016x}\n"));
+        let (at, why) = parse(body.as_bytes(), NOW).unwrap_err();
+        assert_eq!((at, why.contains("counts 5 entries")), (3, true), "{why}");
+    }
+
+    /// The example in this module's documentation (and the README) is a valid file.
+    #[test]
+    fn the_documented_example_parses() {
+        let doc: String = include_str!("persist.rs")
+            .lines()
+            .skip_while(|l| *l != "//! ```text")
+            .skip(1)
+            .take_while(|l| *l != "//! ```")
+            .map(|l| format!("{}\n", l.trim_start_matches("//! ")))
+            .collect();
+        let entries = parse(doc.as_bytes(), 1_767_222_000).unwrap();
+        assert_eq!(entries.len(), 5);
+        let readme = include_str!("../../README.md");
+        let indented: String = doc.lines().map(|l| format!("    {l}\n")).collect();
+        assert!(readme.contains(&indented), "the README shows the same file");
+    }
+
+    #[test]
+    fn load_reports_the_file_and_a_missing_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dns.cache");
+        assert_eq!(load(&path, NOW).unwrap(), []);
+        save(&path, &entries()).unwrap();
+        assert_eq!(load(&path, NOW).unwrap(), sorted(entries()));
+        std::fs::write(&path, "repudiate-dns-cache 1\n1900000000 a.exa").unwrap();
+        let e = load(&path, NOW).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        let shown = e.to_string();
+        assert!(shown.contains("dns.cache line 2: truncated"), "{shown}");
+    }
+}

@@ -1,0 +1,181 @@
+//! The history CSV of SPEC §5 (`--history`): one row per run, so a nightly cron job builds a
+//! time series of the repudiated share. The header is written when the file is new or empty.
+//!
+//! Appending safely: the row is not appended in place. Under the run's output lock
+//! (`report::lock`), the old file is read, checked to be a history file (its first line is
+//! the header), and written with the new row to a temporary file that is renamed over it —
+//! so a killed run leaves either the old history or the new one, never half a row, and two
+//! runs cannot lose each other's rows. A history grows by one short line a night, so
+//! rewriting it costs nothing worth measuring.
+
+use std::io::{self, Read};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::policy::Verdict;
+
+use super::domains::pct_column;
+use super::output::{is_renamed_into_place, write_output};
+use super::pairs::csv_writer;
+use super::summary::Totals;
+
+pub const HEADER: [&str; 12] = [
+    "run_at",
+    "inputs",
+    "messages",
+    "nonrepudiated",
+    "repudiated",
+    "no_policy",
+    "tempfail",
+    "permerror",
+    "null_sender",
+    "unknown",
+    "skipped",
+    "repudiated_pct",
+];
+
+/// This run's row: `run_at` is when the run started, `inputs` the files read or failed.
+pub fn row(run_at: &str, t: &Totals) -> Vec<String> {
+    let mut r = vec![
+        run_at.to_string(),
+        t.inputs().to_string(),
+        t.total_messages().to_string(),
+    ];
+    r.extend(Verdict::ALL.iter().map(|v| t.of(*v).to_string()));
+    r.push(t.total_skipped().to_string());
+    r.push(pct_column(t.of(Verdict::Repudiated), t.total_messages()));
+    r
+}
+
+/// Appends `row` to the history at `path` (see the module comment for how).
+pub fn append(path: &Path, row: &[String]) -> io::Result<()> {
+    let old = if is_renamed_into_place(path) {
+        read_existing(path)?
+    } else {
+        Vec::new()
+    };
+    let header_line = format!("{}\n", HEADER.join(","));
+    if !old.is_empty() && !old.starts_with(header_line.as_bytes()) {
+        return Err(io::Error::other(format!(
+            "{} is not a repudiate history file (its first line is not `{}`); not appending",
+            path.display(),
+            HEADER.join(",")
+        )));
+    }
+    write_output(Some(path), |out| {
+        out.write_all(&old)?;
+        if !old.is_empty() && !old.ends_with(b"\n") {
+            out.write_all(b"\n")?;
+        }
+        let mut w = csv_writer(out);
+        if old.is_empty() {
+            w.write_record(HEADER)?;
+        }
+        w.write_record(row)?;
+        w.flush()
+    })
+}
+
+fn read_existing(path: &Path) -> io::Result<Vec<u8>> {
+    match std::fs::File::open(path) {
+        Ok(mut f) => {
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf)?;
+            Ok(buf)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `2026-11-28T02:15:00Z`: RFC 3339 in UTC to the second, which sorts as text and which
+/// spreadsheets read as a date.
+pub fn rfc3339_utc(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339_utc(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        // 2000-02-29 (leap day of a century leap year) and 2026-11-28 02:15:07
+        let at = |s: u64| rfc3339_utc(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(at(1_795_832_107), "2026-11-28T02:15:07Z");
+        assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59Z");
+    }
+
+    #[test]
+    fn header_once_then_rows() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("history.csv");
+        let mut t = Totals::default();
+        t.messages[Verdict::Repudiated.index()] = 1;
+        t.messages[Verdict::NoPolicy.index()] = 3;
+        t.inputs_ok = 2;
+        append(&path, &row("2026-01-01T00:00:00Z", &t)).unwrap();
+        t.messages[Verdict::Repudiated.index()] = 3;
+        t.skipped[0] = 5;
+        append(&path, &row("2026-01-02T00:00:00Z", &t)).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "run_at,inputs,messages,nonrepudiated,repudiated,no_policy,tempfail,permerror,null_sender,unknown,skipped,repudiated_pct\n\
+             2026-01-01T00:00:00Z,2,4,0,1,3,0,0,0,0,0,25.00\n\
+             2026-01-02T00:00:00Z,2,6,0,3,3,0,0,0,0,5,50.00\n"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_gets_the_header_and_a_foreign_file_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let empty = d.path().join("empty.csv");
+        std::fs::write(&empty, "").unwrap();
+        append(&empty, &row("x", &Totals::default())).unwrap();
+        assert!(
+            std::fs::read_to_string(&empty)
+                .unwrap()
+                .starts_with("run_at,")
+        );
+
+        let pairs = d.path().join("pairs.csv");
+        std::fs::write(&pairs, "domain,ip,messages\na.example,192.0.2.1,1\n").unwrap();
+        let err = append(&pairs, &row("x", &Totals::default())).unwrap_err();
+        assert!(
+            err.to_string().contains("not a repudiate history file"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&pairs).unwrap(),
+            "domain,ip,messages\na.example,192.0.2.1,1\n",
+            "left alone"
+        );
+    }
+}
