@@ -19,12 +19,11 @@ import io
 import ipaddress
 import re
 import smtplib
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 # The perimeter relay's address (scripts/mta-e2e.sh binds it on lo inside the namespace).
@@ -36,7 +35,7 @@ ARCHIVE = "archive@site.example"
 
 @dataclass(frozen=True)
 class Client:
-    """The SMTP client the MTA is told it talks to (XCLIENT for postfix, PROXY for exim)."""
+    """The SMTP client: set with XCLIENT for postfix; for exim, the address it connects from."""
 
     addr: str
     name: str
