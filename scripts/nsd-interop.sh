@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interop with an independent DNS server: Debian's nsd (not this project's code, not
-# hickory) serves zone fixtures on a loopback port, and `repudiate audit --nameserver` must
+# hickory) serves zone fixtures on a loopback port, and `repudiate audit --nameserver` (and
+# `check`, pair by pair) must
 # reach the verdicts written down beside the zones.
 #
 #  1. fixtures/dns/interop/: delegation chains, loops, null MX, CNAMEs, an IPv6-only relay,
@@ -145,6 +146,43 @@ if ! diff -u "$FIX/expected.csv" "$RUN/interop.csv"; then
   echo "nsd-interop: the audit against nsd differs from $FIX/expected.csv" >&2; exit 1
 fi
 echo "nsd-interop fixtures: $(($(wc -l < "$FIX/expected.csv") - 1)) pairs agree with expected.csv"
+
+# `check` against the same server: for every pair its verdict, matched relay and reason must
+# be the audit's (one explanation per verdict), and the explanation must show the questions
+# really went to nsd, with the deciding rule and the lookup count.
+python3 - "$BIN" "$PORT" "$FIX/expected.csv" "$RUN" <<'PY'
+import csv, subprocess, sys
+binary, port, expected, run = sys.argv[1:]
+bad = 0
+rows = list(csv.DictReader(open(expected)))
+for row in rows:
+    args = [binary, "check", row["domain"], row["ip"], "--nameserver", f"127.0.0.1:{port}",
+            "--forwarder", "198.51.100.250", "--timeout", "2", "--attempts", "2"]
+    out = subprocess.run(args + ["--format", "csv"], capture_output=True, text=True)
+    steps = list(csv.DictReader(out.stdout.splitlines()))
+    if out.returncode != 0 or not steps:
+        print(f"check {row['domain']} {row['ip']}: exit {out.returncode}: {out.stderr.strip()}"); bad += 1; continue
+    first = steps[0]
+    for col in ("verdict", "matched", "reason"):
+        if first[col] != row[col]:
+            print(f"check {row['domain']} {row['ip']}: {col} {first[col]!r}, audit says {row[col]!r}"); bad += 1
+    sources = {s["source"] for s in steps if s["name"]}
+    if row["verdict"] != "nonrepudiated" or not row["matched"].startswith("forwarder:"):
+        if "dns" not in sources:
+            print(f"check {row['domain']} {row['ip']}: no question answered by DNS ({sources})"); bad += 1
+    if any(int(s["step"]) > int(first["max_lookups"]) for s in steps):
+        print(f"check {row['domain']} {row['ip']}: more steps than --max-lookups"); bad += 1
+# The person's view: the five-level chain as a tree, deepest question at depth 5.
+text = subprocess.run([binary, "check", "someone@chain.interop.test", "192.0.2.46",
+                       "--nameserver", f"127.0.0.1:{port}"], capture_output=True, text=True).stdout
+open(f"{run}/check-chain.txt", "w").write(text)
+for needle in ("nonrepudiated", "relay.l5.chain.interop.test", "mail-from.l5.chain.interop.test", "DNS", "rule"):
+    if needle not in text:
+        print(f"check text for chain.interop.test lacks {needle!r}:\n{text}"); bad += 1
+if bad:
+    sys.exit(f"nsd-interop check: {bad} disagreement(s)")
+print(f"nsd-interop check: {len(rows)} pairs explained by `check` with the audit's verdicts")
+PY
 stop_nsd
 
 # ---------------------------------------------------------------------------------------
