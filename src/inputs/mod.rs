@@ -64,7 +64,10 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
     let (inputs, walk_errors) = walk::expand(paths);
     if !progress.is_hidden() {
         // A stat per file is only worth it when someone watches the bar.
-        progress.set_length(walk::total_size(&inputs));
+        match walk::total_size(&inputs) {
+            Some(total) => progress.set_length(total),
+            None => progress.unset_length(),
+        }
     }
     let mut errors: Vec<InputError> = walk_errors
         .into_iter()

@@ -23,12 +23,13 @@ impl Input {
     }
 }
 
-/// The bytes on disk of the files among `inputs` (what the progress bar counts against).
-pub fn total_size(inputs: &[Input]) -> u64 {
+/// The bytes on disk of `inputs` (what the progress bar counts against); `None` when
+/// standard input is among them, whose length nobody knows.
+pub fn total_size(inputs: &[Input]) -> Option<u64> {
     inputs
         .iter()
-        .filter_map(|input| match input {
-            Input::File(path) => fs::metadata(path).ok().map(|m| m.len()),
+        .map(|input| match input {
+            Input::File(path) => Some(fs::metadata(path).map_or(0, |m| m.len())),
             Input::Stdin => None,
         })
         .sum()

@@ -22,11 +22,12 @@ impl Progress {
     }
 
     /// A bar for the bytes of the inputs; the reader sets its length once it has walked
-    /// the paths (standard input adds bytes beyond it).
+    /// the paths, or leaves it unknown when standard input is read, and the bar becomes a
+    /// counter.
     pub fn reading(&self) -> ProgressBar {
         self.bar(
             0,
-            "reading   [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            "reading   {spinner:.1} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
         )
     }
 
