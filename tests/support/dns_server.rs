@@ -5,7 +5,8 @@
 //! The server listens on 127.0.0.1 only, UDP and TCP on the same ephemeral port, serves
 //! zones given as master-file text, counts every query and the most it handled at once, and
 //! can inject faults per name (SERVFAIL, REFUSED, no answer, UDP truncation, truncation on
-//! every transport, delays, answers for the wrong owner or the wrong question).
+//! every transport, delays, answers for the wrong owner or the wrong question, a NODATA
+//! without its SOA).
 //!
 //! Use from an integration test (`tests/foo.rs`):
 //! ```ignore
@@ -96,6 +97,8 @@ pub enum Fault {
     WrongQuestion,
     /// Answer with TC=1 and no records over UDP and over TCP alike.
     TruncateAlways,
+    /// Answer NOERROR with no records in any section: a NODATA without the SOA.
+    NodataWithoutSoa,
 }
 
 #[derive(Clone, Debug)]
@@ -193,6 +196,13 @@ impl Faults {
     /// TCP cannot help: the answer never arrives whole.
     pub fn truncate_always(self, name: &str) -> Self {
         self.with(name, None, Fault::TruncateAlways)
+    }
+
+    /// Answer NOERROR, right ID and question, and nothing else: no records and no SOA in the
+    /// authority section, as some servers (dnsmasq, some forwarders) send a real NODATA.
+    /// Meant for a name without records of the asked type, so the reply is true, only bare.
+    pub fn nodata_without_soa(self, name: &str) -> Self {
+        self.with(name, None, Fault::NodataWithoutSoa)
     }
 
     /// Total delay and the deciding fault for one query.
@@ -511,6 +521,13 @@ impl RequestHandler for FaultyHandler {
                 let mut md = Metadata::response_from_request(&request.metadata);
                 md.authoritative = true;
                 md.truncation = true;
+                let resp =
+                    MessageResponseBuilder::from_message_request(request).build_no_records(md);
+                response_handle.send_response(resp).await
+            }
+            Some(Fault::NodataWithoutSoa) => {
+                let mut md = Metadata::response_from_request(&request.metadata);
+                md.authoritative = true;
                 let resp =
                     MessageResponseBuilder::from_message_request(request).build_no_records(md);
                 response_handle.send_response(resp).await
