@@ -176,8 +176,10 @@ async fn each_fault_ends_in_its_verdict_with_the_reason_in_the_csv() {
                 "mail-from.trunc.test MX: bad answer: response was truncated; TCP already tried or no other transport available",
             ),
         ),
-        // A reply to another question: hickory takes it over its TCP retry and reads it as
-        // an empty NODATA; asked again by hand, the reply is seen whole and rejected.
+        // A reply to another question: hickory drops it over UDP but takes it when it retries
+        // over TCP (the connection trunc.test opened), reading it as an empty NODATA; asked
+        // again by hand, the reply is seen whole and rejected. (Without a TCP connection
+        // hickory's tries time out: `tempfail` too, with `timeout` as the reason.)
         (
             pair("wrongq.test", "192.0.2.10"),
             row(
@@ -265,9 +267,11 @@ async fn each_fault_ends_in_its_verdict_with_the_reason_in_the_csv() {
             "{name}"
         );
     }
-    // A negative answer without an SOA is asked once more by hand: hickory's UDP try (reply
-    // dropped) and TCP retry (reply taken), then the check; the wrong-owner relay's one try,
-    // then the check; the bare NODATA's one try, the check, and the look for a CNAME.
+    // A negative answer without an SOA is asked once more by hand. The reply to another
+    // question: hickory's UDP try (reply dropped, timed out) and its retry over the TCP
+    // connection the truncated questions opened (reply taken), then the check; the
+    // wrong-owner relay's one try, then the check; the bare NODATA's one try, the check, and
+    // the look for a CNAME.
     assert_eq!(srv.queries_for("mail-from.wrongq.test", "MX"), 3);
     assert_eq!(srv.queries_for("wo.relay.test", "A"), 2);
     assert_eq!(srv.queries_for("mail-from.nosoa.test", "MX"), 2);

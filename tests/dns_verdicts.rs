@@ -538,6 +538,39 @@ async fn wrong_owner_answer_is_never_trusted() {
     srv.stop().await;
 }
 
+/// Measured with hickory-resolver 0.26.3: a reply to another question is dropped over UDP
+/// (the try times out), but once a truncated answer has opened a TCP connection to the
+/// server, the retry goes over it and the reply is taken, its foreign records dropped: "no
+/// records, NOERROR" without an SOA. The check by hand must turn that into a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_to_another_question_is_a_failure_even_when_hickory_takes_it() {
+    let faults = Faults::default()
+        .wrong_question("mail-from.direct.test")
+        .truncate_udp("relay.trunc.test");
+    let srv = server(faults).await;
+    let up = upstream(&srv, TIMEOUT, 2);
+    // Opens the TCP connection hickory goes on using.
+    let relay = up.query("relay.trunc.test", QType::A).await;
+    assert_eq!(
+        relay.outcome,
+        Outcome::Found(Data::Addrs(vec![ip("192.0.2.60")]))
+    );
+    assert_eq!(srv.tcp_queries(), 1);
+    srv.reset_counts();
+
+    let answer = up.query("mail-from.direct.test", QType::Mx).await;
+    assert_eq!(
+        answer.outcome,
+        Outcome::Failed(Failure::BadAnswer(
+            "answer for another question: wrong-question.mail-from.direct.test MX".into()
+        ))
+    );
+    // hickory: one UDP try (reply dropped), one TCP try (reply taken); then the check by
+    // hand over UDP, whose reply is seen whole.
+    assert_eq!((srv.udp_queries(), srv.tcp_queries()), (2, 1));
+    srv.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_that_is_not_a_host_name_is_ignored_and_said() {
     let srv = server(Faults::default()).await;

@@ -36,8 +36,8 @@
 //! - wrong_answer→ `NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code: NoError, .. }))`:
 //!   the resolver drops answer records whose owner is not the queried name (it treats the reply
 //!   as NODATA). See [`Faults::wrong_answer`] for why not a wrong message ID.
-//! - wrong_question, truncate_always: see their builder methods (measured in
-//!   `tests/dns_faults.rs`).
+//! - wrong_question, truncate_always, nodata_without_soa: see their builder methods
+//!   (measured in `tests/dns_verdicts.rs` and `tests/dns_faults.rs`).
 
 // Each test binary compiles this module and uses only part of it; without this, every binary
 // would warn (and `clippy -D warnings` fail) about the helpers it does not call.
@@ -188,6 +188,9 @@ impl Faults {
     /// Answer with the right message ID and a real-looking NOERROR reply whose question
     /// section names `wrong-question.<qname>` (answers owned by that name too): a reply to
     /// some other question. The resolver must not take it for the answer to this one.
+    /// hickory-resolver 0.26.3 drops it over UDP (the try times out) but takes it over a TCP
+    /// connection it already has, reading it as NODATA without an SOA (measured in
+    /// `tests/dns_verdicts.rs`).
     pub fn wrong_question(self, name: &str) -> Self {
         self.with(name, None, Fault::WrongQuestion)
     }
