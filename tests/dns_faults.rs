@@ -10,7 +10,7 @@
 //! what an operator sees in the report, and measures at the server rather than trusting the
 //! tool's own counters. What that file already covers (policy SERVFAIL/REFUSED/timeout via
 //! the library, a relay truncated over UDP, the 150-relay fan-out at the default budget,
-//! the wrong-owner answer) is not repeated here. All traffic stays on 127.0.0.1.
+//! the wrong-owner answer for a policy) is not repeated here. All traffic stays on 127.0.0.1.
 
 #[path = "support/dns_server.rs"]
 mod dns_server;
@@ -45,6 +45,11 @@ loop1                 IN CNAME loop2.test.
 loop2                 IN CNAME loop1.test.
 ; an MX target that is an IP address, not a host name: never looked up as one
 MAIL-FROM.numeric     IN MX    0 192.0.2.10.
+; a relay whose address comes back under another owner
+MAIL-FROM.wrongowner  IN MX    10 wo.relay.test.
+wo.relay              IN A     192.0.2.30
+; a name with no MX (an address only), whose NODATA comes without an SOA (as from dnsmasq)
+MAIL-FROM.nosoa       IN A     192.0.2.10
 ";
 
 /// Per-try timeout of the faults run: loopback answers take microseconds.
@@ -140,6 +145,8 @@ async fn each_fault_ends_in_its_verdict_with_the_reason_in_the_csv() {
         .blackhole("mail-from.silent.test")
         .truncate_always("mail-from.trunc.test")
         .wrong_question("mail-from.wrongq.test")
+        .wrong_answer("wo.relay.test")
+        .nodata_without_soa("mail-from.nosoa.test")
         .blackhole("dead.relay.test");
     let zone = zone(FAULT_RECORDS);
     let srv = TestDns::start(&[("test.", &zone)], faults).await;
@@ -169,14 +176,32 @@ async fn each_fault_ends_in_its_verdict_with_the_reason_in_the_csv() {
                 "mail-from.trunc.test MX: bad answer: response was truncated; TCP already tried or no other transport available",
             ),
         ),
-        // KNOWN GAP, pinned: a reply to another question. hickory-net 0.26.3 drops it over
-        // UDP (question check) but its retry goes over TCP, whose stream does not compare the
-        // question; the foreign records are then dropped by owner and the reply reads as
-        // NODATA without an SOA. The records are never used (no relay, no match), but the
-        // verdict is no-policy where tempfail is right. Telling this from a server that omits
-        // the SOA in a real NODATA needs the raw reply, which hickory does not expose.
+        // A reply to another question: hickory drops it over UDP but takes it when it retries
+        // over TCP (the connection trunc.test opened), reading it as an empty NODATA; asked
+        // again by hand, the reply is seen whole and rejected. (Without a TCP connection
+        // hickory's tries time out: `tempfail` too, with `timeout` as the reason.)
         (
             pair("wrongq.test", "192.0.2.10"),
+            row(
+                "tempfail",
+                "",
+                "",
+                "mail-from.wrongq.test MX: bad answer: answer for another question: wrong-question.mail-from.wrongq.test MX",
+            ),
+        ),
+        // The relay's address under another owner: never used, and never "no address" either.
+        (
+            pair("wrongowner.test", "192.0.2.30"),
+            row(
+                "tempfail",
+                "",
+                "wo.relay.test",
+                "wo.relay.test A: bad answer: answer records for another owner: wrong-answer.wo.relay.test",
+            ),
+        ),
+        // A real NODATA without its SOA is still NODATA.
+        (
+            pair("nosoa.test", "192.0.2.10"),
             row("no-policy", "", "", ""),
         ),
         (
@@ -235,13 +260,22 @@ async fn each_fault_ends_in_its_verdict_with_the_reason_in_the_csv() {
         }
     }
     // Two tries per question (`--attempts 2`) reached the server for each failing policy.
-    for name in ["sf", "refused", "silent", "wrongq"] {
+    for name in ["sf", "refused", "silent"] {
         assert_eq!(
             srv.queries_for(&format!("mail-from.{name}.test"), "MX"),
             2,
             "{name}"
         );
     }
+    // A negative answer without an SOA is asked once more by hand. The reply to another
+    // question: hickory's UDP try (reply dropped, timed out) and its retry over the TCP
+    // connection the truncated questions opened (reply taken), then the check; the
+    // wrong-owner relay's one try, then the check; the bare NODATA's one try, the check, and
+    // the look for a CNAME.
+    assert_eq!(srv.queries_for("mail-from.wrongq.test", "MX"), 3);
+    assert_eq!(srv.queries_for("wo.relay.test", "A"), 2);
+    assert_eq!(srv.queries_for("mail-from.nosoa.test", "MX"), 2);
+    assert_eq!(srv.queries_for("mail-from.nosoa.test", "CNAME"), 1);
     // The IP-literal target was never looked up as a name.
     assert_eq!(srv.queries_for("192.0.2.10", "A"), 0);
     assert_eq!(srv.queries_for("mail-from.192.0.2.10", "MX"), 0);

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use dns_server::{Faults, TestDns};
 use repudiate::dns::upstream::{Upstream, UpstreamConfig};
 use repudiate::dns::zones::Zones;
-use repudiate::dns::{Data, Dns, Lookup, Outcome, QType, Source};
+use repudiate::dns::{Data, Dns, Failure, Lookup, Outcome, QType, Source};
 use repudiate::policy::{Evaluation, PolicyConfig, Trusted, Verdict, evaluate};
 
 const ZONE: &str = include_str!("../fixtures/dns/verdicts.zone");
@@ -356,6 +356,39 @@ async fn no_policy_for_nxdomain_and_nodata() {
     srv.stop().await;
 }
 
+/// Some servers (dnsmasq, forwarders) leave the SOA out of a real NODATA. Such an answer is
+/// asked once more by hand, because a reply to another question reads the same through
+/// hickory; matched and still empty, it stays NODATA: `no-policy`, not `tempfail`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_policy_for_a_nodata_without_its_soa() {
+    let srv = server(Faults::default().nodata_without_soa("mail-from.txtonly.test")).await;
+    let dns = stack(&srv, 2);
+    let nodata = dns.lookup("mail-from.txtonly.test", QType::Mx).await;
+    // No SOA, so no negative TTL to keep it for.
+    assert_eq!((nodata.outcome, nodata.ttl), (Outcome::NoData, 0));
+    let e = eval(&dns, "txtonly.test", "192.0.2.10", &PolicyConfig::default()).await;
+    assert_eq!(e.verdict, Verdict::NoPolicy, "{e:?}");
+    assert_eq!((e.reason, e.relays.len()), (None, 0));
+    // hickory's query and the check; then the CNAME look that rules out a loop.
+    assert_eq!(srv.queries_for("mail-from.txtonly.test", "MX"), 2);
+    assert_eq!(srv.queries_for("mail-from.txtonly.test", "CNAME"), 1);
+    srv.stop().await;
+}
+
+/// RFC 6761 names are answered by hickory itself, without an SOA: they must not be asked
+/// again by hand (the server would not know them, and the answer would turn into a failure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_the_resolver_answers_itself_stay_negative_and_reach_no_server() {
+    let srv = server(Faults::default()).await;
+    let dns = stack(&srv, 1);
+    let nx = dns.lookup("mail-from.example.invalid", QType::Mx).await;
+    assert_eq!(nx.outcome, Outcome::NxDomain);
+    let nodata = dns.lookup("mail-from.localhost", QType::Mx).await;
+    assert_eq!(nodata.outcome, Outcome::NoData);
+    assert_eq!(srv.queries(), 0, "{:?}", srv.question_counts());
+    srv.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policy_lookup_failures_are_tempfail() {
     let faults = Faults::default()
@@ -478,29 +511,63 @@ async fn cname_mx_target_is_followed_and_named() {
     srv.stop().await;
 }
 
-/// Observed with hickory-resolver 0.26.3: answer records whose owner is not the queried name
-/// are dropped and the reply is reported as `NoRecordsFound` with rcode NOERROR, i.e. NODATA.
-/// The project cannot tell that from a real NODATA, so the verdict is `no-policy`: the
-/// foreign records are never trusted, which is what matters. (The same fault on a relay's A
-/// makes that relay look address-less, so its client is `repudiated`, not `tempfail`.) If the
-/// resolver ever reports this as an error, `tempfail` becomes right and this pin changes.
+/// hickory-resolver 0.26.3 drops answer records whose owner is not the queried name and
+/// reports "no records, NOERROR" without an SOA; the tool asks again by hand, sees the
+/// foreign owner, and fails the question: `tempfail`, never `no-policy` and never a match.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_owner_answer_is_never_trusted() {
     let srv = server(Faults::default().wrong_answer("mail-from.wrong.test")).await;
     let dns = stack(&srv, 1);
     let e = eval(&dns, "wrong.test", "192.0.2.10", &PolicyConfig::default()).await;
-    assert!(
-        !matches!(e.verdict, Verdict::Nonrepudiated | Verdict::Repudiated),
-        "records for another owner were used: {e:?}"
+    assert_eq!(e.verdict, Verdict::Tempfail, "{e:?}");
+    assert_eq!(
+        reason(&e),
+        "mail-from.wrong.test MX: bad answer: answer records for another owner: \
+         wrong-answer.mail-from.wrong.test"
     );
-    assert_eq!(e.verdict, Verdict::NoPolicy, "{e:?}");
     assert!(e.relays.is_empty(), "{e:?}");
     assert_eq!(
         dns.lookup("mail-from.wrong.test", QType::Mx).await.outcome,
-        Outcome::NoData
+        Outcome::Failed(Failure::BadAnswer(
+            "answer records for another owner: wrong-answer.mail-from.wrong.test".into()
+        ))
     );
-    assert_eq!(srv.queries_for("mail-from.wrong.test", "MX"), 1);
+    // hickory's query and the check; the second lookup came from the run's cache.
+    assert_eq!(srv.queries_for("mail-from.wrong.test", "MX"), 2);
     assert_eq!(srv.queries_for("out.direct.test", "A"), 0);
+    srv.stop().await;
+}
+
+/// Measured with hickory-resolver 0.26.3: a reply to another question is dropped over UDP
+/// (the try times out), but once a truncated answer has opened a TCP connection to the
+/// server, the retry goes over it and the reply is taken, its foreign records dropped: "no
+/// records, NOERROR" without an SOA. The check by hand must turn that into a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_to_another_question_is_a_failure_even_when_hickory_takes_it() {
+    let faults = Faults::default()
+        .wrong_question("mail-from.direct.test")
+        .truncate_udp("relay.trunc.test");
+    let srv = server(faults).await;
+    let up = upstream(&srv, TIMEOUT, 2);
+    // Opens the TCP connection hickory goes on using.
+    let relay = up.query("relay.trunc.test", QType::A).await;
+    assert_eq!(
+        relay.outcome,
+        Outcome::Found(Data::Addrs(vec![ip("192.0.2.60")]))
+    );
+    assert_eq!(srv.tcp_queries(), 1);
+    srv.reset_counts();
+
+    let answer = up.query("mail-from.direct.test", QType::Mx).await;
+    assert_eq!(
+        answer.outcome,
+        Outcome::Failed(Failure::BadAnswer(
+            "answer for another question: wrong-question.mail-from.direct.test MX".into()
+        ))
+    );
+    // hickory: one UDP try (reply dropped), one TCP try (reply taken); then the check by
+    // hand over UDP, whose reply is seen whole.
+    assert_eq!((srv.udp_queries(), srv.tcp_queries()), (2, 1));
     srv.stop().await;
 }
 

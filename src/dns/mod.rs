@@ -4,6 +4,7 @@
 //! because the policy turns the first into `no-policy` and the second into `tempfail`.
 
 pub mod cache;
+pub mod exchange;
 pub mod persist;
 pub mod upstream;
 pub mod zones;

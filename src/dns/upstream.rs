@@ -2,21 +2,37 @@
 //! configuration), its own cache off because [`super::cache`] is the run's single cache, and
 //! every error mapped to a typed [`Outcome`] in this one place.
 //!
-//! One hickory behaviour needs a second look: a CNAME loop (or a chain longer than its limit
-//! of 8) comes back as "no records, NOERROR" without an SOA, which would read as NODATA and
-//! turn a broken answer into `no-policy` or `repudiated`. A negative answer without an SOA is
-//! therefore checked by following the CNAMEs of the name one question at a time.
+//! A negative answer without an SOA needs a second look, because two kinds of broken reply
+//! come out of hickory looking like that:
+//! - a reply to another question, or with answer records for another owner: hickory drops
+//!   the first over UDP but takes it over its TCP retry, then discards the foreign records,
+//!   leaving "no records, NOERROR". The question is therefore asked once more with
+//!   [`super::exchange`], where the reply is seen whole: if it answers another question or
+//!   holds records of another owner, the answer is a failure (`tempfail`); if it matches and
+//!   is still empty, the negative answer stands — a server such as dnsmasq leaves the SOA
+//!   out of a real NODATA.
+//! - a CNAME loop (or a chain longer than hickory's limit of 8): checked by following the
+//!   CNAMEs of the name one question at a time.
+//!
+//! Names the resolver answers itself (RFC 6761: `localhost`, `invalid`, ...) reach no server,
+//! so their negative answers are taken as they are.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use hickory_resolver::config::{
+    NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::op::{Query, ResponseCode};
+use hickory_resolver::proto::rr::domain::usage::{
+    IN_ADDR_ARPA_127, INVALID, IP6_ARPA_1, LOCALHOST, ONION, ResolverUsage,
+};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
+use super::exchange::{self, Exchange, ExchangeError};
 use super::zones::name_text;
 use super::{Answer, Data, Failure, MxTarget, Outcome, QType, Source};
 
@@ -35,7 +51,12 @@ const MAX_CNAME_HOPS: usize = 16;
 
 pub struct Upstream {
     resolver: TokioResolver,
+    /// The same nameservers, timeout and tries, for asking a question again by hand.
+    recheck: Exchange,
 }
+
+/// Standard DNS port, for system nameservers configured without a UDP connection.
+const DNS_PORT: u16 = 53;
 
 impl Upstream {
     pub fn new(cfg: &UpstreamConfig) -> Result<Upstream, String> {
@@ -45,30 +66,29 @@ impl Upstream {
         opts.cache_size = 0;
         opts.use_hosts_file = ResolveHosts::Never;
         opts.edns0 = true;
-        let builder = if cfg.nameservers.is_empty() {
-            TokioResolver::builder_tokio().map_err(|e| format!("system DNS configuration: {e}"))?
+        let config = if cfg.nameservers.is_empty() {
+            // What `TokioResolver::builder_tokio` reads; its options are replaced below anyway.
+            let (config, _) = hickory_resolver::system_conf::read_system_conf()
+                .map_err(|e| format!("system DNS configuration: {e}"))?;
+            config
         } else {
-            let servers = cfg
-                .nameservers
-                .iter()
-                .map(|sa| {
-                    let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
-                    for c in ns.connections.iter_mut() {
-                        c.port = sa.port();
-                    }
-                    ns
-                })
-                .collect();
-            TokioResolver::builder_with_config(
-                ResolverConfig::from_name_servers(servers),
-                TokioRuntimeProvider::default(),
+            ResolverConfig::from_name_servers(
+                cfg.nameservers
+                    .iter()
+                    .map(|&sa| server_config(sa))
+                    .collect(),
             )
         };
-        let resolver = builder
+        let recheck = Exchange {
+            servers: config.name_servers().iter().map(udp_address).collect(),
+            timeout: cfg.timeout,
+            attempts: cfg.attempts,
+        };
+        let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
             .with_options(opts)
             .build()
             .map_err(|e| format!("DNS resolver: {e}"))?;
-        Ok(Upstream { resolver })
+        Ok(Upstream { resolver, recheck })
     }
 
     pub async fn query(&self, name: &str, qtype: QType) -> Answer {
@@ -132,15 +152,41 @@ impl Upstream {
                 }
             }
             Err(NetError::Dns(DnsError::NoRecordsFound(nr)))
-                if nr.response_code == ResponseCode::NoError && nr.soa.is_none() =>
+                if nr.soa.is_none() && !answered_by_resolver(&fqdn) =>
             {
-                match self.cname_trouble(&fqdn).await {
-                    Some(why) => Answer::failed(Failure::BadAnswer(why), Source::Dns),
-                    None => classify(NetError::Dns(DnsError::NoRecordsFound(nr))),
-                }
+                self.recheck_negative(Query::query(fqdn, rtype)).await
             }
             Err(e) => classify(e),
         }
+    }
+
+    /// A negative answer came without an SOA, so it may have been made of a foreign reply:
+    /// asks `query` again by hand and judges that reply (see the module doc).
+    async fn recheck_negative(&self, query: Query) -> Answer {
+        let reply = match self.recheck.ask(&query).await {
+            Ok(reply) => reply,
+            Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),
+        };
+        if let Some(why) = exchange::foreign(&reply, &query) {
+            return Answer::failed(Failure::BadAnswer(why), Source::Dns);
+        }
+        let code = reply.metadata.response_code;
+        if code != ResponseCode::NoError && code != ResponseCode::NXDomain {
+            return Answer::failed(rcode_failure(code), Source::Dns);
+        }
+        if exchange::has_records(&reply, &query) {
+            // The first reply was not this server's answer: which one to believe is unknown.
+            return Answer::failed(
+                Failure::BadAnswer("records in one reply, none in another".to_owned()),
+                Source::Dns,
+            );
+        }
+        if code == ResponseCode::NoError
+            && let Some(why) = self.cname_trouble(query.name()).await
+        {
+            return Answer::failed(Failure::BadAnswer(why), Source::Dns);
+        }
+        negative(code, 0)
     }
 
     /// Follows the CNAMEs starting at `name` by asking for CNAME records (which servers
@@ -175,28 +221,87 @@ impl Upstream {
     }
 }
 
+/// A `--nameserver` as hickory wants it: UDP and TCP on the address's port.
+fn server_config(address: SocketAddr) -> NameServerConfig {
+    let mut server = NameServerConfig::udp_and_tcp(address.ip());
+    for connection in server.connections.iter_mut() {
+        connection.port = address.port();
+    }
+    server
+}
+
+/// Where hickory sends UDP queries for `server` (TCP goes to the same port here).
+fn udp_address(server: &NameServerConfig) -> SocketAddr {
+    let port = server
+        .connections
+        .iter()
+        .find(|c| matches!(c.protocol, ProtocolConfig::Udp))
+        .map_or(DNS_PORT, |c| c.port);
+    SocketAddr::new(server.ip, port)
+}
+
+/// Names under the RFC 6761 zones that hickory answers without asking any server.
+fn answered_by_resolver(name: &Name) -> bool {
+    [
+        &*LOCALHOST,
+        &*IN_ADDR_ARPA_127,
+        &*IP6_ARPA_1,
+        &*INVALID,
+        &*ONION,
+    ]
+    .iter()
+    .any(|zone| {
+        zone.zone_of(name)
+            && matches!(
+                zone.resolver(),
+                ResolverUsage::Loopback | ResolverUsage::NxDomain
+            )
+    })
+}
+
 /// Every hickory error becomes an outcome here and nowhere else.
 fn classify(error: NetError) -> Answer {
     let failure = match error {
         NetError::Dns(DnsError::NoRecordsFound(nr)) => {
-            let outcome = if nr.response_code == ResponseCode::NXDomain {
-                Outcome::NxDomain
-            } else {
-                Outcome::NoData
-            };
-            return Answer {
-                outcome,
-                ttl: nr.negative_ttl.unwrap_or(0),
-                source: Source::Dns,
-            };
+            return negative(nr.response_code, nr.negative_ttl.unwrap_or(0));
         }
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => Failure::ServFail,
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => Failure::Refused,
-        NetError::Dns(DnsError::ResponseCode(code)) => Failure::Rcode(code.to_string()),
+        NetError::Dns(DnsError::ResponseCode(code)) => rcode_failure(code),
         NetError::Timeout => Failure::Timeout,
         NetError::Io(e) => Failure::Network(e.to_string()),
         NetError::NoConnections | NetError::Busy => Failure::Network(error.to_string()),
         other => Failure::BadAnswer(other.to_string()),
     };
     Answer::failed(failure, Source::Dns)
+}
+
+/// A negative answer: NXDOMAIN, or NODATA for any other code it came with.
+fn negative(code: ResponseCode, ttl: u32) -> Answer {
+    let outcome = if code == ResponseCode::NXDomain {
+        Outcome::NxDomain
+    } else {
+        Outcome::NoData
+    };
+    Answer {
+        outcome,
+        ttl,
+        source: Source::Dns,
+    }
+}
+
+/// An error response code.
+fn rcode_failure(code: ResponseCode) -> Failure {
+    match code {
+        ResponseCode::ServFail => Failure::ServFail,
+        ResponseCode::Refused => Failure::Refused,
+        code => Failure::Rcode(code.to_string()),
+    }
+}
+
+/// A hand-made exchange that brought no reply to judge.
+fn exchange_failure(error: ExchangeError) -> Failure {
+    match error {
+        ExchangeError::Timeout => Failure::Timeout,
+        ExchangeError::Network(why) => Failure::Network(why),
+        ExchangeError::Unusable(why) => Failure::BadAnswer(why),
+    }
 }

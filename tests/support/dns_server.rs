@@ -5,7 +5,8 @@
 //! The server listens on 127.0.0.1 only, UDP and TCP on the same ephemeral port, serves
 //! zones given as master-file text, counts every query and the most it handled at once, and
 //! can inject faults per name (SERVFAIL, REFUSED, no answer, UDP truncation, truncation on
-//! every transport, delays, answers for the wrong owner or the wrong question).
+//! every transport, delays, answers for the wrong owner or the wrong question, a NODATA
+//! without its SOA).
 //!
 //! Use from an integration test (`tests/foo.rs`):
 //! ```ignore
@@ -35,8 +36,8 @@
 //! - wrong_answer→ `NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code: NoError, .. }))`:
 //!   the resolver drops answer records whose owner is not the queried name (it treats the reply
 //!   as NODATA). See [`Faults::wrong_answer`] for why not a wrong message ID.
-//! - wrong_question, truncate_always: see their builder methods (measured in
-//!   `tests/dns_faults.rs`).
+//! - wrong_question, truncate_always, nodata_without_soa: see their builder methods
+//!   (measured in `tests/dns_verdicts.rs` and `tests/dns_faults.rs`).
 
 // Each test binary compiles this module and uses only part of it; without this, every binary
 // would warn (and `clippy -D warnings` fail) about the helpers it does not call.
@@ -96,6 +97,8 @@ pub enum Fault {
     WrongQuestion,
     /// Answer with TC=1 and no records over UDP and over TCP alike.
     TruncateAlways,
+    /// Answer NOERROR with no records in any section: a NODATA without the SOA.
+    NodataWithoutSoa,
 }
 
 #[derive(Clone, Debug)]
@@ -185,6 +188,9 @@ impl Faults {
     /// Answer with the right message ID and a real-looking NOERROR reply whose question
     /// section names `wrong-question.<qname>` (answers owned by that name too): a reply to
     /// some other question. The resolver must not take it for the answer to this one.
+    /// hickory-resolver 0.26.3 drops it over UDP (the try times out) but takes it over a TCP
+    /// connection it already has, reading it as NODATA without an SOA (measured in
+    /// `tests/dns_verdicts.rs`).
     pub fn wrong_question(self, name: &str) -> Self {
         self.with(name, None, Fault::WrongQuestion)
     }
@@ -193,6 +199,13 @@ impl Faults {
     /// TCP cannot help: the answer never arrives whole.
     pub fn truncate_always(self, name: &str) -> Self {
         self.with(name, None, Fault::TruncateAlways)
+    }
+
+    /// Answer NOERROR, right ID and question, and nothing else: no records and no SOA in the
+    /// authority section, as some servers (dnsmasq, some forwarders) send a real NODATA.
+    /// Meant for a name without records of the asked type, so the reply is true, only bare.
+    pub fn nodata_without_soa(self, name: &str) -> Self {
+        self.with(name, None, Fault::NodataWithoutSoa)
     }
 
     /// Total delay and the deciding fault for one query.
@@ -511,6 +524,13 @@ impl RequestHandler for FaultyHandler {
                 let mut md = Metadata::response_from_request(&request.metadata);
                 md.authoritative = true;
                 md.truncation = true;
+                let resp =
+                    MessageResponseBuilder::from_message_request(request).build_no_records(md);
+                response_handle.send_response(resp).await
+            }
+            Some(Fault::NodataWithoutSoa) => {
+                let mut md = Metadata::response_from_request(&request.metadata);
+                md.authoritative = true;
                 let resp =
                     MessageResponseBuilder::from_message_request(request).build_no_records(md);
                 response_handle.send_response(resp).await
