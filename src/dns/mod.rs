@@ -5,10 +5,12 @@
 
 pub mod cache;
 pub mod exchange;
+pub mod occupancy;
 pub mod persist;
 pub mod upstream;
 pub mod zones;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::net::IpAddr;
@@ -166,6 +168,8 @@ pub struct Dns {
 struct Network {
     upstream: Option<Arc<Upstream>>,
     in_flight: Arc<Semaphore>,
+    /// The semaphore's size: `--concurrency`.
+    concurrency: usize,
     stats: Arc<Stats>,
 }
 
@@ -195,10 +199,18 @@ impl Dns {
             network: Network {
                 upstream: upstream.map(Arc::new),
                 in_flight: Arc::new(Semaphore::new(concurrency.max(1))),
+                concurrency: concurrency.max(1),
                 stats: stats.clone(),
             },
             stats,
         }
+    }
+
+    /// Reads the queries on the wire (permits of `--concurrency` in use) whenever called,
+    /// from any thread, for as long as it is kept.
+    pub fn in_flight_probe(&self) -> impl Fn() -> usize + Send + 'static {
+        let (semaphore, concurrency) = (self.network.in_flight.clone(), self.network.concurrency);
+        move || concurrency - semaphore.available_permits()
     }
 
     /// Seeds the run's cache with answers kept from earlier runs (`--cache`).
@@ -218,18 +230,24 @@ impl Dns {
 
 impl Lookup for Dns {
     async fn lookup(&self, name: &str, qtype: QType) -> Answer {
-        let name = match self.zones.answer(name, qtype) {
-            ZoneAnswer::Answer(answer) => {
-                self.stats.zone_answers.fetch_add(1, Ordering::Relaxed);
-                return answer;
+        let name: Cow<'_, str> = if self.zones.is_empty() {
+            Cow::Borrowed(name)
+        } else {
+            match self.zones.answer(name, qtype) {
+                ZoneAnswer::Answer(answer) => {
+                    self.stats.zone_answers.fetch_add(1, Ordering::Relaxed);
+                    return answer;
+                }
+                // A CNAME inside the zones pointing outside them: ask for the target.
+                ZoneAnswer::FallThrough(name) => Cow::Owned(name),
             }
-            // A CNAME inside the zones pointing outside them: ask for the target.
-            ZoneAnswer::FallThrough(name) => name,
         };
-        let network = self.network.clone();
+        // Only a miss needs the network side (and its own copy of the name).
         let (answer, fresh) = self
             .cache
-            .get_or_fetch(name.clone(), qtype, move || network.ask(name, qtype))
+            .get_or_fetch(&name, qtype, || {
+                self.network.clone().ask(name.to_string(), qtype)
+            })
             .await;
         if fresh {
             answer

@@ -4,15 +4,16 @@
 //! per-evaluation lookup budget. Each distinct (name, type) counts once against the budget
 //! whether the cache or the network answers it, so a verdict never depends on cache state.
 
+mod fast_set;
 pub mod verdict;
 
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::dns::{Answer, Data, Failure, Lookup, MxTarget, Outcome, QType, Source};
 use crate::extract::address::is_host_name;
 use crate::net::IpNet;
+use fast_set::FastSet;
 pub use verdict::Verdict;
 
 /// A configured relay that is always permitted (`--perimeter`, `--forwarder`).
@@ -95,11 +96,12 @@ struct OverBudget;
 struct Evaluator<'a, L> {
     lookup: &'a L,
     cfg: &'a PolicyConfig,
-    asked: HashMap<(String, QType), Answer>,
+    /// Questions counted against the budget.
+    asked: FastSet<(String, QType)>,
     count: u32,
     failures: Vec<String>,
     ignored: Vec<String>,
-    relays: HashSet<String>,
+    relays: FastSet<String>,
     steps: Vec<Step>,
     /// The question being waited for, as a step without its answer yet.
     waiting: Option<Step>,
@@ -110,11 +112,11 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         Evaluator {
             lookup,
             cfg,
-            asked: HashMap::new(),
+            asked: FastSet::default(),
             count: 0,
             failures: Vec::new(),
             ignored: Vec::new(),
-            relays: HashSet::new(),
+            relays: FastSet::default(),
             steps: Vec::new(),
             waiting: None,
         }
@@ -122,8 +124,11 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
 
     async fn ask(&mut self, name: &str, qtype: QType, depth: u32) -> Result<Answer, OverBudget> {
         let key = (name.to_string(), qtype);
-        if let Some(a) = self.asked.get(&key) {
-            return Ok(a.clone());
+        if self.asked.contains(&key) {
+            // Asked before in this evaluation: it counted once. The lookup answers it again
+            // the same way (the run's cache keeps every answer, failures included), which
+            // costs less than keeping a copy of every answer here.
+            return Ok(self.lookup.lookup(name, qtype).await);
         }
         if self.count >= self.cfg.max_lookups {
             return Err(OverBudget);
@@ -153,7 +158,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 count: self.count,
             });
         }
-        self.asked.insert(key, answer.clone());
+        self.asked.insert(key);
         Ok(answer)
     }
 
@@ -208,7 +213,8 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 "null MX: the domain says it sends no mail",
             );
         }
-        let mut expanded: HashSet<String> = HashSet::from([domain.to_string()]);
+        let mut expanded: FastSet<String> = FastSet::default();
+        expanded.insert(domain.to_string());
         let mut level = self.note_targets(&targets);
         let family = QType::for_ip(ip);
         let mut depth = 0;
@@ -303,9 +309,11 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
     /// The valid targets not seen before, in exploration order (preference, then name). The
     /// root and names that are not host names are ignored, and said in `reason`.
     fn fresh_targets(&mut self, targets: &[MxTarget]) -> Vec<String> {
-        let mut sorted = targets.to_vec();
+        let mut sorted: Vec<&MxTarget> = targets.iter().collect();
         sorted.sort();
         let mut out: Vec<String> = Vec::new();
+        // Policies list up to dozens of targets: a set, not a scan of `out`, finds repeats.
+        let mut taken: FastSet<&str> = FastSet::default();
         for t in sorted {
             if t.exchange.is_empty() {
                 continue; // a null MX among other targets contributes nothing
@@ -317,8 +325,8 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 }
                 continue;
             }
-            if !self.relays.contains(&t.exchange) && !out.contains(&t.exchange) {
-                out.push(t.exchange);
+            if !self.relays.contains(&t.exchange) && taken.insert(&t.exchange) {
+                out.push(t.exchange.clone());
             }
         }
         out
