@@ -251,6 +251,17 @@ async fn each_fault_ends_in_its_verdict_with_the_reason_in_the_csv() {
     let run = audit(&srv, &pairs, &["--timeout", TIMEOUT, "--attempts", "2"]).await;
     for (key, want) in &expected {
         let got = &run.rows[key];
+        // hickory takes the reply to another question only when it retries over a TCP
+        // connection the truncated questions left open; whether that connection is still
+        // there depends on timing, and otherwise its tries time out. Either way the verdict
+        // is tempfail with the failed question in `reason`.
+        if key.0 == "wrongq.test" && got.reason.ends_with("MX: timeout") {
+            assert_eq!(
+                (got.verdict.as_str(), got.reason.as_str()),
+                ("tempfail", "mail-from.wrongq.test MX: timeout")
+            );
+            continue;
+        }
         assert_eq!(got, want, "{key:?}");
         if !want.reason.is_empty() && want.verdict == "tempfail" {
             assert!(
@@ -272,7 +283,11 @@ async fn each_fault_ends_in_its_verdict_with_the_reason_in_the_csv() {
     // connection the truncated questions opened (reply taken), then the check; the
     // wrong-owner relay's one try, then the check; the bare NODATA's one try, the check, and
     // the look for a CNAME.
-    assert_eq!(srv.queries_for("mail-from.wrongq.test", "MX"), 3);
+    let wrongq = srv.queries_for("mail-from.wrongq.test", "MX");
+    assert!(
+        (2..=3).contains(&wrongq),
+        "{wrongq} questions for the wrong-question policy"
+    );
     assert_eq!(srv.queries_for("wo.relay.test", "A"), 2);
     assert_eq!(srv.queries_for("mail-from.nosoa.test", "MX"), 2);
     assert_eq!(srv.queries_for("mail-from.nosoa.test", "CNAME"), 1);
