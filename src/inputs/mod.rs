@@ -254,6 +254,9 @@ fn add(
 
 fn read_mbox(reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> Result<(), ReadError> {
     let mut mbox = MboxReader::new(reader);
+    if !opts.strict {
+        mbox = mbox.without_line_numbers();
+    }
     while let Some(item) = mbox.next_item()? {
         let (record, line, what) = match item {
             MboxItem::Preamble { line } => (
