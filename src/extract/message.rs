@@ -7,7 +7,6 @@
 //! A byte-level scan that follows mail-parser's own field rules picks out the Return-Path
 //! and Received fields, and only those are handed to mail-parser.
 
-use std::cell::RefCell;
 use std::sync::LazyLock;
 
 use mail_parser::{HeaderName, HeaderValue, MessageParser};
@@ -25,68 +24,89 @@ static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
 
 /// Extracts the observation from a message's header block. `envelope_line` is the sender
 /// written on the mbox `From ` separator, used only when there is no Return-Path.
+///
+/// The fields that matter are handed to mail-parser one at a time, top down, and the walk
+/// stops as soon as it has both answers (usually after the first two or three).
 pub fn extract(header: &[u8], envelope_line: Option<&str>, opts: &ExtractOptions) -> Record {
-    thread_local! {
-        static SELECTED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    }
-    SELECTED.with_borrow_mut(|selected| {
-        selected.clear();
-        // mail-parser gives nothing for a block without a single field.
-        if select_fields(header, selected) == 0 {
-            return Record::Skipped(SkipReason::Malformed);
+    let mut walk = Walk::default();
+    let fields = for_each_field(header, |field, wanted| {
+        if wanted && let Some(message) = PARSER.parse_headers(field) {
+            walk.see_all(message.headers(), opts);
         }
-        extract_selected(selected, envelope_line, opts)
-    })
+        walk.complete()
+    });
+    // mail-parser gives nothing for a block without a single field.
+    if fields == 0 {
+        return Record::Skipped(SkipReason::Malformed);
+    }
+    walk.finish(envelope_line, opts)
 }
 
-/// [`extract`] for a block that holds only the fields that matter (or all of them).
-fn extract_selected(header: &[u8], envelope_line: Option<&str>, opts: &ExtractOptions) -> Record {
-    let message = PARSER.parse_headers(header);
-    let mut return_path: Option<Sender> = None;
-    let mut client = None;
-    for h in message.as_ref().map_or(&[][..], |m| m.headers()) {
-        match h.name {
-            // mail-parser reports `Return-Path: <>` and a missing header alike when parsed
-            // as an address, so the raw text is read and the first (topmost) one wins.
-            HeaderName::ReturnPath if return_path.is_none() => {
-                return_path = Some(normalize_address(raw_text(&h.value)));
-            }
-            HeaderName::Received if client.is_none() => {
-                let hop = received::parse(raw_text(&h.value));
-                // A fetch hop's IP is the mailbox server, not an SMTP client: skip it.
-                if !hop.mail_fetch && hop.ip.is_some_and(|ip| !opts.is_internal(ip)) {
-                    client = Some(hop);
+/// What the walk down the header fields has found so far.
+#[derive(Default)]
+struct Walk {
+    return_path: Option<Sender>,
+    client: Option<received::Hop>,
+}
+
+impl Walk {
+    fn complete(&self) -> bool {
+        self.return_path.is_some() && self.client.is_some()
+    }
+
+    fn see_all(&mut self, headers: &[mail_parser::Header<'_>], opts: &ExtractOptions) {
+        for h in headers {
+            match h.name {
+                // mail-parser reports `Return-Path: <>` and a missing header alike when
+                // parsed as an address, so the raw text is read; the topmost one wins.
+                HeaderName::ReturnPath if self.return_path.is_none() => {
+                    self.return_path = Some(normalize_address(raw_text(&h.value)));
                 }
+                HeaderName::Received if self.client.is_none() => {
+                    let hop = received::parse(raw_text(&h.value));
+                    // A fetch hop's IP is the mailbox server, not an SMTP client: skip it.
+                    if !hop.mail_fetch && hop.ip.is_some_and(|ip| !opts.is_internal(ip)) {
+                        self.client = Some(hop);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        if return_path.is_some() && client.is_some() {
-            break;
+            if self.complete() {
+                break;
+            }
         }
     }
-    if client.as_ref().is_some_and(|hop| hop.authenticated) {
-        return Record::Skipped(SkipReason::Authenticated);
+
+    fn finish(self, envelope_line: Option<&str>, opts: &ExtractOptions) -> Record {
+        let Walk {
+            return_path,
+            client,
+        } = self;
+        if client.as_ref().is_some_and(|hop| hop.authenticated) {
+            return Record::Skipped(SkipReason::Authenticated);
+        }
+        let sender = return_path
+            .or_else(|| envelope_line.map(normalize_address))
+            .unwrap_or(Sender::Missing);
+        let (ip, helo) = match &client {
+            Some(hop) => (hop.ip, hop.helo.as_deref()),
+            None => (None, None),
+        };
+        opts.observe(sender, ip, helo)
     }
-    let sender = return_path
-        .or_else(|| envelope_line.map(normalize_address))
-        .unwrap_or(Sender::Missing);
-    let (ip, helo) = match &client {
-        Some(hop) => (hop.ip, hop.helo.as_deref()),
-        None => (None, None),
-    };
-    opts.observe(sender, ip, helo)
 }
 
-/// Copies into `out` the Return-Path and Received fields of `block`, each from its name to
-/// the end of its last continuation line, and returns how many fields `block` holds.
+/// Calls `f` with each field of `block` (from its name to the end of its last continuation
+/// line) and whether it is a Return-Path or Received field, until `f` returns true; returns
+/// how many fields it saw.
 ///
 /// This is mail-parser 0.11's header loop (`parsers/header.rs`) done with memchr: a field
 /// starts after spaces, tabs, CRs and form feeds; a line holding only those ends the block;
 /// the name is the non-blank bytes before the first `:` that follows one (a line with no
 /// such `:` is no field, and a line after it starts afresh even when indented); the value
-/// runs to the first `\n` not followed by a space or tab. Each field copied ends where
-/// mail-parser ends it, so parsing `out` gives the same values.
-fn select_fields(block: &[u8], out: &mut Vec<u8>) -> usize {
+/// runs to the first `\n` not followed by a space or tab. Each field ends where
+/// mail-parser ends it, so parsing it alone gives the same value.
+fn for_each_field(block: &[u8], mut f: impl FnMut(&[u8], bool) -> bool) -> usize {
     let mut fields = 0;
     let mut i = 0;
     loop {
@@ -127,8 +147,9 @@ fn select_fields(block: &[u8], out: &mut Vec<u8>) -> usize {
         };
         fields += 1;
         let name = &block[name_start..name_end.unwrap_or(block.len())];
-        if is_name(name, b"received") || is_name(name, b"return-path") {
-            out.extend_from_slice(&block[start..end]);
+        let wanted = is_name(name, b"received") || is_name(name, b"return-path");
+        if f(&block[start..end], wanted) {
+            return fields;
         }
         i = end;
     }
@@ -307,10 +328,12 @@ mod tests {
     }
     /// `extract` as it was before the field prefilter: mail-parser reads the whole block.
     fn reference_extract(header: &[u8], envelope_line: Option<&str>, o: &ExtractOptions) -> Record {
-        if PARSER.parse_headers(header).is_none() {
+        let Some(message) = PARSER.parse_headers(header) else {
             return Record::Skipped(SkipReason::Malformed);
-        }
-        extract_selected(header, envelope_line, o)
+        };
+        let mut walk = Walk::default();
+        walk.see_all(message.headers(), o);
+        walk.finish(envelope_line, o)
     }
 
     const PIECES: &[&[u8]] = &[
@@ -358,6 +381,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The wanted fields of `block`, concatenated, and how many fields it has.
+    fn select_fields(block: &[u8], out: &mut Vec<u8>) -> usize {
+        for_each_field(block, |field, wanted| {
+            if wanted {
+                out.extend_from_slice(field);
+            }
+            false
+        })
     }
 
     #[test]
