@@ -626,12 +626,13 @@ pub fn is_separator(line: &[u8]) -> bool {
     time && year
 }
 
+/// `h:mm` or `hh:mm:ss`: two or three parts of one or two digits each.
 fn is_time(t: &[u8]) -> bool {
-    let parts: Vec<&[u8]> = t.split(|b| *b == b':').collect();
-    (2..=3).contains(&parts.len())
-        && parts
-            .iter()
-            .all(|p| (1..=2).contains(&p.len()) && p.iter().all(u8::is_ascii_digit))
+    let mut parts = 0;
+    t.split(|b| *b == b':').all(|p| {
+        parts += 1;
+        parts <= 3 && (1..=2).contains(&p.len()) && p.iter().all(u8::is_ascii_digit)
+    }) && parts >= 2
 }
 
 #[cfg(test)]
@@ -1235,5 +1236,24 @@ mod tests {
             None
         );
         assert_eq!(content_length(b""), None);
+    }
+    #[test]
+    fn times_have_two_or_three_short_numeric_parts() {
+        for ok in ["10:00", "1:2", "10:00:00", "0:00:0"] {
+            assert!(is_time(ok.as_bytes()), "{ok}");
+        }
+        for no in [
+            "",
+            "10",
+            "10:",
+            ":10",
+            "10:00:00:00",
+            "100:00",
+            "1a:00",
+            "10::00",
+            "2024",
+        ] {
+            assert!(!is_time(no.as_bytes()), "{no}");
+        }
     }
 }
