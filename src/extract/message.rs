@@ -1,7 +1,11 @@
 //! A stored message's header block to a [`Record`] (SPEC §3 "Stored messages"): D from the
 //! topmost `Return-Path` (else the mbox `From ` line), S from the first Received hop that is
-//! neither internal nor a mail fetch. mail-parser splits and unfolds the header block; the
+//! neither internal nor a mail fetch. mail-parser splits and unfolds the header fields; the
 //! Received syntax itself is read by [`super::received`].
+//!
+//! Most of a header block is fields nobody reads (DKIM signatures, Authentication-Results).
+//! A byte-level scan that follows mail-parser's own field rules picks out the Return-Path
+//! and Received fields, and only those are handed to mail-parser.
 
 use std::sync::LazyLock;
 
@@ -20,43 +24,159 @@ static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
 
 /// Extracts the observation from a message's header block. `envelope_line` is the sender
 /// written on the mbox `From ` separator, used only when there is no Return-Path.
+///
+/// The fields that matter are handed to mail-parser one at a time, top down, and the walk
+/// stops as soon as it has both answers (usually after the first two or three).
 pub fn extract(header: &[u8], envelope_line: Option<&str>, opts: &ExtractOptions) -> Record {
-    let Some(message) = PARSER.parse_headers(header) else {
+    let mut walk = Walk::default();
+    let fields = for_each_field(header, |field, wanted| {
+        if wanted && let Some(message) = PARSER.parse_headers(field) {
+            walk.see_all(message.headers(), opts);
+        }
+        walk.complete()
+    });
+    // mail-parser gives nothing for a block without a single field.
+    if fields == 0 {
         return Record::Skipped(SkipReason::Malformed);
-    };
-    let mut return_path: Option<Sender> = None;
-    let mut client = None;
-    for h in message.headers() {
-        match h.name {
-            // mail-parser reports `Return-Path: <>` and a missing header alike when parsed
-            // as an address, so the raw text is read and the first (topmost) one wins.
-            HeaderName::ReturnPath if return_path.is_none() => {
-                return_path = Some(normalize_address(raw_text(&h.value)));
-            }
-            HeaderName::Received if client.is_none() => {
-                let hop = received::parse(raw_text(&h.value));
-                // A fetch hop's IP is the mailbox server, not an SMTP client: skip it.
-                if !hop.mail_fetch && hop.ip.is_some_and(|ip| !opts.is_internal(ip)) {
-                    client = Some(hop);
+    }
+    walk.finish(envelope_line, opts)
+}
+
+/// What the walk down the header fields has found so far.
+#[derive(Default)]
+struct Walk {
+    return_path: Option<Sender>,
+    client: Option<received::Hop>,
+}
+
+impl Walk {
+    fn complete(&self) -> bool {
+        self.return_path.is_some() && self.client.is_some()
+    }
+
+    fn see_all(&mut self, headers: &[mail_parser::Header<'_>], opts: &ExtractOptions) {
+        for h in headers {
+            match h.name {
+                // mail-parser reports `Return-Path: <>` and a missing header alike when
+                // parsed as an address, so the raw text is read; the topmost one wins.
+                HeaderName::ReturnPath if self.return_path.is_none() => {
+                    self.return_path = Some(normalize_address(raw_text(&h.value)));
                 }
+                HeaderName::Received if self.client.is_none() => {
+                    let hop = received::parse(raw_text(&h.value));
+                    // A fetch hop's IP is the mailbox server, not an SMTP client: skip it.
+                    if !hop.mail_fetch && hop.ip.is_some_and(|ip| !opts.is_internal(ip)) {
+                        self.client = Some(hop);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        if return_path.is_some() && client.is_some() {
-            break;
+            if self.complete() {
+                break;
+            }
         }
     }
-    if client.as_ref().is_some_and(|hop| hop.authenticated) {
-        return Record::Skipped(SkipReason::Authenticated);
+
+    fn finish(self, envelope_line: Option<&str>, opts: &ExtractOptions) -> Record {
+        let Walk {
+            return_path,
+            client,
+        } = self;
+        if client.as_ref().is_some_and(|hop| hop.authenticated) {
+            return Record::Skipped(SkipReason::Authenticated);
+        }
+        let sender = return_path
+            .or_else(|| envelope_line.map(normalize_address))
+            .unwrap_or(Sender::Missing);
+        let (ip, helo) = match &client {
+            Some(hop) => (hop.ip, hop.helo.as_deref()),
+            None => (None, None),
+        };
+        opts.observe(sender, ip, helo)
     }
-    let sender = return_path
-        .or_else(|| envelope_line.map(normalize_address))
-        .unwrap_or(Sender::Missing);
-    let (ip, helo) = match &client {
-        Some(hop) => (hop.ip, hop.helo.as_deref()),
-        None => (None, None),
-    };
-    opts.observe(sender, ip, helo)
+}
+
+/// Calls `f` with each field of `block` (from its name to the end of its last continuation
+/// line) and whether it is a Return-Path or Received field, until `f` returns true; returns
+/// how many fields it saw.
+///
+/// This is mail-parser 0.11's header loop (`parsers/header.rs`) done with memchr: a field
+/// starts after spaces, tabs, CRs and form feeds; a line holding only those ends the block;
+/// the name is the non-blank bytes before the first `:` that follows one (a line with no
+/// such `:` is no field, and a line after it starts afresh even when indented); the value
+/// runs to the first `\n` not followed by a space or tab. Each field ends where
+/// mail-parser ends it, so parsing it alone gives the same value.
+fn for_each_field(block: &[u8], mut f: impl FnMut(&[u8], bool) -> bool) -> usize {
+    let mut fields = 0;
+    let mut i = 0;
+    loop {
+        while block
+            .get(i)
+            .is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\x0c'))
+        {
+            i += 1;
+        }
+        if block.get(i).is_none_or(|&c| c == b'\n') {
+            return fields;
+        }
+        let start = i;
+        // `:` before the name is skipped like blanks.
+        let mut name_start = i;
+        while block
+            .get(name_start)
+            .is_some_and(|&c| c == b':' || (c != b'\n' && c.is_ascii_whitespace()))
+        {
+            name_start += 1;
+        }
+        let name_end = match block.get(name_start) {
+            None => return fields,
+            Some(b'\n') => {
+                i = name_start + 1;
+                continue;
+            }
+            Some(_) => memchr::memchr2(b':', b'\n', &block[name_start..]).map(|k| name_start + k),
+        };
+        let end = match name_end {
+            // A name that runs to the end of the block is a field with no value.
+            None => block.len(),
+            Some(k) if block[k] == b'\n' => {
+                i = k + 1;
+                continue;
+            }
+            Some(k) => value_end(block, k + 1),
+        };
+        fields += 1;
+        let name = &block[name_start..name_end.unwrap_or(block.len())];
+        let wanted = is_name(name, b"received") || is_name(name, b"return-path");
+        if f(&block[start..end], wanted) {
+            return fields;
+        }
+        i = end;
+    }
+}
+
+/// Where a field value starting at `from` ends: after the first `\n` that no space or tab
+/// follows, or at the end of the block.
+fn value_end(block: &[u8], mut from: usize) -> usize {
+    loop {
+        match memchr::memchr(b'\n', &block[from..]) {
+            None => return block.len(),
+            Some(q) if matches!(block.get(from + q + 1), Some(b' ' | b'\t')) => from += q + 2,
+            Some(q) => return from + q + 1,
+        }
+    }
+}
+
+/// mail-parser's name comparison: blanks inside a name are dropped, case is ignored.
+fn is_name(name: &[u8], lowercase: &[u8]) -> bool {
+    if name.len() == lowercase.len() {
+        return name.eq_ignore_ascii_case(lowercase);
+    }
+    let mut chars = name.iter().filter(|c| !c.is_ascii_whitespace());
+    lowercase
+        .iter()
+        .all(|&want| chars.next().is_some_and(|c| c.to_ascii_lowercase() == want))
+        && chars.next().is_none()
 }
 
 fn raw_text<'a>(value: &'a HeaderValue<'_>) -> &'a str {
@@ -205,5 +325,86 @@ mod tests {
         ] {
             let _ = extract(input, Some(""), &ExtractOptions::default());
         }
+    }
+    /// `extract` as it was before the field prefilter: mail-parser reads the whole block.
+    fn reference_extract(header: &[u8], envelope_line: Option<&str>, o: &ExtractOptions) -> Record {
+        let Some(message) = PARSER.parse_headers(header) else {
+            return Record::Skipped(SkipReason::Malformed);
+        };
+        let mut walk = Walk::default();
+        walk.see_all(message.headers(), o);
+        walk.finish(envelope_line, o)
+    }
+
+    const PIECES: &[&[u8]] = &[
+        b"Received",
+        b"Return-Path",
+        b"RECEIVED",
+        b"return - path",
+        b"Re ceived",
+        b"X-Received",
+        b"Subject",
+        b":",
+        b": ",
+        b" ",
+        b"\t",
+        b"\r",
+        b"\x0c",
+        b"\n",
+        b"\r\n",
+        b"\n ",
+        b"\n\t",
+        b"from h (h [192.0.2.1]) by mx with ESMTP id 1; Tue, 4 Jun 2024",
+        b"from [203.0.113.5] (helo=x.example)",
+        b"(Authenticated sender: a)",
+        b"<a@b.example>",
+        b"<>",
+        b"<C@D.example>",
+        b"\xc3\xa9",
+        b"\xff",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn prefiltered_fields_give_what_the_whole_block_gives(
+            pieces in proptest::collection::vec(0..PIECES.len(), 0..30),
+            envelope in proptest::option::of(proptest::sample::select(&["a@x.example", "MAILER-DAEMON", ""][..])),
+        ) {
+            let block: Vec<u8> = pieces.iter().flat_map(|&p| PIECES[p].iter().copied()).collect();
+            for o in [ExtractOptions::default(), ExtractOptions { skip_private: false, null_sender: NullSenderMode::Helo, ..ExtractOptions::default() }] {
+                proptest::prop_assert_eq!(
+                    extract(&block, envelope, &o),
+                    reference_extract(&block, envelope, &o),
+                    "{:?}", String::from_utf8_lossy(&block)
+                );
+            }
+        }
+    }
+
+    /// The wanted fields of `block`, concatenated, and how many fields it has.
+    fn select_fields(block: &[u8], out: &mut Vec<u8>) -> usize {
+        for_each_field(block, |field, wanted| {
+            if wanted {
+                out.extend_from_slice(field);
+            }
+            false
+        })
+    }
+
+    #[test]
+    fn fields_are_selected_as_mail_parser_reads_them() {
+        let mut out = Vec::new();
+        let block = b"X: 1\n Received: folded into X\nno colon here\n Received : indented after a non-field\nReturn-Path: <a@b>\n\tcontinued\nSubject: s\n \nnot a field\n \nReceived: after the end\n";
+        assert_eq!(select_fields(block, &mut out), 4);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "Received : indented after a non-field\nReturn-Path: <a@b>\n\tcontinued\n"
+        );
+        out.clear();
+        assert_eq!(select_fields(b"no field at all\n", &mut out), 0);
+        assert_eq!(select_fields(b"Received", &mut out), 1);
+        assert_eq!(out, b"Received");
     }
 }

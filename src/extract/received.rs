@@ -261,10 +261,16 @@ fn helo_name(w: &str) -> Option<&str> {
 /// An IP inside a comment word: `[ip]`, `[ip]:port`, `name[ip]`, bare `ip`, `ident@ip`,
 /// `user@domain@[ip]`, and the odd `ip:port` (LSMTP) and `ip[ip` (MailEssentials).
 fn ip_in_word(w: &str) -> Option<IpAddr> {
-    let w = match w.rfind('@') {
+    let w = match memchr::memrchr(b'@', w.as_bytes()) {
         Some(at) => &w[at + 1..],
         None => w,
     };
+    // An IPv4 address starts with a digit and an IPv6 one holds a `:`; anything else needs
+    // a `[`. Most comment words are names and protocol words, rejected here.
+    let b = w.as_bytes();
+    if !b.first().is_some_and(u8::is_ascii_digit) && memchr::memchr2(b'[', b':', b).is_none() {
+        return None;
+    }
     match w.find('[') {
         Some(open) => bracketed_ip(&w[open..]).or_else(|| ip_port(&w[..open])),
         None => ip_port(w.trim_end_matches([',', ';'])),
@@ -1112,6 +1118,35 @@ mod tests {
                 "{unit}: {:?}",
                 start.elapsed()
             );
+        }
+    }
+    /// `ip_in_word` before the cheap rejection of words that cannot hold an address.
+    fn ip_in_word_unfiltered(w: &str) -> Option<IpAddr> {
+        let w = match w.rfind('@') {
+            Some(at) => &w[at + 1..],
+            None => w,
+        };
+        match w.find('[') {
+            Some(open) => bracketed_ip(&w[open..]).or_else(|| ip_port(&w[..open])),
+            None => ip_port(w.trim_end_matches([',', ';'])),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn rejecting_words_early_changes_no_result(
+            parts in proptest::collection::vec(
+                proptest::sample::select(&[
+                    "192", ".", "0", "2", "1", ":", "::", "ffff", "fe80", "IPv6:", "ipv6", "[", "]",
+                    "@", "%", "eth0", ",", ";", "a", "f", "x.example", "\u{e9}", "25",
+                ][..]),
+                0..10,
+            )
+        ) {
+            let w: String = parts.concat();
+            proptest::prop_assert_eq!(ip_in_word(&w), ip_in_word_unfiltered(&w), "{}", w);
         }
     }
 }

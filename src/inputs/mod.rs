@@ -19,7 +19,7 @@ use crate::aggregate::Tally;
 use crate::extract::logs::LogExtractor;
 use crate::extract::{ExtractOptions, Record, SkipReason, message, pairs_file};
 pub use detect::Format;
-use mbox::{MboxItem, MboxReader};
+use mbox::{MboxReader, MboxSplit};
 pub use walk::Input;
 
 /// How many bytes detection looks at.
@@ -255,29 +255,98 @@ fn add(
     Ok(())
 }
 
-fn read_mbox(reader: impl BufRead, opts: &ReadOptions, tally: &mut Tally) -> Result<(), ReadError> {
+/// Header bytes split off before a batch of messages is parsed: enough to keep every thread
+/// busy, few enough that memory stays bounded whatever the size of the mbox.
+const MBOX_BATCH_BYTES: usize = 2 << 20;
+const MBOX_BATCH_MESSAGES: usize = 4096;
+
+/// Split messages waiting to be parsed; their header blocks share one buffer.
+#[derive(Default)]
+struct MboxBatch {
+    headers: Vec<u8>,
+    items: Vec<MboxSplit>,
+}
+
+/// One mbox file: split sequentially (cheap, memmem), header blocks parsed in parallel one
+/// batch at a time while the next batch is split (SPEC §7). Records are added in file
+/// order, so `--strict` stops at the same message as a sequential read.
+fn read_mbox(
+    reader: impl BufRead + Send,
+    opts: &ReadOptions,
+    tally: &mut Tally,
+) -> Result<(), ReadError> {
     let mut mbox = MboxReader::new(reader);
-    while let Some(item) = mbox.next_item()? {
-        let (record, line, what) = match item {
-            MboxItem::Preamble { line } => (
-                Record::Skipped(SkipReason::Malformed),
+    if !opts.strict {
+        mbox = mbox.without_line_numbers();
+    }
+    let mut batch = MboxBatch::default();
+    let mut next = MboxBatch::default();
+    let mut split = split_batch(&mut mbox, &mut batch);
+    while !batch.items.is_empty() {
+        let (records, next_split) = if matches!(split, Ok(true)) {
+            rayon::join(
+                || parse_batch(&batch, opts),
+                || split_batch(&mut mbox, &mut next),
+            )
+        } else {
+            (parse_batch(&batch, opts), Ok(false))
+        };
+        for (record, line, what) in records {
+            add(tally, record, opts.strict, line, what)?;
+        }
+        // A read error counts only after everything read before it.
+        split?;
+        std::mem::swap(&mut batch, &mut next);
+        next.headers.clear();
+        next.items.clear();
+        split = next_split;
+    }
+    split.map(drop).map_err(ReadError::from)
+}
+
+/// Splits messages into `batch` until it is full; false when the input has ended.
+fn split_batch<R: Read>(mbox: &mut MboxReader<R>, batch: &mut MboxBatch) -> io::Result<bool> {
+    while batch.headers.len() < MBOX_BATCH_BYTES && batch.items.len() < MBOX_BATCH_MESSAGES {
+        match mbox.next_into(&mut batch.headers)? {
+            Some(item) => batch.items.push(item),
+            None => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// Each item of a batch to its record, the line it starts at and what it is, in order.
+fn parse_batch(batch: &MboxBatch, opts: &ReadOptions) -> Vec<(Record, u64, &'static str)> {
+    let malformed = Record::Skipped(SkipReason::Malformed);
+    batch
+        .items
+        .par_iter()
+        .with_min_len(32)
+        .map(|item| match item {
+            MboxSplit::Preamble { line } => {
+                (malformed.clone(), *line, "text before the first From line")
+            }
+            MboxSplit::Message {
                 line,
-                "text before the first From line",
-            ),
-            MboxItem::Message(m) if m.oversized => (
-                Record::Skipped(SkipReason::Malformed),
-                m.line,
-                "message (header block too large)",
-            ),
-            MboxItem::Message(m) => (
-                message::extract(&m.header, Some(&m.envelope), &opts.extract),
-                m.line,
+                oversized: true,
+                ..
+            } => (malformed.clone(), *line, "message (header block too large)"),
+            MboxSplit::Message {
+                envelope,
+                header,
+                line,
+                ..
+            } => (
+                message::extract(
+                    &batch.headers[header.clone()],
+                    Some(envelope),
+                    &opts.extract,
+                ),
+                *line,
                 "message",
             ),
-        };
-        add(tally, record, opts.strict, line, what)?;
-    }
-    Ok(())
+        })
+        .collect()
 }
 
 fn read_message(
@@ -480,5 +549,35 @@ mod tests {
             ["missing", "a-bad0", "z-bad1"],
             "walk errors first, then input order"
         );
+    }
+    #[test]
+    fn a_large_mbox_is_read_in_batches_in_order() {
+        // More messages than one batch holds; one message with no header field at all.
+        let bad = 6_000;
+        let mut mbox = Vec::new();
+        for i in 0..10_000u32 {
+            mbox.extend_from_slice(b"From a@x.example Tue Jun  4 10:00:00 2024\n");
+            if i == bad {
+                mbox.extend_from_slice(b"no field here\n\nbody\n\n");
+            } else {
+                let ip = format!("192.0.2.{}", i % 200 + 1);
+                mbox.extend_from_slice(
+                    format!("Return-Path: <a@x{}.example>\nReceived: from m (m [{ip}]) by mx with ESMTP id 1; Tue, 4 Jun 2024 10:00:00 +0000\n\nbody\n\n", i % 3).as_bytes(),
+                );
+            }
+        }
+        let t = read_bytes(&mbox, false).unwrap();
+        assert_eq!(t.messages(), 9_999);
+        assert_eq!(t.skipped_total(), 1);
+        assert_eq!(t.skipped[SkipReason::Malformed.index()], 1);
+        assert_eq!(
+            t.pairs[&key(Sender::Domain("x1.example".into()), "192.0.2.2")],
+            10_000 / 600 + 1,
+            "i = 1 + 600k: x1 and 192.0.2.2 together"
+        );
+        match read_bytes(&mbox, true) {
+            Err(ReadError::Malformed { line, .. }) => assert_eq!(line, u64::from(bad) * 6 + 1),
+            other => panic!("{other:?}"),
+        }
     }
 }
