@@ -209,7 +209,9 @@ fn decompressed(
 ) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
     match decompress::Compression::sniff(&head) {
         None => Ok((head, rest)),
-        Some(c) => read_head(c.decoder(Box::new(Cursor::new(head).chain(rest)))?),
+        Some(c) => read_head(decompress::on_own_thread(
+            c.decoder(Box::new(Cursor::new(head).chain(rest)))?,
+        )?),
     }
 }
 
