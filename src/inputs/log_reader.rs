@@ -20,9 +20,9 @@ use crate::extract::{Record, SkipReason};
 
 /// Bytes read per window; two windows are alive at a time (one applied, one parsed). Unit
 /// tests use small windows so that small inputs cross many borders.
-const WINDOW: usize = if cfg!(test) { 64 << 10 } else { 4 << 20 };
+const WINDOW: usize = if cfg!(test) { 64 << 10 } else { 1 << 20 };
 /// Bytes per chunk: enough chunks per window for the threads to balance their work.
-const CHUNK: usize = if cfg!(test) { 4 << 10 } else { 256 << 10 };
+const CHUNK: usize = if cfg!(test) { 4 << 10 } else { 64 << 10 };
 
 /// Why reading stopped early.
 #[derive(Debug)]
