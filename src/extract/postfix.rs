@@ -134,9 +134,14 @@ impl PostfixParser {
     }
 
     fn key<'a>(&self, host: &'a [u8], qid: &'a [u8]) -> QueueKey<'a> {
-        let host = match text(host) {
-            Cow::Borrowed(_) => Cow::Borrowed(host),
-            Cow::Owned(lossy) => Cow::Owned(lossy.into_bytes()),
+        // Host names are short and nearly always ASCII: no call into the UTF-8 validator.
+        let host = if host.is_ascii() {
+            Cow::Borrowed(host)
+        } else {
+            match text(host) {
+                Cow::Borrowed(_) => Cow::Borrowed(host),
+                Cow::Owned(lossy) => Cow::Owned(lossy.into_bytes()),
+            }
         };
         let hash = self.hasher.hash(&host, qid);
         QueueKey { host, qid, hash }
