@@ -53,14 +53,44 @@ impl Open {
     }
 }
 
-/// A queue file's identity: the host that logged it and its queue id, with their hash.
+/// A queue file's identity, `QID HOST` (a queue id holds no space, so the split is
+/// unambiguous), with its hash. A host name that is not valid UTF-8 is taken lossily, so
+/// that keys compare as the text the rest of the tool would see. The bytes are copied out
+/// of the line, inline when short (nearly always): applying an event then touches neither
+/// the log buffer, which another core may have read, nor the heap.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QueueKey<'a> {
-    /// Converted lossily (hence owned) only when the host name is not valid UTF-8, so that
-    /// keys compare as the text the rest of the tool would see.
-    host: Cow<'a, [u8]>,
-    qid: &'a [u8],
+pub struct QueueKey {
+    bytes: KeyBytes,
     hash: u64,
+}
+
+/// Longest key held inline.
+const INLINE_KEY: usize = 46;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum KeyBytes {
+    /// Zero-padded, so that equal keys are equal arrays.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_KEY],
+    },
+    Heap(Box<[u8]>),
+}
+
+impl KeyBytes {
+    fn new(qid: &[u8], host: &[u8]) -> Self {
+        let len = qid.len() + 1 + host.len();
+        match u8::try_from(len) {
+            Ok(short) if len <= INLINE_KEY => {
+                let mut bytes = [0; INLINE_KEY];
+                bytes[..qid.len()].copy_from_slice(qid);
+                bytes[qid.len()] = b' ';
+                bytes[qid.len() + 1..len].copy_from_slice(host);
+                KeyBytes::Inline { len: short, bytes }
+            }
+            _ => KeyBytes::Heap([qid, b" ", host].concat().into_boxed_slice()),
+        }
+    }
 }
 
 /// One postfix line that matters to the join, in the order of the log.
@@ -68,19 +98,19 @@ pub struct QueueKey<'a> {
 pub enum PostfixEvent<'a> {
     /// `client=`: a new message; `None` when the client could not be read.
     Client {
-        key: QueueKey<'a>,
+        key: QueueKey,
         client: Option<Client>,
     },
     /// `pickup`'s `uid=` line: submitted on this host.
-    Pickup(QueueKey<'a>),
+    Pickup(QueueKey),
     /// qmgr's `from=<ADDR>, size=` line; `None` when the address could not be read.
     QmgrFrom {
-        key: QueueKey<'a>,
+        key: QueueKey,
         sender: Option<Cow<'a, str>>,
     },
-    Removed(QueueKey<'a>),
+    Removed(QueueKey),
     /// A reject that carries a queue id.
-    Reject(QueueKey<'a>),
+    Reject(QueueKey),
     /// A record decided by its line alone (`NOQUEUE: reject`).
     Record(Record),
 }
@@ -133,7 +163,7 @@ impl PostfixParser {
         }
     }
 
-    fn key<'a>(&self, host: &'a [u8], qid: &'a [u8]) -> QueueKey<'a> {
+    fn key(&self, host: &[u8], qid: &[u8]) -> QueueKey {
         // Host names are short and nearly always ASCII: no call into the UTF-8 validator.
         let host = if host.is_ascii() {
             Cow::Borrowed(host)
@@ -143,8 +173,10 @@ impl PostfixParser {
                 Cow::Owned(lossy) => Cow::Owned(lossy.into_bytes()),
             }
         };
-        let hash = self.hasher.hash(&host, qid);
-        QueueKey { host, qid, hash }
+        QueueKey {
+            hash: self.hasher.hash(&host, qid),
+            bytes: KeyBytes::new(qid, &host),
+        }
     }
 
     /// `client=HOST[IP][:PORT][, sasl_method=M, sasl_username=U][, orig_queue_id=Q,
@@ -276,18 +308,13 @@ fn qmgr_sender(value: &[u8]) -> Option<QmgrSender<'_>> {
 /// One open queue file in the table, with the hash it was filed under.
 struct Slot {
     hash: u64,
-    /// `QID HOST`: a queue id holds no space, so the split is unambiguous.
-    key: Box<[u8]>,
+    key: KeyBytes,
     open: Open,
 }
 
 impl Slot {
-    fn is(&self, key: &QueueKey<'_>) -> bool {
-        let (qid, host) = (key.qid, &*key.host);
-        self.hash == key.hash
-            && self.key.len() == qid.len() + 1 + host.len()
-            && self.key[..qid.len()] == *qid
-            && self.key[qid.len() + 1..] == *host
+    fn is(&self, key: &QueueKey) -> bool {
+        self.hash == key.hash && self.key == key.bytes
     }
 }
 
@@ -350,12 +377,12 @@ impl PostfixJoiner {
         }
     }
 
-    fn entry(&mut self, key: &QueueKey<'_>) -> &mut Open {
+    fn entry(&mut self, key: &QueueKey) -> &mut Open {
         entry(&mut self.open, key)
     }
 
     /// A `client=` line: a new message, even when the queue id is an old one.
-    fn client(&mut self, key: &QueueKey<'_>, client: Option<Client>, emit: &mut dyn FnMut(Record)) {
+    fn client(&mut self, key: &QueueKey, client: Option<Client>, emit: &mut dyn FnMut(Record)) {
         let mut fresh = Open::default();
         match client {
             Some(c) => {
@@ -380,7 +407,7 @@ impl PostfixJoiner {
     /// qmgr's `from=` line; the first one per message decides.
     fn qmgr_from(
         &mut self,
-        key: &QueueKey<'_>,
+        key: &QueueKey,
         sender: Option<Cow<'_, str>>,
         emit: &mut dyn FnMut(Record),
     ) {
@@ -409,13 +436,13 @@ impl PostfixJoiner {
 }
 
 /// The open record of `key`, opened now if there is none.
-fn entry<'t>(table: &'t mut HashTable<Slot>, key: &QueueKey<'_>) -> &'t mut Open {
+fn entry<'t>(table: &'t mut HashTable<Slot>, key: &QueueKey) -> &'t mut Open {
     let slot = match table.entry(key.hash, |s| s.is(key), |s| s.hash) {
         Entry::Occupied(e) => e.into_mut(),
         Entry::Vacant(e) => e
             .insert(Slot {
                 hash: key.hash,
-                key: [key.qid, b" ", &key.host].concat().into_boxed_slice(),
+                key: key.bytes.clone(),
                 open: Open::default(),
             })
             .into_mut(),
@@ -901,6 +928,29 @@ mod tests {
             2023-03-14T00:00:32.000000+01:00 helga postfix/cleanup[1]: 4PbC4x469Jz3tBr: client=spoofed[192.0.2.66]
             2023-03-14T00:00:33.000000+01:00 helga postfix/qmgr[1]: 4PbC4x469Jz3tBr: removed";
         assert_eq!(run(log), vec![]);
+    }
+
+    #[test]
+    fn keys_longer_than_inline_join_too() {
+        let long = "relay-with-a-rather-long-name.mail.example.org";
+        assert!(matches!(
+            KeyBytes::new(b"4PbC4x469Jz3tBr", long.as_bytes()),
+            KeyBytes::Heap(_)
+        ));
+        let log = format!(
+            "
+            Jun  1 19:00:55 {long} postfix/smtpd[1]: 4PbC4x469Jz3tBr: client=a[192.0.2.1]
+            Jun  1 19:00:55 {long}x postfix/smtpd[1]: 4PbC4x469Jz3tBr: client=b[192.0.2.2]
+            Jun  1 19:00:56 {long} postfix/qmgr[2]: 4PbC4x469Jz3tBr: from=<x@one.example>, size=1, nrcpt=1 (queue active)
+            Jun  1 19:00:56 {long} postfix/qmgr[2]: 4PbC4x469Jz3tBr: removed"
+        );
+        assert_eq!(
+            run(&log),
+            vec![
+                obs("one.example", "192.0.2.1"),
+                skip(SkipReason::Incomplete)
+            ]
+        );
     }
 
     #[test]
