@@ -19,6 +19,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngSeed};
 
+use repudiate::aggregate::Tally;
 use repudiate::extract::address::{is_host_name, normalize_address, normalize_domain};
 use repudiate::extract::logs::LogExtractor;
 use repudiate::extract::postfix::PostfixJoiner;
@@ -29,7 +30,7 @@ use repudiate::extract::{
 use repudiate::inputs::decompress::Compression;
 use repudiate::inputs::detect::{Format, detect};
 use repudiate::inputs::mbox::{self, MboxItem, MboxReader};
-use repudiate::inputs::{self, ReadOptions};
+use repudiate::inputs::{self, ReadOptions, log_reader};
 use repudiate::net::{IpNet, canonical, internal_kind};
 
 // ---------------------------------------------------------------------------------------
@@ -695,6 +696,47 @@ proptest! {
                     prop_assert!(o.ip.is_some(), "a log observation always has its client");
                 }
             }
+        }
+    }
+
+    /// The bulk reader classifies only the lines that hold one of the parser's needles, so
+    /// a line without one must never be an event.
+    #[test]
+    fn every_event_line_holds_a_needle(lines in log_lines()) {
+        for opts in option_sets() {
+            let log = LogExtractor::new(opts);
+            for line in &lines {
+                if log.parser().classify(line.as_bytes()).is_some() {
+                    prop_assert!(log.parser().next_candidate(line.as_bytes(), 0).is_some(), "{line:?}");
+                }
+            }
+        }
+    }
+
+    /// The parallel, windowed reader counts exactly what feeding the lines one by one does.
+    #[test]
+    fn bulk_log_reading_equals_line_by_line(lines in log_lines(), crlf in any::<bool>()) {
+        let end = if crlf { "\r\n" } else { "\n" };
+        let text: String = lines.iter().map(|l| format!("{l}{end}")).collect();
+        for opts in option_sets() {
+            let mut one_by_one = Tally::default();
+            let mut log = LogExtractor::new(opts.clone());
+            for line in &lines {
+                log.feed(line, &mut |r| one_by_one.add(r));
+            }
+            log.finish(&mut |r| one_by_one.add(r));
+            let bulk = finishes({
+                let text = text.clone();
+                move || {
+                    let mut tally = Tally::default();
+                    let mut log = LogExtractor::new(opts);
+                    log_reader::read_log(text.as_bytes(), &mut log, &mut tally, false).expect("memory reads");
+                    log.finish(&mut |r| tally.add(r));
+                    tally
+                }
+            });
+            prop_assert_eq!(&bulk.pairs, &one_by_one.pairs);
+            prop_assert_eq!(bulk.skipped, one_by_one.skipped);
         }
     }
 

@@ -17,27 +17,14 @@ use super::{ExtractOptions, Record, SkipReason};
 use crate::net::parse_ip;
 
 /// True for the syslog program names Exim logs under.
-pub fn is_exim(program: &str) -> bool {
-    program == "exim" || program == "exim4"
+pub fn is_exim(program: &[u8]) -> bool {
+    program == b"exim" || program == b"exim4"
 }
 
 /// Strips the mainlog prefix: date, time with optional fraction, optional `+zzzz` zone,
 /// optional `[pid]`. `None` when the line does not start like a mainlog line.
 pub fn mainlog_message(line: &str) -> Option<&str> {
-    let b = line.as_bytes();
-    let date_time = b.len() > 20
-        && digits(&b[0..4])
-        && b[4] == b'-'
-        && digits(&b[5..7])
-        && b[7] == b'-'
-        && digits(&b[8..10])
-        && b[10] == b' '
-        && digits(&b[11..13])
-        && b[13] == b':'
-        && digits(&b[14..16])
-        && b[16] == b':'
-        && digits(&b[17..19]);
-    if !date_time {
+    if !may_be_mainlog(line.as_bytes()) {
         return None;
     }
     let mut rest = &line[19..];
@@ -62,6 +49,23 @@ pub fn mainlog_message(line: &str) -> Option<&str> {
     Some(rest)
 }
 
+/// True when a line starts with the mainlog's `YYYY-MM-DD hh:mm:ss`: the cheap test the bulk
+/// reader makes before decoding a line that has no syslog prefix.
+pub fn may_be_mainlog(b: &[u8]) -> bool {
+    b.len() > 20
+        && digits(&b[0..4])
+        && b[4] == b'-'
+        && digits(&b[5..7])
+        && b[7] == b'-'
+        && digits(&b[8..10])
+        && b[10] == b' '
+        && digits(&b[11..13])
+        && b[13] == b':'
+        && digits(&b[14..16])
+        && b[16] == b':'
+        && digits(&b[17..19])
+}
+
 fn digits(b: &[u8]) -> bool {
     !b.is_empty() && b.iter().all(u8::is_ascii_digit)
 }
@@ -69,10 +73,18 @@ fn digits(b: &[u8]) -> bool {
 /// A message id: 4.96 and older `16ZCW1-0005MB-00` (6-6-2), 4.97+ `10HmaY-000000005vi-0000`
 /// (6-11-4), base-62.
 fn is_message_id(id: &str) -> bool {
-    let mut parts = id.split('-');
-    let lens: Vec<usize> = parts.by_ref().take(4).map(str::len).collect();
-    let alnum = id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-');
-    alnum && matches!(lens.as_slice(), [6, 6, 2] | [6, 11, 4])
+    let b = id.as_bytes();
+    let (first, second) = match b.len() {
+        16 => (6, 13),
+        23 => (6, 18),
+        _ => return false,
+    };
+    let alnum = |part: &[u8]| part.iter().all(u8::is_ascii_alphanumeric);
+    b[first] == b'-'
+        && b[second] == b'-'
+        && alnum(&b[..first])
+        && alnum(&b[first + 1..second])
+        && alnum(&b[second + 1..])
 }
 
 /// The record for one Exim log message (after the prefix), if it is one that counts.

@@ -4,12 +4,21 @@
 //! Postscreen, dnsblog and TLS chatter outnumber the few lines that matter by orders of
 //! magnitude, so a line is dismissed on its service name and first bytes before anything
 //! else happens, and nothing is allocated unless a record is opened.
+//!
+//! The work is cut in two so that one log can be parsed on several threads: [`PostfixParser`]
+//! turns a line into a [`PostfixEvent`] on its own (any thread, any order), and
+//! [`PostfixJoiner::apply`] runs the events through the join state in log order. The event
+//! carries the hash of its (host, queue id) key, so applying it costs one table probe.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
+use std::borrow::Cow;
+use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr};
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 use super::address::normalize_address;
-use super::syslog::SyslogLine;
+use super::syslog::{RawSyslogLine, SyslogLine, text};
 use super::{ExtractOptions, Record, SkipReason};
 use crate::net::parse_ip;
 
@@ -44,139 +53,146 @@ impl Open {
     }
 }
 
-/// Open records keyed by (host, queue id); emits one [`Record`] per message.
-pub struct PostfixJoiner {
-    opts: ExtractOptions,
-    /// Host, then queue id. Nested rather than keyed by a `(String, String)` pair so that a
-    /// lookup borrows the line's `&str`s instead of building an owned key for every line.
-    open: HashMap<String, HashMap<String, Open>>,
+/// A queue file's identity, `QID HOST` (a queue id holds no space, so the split is
+/// unambiguous), with its hash. A host name that is not valid UTF-8 is taken lossily, so
+/// that keys compare as the text the rest of the tool would see. The bytes are copied out
+/// of the line, inline when short (nearly always): applying an event then touches neither
+/// the log buffer, which another core may have read, nor the heap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueKey {
+    bytes: KeyBytes,
+    hash: u64,
 }
 
-impl PostfixJoiner {
-    pub fn new(opts: ExtractOptions) -> Self {
-        PostfixJoiner {
-            opts,
-            open: HashMap::new(),
+/// Longest key held inline.
+const INLINE_KEY: usize = 46;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum KeyBytes {
+    /// Zero-padded, so that equal keys are equal arrays.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_KEY],
+    },
+    Heap(Box<[u8]>),
+}
+
+impl KeyBytes {
+    fn new(qid: &[u8], host: &[u8]) -> Self {
+        let len = qid.len() + 1 + host.len();
+        match u8::try_from(len) {
+            Ok(short) if len <= INLINE_KEY => {
+                let mut bytes = [0; INLINE_KEY];
+                bytes[..qid.len()].copy_from_slice(qid);
+                bytes[qid.len()] = b' ';
+                bytes[qid.len() + 1..len].copy_from_slice(host);
+                KeyBytes::Inline { len: short, bytes }
+            }
+            _ => KeyBytes::Heap([qid, b" ", host].concat().into_boxed_slice()),
         }
     }
+}
 
-    /// Feeds one postfix line (`line.program` starts with `postfix`).
-    pub fn feed(&mut self, line: &SyslogLine<'_>, emit: &mut dyn FnMut(Record)) {
-        let service = line.program.rsplit('/').next().unwrap_or_default();
+/// One postfix line that matters to the join, in the order of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PostfixEvent<'a> {
+    /// `client=`: a new message; `None` when the client could not be read.
+    Client {
+        key: QueueKey,
+        client: Option<Client>,
+    },
+    /// `pickup`'s `uid=` line: submitted on this host.
+    Pickup(QueueKey),
+    /// qmgr's `from=<ADDR>, size=` line; `None` when the address could not be read.
+    QmgrFrom {
+        key: QueueKey,
+        sender: Option<Cow<'a, str>>,
+    },
+    Removed(QueueKey),
+    /// A reject that carries a queue id.
+    Reject(QueueKey),
+    /// A record decided by its line alone (`NOQUEUE: reject`).
+    Record(Record),
+}
+
+/// What a `client=` line says about the message it opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Client {
+    ip: IpAddr,
+    authenticated: bool,
+    reinjected: bool,
+}
+
+/// Turns single postfix lines into [`PostfixEvent`]s; shared by the threads that parse.
+#[derive(Clone)]
+pub struct PostfixParser {
+    opts: ExtractOptions,
+    hasher: KeyHasher,
+}
+
+impl PostfixParser {
+    /// Classifies one postfix line (`line.program` starts with `postfix`); `None` for the
+    /// lines the join does not need.
+    pub fn classify<'a>(&self, line: &RawSyslogLine<'a>) -> Option<PostfixEvent<'a>> {
         let msg = line.message;
-        if let Some(rest) = msg.strip_prefix("NOQUEUE: ") {
-            if let Some(record) = self.noqueue(rest) {
-                emit(record);
-            }
-            return;
+        if let Some(rest) = msg.strip_prefix(b"NOQUEUE: ") {
+            return self.noqueue(&text(rest)).map(PostfixEvent::Record);
         }
-        let Some((qid, rest)) = split_queue_id(msg) else {
-            return;
+        let (qid, rest) = split_queue_id(msg)?;
+        let service = match line.program.iter().rposition(|&c| c == b'/') {
+            Some(slash) => &line.program[slash + 1..],
+            None => line.program,
         };
+        let key = || self.key(line.host, qid);
         match service {
-            "smtpd" | "qmqpd" if rest.starts_with("client=") => {
-                self.client(line.host, qid, &rest["client=".len()..], emit);
+            b"smtpd" | b"qmqpd" if rest.starts_with(b"client=") => Some(PostfixEvent::Client {
+                client: self.client(&text(&rest[b"client=".len()..])),
+                key: key(),
+            }),
+            b"pickup" if rest.starts_with(b"uid=") => Some(PostfixEvent::Pickup(key())),
+            b"qmgr" if rest.starts_with(b"from=") => {
+                let sender = match qmgr_sender(&rest[b"from=".len()..])? {
+                    QmgrSender::Sender(sender) => Some(sender),
+                    QmgrSender::Malformed => None,
+                };
+                Some(PostfixEvent::QmgrFrom { key: key(), sender })
             }
-            "pickup" if rest.starts_with("uid=") => self.entry(line.host, qid).local = true,
-            "qmgr" if rest.starts_with("from=") => {
-                self.qmgr_from(line.host, qid, &rest["from=".len()..], emit);
-            }
-            _ if rest == "removed" => {
-                let record = self.open.get_mut(line.host).and_then(|m| m.remove(qid));
-                if let Some(record) = record.and_then(|r| r.unfinished()) {
-                    emit(record);
-                }
-            }
-            _ if is_reject(rest) => {
-                if let Some(open) = self.get(line.host, qid) {
-                    open.rejected = true;
-                }
-            }
-            _ => {}
+            _ if rest == b"removed" => Some(PostfixEvent::Removed(key())),
+            _ if is_reject(rest) => Some(PostfixEvent::Reject(key())),
+            _ => None,
         }
     }
 
-    /// End of input: reports records still open.
-    pub fn finish(self, emit: &mut dyn FnMut(Record)) {
-        for open in self.open.into_values().flat_map(HashMap::into_values) {
-            if let Some(record) = open.unfinished() {
-                emit(record);
+    fn key(&self, host: &[u8], qid: &[u8]) -> QueueKey {
+        // Host names are short and nearly always ASCII: no call into the UTF-8 validator.
+        let host = if host.is_ascii() {
+            Cow::Borrowed(host)
+        } else {
+            match text(host) {
+                Cow::Borrowed(_) => Cow::Borrowed(host),
+                Cow::Owned(lossy) => Cow::Owned(lossy.into_bytes()),
             }
+        };
+        QueueKey {
+            hash: self.hasher.hash(&host, qid),
+            bytes: KeyBytes::new(qid, &host),
         }
-    }
-
-    fn get(&mut self, host: &str, qid: &str) -> Option<&mut Open> {
-        self.open.get_mut(host)?.get_mut(qid)
-    }
-
-    fn entry(&mut self, host: &str, qid: &str) -> &mut Open {
-        if !self.open.contains_key(host) {
-            self.open.insert(host.to_owned(), HashMap::new());
-        }
-        let by_qid = self.open.get_mut(host).expect("inserted above");
-        if !by_qid.contains_key(qid) {
-            by_qid.insert(qid.to_owned(), Open::default());
-        }
-        by_qid.get_mut(qid).expect("inserted above")
     }
 
     /// `client=HOST[IP][:PORT][, sasl_method=M, sasl_username=U][, orig_queue_id=Q,
-    /// orig_client=HOST[IP]]`: a new message, even when the queue id is an old one.
-    fn client(&mut self, host: &str, qid: &str, value: &str, emit: &mut dyn FnMut(Record)) {
-        let mut fresh = Open::default();
-        match bracketed_ip(value) {
-            Some((ip, tail)) => {
-                fresh.client = Some(ip);
-                fresh.authenticated = tail.contains("sasl_username=");
-                fresh.reinjected = tail
-                    .find("orig_client=")
+    /// orig_client=HOST[IP]]`.
+    fn client(&self, value: &str) -> Option<Client> {
+        let (ip, tail) = bracketed_ip(value)?;
+        // Most `client=` lines end at the address (or its port): no field to look for.
+        let fields = memchr::memchr(b'=', tail.as_bytes()).is_some();
+        Some(Client {
+            ip,
+            authenticated: fields && find(tail, "sasl_username=").is_some(),
+            reinjected: fields
+                && find(tail, "orig_client=")
                     .and_then(|p| bracketed_ip(&tail[p..]))
-                    .is_some_and(|(orig, _)| self.opts.is_internal(orig));
-            }
-            None => {
-                // Emitted now and marked so, so that the qmgr line does not count it again.
-                fresh.emitted = true;
-                emit(Record::Skipped(SkipReason::Malformed));
-            }
-        }
-        let open = self.entry(host, qid);
-        // A `removed` line went missing: the earlier message still owes its record.
-        if let Some(record) = open.unfinished() {
-            emit(record);
-        }
-        *open = fresh;
-    }
-
-    /// `from=<ADDR>, size=N, nrcpt=M (queue active)`; the first one per message decides.
-    fn qmgr_from(&mut self, host: &str, qid: &str, value: &str, emit: &mut dyn FnMut(Record)) {
-        if self.get(host, qid).is_some_and(|o| o.emitted) {
-            return;
-        }
-        let Some((addr, after)) = value.strip_prefix('<').and_then(take_address) else {
-            self.entry(host, qid).emitted = true;
-            emit(Record::Skipped(SkipReason::Malformed));
-            return;
-        };
-        // qmgr also logs `from=<ADDR>, status=expired, returned to sender` for deferred
-        // mail that gave up; only the `size=` line is the message entering the queue.
-        if !after.starts_with(", size=") {
-            return;
-        }
-        let open = self.entry(host, qid);
-        open.emitted = true;
-        let (client, local, authenticated, reinjected) =
-            (open.client, open.local, open.authenticated, open.reinjected);
-        let record = match client {
-            _ if local => Record::Skipped(SkipReason::Local),
-            // No smtpd behind it: pickup, a local forward, a bounce postfix wrote itself.
-            None => Record::Skipped(SkipReason::Local),
-            Some(_) if authenticated => Record::Skipped(SkipReason::Authenticated),
-            Some(ip) if reinjected || self.opts.is_internal(ip) => {
-                Record::Skipped(SkipReason::Internal)
-            }
-            Some(ip) => self.opts.observe(normalize_address(addr), Some(ip), None),
-        };
-        emit(record);
+                    .is_some_and(|(orig, _)| self.opts.is_internal(orig)),
+        })
     }
 
     /// `KIND: STAGE from CLIENT: REPLY; from=<ADDR> to=<RCPT> proto=P helo=<HELO>` (smtpd)
@@ -223,41 +239,335 @@ impl PostfixJoiner {
     }
 }
 
-/// Splits `QID: rest`, accepting only the two queue id alphabets of postconf(5)
-/// `enable_long_queue_ids`, so that `NOQUEUE`, `warning` or `statistics` never open records.
-fn split_queue_id(msg: &str) -> Option<(&str, &str)> {
-    let b = msg.as_bytes();
-    let len = b.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
-    if len < 5 || b.get(len..len + 2) != Some(b": ") {
+/// Hashes (host, queue id) keys for the open-record table: a few multiplications per 8
+/// bytes (SipHash cost more than the rest of a line's parsing). Seeded per run from std's
+/// random keys, so collisions cannot be prepared in advance.
+#[derive(Clone, Copy)]
+struct KeyHasher {
+    seed: u64,
+}
+
+impl KeyHasher {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    const L: u64 = 0xd6e8_feb8_6659_fd93;
+
+    fn new() -> Self {
+        KeyHasher {
+            seed: std::hash::RandomState::new().hash_one(0x5eed_u64) | 1,
+        }
+    }
+
+    /// Multiplies as 128 bits and folds the halves, so every input bit reaches every
+    /// output bit (hashbrown reads both the low and the high bits).
+    fn mix(a: u64, b: u64) -> u64 {
+        let product = u128::from(a) * u128::from(b);
+        (product as u64) ^ ((product >> 64) as u64)
+    }
+
+    fn bytes(mut h: u64, bytes: &[u8]) -> u64 {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let word = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
+            h = Self::mix(h ^ word, Self::K);
+        }
+        // A loop, not a copy into a zeroed word: a copy of variable length calls memcpy.
+        let last = (words.remainder().iter().rev()).fold(0u64, |w, &c| w << 8 | u64::from(c));
+        Self::mix(h ^ last, Self::K)
+    }
+
+    fn hash(&self, host: &[u8], qid: &[u8]) -> u64 {
+        let lengths = (host.len() as u64) << 32 | qid.len() as u64;
+        let h = Self::bytes(self.seed ^ lengths, host);
+        Self::mix(Self::bytes(h, qid), Self::L)
+    }
+}
+
+enum QmgrSender<'a> {
+    Sender(Cow<'a, str>),
+    Malformed,
+}
+
+/// The address of qmgr's `from=<ADDR>, size=N, nrcpt=M (queue active)`. qmgr also logs
+/// `from=<ADDR>, status=expired, returned to sender` for deferred mail that gave up; only
+/// the `size=` line is the message entering the queue, so the others are `None`.
+fn qmgr_sender(value: &[u8]) -> Option<QmgrSender<'_>> {
+    let Some(bracketed) = value.strip_prefix(b"<") else {
+        return Some(QmgrSender::Malformed);
+    };
+    let Some(end) = address_end(bracketed) else {
+        return Some(QmgrSender::Malformed);
+    };
+    if !bracketed[end + 1..].starts_with(b", size=") {
         return None;
     }
-    let id = &b[..len];
-    let short = id.iter().all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F'));
-    let long = len >= 10 && !id.iter().any(|c| b"AEIOUaeiou".contains(c));
+    // Only the address is decoded; the cut is at an ASCII `>`, so it reads as the same
+    // piece of the whole line decoded would.
+    Some(QmgrSender::Sender(text(&bracketed[..end])))
+}
+
+/// One open queue file in the table, with the hash it was filed under.
+struct Slot {
+    hash: u64,
+    key: KeyBytes,
+    open: Open,
+}
+
+impl Slot {
+    fn is(&self, key: &QueueKey) -> bool {
+        self.hash == key.hash && self.key == key.bytes
+    }
+}
+
+/// Open records keyed by (host, queue id); emits one [`Record`] per message.
+pub struct PostfixJoiner {
+    parser: PostfixParser,
+    open: HashTable<Slot>,
+}
+
+impl PostfixJoiner {
+    pub fn new(opts: ExtractOptions) -> Self {
+        PostfixJoiner {
+            parser: PostfixParser {
+                opts,
+                hasher: KeyHasher::new(),
+            },
+            open: HashTable::new(),
+        }
+    }
+
+    /// The parser whose events this joiner accepts (their keys are hashed its way).
+    pub fn parser(&self) -> &PostfixParser {
+        &self.parser
+    }
+
+    /// Feeds one postfix line (`line.program` starts with `postfix`).
+    pub fn feed(&mut self, line: &SyslogLine<'_>, emit: &mut dyn FnMut(Record)) {
+        if let Some(event) = self.parser.classify(&RawSyslogLine::of(line)) {
+            self.apply(event, emit);
+        }
+    }
+
+    /// Applies one event of [`Self::parser`]; events must come in log order.
+    pub fn apply(&mut self, event: PostfixEvent<'_>, emit: &mut dyn FnMut(Record)) {
+        match event {
+            PostfixEvent::Record(record) => emit(record),
+            PostfixEvent::Client { key, client } => self.client(&key, client, emit),
+            PostfixEvent::Pickup(key) => self.entry(&key).local = true,
+            PostfixEvent::QmgrFrom { key, sender } => self.qmgr_from(&key, sender, emit),
+            PostfixEvent::Removed(key) => {
+                let removed = self.open.find_entry(key.hash, |s| s.is(&key)).ok();
+                if let Some(record) = removed.and_then(|e| e.remove().0.open.unfinished()) {
+                    emit(record);
+                }
+            }
+            PostfixEvent::Reject(key) => {
+                if let Some(slot) = self.open.find_mut(key.hash, |s| s.is(&key)) {
+                    slot.open.rejected = true;
+                }
+            }
+        }
+    }
+
+    /// End of input: reports records still open.
+    pub fn finish(self, emit: &mut dyn FnMut(Record)) {
+        for slot in self.open {
+            if let Some(record) = slot.open.unfinished() {
+                emit(record);
+            }
+        }
+    }
+
+    fn entry(&mut self, key: &QueueKey) -> &mut Open {
+        entry(&mut self.open, key)
+    }
+
+    /// A `client=` line: a new message, even when the queue id is an old one.
+    fn client(&mut self, key: &QueueKey, client: Option<Client>, emit: &mut dyn FnMut(Record)) {
+        let mut fresh = Open::default();
+        match client {
+            Some(c) => {
+                fresh.client = Some(c.ip);
+                fresh.authenticated = c.authenticated;
+                fresh.reinjected = c.reinjected;
+            }
+            None => {
+                // Emitted now and marked so, so that the qmgr line does not count it again.
+                fresh.emitted = true;
+                emit(Record::Skipped(SkipReason::Malformed));
+            }
+        }
+        let open = self.entry(key);
+        // A `removed` line went missing: the earlier message still owes its record.
+        if let Some(record) = open.unfinished() {
+            emit(record);
+        }
+        *open = fresh;
+    }
+
+    /// qmgr's `from=` line; the first one per message decides.
+    fn qmgr_from(
+        &mut self,
+        key: &QueueKey,
+        sender: Option<Cow<'_, str>>,
+        emit: &mut dyn FnMut(Record),
+    ) {
+        let opts = &self.parser.opts;
+        let open = entry(&mut self.open, key);
+        if open.emitted {
+            return;
+        }
+        open.emitted = true;
+        let Some(addr) = sender else {
+            emit(Record::Skipped(SkipReason::Malformed));
+            return;
+        };
+        let record = match open.client {
+            _ if open.local => Record::Skipped(SkipReason::Local),
+            // No smtpd behind it: pickup, a local forward, a bounce postfix wrote itself.
+            None => Record::Skipped(SkipReason::Local),
+            Some(_) if open.authenticated => Record::Skipped(SkipReason::Authenticated),
+            Some(ip) if open.reinjected || opts.is_internal(ip) => {
+                Record::Skipped(SkipReason::Internal)
+            }
+            Some(ip) => opts.observe(normalize_address(&addr), Some(ip), None),
+        };
+        emit(record);
+    }
+}
+
+/// The open record of `key`, opened now if there is none.
+fn entry<'t>(table: &'t mut HashTable<Slot>, key: &QueueKey) -> &'t mut Open {
+    let slot = match table.entry(key.hash, |s| s.is(key), |s| s.hash) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => e
+            .insert(Slot {
+                hash: key.hash,
+                key: key.bytes.clone(),
+                open: Open::default(),
+            })
+            .into_mut(),
+    };
+    &mut slot.open
+}
+
+/// Splits `QID: rest`, accepting only the two queue id alphabets of postconf(5)
+/// `enable_long_queue_ids`, so that `NOQUEUE`, `warning` or `statistics` never open records.
+fn split_queue_id(msg: &[u8]) -> Option<(&[u8], &[u8])> {
+    // One pass over a class table: every postfix line of the log comes here.
+    let (mut all, mut any, mut len) = (u8::MAX, 0, 0);
+    for &c in msg {
+        let class = QUEUE_ID_CLASS[usize::from(c)];
+        if class & ALNUM == 0 {
+            break;
+        }
+        (all, any, len) = (all & class, any | class, len + 1);
+    }
+    if len < 5 || msg.get(len..len + 2) != Some(b": ") {
+        return None;
+    }
+    let short = all & HEX_UPPER != 0;
+    let long = len >= 10 && any & VOWEL == 0;
     (short || long).then(|| (&msg[..len], &msg[len + 2..]))
+}
+
+const ALNUM: u8 = 1;
+/// The short queue id alphabet, `0-9A-F`.
+const HEX_UPPER: u8 = 2;
+/// Never in a long queue id.
+const VOWEL: u8 = 4;
+
+static QUEUE_ID_CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        if c.is_ascii_alphanumeric() {
+            table[i] |= ALNUM;
+        }
+        if c.is_ascii_digit() || matches!(c, b'A'..=b'F') {
+            table[i] |= HEX_UPPER;
+        }
+        if matches!(c.to_ascii_lowercase(), b'a' | b'e' | b'i' | b'o' | b'u') {
+            table[i] |= VOWEL;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// `str::find` for the short needles here, without the searcher set-up `str::find` pays.
+fn find(haystack: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(haystack.as_bytes(), needle.as_bytes())
 }
 
 /// Rejects that carry a queue id: whole-message ones (`DATA`, `BDAT`, `END-OF-MESSAGE`,
 /// cleanup's header/body checks) and single-recipient `RCPT` ones alike, since a later qmgr
 /// `from=` shows the message was accepted for other recipients and wins.
-fn is_reject(rest: &str) -> bool {
-    rest.starts_with("reject: ")
-        || rest.starts_with("milter-reject: ")
-        || rest.starts_with("proxy-reject: ")
+fn is_reject(rest: &[u8]) -> bool {
+    rest.starts_with(b"reject: ")
+        || rest.starts_with(b"milter-reject: ")
+        || rest.starts_with(b"proxy-reject: ")
 }
 
 /// `HOST[IP]...` or `[IP]:PORT...`: the address in the first brackets and what follows.
 pub(super) fn bracketed_ip(text: &str) -> Option<(IpAddr, &str)> {
-    let open = text.find('[')?;
-    let close = open + text[open..].find(']')?;
-    Some((parse_ip(&text[open + 1..close])?, &text[close + 1..]))
+    let b = text.as_bytes();
+    let open = memchr::memchr(b'[', b)?;
+    let close = open + memchr::memchr(b']', &b[open..])?;
+    let inside = &text[open + 1..close];
+    let ip = match plain_ipv4(inside.as_bytes()) {
+        Some(v4) => IpAddr::V4(v4),
+        None => parse_ip(inside)?,
+    };
+    Some((ip, &text[close + 1..]))
+}
+
+/// The common dotted quad, read by hand (std's general parser costs several times more).
+/// Accepts only what `Ipv4Addr::from_str` accepts (no leading zeros, octets up to 255),
+/// and `None` sends everything else to [`parse_ip`], so results never differ.
+fn plain_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if s.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut value = 0u32;
+        while i < s.len() && i - start < 3 && s[i].is_ascii_digit() {
+            value = value * 10 + u32::from(s[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || (digits > 1 && s[start] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    (i == s.len()).then(|| Ipv4Addr::from(octets))
 }
 
 /// The address after `from=<` up to its closing `>`: the first one outside a quoted local
 /// part (`"jane> doe"@example.com`) that is followed by `,`, a space or the end of the line.
 pub(super) fn take_address(text: &str) -> Option<(&str, &str)> {
-    let b = text.as_bytes();
+    let end = address_end(text.as_bytes())?;
+    Some((&text[..end], &text[end + 1..]))
+}
+
+/// [`take_address`] on bytes: the index of the closing `>`. Only ASCII bytes decide, so
+/// raw bytes and their lossy decoding give the same cut.
+fn address_end(b: &[u8]) -> Option<usize> {
     let closes = |i: usize| matches!(b.get(i + 1), None | Some(b',' | b' '));
+    // Usual case: no quote before the first `>`, which closes the address.
+    if let Some(gt) = memchr::memchr(b'>', b)
+        && closes(gt)
+        && memchr::memchr(b'"', &b[..gt]).is_none()
+    {
+        return Some(gt);
+    }
     let mut in_quotes = false;
     let mut escaped = false;
     for (i, &c) in b.iter().enumerate() {
@@ -265,14 +575,12 @@ pub(super) fn take_address(text: &str) -> Option<(&str, &str)> {
             _ if escaped => escaped = false,
             b'\\' if in_quotes => escaped = true,
             b'"' => in_quotes = !in_quotes,
-            b'>' if !in_quotes && closes(i) => return Some((&text[..i], &text[i + 1..])),
+            b'>' if !in_quotes && closes(i) => return Some(i),
             _ => {}
         }
     }
     // An unbalanced quote is junk, but its end is still where the next field starts.
-    memchr::memchr_iter(b'>', b)
-        .find(|&i| closes(i))
-        .map(|i| (&text[..i], &text[i + 1..]))
+    memchr::memchr_iter(b'>', b).find(|&i| closes(i))
 }
 
 #[cfg(test)]
@@ -623,16 +931,72 @@ mod tests {
     }
 
     #[test]
-    fn queue_id_alphabets() {
+    fn keys_longer_than_inline_join_too() {
+        let long = "relay-with-a-rather-long-name.mail.example.org";
+        assert!(matches!(
+            KeyBytes::new(b"4PbC4x469Jz3tBr", long.as_bytes()),
+            KeyBytes::Heap(_)
+        ));
+        let log = format!(
+            "
+            Jun  1 19:00:55 {long} postfix/smtpd[1]: 4PbC4x469Jz3tBr: client=a[192.0.2.1]
+            Jun  1 19:00:55 {long}x postfix/smtpd[1]: 4PbC4x469Jz3tBr: client=b[192.0.2.2]
+            Jun  1 19:00:56 {long} postfix/qmgr[2]: 4PbC4x469Jz3tBr: from=<x@one.example>, size=1, nrcpt=1 (queue active)
+            Jun  1 19:00:56 {long} postfix/qmgr[2]: 4PbC4x469Jz3tBr: removed"
+        );
         assert_eq!(
-            split_queue_id("4PbC4x469Jz3tBr: removed"),
+            run(&log),
+            vec![
+                obs("one.example", "192.0.2.1"),
+                skip(SkipReason::Incomplete)
+            ]
+        );
+    }
+
+    #[test]
+    fn plain_ipv4_agrees_with_std() {
+        for text in [
+            "192.0.2.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1234.1.1.1",
+            "1.2.3.4 ",
+            "",
+            "a.b.c.d",
+            "10.0.0.099",
+            "1.2.3.04",
+            "9.9.9.9",
+        ] {
+            let fast = plain_ipv4(text.as_bytes());
+            assert!(fast.is_none() || fast == text.parse().ok(), "{text}");
+            assert_eq!(fast.is_some(), text.parse::<Ipv4Addr>().is_ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn queue_id_alphabets() {
+        let split = |msg: &'static str| {
+            split_queue_id(msg.as_bytes()).map(|(id, rest)| {
+                (
+                    std::str::from_utf8(id).unwrap(),
+                    std::str::from_utf8(rest).unwrap(),
+                )
+            })
+        };
+        assert_eq!(
+            split("4PbC4x469Jz3tBr: removed"),
             Some(("4PbC4x469Jz3tBr", "removed"))
         );
         assert_eq!(
-            split_queue_id("ED06590130AA1C9D6D862: x"),
+            split("ED06590130AA1C9D6D862: x"),
             Some(("ED06590130AA1C9D6D862", "x"))
         );
-        assert_eq!(split_queue_id("4104E3D: x"), Some(("4104E3D", "x")));
+        assert_eq!(split("4104E3D: x"), Some(("4104E3D", "x")));
         for msg in [
             "NOQUEUE: x",
             "warning: x",
@@ -641,7 +1005,7 @@ mod tests {
             "4PbC4x469J z3tBr: x",
             "4PbCax469Jz3tBr: x",
         ] {
-            assert_eq!(split_queue_id(msg), None, "{msg}");
+            assert_eq!(split(msg), None, "{msg}");
         }
     }
 

@@ -22,8 +22,21 @@ use crate::net::parse_ip;
 
 /// True for the program names sendmail logs under (`sendmail`, `sm-mta`,
 /// `sm-acceptingconnections`, `sm-msp-queue`, ...).
-pub fn is_sendmail(program: &str) -> bool {
-    program == "sendmail" || program.starts_with("sm-")
+pub fn is_sendmail(program: &[u8]) -> bool {
+    program == b"sendmail" || program.starts_with(b"sm-")
+}
+
+/// True for the messages [`SendmailLog::feed`] reads: AUTH marks, `from=` lines and
+/// `check_mail` rejects. Lets the bulk reader drop the rest on their first bytes.
+pub fn wants(msg: &[u8]) -> bool {
+    if msg.starts_with(b"AUTH=server, ") {
+        return true;
+    }
+    let len = queue_id_len(msg);
+    len >= 8 && msg[len..].starts_with(b": ") && {
+        let rest = &msg[len + 2..];
+        rest.starts_with(b"from=") || rest.starts_with(b"ruleset=check_mail, ")
+    }
 }
 
 /// How many processes' AUTH marks are remembered before the oldest half is dropped; a mark
@@ -139,11 +152,12 @@ impl SendmailLog {
 
 /// `QID: rest` with a sendmail queue id (14 or more letters and digits).
 fn split_queue_id(msg: &str) -> Option<(&str, &str)> {
-    let len = msg
-        .bytes()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .count();
+    let len = queue_id_len(msg.as_bytes());
     (len >= 8 && msg[len..].starts_with(": ")).then(|| (&msg[..len], &msg[len + 2..]))
+}
+
+fn queue_id_len(msg: &[u8]) -> usize {
+    msg.iter().take_while(|c| c.is_ascii_alphanumeric()).count()
 }
 
 /// The value of `name=` in a `, `-separated field list; the last occurrence wins, because
@@ -203,7 +217,7 @@ mod tests {
         let mut out = Vec::new();
         for text in log.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let line = syslog::split(text).unwrap_or_else(|| panic!("not syslog: {text:?}"));
-            assert!(is_sendmail(line.program), "{text}");
+            assert!(is_sendmail(line.program.as_bytes()), "{text}");
             sendmail.feed(&line, &mut |r| out.push(r));
         }
         out

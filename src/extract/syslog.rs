@@ -6,6 +6,8 @@
 //! header line such as `Received: from ...` must never pass for a log line. Every index it
 //! slices at is the position of an ASCII byte, hence a char boundary, whatever the input.
 
+use std::borrow::Cow;
+
 /// A log line split into the parts the extractors dispatch on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyslogLine<'a> {
@@ -19,19 +21,68 @@ pub struct SyslogLine<'a> {
     pub message: &'a str,
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
+/// The same parts as [`SyslogLine`], cut from raw bytes. The bulk reader splits lines
+/// before any UTF-8 check, so that the many lines it dismisses are never validated; every
+/// cut is at an ASCII byte, so a piece converted on its own reads exactly as that piece of
+/// the whole line converted (lossily or not) would.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawSyslogLine<'a> {
+    pub host: &'a [u8],
+    pub program: &'a [u8],
+    pub pid: &'a [u8],
+    pub message: &'a [u8],
+}
+
+impl<'a> RawSyslogLine<'a> {
+    /// Views the parts of a [`SyslogLine`] as bytes.
+    pub fn of(line: &SyslogLine<'a>) -> Self {
+        RawSyslogLine {
+            host: line.host.as_bytes(),
+            program: line.program.as_bytes(),
+            pid: line.pid.as_bytes(),
+            message: line.message.as_bytes(),
+        }
+    }
+}
+
+/// Bytes as text, invalid UTF-8 replaced by `U+FFFD` (as `String::from_utf8_lossy` does,
+/// without its slower scan when the bytes are valid, which they nearly always are).
+pub fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
 
 /// Splits a line; `None` when it has no recognisable syslog prefix.
 pub fn split(line: &str) -> Option<SyslogLine<'_>> {
-    let line = line.trim_end_matches(['\n', '\r']);
-    let b = line.as_bytes();
+    let raw = split_bytes(line.as_bytes())?;
+    // Each part is a sub-slice of `line` cut at ASCII bytes (or after a whole BOM), so its
+    // offsets are char boundaries.
+    let piece = |part: &[u8]| {
+        let start = part.as_ptr() as usize - line.as_ptr() as usize;
+        &line[start..start + part.len()]
+    };
+    Some(SyslogLine {
+        host: piece(raw.host),
+        program: piece(raw.program),
+        pid: piece(raw.pid),
+        message: piece(raw.message),
+    })
+}
+
+/// [`split`] on bytes. Every part it returns is a sub-slice of `line`.
+pub fn split_bytes(line: &[u8]) -> Option<RawSyslogLine<'_>> {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    let b = &line[..end];
     let mut pos = 0;
     if b.first() == Some(&b'<') {
         pos = pri_end(b)?;
         if b[pos..].starts_with(b"1 ") {
-            return split_5424(line, pos + 2);
+            return split_5424(b, pos + 2);
         }
     }
     pos = timestamp_end(b, pos)?;
@@ -53,14 +104,14 @@ pub fn split(line: &str) -> Option<SyslogLine<'_>> {
     }
     // Some relays drop the host name: `Jun  1 19:00:55 postfix/smtpd[42]: ...`.
     if b[host_end - 1] == b':' {
-        return tag_and_message(line, pos, "");
+        return tag_and_message(b, pos, &b[pos..pos]);
     }
-    let host = &line[pos..host_end];
+    let host = &b[pos..host_end];
     let tag = skip_spaces(b, host_end);
     if tag == host_end {
         return None;
     }
-    tag_and_message(line, tag, host)
+    tag_and_message(b, tag, host)
 }
 
 /// `<PRI>` with one to three digits; returns the index after `>`.
@@ -76,11 +127,11 @@ fn skip_spaces(b: &[u8], mut pos: usize) -> usize {
     pos
 }
 
-fn token_end(b: &[u8], mut pos: usize) -> usize {
-    while pos < b.len() && b[pos] != b' ' {
-        pos += 1;
+fn token_end(b: &[u8], pos: usize) -> usize {
+    match b.get(pos..) {
+        Some(rest) => pos + memchr::memchr(b' ', rest).unwrap_or(rest.len()),
+        None => pos,
     }
-    pos
 }
 
 fn digits_at(b: &[u8], pos: usize, n: usize) -> bool {
@@ -96,11 +147,35 @@ fn timestamp_end(b: &[u8], pos: usize) -> Option<usize> {
     }
 }
 
+fn is_month(m: &[u8]) -> bool {
+    matches!(
+        m,
+        b"Jan"
+            | b"Feb"
+            | b"Mar"
+            | b"Apr"
+            | b"May"
+            | b"Jun"
+            | b"Jul"
+            | b"Aug"
+            | b"Sep"
+            | b"Oct"
+            | b"Nov"
+            | b"Dec"
+    )
+}
+
 /// `Mmm dd hh:mm:ss` with the day space-padded (or not), optional fraction.
 fn bsd_end(b: &[u8], pos: usize) -> Option<usize> {
-    let month = b.get(pos..pos + 3)?;
-    if !MONTHS.iter().any(|m| m.as_slice() == month) {
+    if !is_month(b.get(pos..pos + 3)?) {
         return None;
+    }
+    // What syslog daemons write, `Mmm dd ` or `Mmm  d `, at fixed offsets.
+    if let Some(&[b' ', d1, d2, b' ']) = b.get(pos + 3..pos + 7)
+        && (d1 == b' ' || d1.is_ascii_digit())
+        && d2.is_ascii_digit()
+    {
+        return Some(fraction_end(b, clock_end(b, pos + 7)?));
     }
     let mut p = pos + 3;
     if b.get(p) != Some(&b' ') {
@@ -122,11 +197,9 @@ fn bsd_end(b: &[u8], pos: usize) -> Option<usize> {
 
 /// `hh:mm:ss`
 fn clock_end(b: &[u8], p: usize) -> Option<usize> {
-    let ok = digits_at(b, p, 2)
-        && b.get(p + 2) == Some(&b':')
-        && digits_at(b, p + 3, 2)
-        && b.get(p + 5) == Some(&b':')
-        && digits_at(b, p + 6, 2);
+    let c: &[u8; 8] = b.get(p..p + 8)?.try_into().ok()?;
+    let d = |i: usize| c[i].is_ascii_digit();
+    let ok = d(0) && d(1) && c[2] == b':' && d(3) && d(4) && c[5] == b':' && d(6) && d(7);
     ok.then_some(p + 8)
 }
 
@@ -171,23 +244,21 @@ fn rfc3339_end(b: &[u8], pos: usize) -> Option<usize> {
 
 /// `prog[pid]: msg` or `prog: msg` starting at `pos`, with Solaris' `[ID n facility.level]`
 /// removed from the message.
-fn tag_and_message<'a>(line: &'a str, pos: usize, host: &'a str) -> Option<SyslogLine<'a>> {
-    let b = line.as_bytes();
-    let mut p = pos;
-    while p < b.len() && !matches!(b[p], b'[' | b':' | b' ') {
-        p += 1;
-    }
+fn tag_and_message<'a>(b: &'a [u8], pos: usize, host: &'a [u8]) -> Option<RawSyslogLine<'a>> {
+    // memchr's vector search beats a byte loop from about a dozen bytes on, and program
+    // names (`postfix/submission/smtpd`) are longer than that.
+    let mut p = pos + memchr::memchr3(b'[', b':', b' ', &b[pos..]).unwrap_or(b.len() - pos);
     if p == pos {
         return None;
     }
-    let program = &line[pos..p];
-    let mut pid = "";
+    let program = &b[pos..p];
+    let mut pid = &b[p..p];
     if b.get(p) == Some(&b'[') {
-        let close = b[p..].iter().position(|&c| c == b']' || c == b' ')?;
+        let close = memchr::memchr2(b']', b' ', &b[p..])?;
         if b[p + close] != b']' {
             return None;
         }
-        pid = &line[p + 1..p + close];
+        pid = &b[p + 1..p + close];
         p += close + 1;
     }
     if b.get(p) != Some(&b':') {
@@ -197,15 +268,15 @@ fn tag_and_message<'a>(line: &'a str, pos: usize, host: &'a str) -> Option<Syslo
     if b.get(p) == Some(&b' ') {
         p += 1;
     }
-    let mut message = &line[p..];
-    if let Some(rest) = message.strip_prefix("[ID ")
-        && let Some(close) = rest.find(']')
+    let mut message = &b[p..];
+    if let Some(rest) = message.strip_prefix(b"[ID ")
+        && let Some(close) = memchr::memchr(b']', rest)
     {
         message = rest[close + 1..]
-            .strip_prefix(' ')
+            .strip_prefix(b" ")
             .unwrap_or(&rest[close + 1..]);
     }
-    Some(SyslogLine {
+    Some(RawSyslogLine {
         host,
         program,
         pid,
@@ -214,8 +285,7 @@ fn tag_and_message<'a>(line: &'a str, pos: usize, host: &'a str) -> Option<Syslo
 }
 
 /// RFC 5424 after `<PRI>1 `: `TIMESTAMP HOST APP PROCID MSGID SD [MSG]`.
-fn split_5424(line: &str, pos: usize) -> Option<SyslogLine<'_>> {
-    let b = line.as_bytes();
+fn split_5424(b: &[u8], pos: usize) -> Option<RawSyslogLine<'_>> {
     let mut fields = [(0usize, 0usize); 5];
     let mut p = pos;
     for field in &mut fields {
@@ -226,17 +296,19 @@ fn split_5424(line: &str, pos: usize) -> Option<SyslogLine<'_>> {
         *field = (p, end);
         p = end + 1;
     }
-    let nil = |(s, e): (usize, usize)| if &line[s..e] == "-" { "" } else { &line[s..e] };
+    let nil = |(s, e): (usize, usize)| if &b[s..e] == b"-" { &b[s..s] } else { &b[s..e] };
     let host = nil(fields[1]);
     let program = nil(fields[2]);
     p = sd_end(b, p)?;
     let message = match b.get(p) {
-        None => "",
-        Some(b' ') => &line[p + 1..],
+        None => &b[p..],
+        Some(b' ') => &b[p + 1..],
         Some(_) => return None,
     };
-    let message = message.strip_prefix('\u{feff}').unwrap_or(message);
-    Some(SyslogLine {
+    let message = message
+        .strip_prefix("\u{feff}".as_bytes())
+        .unwrap_or(message);
+    Some(RawSyslogLine {
         host,
         program,
         pid: nil(fields[3]),

@@ -4,6 +4,7 @@
 
 pub mod decompress;
 pub mod detect;
+pub mod log_reader;
 pub mod mbox;
 pub mod rotation;
 pub mod walk;
@@ -169,12 +170,14 @@ fn read_input(
         None if head.is_empty() => return None,
         None => return fail("unrecognised format (use --format to say what it is)".into()),
     };
-    let reader = BufReader::with_capacity(READ_BUFFER, Cursor::new(head).chain(rest));
+    let reader = Cursor::new(head).chain(rest);
+    let buffered = |reader| BufReader::with_capacity(READ_BUFFER, reader);
     let result = match format {
-        Format::Mbox => read_mbox(reader, opts, tally),
-        Format::Message => read_message(reader, opts, tally),
+        Format::Mbox => read_mbox(buffered(reader), opts, tally),
+        Format::Message => read_message(buffered(reader), opts, tally),
+        // Reads in windows of its own, no BufReader copy.
         Format::Log => read_log(reader, opts, tally, log),
-        Format::Pairs => read_pairs(reader, opts, tally),
+        Format::Pairs => read_pairs(buffered(reader), opts, tally),
     };
     result.err().and_then(|e| fail(e.to_string()))
 }
@@ -209,7 +212,9 @@ fn decompressed(
 ) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
     match decompress::Compression::sniff(&head) {
         None => Ok((head, rest)),
-        Some(c) => read_head(c.decoder(Box::new(Cursor::new(head).chain(rest)))?),
+        Some(c) => read_head(decompress::on_own_thread(
+            c.decoder(Box::new(Cursor::new(head).chain(rest)))?,
+        )?),
     }
 }
 
@@ -384,37 +389,18 @@ fn read_message(
 }
 
 fn read_log(
-    mut reader: impl BufRead,
+    reader: impl Read + Send,
     opts: &ReadOptions,
     tally: &mut Tally,
     log: &mut LogExtractor,
 ) -> Result<(), ReadError> {
-    let mut buf = Vec::with_capacity(512);
-    let mut line_no = 0u64;
-    let mut malformed_at: Option<u64> = None;
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
-        }
-        line_no += 1;
-        let text = String::from_utf8_lossy(&buf);
-        log.feed(text.trim_end_matches(['\n', '\r']), &mut |record| {
-            if record == Record::Skipped(SkipReason::Malformed) && malformed_at.is_none() {
-                malformed_at = Some(line_no);
-            }
-            tally.add(record);
-        });
-        if opts.strict
-            && let Some(line) = malformed_at
-        {
-            return Err(ReadError::Malformed {
-                line,
-                what: "log line",
-            });
-        }
-    }
-    Ok(())
+    log_reader::read_log(reader, log, tally, opts.strict).map_err(|stop| match stop {
+        log_reader::Stop::Io(e) => ReadError::Io(e),
+        log_reader::Stop::Malformed { line } => ReadError::Malformed {
+            line,
+            what: "log line",
+        },
+    })
 }
 
 fn read_pairs(
