@@ -282,7 +282,8 @@ struct MboxBatch {
 
 /// One mbox file: split sequentially (cheap, memmem), header blocks parsed in parallel one
 /// batch at a time while the next batch is split (SPEC §7). Records are added in file
-/// order, so `--strict` stops at the same message as a sequential read.
+/// order, so `--strict` stops at the same message as a sequential read. A large plain mbox
+/// file read without `--strict` goes by byte ranges instead ([`mbox_ranges`]).
 fn read_mbox(
     reader: impl BufRead + Send,
     opts: &ReadOptions,
