@@ -97,6 +97,10 @@ pub struct MboxReader<R> {
     numbered: bool,
     /// The separator read ahead of the message it starts: its sender and line number.
     pending: Option<(String, u64)>,
+    /// Where the pending separator starts.
+    pending_at: u64,
+    /// No message that starts at or after this offset is yielded (a byte range's end).
+    stop_at: u64,
     started: bool,
     separator: memmem::Finder<'static>,
 }
@@ -120,6 +124,8 @@ impl<R: Read> MboxReader<R> {
             lines: 0,
             numbered: true,
             pending: None,
+            pending_at: 0,
+            stop_at: u64::MAX,
             started: false,
             separator: memmem::Finder::new(b"\nFrom ").into_owned(),
         }
@@ -143,6 +149,60 @@ impl<R: Read> MboxReader<R> {
         }))
     }
 
+    /// A splitter for the part of an input from `base` on, which `reader` yields (one byte
+    /// range of a large file). It starts at the first separator after a blank line from the
+    /// first line start after `base` on; nothing before it is yielded, not even a preamble.
+    /// Lines are not numbered.
+    pub fn after_offset(reader: R, base: u64) -> io::Result<Self> {
+        let mut mbox = Self::new(reader).without_line_numbers();
+        mbox.base = base;
+        mbox.started = true;
+        let mut searched = 0;
+        loop {
+            if let Some(q) = memchr::memchr(b'\n', &mbox.buf[searched..mbox.end]) {
+                let q = searched + q;
+                // The line before `base` is unknown: a line ending right after it is taken
+                // as not blank, which is safe (see `next_start`).
+                let prev_blank = line_before_is_blank(&mbox.buf, 0, false, q);
+                mbox.seek_next(mbox.offset(q + 1), prev_blank)?;
+                return Ok(mbox);
+            }
+            // No line start yet: nothing read so far is needed again.
+            mbox.pos = mbox.end;
+            if !mbox.fill()? {
+                return Ok(mbox);
+            }
+            searched = 0;
+        }
+    }
+
+    /// A splitter for the input from `at` on, where a sequential splitter of the whole input
+    /// takes a separator (its [`next_start`](Self::next_start)): from there on it yields
+    /// what that one yields. Lines are not numbered.
+    pub fn at_separator(reader: R, at: u64) -> io::Result<Self> {
+        let mut mbox = Self::new(reader).without_line_numbers();
+        mbox.base = at;
+        mbox.started = true;
+        mbox.seek_next(at, true)?;
+        Ok(mbox)
+    }
+
+    /// Yields no message that starts at or after `stop`; the splitter still reads on to
+    /// the start of the next message, which [`next_start`](Self::next_start) then says.
+    pub fn stop_before(mut self, stop: u64) -> Self {
+        self.stop_at = stop;
+        self
+    }
+
+    /// Where the next message starts (`None`: no more messages). After the last message
+    /// below the stop, this is where a sequential splitter of the whole input starts its
+    /// next message too, even when a splitter that began at an arbitrary offset took a
+    /// `From ` line inside a body as a start: the range that follows is right exactly when
+    /// it started here.
+    pub fn next_start(&self) -> Option<u64> {
+        self.pending.as_ref().map(|_| self.pending_at)
+    }
+
     /// Stops counting lines: messages then say line 0 (a preamble still says line 1).
     pub fn without_line_numbers(mut self) -> Self {
         self.numbered = false;
@@ -156,6 +216,9 @@ impl<R: Read> MboxReader<R> {
             if self.seek_first()? {
                 return Ok(Some(MboxSplit::Preamble { line: 1 }));
             }
+        }
+        if self.pending.is_some() && self.pending_at >= self.stop_at {
+            return Ok(None);
         }
         let Some((envelope, line)) = self.pending.take() else {
             return Ok(None);
@@ -287,6 +350,7 @@ impl<R: Read> MboxReader<R> {
         self.count_lines_to(i);
         let line = if self.numbered { self.lines + 1 } else { 0 };
         self.pending = Some((envelope_sender(&self.buf[i..j]), line));
+        self.pending_at = at;
         self.pos = j;
         Ok(())
     }

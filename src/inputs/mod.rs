@@ -6,6 +6,7 @@ pub mod decompress;
 pub mod detect;
 pub mod log_reader;
 pub mod mbox;
+mod mbox_ranges;
 pub mod rotation;
 pub mod walk;
 
@@ -151,6 +152,13 @@ fn read_input(
             message,
         })
     };
+    if let Input::File(path) = input
+        && let Some(result) = mbox_ranges::read_if_suited(path, opts, tally, progress)
+    {
+        return result
+            .err()
+            .and_then(|e| fail(ReadError::Io(e).to_string()));
+    }
     let reader: Box<dyn Read + Send> = match input {
         Input::Stdin => Box::new(progress.wrap_read(io::stdin())),
         Input::File(path) => match File::open(path) {
@@ -274,7 +282,8 @@ struct MboxBatch {
 
 /// One mbox file: split sequentially (cheap, memmem), header blocks parsed in parallel one
 /// batch at a time while the next batch is split (SPEC §7). Records are added in file
-/// order, so `--strict` stops at the same message as a sequential read.
+/// order, so `--strict` stops at the same message as a sequential read. A large plain mbox
+/// file read without `--strict` goes by byte ranges instead ([`mbox_ranges`]).
 fn read_mbox(
     reader: impl BufRead + Send,
     opts: &ReadOptions,
@@ -322,36 +331,40 @@ fn split_batch<R: Read>(mbox: &mut MboxReader<R>, batch: &mut MboxBatch) -> io::
 
 /// Each item of a batch to its record, the line it starts at and what it is, in order.
 fn parse_batch(batch: &MboxBatch, opts: &ReadOptions) -> Vec<(Record, u64, &'static str)> {
-    let malformed = Record::Skipped(SkipReason::Malformed);
     batch
         .items
         .par_iter()
         .with_min_len(32)
-        .map(|item| match item {
-            MboxSplit::Preamble { line } => {
-                (malformed.clone(), *line, "text before the first From line")
-            }
-            MboxSplit::Message {
-                line,
-                oversized: true,
-                ..
-            } => (malformed.clone(), *line, "message (header block too large)"),
-            MboxSplit::Message {
-                envelope,
-                header,
-                line,
-                ..
-            } => (
-                message::extract(
-                    &batch.headers[header.clone()],
-                    Some(envelope),
-                    &opts.extract,
-                ),
-                *line,
-                "message",
-            ),
-        })
+        .map(|item| split_record(item, &batch.headers, opts))
         .collect()
+}
+
+/// A split item's record, the line it starts at and what it is; `headers` holds its
+/// header block.
+fn split_record(
+    item: &MboxSplit,
+    headers: &[u8],
+    opts: &ReadOptions,
+) -> (Record, u64, &'static str) {
+    let malformed = || Record::Skipped(SkipReason::Malformed);
+    match item {
+        MboxSplit::Preamble { line } => (malformed(), *line, "text before the first From line"),
+        MboxSplit::Message {
+            line,
+            oversized: true,
+            ..
+        } => (malformed(), *line, "message (header block too large)"),
+        MboxSplit::Message {
+            envelope,
+            header,
+            line,
+            ..
+        } => (
+            message::extract(&headers[header.clone()], Some(envelope), &opts.extract),
+            *line,
+            "message",
+        ),
+    }
 }
 
 fn read_message(
