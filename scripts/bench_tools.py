@@ -145,11 +145,12 @@ class Proxy:
                 up_w.write(head + body)
 
         async def downward():
+            # Each answer is delayed on its own: a client pipelines many questions on one
+            # connection, and sleeping before each write would serialise them at 20 ms each.
             while True:
                 head = await up_r.readexactly(2)
                 body = await up_r.readexactly(struct.unpack(">H", head)[0])
-                await asyncio.sleep(self.delay)
-                writer.write(head + body)
+                self.loop.call_later(self.delay, writer.write, head + body)
 
         tasks = [asyncio.ensure_future(upward()), asyncio.ensure_future(downward())]
         try:
