@@ -10,6 +10,9 @@
 //! in parentheses may itself look like `[192.0.2.1]`.
 
 use std::net::IpAddr;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use super::address::normalize_address;
 use super::postfix::take_address;
@@ -71,20 +74,15 @@ fn digits(b: &[u8]) -> bool {
 }
 
 /// A message id: 4.96 and older `16ZCW1-0005MB-00` (6-6-2), 4.97+ `10HmaY-000000005vi-0000`
-/// (6-11-4), base-62.
+/// (6-11-4), base-62. One pattern for both lengths, never column offsets: eximstats and
+/// MailScanner broke on the 4.97 change by reading the id at fixed columns.
+static MESSAGE_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})$")
+        .expect("the message id pattern is valid")
+});
+
 fn is_message_id(id: &str) -> bool {
-    let b = id.as_bytes();
-    let (first, second) = match b.len() {
-        16 => (6, 13),
-        23 => (6, 18),
-        _ => return false,
-    };
-    let alnum = |part: &[u8]| part.iter().all(u8::is_ascii_alphanumeric);
-    b[first] == b'-'
-        && b[second] == b'-'
-        && alnum(&b[..first])
-        && alnum(&b[first + 1..second])
-        && alnum(&b[second + 1..])
+    MESSAGE_ID.is_match(id)
 }
 
 /// The record for one Exim log message (after the prefix), if it is one that counts.
@@ -369,5 +367,13 @@ mod tests {
         assert!(!is_message_id("16ZCW1-0005MB"));
         assert!(!is_message_id("16ZCW1-0005MB-00-1"));
         assert!(!is_message_id("dovecot_login"));
+        assert!(
+            !is_message_id("16ZCW1-0005MB-0\u{e9}"),
+            "ASCII base-62 only"
+        );
+        assert!(
+            !is_message_id("10HmaY-00000005vi-00000"),
+            "6-10-5 is neither form"
+        );
     }
 }
