@@ -33,7 +33,7 @@ use crate::report::output::write_output;
 use crate::report::pairs::{PairRow, write_audit, write_scan};
 use crate::report::progress::Progress;
 use crate::report::summary::{
-    DnsTotals, Totals, rank_domains, rank_relays, render_audit, render_scan,
+    DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit, render_scan,
 };
 
 /// How a run that produced its report went.
@@ -118,12 +118,14 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
         ..Default::default()
     };
     totals.count_rows(&rows);
-    write_reports(cfg, &mut rows, &totals, &run_at)?;
+    // Ranked once: the table on standard error and the HTML page show the same lists.
+    let ranked = Rankings {
+        domains: rank_domains(&rows),
+        relays: rank_relays(&rows),
+    };
+    write_reports(cfg, &mut rows, &totals, &ranked, &run_at)?;
     if !cfg.quiet {
-        eprint!(
-            "{}",
-            render_audit(&totals, &rank_domains(&rows), &rank_relays(&rows))
-        );
+        eprint!("{}", render_audit(&totals, &ranked.domains, &ranked.relays));
     }
     Ok(match cfg.reports.fail_above {
         Some(limit) if totals.repudiated_pct() > limit => {
@@ -140,10 +142,17 @@ fn run_audit(cfg: &Config) -> Result<RunStatus, Fatal> {
 
 /// Writes every report the run asked for; the history goes last, so a run whose other
 /// reports failed leaves no row behind.
+/// The sender domains and relay IPs with the most repudiated messages.
+struct Rankings {
+    domains: Vec<Ranked>,
+    relays: Vec<Ranked>,
+}
+
 fn write_reports(
     cfg: &Config,
     rows: &mut [PairRow],
     totals: &Totals,
+    ranked: &Rankings,
     run_at: &str,
 ) -> Result<(), Fatal> {
     write_output(cfg.output.as_deref(), |w| write_audit(w, rows))
@@ -156,8 +165,8 @@ fn write_reports(
         let page = HtmlReport {
             run_at,
             totals,
-            domains: &rank_domains(rows),
-            relays: &rank_relays(rows),
+            domains: &ranked.domains,
+            relays: &ranked.relays,
             settings: &cfg.describe(),
         };
         write_output(Some(path), |w| write_html(w, &page))

@@ -9,7 +9,7 @@
 //! so every run tries the same cases.
 
 use std::collections::BTreeMap;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 use std::net::IpAddr;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
@@ -19,6 +19,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngSeed};
 
+#[path = "support/compress.rs"]
+mod compress;
+use compress::compress;
 use repudiate::aggregate::Tally;
 use repudiate::extract::address::{is_host_name, normalize_address, normalize_domain};
 use repudiate::extract::logs::LogExtractor;
@@ -1268,27 +1271,6 @@ proptest! {
 }
 
 const PLAIN: &str = "Jun  4 10:01:00 mx postfix/smtpd[100]: 4A1B2C3D4E: client=x[192.0.2.1]\nJun  4 10:01:01 mx postfix/qmgr[101]: 4A1B2C3D4E: from=<a@b.example>, size=1, nrcpt=1 (queue active)\n";
-
-fn compress(c: Compression, data: &[u8]) -> Vec<u8> {
-    match c {
-        Compression::Gzip => {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        }
-        Compression::Zstd => zstd::encode_all(data, 1).unwrap(),
-        Compression::Bzip2 => {
-            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        }
-        Compression::Xz => {
-            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        }
-    }
-}
 
 fn decompress(bytes: Vec<u8>) -> Option<std::io::Result<Vec<u8>>> {
     finishes(move || {

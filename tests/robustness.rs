@@ -5,10 +5,14 @@
 //! standard error with the reason, the other inputs are still read, and the exit code says so.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "support/compress.rs"]
+mod compress;
+use compress::compress;
+use repudiate::inputs::decompress::Compression;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_repudiate"))
@@ -249,35 +253,18 @@ fn a_log_that_starts_with_a_long_run_of_nul_bytes_is_still_a_log() {
     assert_eq!(messages(&out, "log.example,198.51.100.7"), Some(3));
 }
 
-fn compress(kind: &str, data: &[u8]) -> Vec<u8> {
-    match kind {
-        "gz" => {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        }
-        "zst" => zstd::encode_all(data, 1).unwrap(),
-        "bz2" => {
-            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        }
-        "xz" => {
-            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        }
-        other => panic!("{other}"),
-    }
-}
-
 #[test]
 fn truncated_compressed_files_are_named_and_keep_what_was_read() {
     let tmp = tempfile::tempdir().unwrap();
     let good = write(tmp.path(), "good.mbox", GOOD_MBOX);
     let log = postfix_log(3000);
-    for kind in ["gz", "zst", "bz2", "xz"] {
-        let packed = compress(kind, log.as_bytes());
+    for (kind, c) in [
+        ("gz", Compression::Gzip),
+        ("zst", Compression::Zstd),
+        ("bz2", Compression::Bzip2),
+        ("xz", Compression::Xz),
+    ] {
+        let packed = compress(c, log.as_bytes());
         // Whole, the file reads cleanly...
         let whole = write(tmp.path(), &format!("whole.log.{kind}"), &packed);
         let out = scan(&[], &[&whole], None);
@@ -303,7 +290,11 @@ fn an_empty_file_is_read_as_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let good = write(tmp.path(), "good.mbox", GOOD_MBOX);
     let empty = write(tmp.path(), "empty.log", b"");
-    let empty_gz = write(tmp.path(), "empty.log.1.gz", compress("gz", b""));
+    let empty_gz = write(
+        tmp.path(),
+        "empty.log.1.gz",
+        compress(Compression::Gzip, b""),
+    );
     let out = scan(&[], &[&empty, &empty_gz, &good], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
@@ -362,7 +353,11 @@ fn an_unrecognised_file_is_named() {
     let out = scan(&[], &[&junk, &good], None);
     assert_named_failure(&out, "report.pdf", "unrecognised format");
     // Compressed junk is unrecognised after decompression, and said so the same way.
-    let packed = write(tmp.path(), "junk.gz", compress("gz", b"\x00\x01binary\x02"));
+    let packed = write(
+        tmp.path(),
+        "junk.gz",
+        compress(Compression::Gzip, b"\x00\x01binary\x02"),
+    );
     let out = scan(&[], &[&packed, &good], None);
     assert_named_failure(&out, "junk.gz", "unrecognised format");
 }
