@@ -325,6 +325,8 @@ def check_mail_set(name, root, expect_pairs):
                 inputs.append(sub)
     print(f"  messages with a sender and a public Received IP: {count} of {total}")
     if not count:
+        # Nothing to hold the rule against would make the check prove nothing.
+        fail(f"{name}: no message with a sender and a public Received IP to check under --strict")
         return
     run = Run(name + ".strict", inputs, ["--strict"])
     if run.healthy(name + " --strict", also_ok=(1,)):

@@ -59,7 +59,8 @@ grep -q 'repudiate scan: 6000 messages' "$WORK/scan-end.screen" || fail "summary
 tmux send-keys -t "$SESSION" "clear; $BIN audit fixtures/demo/mail.mbox fixtures/demo/maillog --zone fixtures/demo/what-if.zone --offline --perimeter 198.51.100.0/28 -o $WORK/audit.csv; echo RC\"\"=\$?" Enter
 wait_for 'RC=' 30 || { screen audit-late; fail "audit did not end"; }
 screen audit-end
-pairs=$(($(wc -l < "$WORK/audit.csv") - 1))
+# The demo's pair count as its golden file states it, not as this run wrote it.
+pairs=$(($(wc -l < fixtures/demo/expected.csv) - 1))
 grep -Eq "resolving \[=+\] $pairs/$pairs pairs" "$WORK/audit-end.screen" || fail "resolving bar not drawn to $pairs/$pairs"
 grep -q 'RC=0' "$WORK/audit-end.screen" || fail "audit exit status"
 echo "tty-check: bars drawn in a terminal (reading while running, resolving $pairs/$pairs pairs)"

@@ -1237,7 +1237,13 @@ proptest! {
         for ((line, row), (n, (d, _, count))) in got.iter().zip(rows.iter().enumerate()) {
             prop_assert_eq!(*line, n as u64 + 2);
             let (sender, messages) = row.clone().expect("a valid row");
-            prop_assert_eq!(sender, pairs_file::sender_from_column(d));
+            // The column's spellings, stated here rather than asked of the reader.
+            let want = match *d {
+                "<>" => Sender::Null,
+                "" => Sender::Missing,
+                domain => Sender::Domain(domain.to_string()),
+            };
+            prop_assert_eq!(sender, want);
             prop_assert_eq!(messages, *count);
         }
     }

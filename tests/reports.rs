@@ -42,17 +42,6 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Messages per verdict from the pairs CSV the same run wrote.
-fn verdict_counts(pairs_csv: &str) -> std::collections::HashMap<String, u64> {
-    let mut counts = std::collections::HashMap::new();
-    let mut r = csv::Reader::from_reader(pairs_csv.as_bytes());
-    for rec in r.records() {
-        let rec = rec.unwrap();
-        *counts.entry(rec[3].to_string()).or_insert(0) += rec[2].parse::<u64>().unwrap();
-    }
-    counts
-}
-
 #[test]
 fn history_gets_its_header_once_and_a_row_per_run() {
     let tmp = tempfile::tempdir().unwrap();
@@ -69,20 +58,9 @@ fn history_gets_its_header_once_and_a_row_per_run() {
         lines[0],
         "run_at,inputs,messages,nonrepudiated,repudiated,no_policy,tempfail,permerror,null_sender,unknown,skipped,repudiated_pct"
     );
-    let counts = verdict_counts(&String::from_utf8_lossy(&first.stdout));
-    let total: u64 = counts.values().sum();
-    let n = |v: &str| counts.get(v).copied().unwrap_or(0);
-    let expected_tail = format!(
-        "2,{total},{},{},{},{},{},{},{},5,{:.2}",
-        n("nonrepudiated"),
-        n("repudiated"),
-        n("no-policy"),
-        n("tempfail"),
-        n("permerror"),
-        n("null-sender"),
-        n("unknown"),
-        n("repudiated") as f64 * 100.0 / total as f64
-    );
+    // The demo as fixtures/demo/expected.csv states it: 18 messages from 2 inputs, 9 nonrepudiated,
+    // 4 repudiated, one each of the other five verdicts, 5 skipped records; 4/18 = 22.22 %.
+    let expected_tail = "2,18,9,4,1,1,1,1,1,5,22.22";
     let mut stamps = Vec::new();
     for row in &lines[1..] {
         let (run_at, tail) = row.split_once(',').unwrap();

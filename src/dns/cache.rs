@@ -116,12 +116,9 @@ impl Cache {
         kept
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.entries.iter().map(DashMap::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.iter().all(DashMap::is_empty)
     }
 }
 

@@ -45,11 +45,8 @@ impl Gauge {
 
     /// The share of samples at or above `limit`, in percent.
     pub fn share_at_least(&self, limit: usize) -> f64 {
-        if self.samples.is_empty() {
-            return 0.0;
-        }
         let n = self.samples.iter().filter(|&&v| v >= limit).count();
-        100.0 * n as f64 / self.samples.len() as f64
+        crate::report::summary::pct(n as u64, self.samples.len() as u64)
     }
 }
 

@@ -16,6 +16,7 @@ use crate::dns::{Answer, Data, Outcome, QType, Source};
 use crate::extract::Sender;
 use crate::extract::pairs_file::sender_column;
 use crate::policy::{Evaluation, Step};
+use crate::report::pairs::csv_writer;
 
 /// How `check` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -208,9 +209,7 @@ pub fn answer_parts(answer: &Answer) -> (&'static str, String) {
 /// columns when none was asked), the verdict columns on each.
 pub fn write_csv(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
     let e = report.evaluation;
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(out);
+    let mut w = csv_writer(out);
     w.write_record(CSV_HEADER)?;
     let verdict_columns = [
         sender_column(report.sender).to_string(),

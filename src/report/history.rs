@@ -8,7 +8,7 @@
 //! runs cannot lose each other's rows. A history grows by one short line a night, so
 //! rewriting it costs nothing worth measuring.
 
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -77,14 +77,9 @@ pub fn append(path: &Path, row: &[String]) -> io::Result<()> {
 }
 
 fn read_existing(path: &Path) -> io::Result<Vec<u8>> {
-    match std::fs::File::open(path) {
-        Ok(mut f) => {
-            let mut buf = Vec::new();
-            f.read_to_end(&mut buf)?;
-            Ok(buf)
-        }
+    match std::fs::read(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(e),
+        read => read,
     }
 }
 
