@@ -24,6 +24,11 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 /// Parses an address as it appears in headers and logs: optional `IPv6:` prefix (any case),
 /// optional `%zone` suffix, IPv4-mapped forms. The result is canonical.
 pub fn parse_ip(text: &str) -> Option<IpAddr> {
+    // Most client addresses in logs are plain dotted quads; read those without std's
+    // general parser, which costs several times more on the log hot path.
+    if let Some(v4) = plain_ipv4(text.as_bytes()) {
+        return Some(IpAddr::V4(v4));
+    }
     let mut s = text.trim();
     // `get` rather than slicing: the text may hold multi-byte characters at any position.
     if s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("ipv6:")) {
@@ -38,6 +43,34 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
     // Ipv4Addr::from_str rejects leading zeros and out-of-range octets, which is what we
     // want for anonymised logs such as `[123.456.789.1]`.
     IpAddr::from_str(s).ok().map(canonical)
+}
+
+/// The common dotted quad, read by hand (std's general parser costs several times more).
+/// Accepts only what `Ipv4Addr::from_str` accepts (no leading zeros, octets up to 255),
+/// and `None` sends everything else to the general parser, so results never differ.
+fn plain_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if s.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut value = 0u32;
+        while i < s.len() && i - start < 3 && s[i].is_ascii_digit() {
+            value = value * 10 + u32::from(s[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || (digits > 1 && s[start] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    (i == s.len()).then(|| Ipv4Addr::from(octets))
 }
 
 /// Orders addresses the way the CSV is sorted: IPv4 before IPv6, each numerically.
@@ -168,6 +201,31 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         parse_ip(s).unwrap()
+    }
+
+    #[test]
+    fn plain_ipv4_agrees_with_std() {
+        for text in [
+            "192.0.2.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1234.1.1.1",
+            "1.2.3.4 ",
+            "",
+            "a.b.c.d",
+            "10.0.0.099",
+            "1.2.3.04",
+            "9.9.9.9",
+        ] {
+            let fast = plain_ipv4(text.as_bytes());
+            assert!(fast.is_none() || fast == text.parse().ok(), "{text}");
+            assert_eq!(fast.is_some(), text.parse::<Ipv4Addr>().is_ok(), "{text}");
+        }
     }
 
     #[test]
