@@ -12,7 +12,6 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::ProgressBar;
@@ -29,10 +28,11 @@ const MIN_RANGE_BYTES: u64 = 4 << 20;
 /// Several ranges per thread, so a thread slowed by other work costs only a small range.
 const RANGES_PER_THREAD: u64 = 4;
 
-/// Reads `path` by ranges when it is a large plain mbox file that needs no line numbers
-/// and more than one thread can read; `None` when it is not (the caller reads it).
+/// Reads `file` by ranges when it is a large plain mbox file that needs no line numbers
+/// and more than one thread can read; `None` when it is not (the caller reads it, from the
+/// start: only positional reads happen here).
 pub(super) fn read_if_suited(
-    path: &Path,
+    file: &File,
     opts: &ReadOptions,
     tally: &mut Tally,
     progress: &ProgressBar,
@@ -41,7 +41,6 @@ pub(super) fn read_if_suited(
     if opts.strict || threads < 2 {
         return None;
     }
-    let file = File::open(path).ok()?;
     let meta = file.metadata().ok()?;
     if !meta.is_file() || meta.len() < MIN_PARALLEL_BYTES {
         return None;
@@ -55,7 +54,7 @@ pub(super) fn read_if_suited(
     }
     let guesses = guessed_offsets(meta.len(), threads);
     Some(read_ranges(
-        &file,
+        file,
         meta.len(),
         &guesses,
         opts,

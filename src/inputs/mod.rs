@@ -152,19 +152,22 @@ fn read_input(
             message,
         })
     };
-    if let Input::File(path) = input
-        && let Some(result) = mbox_ranges::read_if_suited(path, opts, tally, progress)
-    {
-        return result
-            .err()
-            .and_then(|e| fail(ReadError::Io(e).to_string()));
-    }
     let reader: Box<dyn Read + Send> = match input {
         Input::Stdin => Box::new(progress.wrap_read(io::stdin())),
-        Input::File(path) => match File::open(path) {
-            Ok(f) => Box::new(progress.wrap_read(f)),
-            Err(e) => return fail(e.to_string()),
-        },
+        Input::File(path) => {
+            let file = match File::open(path) {
+                Ok(f) => f,
+                Err(e) => return fail(e.to_string()),
+            };
+            // Positional reads only: when the range reader declines, the file is still
+            // at its start for the stream below, so each input is opened once.
+            if let Some(result) = mbox_ranges::read_if_suited(&file, opts, tally, progress) {
+                return result
+                    .err()
+                    .and_then(|e| fail(ReadError::Io(e).to_string()));
+            }
+            Box::new(progress.wrap_read(file))
+        }
     };
     let (head, rest) = match read_head(reader)
         .and_then(decompressed)
