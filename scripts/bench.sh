@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-GEN=$REPO/../shared/bench/gen.py
+GEN=${REPUDIATE_SHARED:-$REPO/../shared}/bench/gen.py
 TOOLS=$REPO/scripts/bench_tools.py
 BENCH_DIR=${BENCH_DIR:-/work/bench-cache}
 DNS_PORT=${BENCH_DNS_PORT:-5391}

@@ -21,7 +21,7 @@
 # usage: scripts/corpus-check.sh            (REPUDIATE=path/to/binary to test another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CORPORA=../shared/corpora
+CORPORA=${REPUDIATE_SHARED:-../shared}/corpora
 [ -d "$CORPORA" ] || { echo "corpus-check: $CORPORA not found" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "corpus-check: python3 is required" >&2; exit 1; }
 BIN=${REPUDIATE:-target/release/repudiate}

@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-target/nsd-interop}
 BIN=${REPUDIATE:-target/release/repudiate}
-GEN=../shared/bench/gen.py
+GEN=${REPUDIATE_SHARED:-../shared}/bench/gen.py
 FIX=fixtures/dns/interop
 
 need_tools() {

@@ -6,7 +6,7 @@
 # usage: scripts/world-check.sh [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-GEN=../shared/bench/gen.py
+GEN=${REPUDIATE_SHARED:-../shared}/bench/gen.py
 [ -f "$GEN" ] || { echo "world-check: $GEN not found" >&2; exit 1; }
 WORK=${1:-target/world-check}
 BIN=${REPUDIATE:-target/release/repudiate}
