@@ -3,17 +3,8 @@
 //! merge at the end, so memory follows the number of distinct pairs, not the input size.
 //! Counts saturate: a pairs file may claim any count, and hostile input must not overflow.
 
+use crate::model::{PairKey, Record, SkipReason};
 use std::collections::HashMap;
-use std::net::IpAddr;
-
-use crate::extract::{Record, Sender, SkipReason};
-
-/// A deduplicated pair as the report keys it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct PairKey {
-    pub sender: Sender,
-    pub ip: Option<IpAddr>,
-}
 
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
@@ -76,10 +67,10 @@ pub fn saturating_sum(values: impl IntoIterator<Item = u64>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::Observation;
+    use crate::model::Sender;
 
     fn obs(d: &str, ip: &str) -> Record {
-        Record::Observed(Observation {
+        Record::Observed(PairKey {
             sender: Sender::Domain(d.into()),
             ip: ip.parse().ok(),
         })

@@ -13,24 +13,24 @@ use std::time::{Instant, SystemTime};
 use futures::StreamExt;
 use indicatif::ProgressBar;
 
-use crate::aggregate::{PairKey, Tally};
+use crate::aggregate::Tally;
 use crate::config::{CheckRequest, Config, Mode, RelaySpec};
 use crate::dns::occupancy::Sampler;
 use crate::dns::persist;
 use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
 use crate::dns::{Data, Dns, Lookup, Outcome, QType};
-use crate::extract::Sender;
+use crate::fileio::lock::lock_outputs;
+use crate::fileio::output::write_output;
 use crate::inputs::{self, ReadReport};
+use crate::model::{PairKey, PairRow, Sender, Verdict};
 use crate::net::IpNet;
-use crate::policy::{self, Evaluation, Trusted, Verdict};
+use crate::pairs_file::{write_audit, write_scan};
+use crate::policy::{self, Evaluation, Trusted};
 use crate::report::check::{CheckReport, write_check};
 use crate::report::domains::write_domains;
 use crate::report::history;
 use crate::report::html::{HtmlReport, write_html};
-use crate::report::lock::lock_outputs;
-use crate::report::output::write_output;
-use crate::report::pairs::{PairRow, write_audit, write_scan};
 use crate::report::progress::Progress;
 use crate::report::summary::{
     DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit, render_scan,
@@ -390,6 +390,8 @@ async fn evaluate_all(
                     matched: e.matched,
                     relays: e.relays,
                     reason: e.reason,
+                    authenticated: None,
+                    spf: None,
                 }
             }
         })

@@ -13,9 +13,10 @@ use crate::cli::{
     ReportArgs, ScanArgs,
 };
 use crate::dns::upstream::UpstreamConfig;
-use crate::extract::address::{normalize_address, normalize_domain};
-use crate::extract::{ExtractOptions, NullSenderMode, Sender};
+use crate::extract::{ExtractOptions, NullSenderMode};
 use crate::inputs::ReadOptions;
+use crate::model::Sender;
+use crate::model::address::{normalize_address, normalize_domain};
 use crate::net::IpNet;
 use crate::policy::PolicyConfig;
 use file::FileConfig;
@@ -273,7 +274,7 @@ impl Config {
         let outputs = self.output_files();
         for (i, (flag_a, a)) in outputs.iter().enumerate() {
             for (flag_b, b) in &outputs[i + 1..] {
-                if crate::report::output::same_target(a, b) {
+                if crate::fileio::output::same_target(a, b) {
                     return Err(format!(
                         "{flag_a} and {flag_b} name the same file {}",
                         a.display()

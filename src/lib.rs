@@ -1,10 +1,17 @@
 //! `repudiate`: measures what Vixie's "Repudiating MAIL FROM" check would have done to mail
-//! a site already received. The modules follow the pipeline — [`inputs`] → [`extract`] →
-//! [`aggregate`] → [`dns`] → [`policy`] → [`report`] — and [`app`] runs them in that order
-//! from a validated [`config::Config`] built from the [`cli`] flags.
+//! a site already received. The stages follow the pipeline — [`inputs`] → [`extract`] →
+//! [`aggregate`] → [`dns`] → [`policy`] → [`report`] — over the types of [`model`], with
+//! [`net`], [`fileio`] and [`pairs_file`] as utilities every stage may use. [`app`] wires
+//! the stages, one file per command, from a validated [`config`] built from the [`cli`] flags.
+//! `tests/layers.rs` checks that imports follow these layers.
 
+// The shared types and utilities: they import no stage.
+pub mod fileio;
+pub mod model;
 pub mod net;
+pub mod pairs_file;
 
+// The stages, in data-flow order.
 pub mod aggregate;
 pub mod dns;
 pub mod extract;
@@ -12,6 +19,7 @@ pub mod inputs;
 pub mod policy;
 pub mod report;
 
+// The command layer.
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -23,18 +23,18 @@ use proptest::test_runner::{Config, RngSeed};
 mod compress;
 use compress::compress;
 use repudiate::aggregate::Tally;
-use repudiate::extract::address::{is_host_name, normalize_address, normalize_domain};
 use repudiate::extract::logs::LogExtractor;
 use repudiate::extract::postfix::PostfixJoiner;
 use repudiate::extract::sendmail::SendmailLog;
-use repudiate::extract::{
-    ExtractOptions, Observation, Record, Sender, exim, message, pairs_file, received, syslog,
-};
+use repudiate::extract::{ExtractOptions, exim, message, received, syslog};
 use repudiate::inputs::decompress::Compression;
 use repudiate::inputs::detect::{Format, detect};
 use repudiate::inputs::mbox::{self, MboxItem, MboxReader};
 use repudiate::inputs::{self, ReadOptions, log_reader};
+use repudiate::model::address::{is_host_name, normalize_address, normalize_domain};
+use repudiate::model::{PairKey, Record, Sender};
 use repudiate::net::{IpNet, canonical, internal_kind};
+use repudiate::pairs_file;
 
 // ---------------------------------------------------------------------------------------
 // Harness: configuration, deadline, mutations
@@ -271,7 +271,7 @@ fn check_sender(sender: &Sender) -> Result<(), TestCaseError> {
 /// What an observation must look like with `opts`: a client that is not internal, a sane
 /// sender.
 fn check_record(record: &Record, opts: &ExtractOptions) -> Result<(), TestCaseError> {
-    if let Record::Observed(Observation { sender, ip }) = record {
+    if let Record::Observed(PairKey { sender, ip }) = record {
         check_sender(sender)?;
         if let Some(ip) = ip {
             prop_assert_eq!(canonical(*ip), *ip, "not canonical");
@@ -554,7 +554,7 @@ proptest! {
         let record = finishes(move || message::extract(header.as_bytes(), envelope, &ExtractOptions::default()));
         prop_assert_eq!(
             record,
-            Record::Observed(Observation { sender: expected_sender, ip: expected_ip })
+            Record::Observed(PairKey { sender: expected_sender, ip: expected_ip })
         );
     }
 }

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Data, MxTarget, Outcome, QType};
-use crate::report::output::write_output;
+use crate::fileio::output::write_output;
 
 /// The first line of every cache file this version writes and reads.
 pub const HEADER: &str = "repudiate-dns-cache 1";

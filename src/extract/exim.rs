@@ -14,9 +14,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::address::normalize_address;
+use super::ExtractOptions;
 use super::postfix::take_address;
-use super::{ExtractOptions, Record, SkipReason};
+use crate::model::address::normalize_address;
+use crate::model::{Record, SkipReason};
 use crate::net::parse_ip;
 
 /// True for the syslog program names Exim logs under.
@@ -214,8 +215,9 @@ fn parse_host(value: &str) -> Option<(IpAddr, Option<&str>)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{NullSenderMode, Observation, Sender};
+    use super::super::NullSenderMode;
     use super::*;
+    use crate::model::{PairKey, Sender};
 
     fn read(log: &str, opts: &ExtractOptions) -> Vec<Record> {
         log.lines()
@@ -226,7 +228,7 @@ mod tests {
     }
 
     fn obs(sender: Sender, ip: &str) -> Record {
-        Record::Observed(Observation {
+        Record::Observed(PairKey {
             sender,
             ip: Some(ip.parse().unwrap()),
         })

@@ -15,7 +15,8 @@ use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 use super::postfix::{PostfixEvent, PostfixJoiner, PostfixParser};
 use super::sendmail::{SendmailLog, is_sendmail, wants};
-use super::{ExtractOptions, Record, exim, syslog};
+use super::{ExtractOptions, exim, syslog};
+use crate::model::Record;
 
 /// What one log line amounts to, for [`LogExtractor::apply`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,8 +11,9 @@ use std::sync::LazyLock;
 
 use mail_parser::{HeaderName, HeaderValue, MessageParser};
 
-use super::address::normalize_address;
-use super::{ExtractOptions, Record, Sender, SkipReason, received};
+use super::{ExtractOptions, received};
+use crate::model::address::normalize_address;
+use crate::model::{Record, Sender, SkipReason};
 
 /// Only the two headers we read are kept; everything else is skipped unparsed.
 static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
@@ -189,11 +190,12 @@ fn raw_text<'a>(value: &'a HeaderValue<'_>) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::{NullSenderMode, Observation};
+    use crate::extract::NullSenderMode;
+    use crate::model::PairKey;
     use crate::net::parse_ip;
 
     fn observed(domain: &str, ip: &str) -> Record {
-        Record::Observed(Observation {
+        Record::Observed(PairKey {
             sender: Sender::Domain(domain.into()),
             ip: parse_ip(ip),
         })
@@ -218,14 +220,14 @@ mod tests {
         let missing = format!("{BORDER}Subject: no envelope\n\n");
         assert!(matches!(
             extract(null.as_bytes(), None, &ExtractOptions::default()),
-            Record::Observed(Observation {
+            Record::Observed(PairKey {
                 sender: Sender::Null,
                 ..
             })
         ));
         assert!(matches!(
             extract(missing.as_bytes(), None, &ExtractOptions::default()),
-            Record::Observed(Observation {
+            Record::Observed(PairKey {
                 sender: Sender::Missing,
                 ..
             })
@@ -245,7 +247,7 @@ mod tests {
                 Some("MAILER-DAEMON"),
                 &ExtractOptions::default()
             ),
-            Record::Observed(Observation {
+            Record::Observed(PairKey {
                 sender: Sender::Null,
                 ..
             })
@@ -275,7 +277,7 @@ mod tests {
         let h = "Return-Path: <a@example.org>\nReceived: from localhost (localhost [127.0.0.1]) by mx with ESMTP id 1; Tue, 4 Jun 2024 10:00:00 +0000\n\n";
         assert_eq!(
             extract(h.as_bytes(), None, &ExtractOptions::default()),
-            Record::Observed(Observation {
+            Record::Observed(PairKey {
                 sender: Sender::Domain("example.org".into()),
                 ip: None
             })

@@ -17,9 +17,10 @@ use std::net::IpAddr;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
-use super::address::normalize_address;
+use super::ExtractOptions;
 use super::syslog::{RawSyslogLine, SyslogLine, text};
-use super::{ExtractOptions, Record, SkipReason};
+use crate::model::address::normalize_address;
+use crate::model::{Record, SkipReason};
 use crate::net::parse_ip;
 
 /// What is known about one queue file so far.
@@ -553,8 +554,9 @@ fn address_end(b: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{NullSenderMode, Observation, Sender, syslog};
+    use super::super::{NullSenderMode, syslog};
     use super::*;
+    use crate::model::{PairKey, Sender};
 
     fn run_with(opts: ExtractOptions, log: &str) -> Vec<Record> {
         let mut joiner = PostfixJoiner::new(opts);
@@ -573,7 +575,7 @@ mod tests {
     }
 
     fn obs(domain: &str, ip: &str) -> Record {
-        Record::Observed(Observation {
+        Record::Observed(PairKey {
             sender: Sender::Domain(domain.to_string()),
             ip: Some(ip.parse().unwrap()),
         })
@@ -698,7 +700,7 @@ mod tests {
             ..ExtractOptions::default()
         };
         let log = format!("{SMTPD_REJECT}\n{NULL_REJECT}\n{POSTSCREEN_REJECT}");
-        let null = Record::Observed(Observation {
+        let null = Record::Observed(PairKey {
             sender: Sender::Null,
             ip: Some("198.51.100.50".parse().unwrap()),
         });

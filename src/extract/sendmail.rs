@@ -14,10 +14,11 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use super::address::normalize_address;
+use super::ExtractOptions;
 use super::postfix::take_address;
 use super::syslog::SyslogLine;
-use super::{ExtractOptions, Record, Sender, SkipReason};
+use crate::model::address::normalize_address;
+use crate::model::{Record, Sender, SkipReason};
 use crate::net::parse_ip;
 
 /// True for the program names sendmail logs under (`sendmail`, `sm-mta`,
@@ -209,8 +210,9 @@ fn parse_relay(value: &str) -> Relay {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Observation, syslog};
+    use super::super::syslog;
     use super::*;
+    use crate::model::PairKey;
 
     fn run_with(opts: ExtractOptions, log: &str) -> Vec<Record> {
         let mut sendmail = SendmailLog::new(opts);
@@ -228,7 +230,7 @@ mod tests {
     }
 
     fn obs(sender: Sender, ip: &str) -> Record {
-        Record::Observed(Observation {
+        Record::Observed(PairKey {
             sender,
             ip: Some(ip.parse().unwrap()),
         })

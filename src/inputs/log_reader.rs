@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::aggregate::Tally;
 use crate::extract::logs::{LogEvent, LogExtractor, LogLineParser};
-use crate::extract::{Record, SkipReason};
+use crate::model::{Record, SkipReason};
 
 /// Bytes read per window; two windows are alive at a time (one applied, one parsed). Unit
 /// tests use small windows so that small inputs cross many borders.
@@ -244,8 +244,9 @@ fn line_ends(text: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::PairKey;
-    use crate::extract::{ExtractOptions, Sender};
+    use crate::extract::ExtractOptions;
+    use crate::model::PairKey;
+    use crate::model::Sender;
 
     /// A reader that hands out at most `step` bytes per call and fails after `fail_at`.
     struct Trickle {

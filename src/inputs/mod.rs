@@ -19,7 +19,9 @@ use rayon::prelude::*;
 
 use crate::aggregate::Tally;
 use crate::extract::logs::LogExtractor;
-use crate::extract::{ExtractOptions, Record, SkipReason, message, pairs_file};
+use crate::extract::{ExtractOptions, message};
+use crate::model::{Record, SkipReason};
+use crate::pairs_file;
 pub use detect::Format;
 use mbox::{MboxReader, MboxSplit};
 pub use walk::Input;
@@ -442,8 +444,8 @@ fn read_pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::PairKey;
-    use crate::extract::Sender;
+    use crate::model::PairKey;
+    use crate::model::Sender;
 
     fn read_bytes(bytes: &[u8], strict: bool) -> Result<Tally, ReadError> {
         let opts = ReadOptions {

@@ -5,16 +5,15 @@
 //! whether the cache or the network answers it, so a verdict never depends on cache state.
 
 mod fast_set;
-pub mod verdict;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::dns::{Answer, Data, Failure, Lookup, MxTarget, Outcome, QType, Source};
-use crate::extract::address::is_host_name;
+pub use crate::model::Verdict;
+use crate::model::address::is_host_name;
 use crate::net::IpNet;
 use fast_set::FastSet;
-pub use verdict::Verdict;
 
 /// A configured relay that is always permitted (`--perimeter`, `--forwarder`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,10 +13,10 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::dns::{Answer, Data, Outcome, QType, Source};
-use crate::extract::Sender;
-use crate::extract::pairs_file::sender_column;
+use crate::model::Sender;
+use crate::pairs_file::csv_writer;
+use crate::pairs_file::sender_column;
 use crate::policy::{Evaluation, Step};
-use crate::report::pairs::csv_writer;
 
 /// How `check` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -310,7 +310,7 @@ fn parent_of(steps: &[Step], index: usize) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::dns::{Failure, MxTarget};
-    use crate::policy::Verdict;
+    use crate::model::Verdict;
 
     fn step(count: u32, depth: u32, name: &str, qtype: QType, outcome: Outcome) -> Step {
         Step {

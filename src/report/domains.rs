@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::extract::pairs_file::sender_column;
-use crate::policy::Verdict;
+use crate::model::Verdict;
+use crate::pairs_file::sender_column;
 
-use super::pairs::{PairRow, csv_writer};
 use super::summary::pct;
+use crate::model::PairRow;
+use crate::pairs_file::csv_writer;
 
 pub const HEADER: [&str; 9] = [
     "domain",

@@ -12,12 +12,12 @@ use std::io;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::policy::Verdict;
+use crate::model::Verdict;
 
 use super::domains::pct_column;
-use super::output::{is_renamed_into_place, write_output};
-use super::pairs::csv_writer;
 use super::summary::Totals;
+use crate::fileio::output::{is_renamed_into_place, write_output};
+use crate::pairs_file::csv_writer;
 
 pub const HEADER: [&str; 12] = [
     "run_at",

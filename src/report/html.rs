@@ -9,8 +9,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::extract::SkipReason;
-use crate::policy::Verdict;
+use crate::model::SkipReason;
+use crate::model::Verdict;
 
 use super::summary::{Ranked, Totals, pct};
 
@@ -332,7 +332,7 @@ mod tests {
     use crate::report::summary::tests::row;
     use crate::report::summary::{rank_domains, rank_relays};
 
-    fn page(rows: &[crate::report::pairs::PairRow], settings: &[(&'static str, String)]) -> String {
+    fn page(rows: &[crate::model::PairRow], settings: &[(&'static str, String)]) -> String {
         let mut t = Totals::default();
         t.count_rows(rows);
         t.inputs_ok = 1;

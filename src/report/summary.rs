@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::extract::SkipReason;
-use crate::extract::pairs_file::sender_column;
-use crate::policy::Verdict;
+use crate::model::SkipReason;
+use crate::model::Verdict;
+use crate::pairs_file::sender_column;
 
-use super::pairs::PairRow;
+use crate::model::PairRow;
 
 /// How many domains and relays the table lists.
 pub const TOP: usize = 10;
@@ -239,8 +239,7 @@ fn render_failed_inputs(s: &mut String, t: &Totals) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::aggregate::PairKey;
-    use crate::extract::Sender;
+    use crate::model::{PairKey, Sender};
 
     pub(crate) fn row(domain: &str, ip: &str, messages: u64, verdict: Verdict) -> PairRow {
         PairRow {
@@ -253,6 +252,8 @@ pub(crate) mod tests {
             matched: None,
             relays: Vec::new(),
             reason: None,
+            authenticated: None,
+            spf: None,
         }
     }
 

@@ -1,0 +1,16 @@
+//! The types every stage shares — the pair, what a record amounts to, skip reasons, the
+//! verdicts and SPF results with their report spellings, and the audit row — so that no
+//! stage imports them from another. The model imports no stage.
+
+pub mod address;
+mod pair;
+mod row;
+mod skip;
+mod spf;
+mod verdict;
+
+pub use pair::{PairKey, Record, Sender};
+pub use row::PairRow;
+pub use skip::SkipReason;
+pub use spf::SpfResult;
+pub use verdict::Verdict;

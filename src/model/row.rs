@@ -1,0 +1,21 @@
+//! One evaluated pair as the audit reports it: the pair, its messages and what the checks
+//! said of it.
+
+use super::{PairKey, SpfResult, Verdict};
+
+/// One evaluated pair as the report writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairRow {
+    pub key: PairKey,
+    pub messages: u64,
+    pub verdict: Verdict,
+    pub matched: Option<String>,
+    pub relays: Vec<String>,
+    pub reason: Option<String>,
+    /// Messages known to be authenticated (DKIM-aligned in DMARC reports); `None` when the
+    /// input cannot tell.
+    pub authenticated: Option<u64>,
+    /// SPF's result for the pair (SPEC §2b); `None` for null-sender and unknown rows, and
+    /// with `--no-spf`.
+    pub spf: Option<SpfResult>,
+}

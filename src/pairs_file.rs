@@ -1,0 +1,257 @@
+//! The pairs CSV of SPEC §5, in one place: its header, its columns, the reader that takes
+//! pair files back as input (so files from many hosts or days merge by passing them to
+//! `audit` or `scan` again) and the writers. `audit` writes
+//! `domain,ip,messages,verdict,matched,relays,reason,authenticated,spf`, `scan` writes
+//! `domain,ip,messages`. Rows are sorted by messages descending, then domain, then IP (IPv4
+//! before IPv6, numerically), so two runs over the same input are byte-identical. On reading
+//! only the first three columns matter and the domain is normalised again, so hand-edited
+//! files are safe.
+
+use std::cmp::Ordering;
+use std::io::{self, BufRead, Write};
+use std::net::IpAddr;
+
+use crate::model::address::normalize_domain;
+use crate::model::{PairKey, PairRow, Sender};
+use crate::net::parse_ip;
+
+/// The first bytes of every pairs file; input detection recognises the format by them.
+pub const HEADER_PREFIX: &str = "domain,ip,messages";
+
+/// The domain column's spelling of the non-domain senders (also used by the writer).
+pub const NULL_SENDER: &str = "<>";
+
+/// Parses the domain column as the report writes it.
+pub fn sender_from_column(text: &str) -> Sender {
+    match text {
+        "" => Sender::Missing,
+        NULL_SENDER => Sender::Null,
+        d => normalize_domain(d),
+    }
+}
+
+/// The domain column for a sender.
+pub fn sender_column(sender: &Sender) -> &str {
+    match sender {
+        Sender::Domain(d) | Sender::Malformed(d) => d,
+        Sender::Null => NULL_SENDER,
+        Sender::Missing => "",
+    }
+}
+
+/// Calls `row` for each data row with its 1-based line number: `Some((pair, messages))`, or
+/// `None` for a row that is not a valid pair. Errors returned by `row` stop the read.
+pub fn read<R: BufRead, E: From<std::io::Error>>(
+    reader: R,
+    row: &mut dyn FnMut(u64, Option<(PairKey, u64)>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(reader);
+    let mut record = csv::StringRecord::new();
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = record.position().map_or(0, |p| p.line());
+                row(line, parse_row(&record))?;
+            }
+            Err(e) => match e.kind() {
+                csv::ErrorKind::Io(_) => {
+                    return Err(std::io::Error::other(e.to_string()).into());
+                }
+                _ => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    row(line, None)?;
+                }
+            },
+        }
+    }
+}
+
+fn parse_row(record: &csv::StringRecord) -> Option<(PairKey, u64)> {
+    let domain = record.get(0)?;
+    let ip_text = record.get(1)?;
+    let messages: u64 = record.get(2)?.trim().parse().ok()?;
+    let ip = match ip_text {
+        "" => None,
+        text => Some(parse_ip(text)?),
+    };
+    let key = PairKey {
+        sender: sender_from_column(domain),
+        ip,
+    };
+    Some((key, messages))
+}
+
+pub const AUDIT_HEADER: [&str; 9] = [
+    "domain",
+    "ip",
+    "messages",
+    "verdict",
+    "matched",
+    "relays",
+    "reason",
+    "authenticated",
+    "spf",
+];
+pub const SCAN_HEADER: [&str; 3] = ["domain", "ip", "messages"];
+
+/// The report order: messages descending, then domain column, then IP.
+pub fn cmp_pairs(a: (&PairKey, u64), b: (&PairKey, u64)) -> Ordering {
+    b.1.cmp(&a.1)
+        .then_with(|| sender_column(&a.0.sender).cmp(sender_column(&b.0.sender)))
+        .then_with(|| cmp_opt_ip(a.0.ip, b.0.ip))
+}
+
+fn cmp_opt_ip(a: Option<IpAddr>, b: Option<IpAddr>) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => crate::net::cmp_ip(&x, &y),
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn ip_column(ip: Option<IpAddr>) -> String {
+    ip.map(|i| i.to_string()).unwrap_or_default()
+}
+
+pub fn csv_writer(out: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out)
+}
+
+pub fn write_audit(out: &mut dyn Write, rows: &mut [PairRow]) -> io::Result<()> {
+    rows.sort_by(|a, b| cmp_pairs((&a.key, a.messages), (&b.key, b.messages)));
+    let mut w = csv_writer(out);
+    w.write_record(AUDIT_HEADER)?;
+    for r in rows.iter() {
+        w.write_record([
+            sender_column(&r.key.sender),
+            &ip_column(r.key.ip),
+            &r.messages.to_string(),
+            r.verdict.as_str(),
+            r.matched.as_deref().unwrap_or(""),
+            &r.relays.join(";"),
+            r.reason.as_deref().unwrap_or(""),
+            &r.authenticated.map(|n| n.to_string()).unwrap_or_default(),
+            r.spf.map_or("", |s| s.as_str()),
+        ])?;
+    }
+    w.flush()
+}
+
+pub fn write_scan(out: &mut dyn Write, pairs: &mut [(PairKey, u64)]) -> io::Result<()> {
+    pairs.sort_by(|a, b| cmp_pairs((&a.0, a.1), (&b.0, b.1)));
+    let mut w = csv_writer(out);
+    w.write_record(SCAN_HEADER)?;
+    for (key, n) in pairs.iter() {
+        w.write_record([
+            sender_column(&key.sender),
+            &ip_column(key.ip),
+            &n.to_string(),
+        ])?;
+    }
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Verdict;
+
+    fn rows(text: &str) -> Vec<(u64, Option<(PairKey, u64)>)> {
+        let mut out = Vec::new();
+        read::<_, std::io::Error>(text.as_bytes(), &mut |l, r| {
+            out.push((l, r));
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn reads_scan_and_audit_files() {
+        let r = rows("domain,ip,messages\nExample.org,192.0.2.1,3\n<>,2001:DB8::1,2\n,,1\n");
+        assert_eq!(r.len(), 3);
+        let (key, n) = r[0].1.clone().unwrap();
+        assert_eq!(key.sender, Sender::Domain("example.org".into()));
+        assert_eq!(n, 3);
+        assert_eq!(r[1].1.as_ref().unwrap().0.sender, Sender::Null);
+        assert_eq!(
+            r[1].1.as_ref().unwrap().0.ip.unwrap().to_string(),
+            "2001:db8::1"
+        );
+        assert_eq!(
+            r[2].1.as_ref().unwrap().0,
+            PairKey {
+                sender: Sender::Missing,
+                ip: None
+            }
+        );
+        let audit = rows(
+            "domain,ip,messages,verdict,matched,relays,reason\nexample.org,192.0.2.1,3,repudiated,,\"a.example;b.example\",\n",
+        );
+        assert_eq!(audit[0].1.as_ref().unwrap().1, 3);
+    }
+
+    #[test]
+    fn bad_rows_are_reported_with_their_line() {
+        let r = rows(
+            "domain,ip,messages\nexample.org,192.0.2.1,x\nexample.org,999.1.1.1,1\nexample.org\nexample.org,192.0.2.1,1\n",
+        );
+        assert_eq!(r.iter().filter(|(_, x)| x.is_none()).count(), 3);
+        assert_eq!(r[0].0, 2);
+        assert!(r[3].1.is_some());
+    }
+
+    fn key(d: &str, ip: &str) -> PairKey {
+        PairKey {
+            sender: Sender::Domain(d.into()),
+            ip: ip.parse().ok(),
+        }
+    }
+
+    #[test]
+    fn sorted_and_quoted() {
+        let mut pairs = vec![
+            (key("b.example", "2001:db8::1"), 2),
+            (key("b.example", "192.0.2.10"), 2),
+            (key("b.example", "192.0.2.9"), 2),
+            (key("a.example", "192.0.2.1"), 1),
+            (key("c.example", "192.0.2.1"), 5),
+            (
+                PairKey {
+                    sender: Sender::Null,
+                    ip: "192.0.2.1".parse().ok(),
+                },
+                1,
+            ),
+        ];
+        let mut out = Vec::new();
+        write_scan(&mut out, &mut pairs).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "domain,ip,messages\nc.example,192.0.2.1,5\nb.example,192.0.2.9,2\nb.example,192.0.2.10,2\nb.example,2001:db8::1,2\n<>,192.0.2.1,1\na.example,192.0.2.1,1\n"
+        );
+        let mut rows = vec![PairRow {
+            key: key("a.example", "192.0.2.1"),
+            messages: 1,
+            verdict: Verdict::Tempfail,
+            matched: None,
+            relays: vec!["r1.example".into(), "r2.example".into()],
+            reason: Some("x.example A: timeout; \"quoted\", comma".into()),
+            authenticated: None,
+            spf: None,
+        }];
+        let mut out = Vec::new();
+        write_audit(&mut out, &mut rows).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "domain,ip,messages,verdict,matched,relays,reason,authenticated,spf\na.example,192.0.2.1,1,tempfail,,r1.example;r2.example,\"x.example A: timeout; \"\"quoted\"\", comma\",,\n"
+        );
+    }
+}
