@@ -17,8 +17,8 @@ use crate::extract::{ExtractOptions, NullSenderMode};
 use crate::inputs::ReadOptions;
 use crate::model::Sender;
 use crate::model::address::{normalize_address, normalize_domain};
-use crate::net::IpNet;
 use crate::policy::PolicyConfig;
+pub use crate::policy::relays::RelaySpec;
 use file::FileConfig;
 
 /// Defaults of the settings a `--config` file may also give (the help text repeats them).
@@ -27,37 +27,6 @@ pub mod defaults {
     pub const ATTEMPTS: usize = 2;
     pub const CONCURRENCY: usize = 64;
     pub const LOCK_WAIT_SECS: f64 = 60.0;
-}
-
-/// A relay given on the command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RelaySpec {
-    Net(IpNet),
-    /// A host name, resolved once at start-up.
-    Host(String),
-}
-
-impl RelaySpec {
-    pub fn parse(text: &str) -> Result<RelaySpec, String> {
-        if let Ok(net) = text.parse::<IpNet>() {
-            return Ok(RelaySpec::Net(net));
-        }
-        match normalize_domain(text) {
-            Sender::Domain(d) if !text.contains('/') => Ok(RelaySpec::Host(d)),
-            _ => Err(format!(
-                "{text:?} is not an IP address, a CIDR network or a host name"
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for RelaySpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RelaySpec::Net(net) => write!(f, "{net}"),
-            RelaySpec::Host(host) => f.write_str(host),
-        }
-    }
 }
 
 #[derive(Clone, Debug)]

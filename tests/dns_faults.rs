@@ -106,7 +106,15 @@ async fn audit(server: &TestDns, pairs: &[(String, String)], args: &[&str]) -> R
     assert_eq!(
         reader.headers().unwrap(),
         vec![
-            "domain", "ip", "messages", "verdict", "matched", "relays", "reason"
+            "domain",
+            "ip",
+            "messages",
+            "verdict",
+            "matched",
+            "relays",
+            "reason",
+            "authenticated",
+            "spf"
         ]
     );
     let mut rows = HashMap::new();

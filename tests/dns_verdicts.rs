@@ -17,7 +17,8 @@ use dns_server::{Faults, TestDns};
 use repudiate::dns::upstream::{Upstream, UpstreamConfig};
 use repudiate::dns::zones::Zones;
 use repudiate::dns::{Data, Dns, Failure, Lookup, Outcome, QType, Source};
-use repudiate::policy::{Evaluation, PolicyConfig, Trusted, Verdict, evaluate};
+use repudiate::model::Verdict;
+use repudiate::policy::{Evaluation, PolicyConfig, Trusted, evaluate};
 
 const ZONE: &str = include_str!("../fixtures/dns/verdicts.zone");
 
@@ -768,11 +769,11 @@ async fn audit_binary_over_sockets() {
     );
     assert_eq!(
         stdout,
-        "domain,ip,messages,verdict,matched,relays,reason\n\
-         absent.test,198.51.100.3,1,no-policy,,,\n\
-         direct.test,192.0.2.10,1,nonrepudiated,out.direct.test,out.direct.test,\n\
-         direct.test,203.0.113.66,1,repudiated,,out.direct.test,\n\
-         sf.test,192.0.2.10,1,tempfail,,,mail-from.sf.test MX: SERVFAIL\n"
+        "domain,ip,messages,verdict,matched,relays,reason,authenticated,spf\n\
+         absent.test,198.51.100.3,1,no-policy,,,,,\n\
+         direct.test,192.0.2.10,1,nonrepudiated,out.direct.test,out.direct.test,,,\n\
+         direct.test,203.0.113.66,1,repudiated,,out.direct.test,,,\n\
+         sf.test,192.0.2.10,1,tempfail,,,mail-from.sf.test MX: SERVFAIL,,\n"
     );
     // One run, one question each: the policy MX of three domains and one relay A (the
     // SERVFAIL policy once, since a single try was allowed).

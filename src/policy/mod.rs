@@ -4,16 +4,21 @@
 //! per-evaluation lookup budget. Each distinct (name, type) counts once against the budget
 //! whether the cache or the network answers it, so a verdict never depends on cache state.
 
+mod batch;
 mod fast_set;
+mod pair;
+pub mod relays;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::dns::{Answer, Data, Failure, Lookup, MxTarget, Outcome, QType, Source};
-pub use crate::model::Verdict;
+use crate::model::Verdict;
 use crate::model::address::is_host_name;
 use crate::net::IpNet;
+pub use batch::evaluate_all;
 use fast_set::FastSet;
+pub use pair::verdict_for;
 
 /// A configured relay that is always permitted (`--perimeter`, `--forwarder`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,127 @@
+//! `audit`: the main job. Reads the inputs into pairs, resolves the perimeter, evaluates
+//! every pair's policy, and writes the pairs CSV and the reports asked for.
+
+use std::time::{Instant, SystemTime};
+
+use super::{
+    Fatal, RunStatus, async_runtime, output_error, read_inputs, resolution_stack, resolve_relays,
+    save_cache, status_of,
+};
+use crate::aggregate::Tally;
+use crate::config::Config;
+use crate::dns::Dns;
+use crate::fileio::output::write_output;
+use crate::model::PairRow;
+use crate::pairs_file::write_audit;
+use crate::policy::{self, evaluate_all};
+use crate::report::domains::write_domains;
+use crate::report::history;
+use crate::report::html::{HtmlReport, write_html};
+use crate::report::progress::Progress;
+use crate::report::summary::{DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit};
+
+pub(super) fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
+    let run_at = history::rfc3339_utc(SystemTime::now());
+    let runtime = async_runtime()?;
+    let dns = resolution_stack(&cfg.dns, &runtime)?;
+    let relays = resolve_relays(&runtime, &dns, &cfg.perimeter, &cfg.forwarders)?;
+    let policy_cfg = policy::PolicyConfig {
+        trusted: relays.trusted,
+        ..cfg.policy.clone()
+    };
+    let mut read = cfg.read.clone();
+    read.extract.perimeter.extend(relays.perimeter_nets);
+
+    let report = read_inputs(cfg, &read)?;
+    let status = status_of(&report);
+    let Tally { pairs, skipped } = report.tally;
+    let resolving = Instant::now();
+    let bar = Progress::new(cfg.quiet).resolving(pairs.len() as u64);
+    let mut rows = runtime.block_on(evaluate_all(
+        &dns,
+        &policy_cfg,
+        pairs,
+        cfg.dns.concurrency,
+        &|| bar.inc(1),
+    ));
+    bar.finish();
+    save_cache(&cfg.dns, &dns);
+    let mut totals = Totals {
+        skipped,
+        inputs_ok: report.inputs_ok,
+        inputs_failed: report.errors.len(),
+        dns: dns_totals(&dns, resolving),
+        ..Default::default()
+    };
+    totals.count_rows(&rows);
+    // Ranked once: the table on standard error and the HTML page show the same lists.
+    let ranked = Rankings {
+        domains: rank_domains(&rows),
+        relays: rank_relays(&rows),
+    };
+    write_reports(cfg, &mut rows, &totals, &ranked, &run_at)?;
+    if !cfg.quiet {
+        eprint!("{}", render_audit(&totals, &ranked.domains, &ranked.relays));
+    }
+    Ok(match cfg.reports.fail_above {
+        Some(limit) if totals.repudiated_pct() > limit => {
+            // Printed even with --quiet: cron mails what a job prints, and this is the alert.
+            eprintln!(
+                "repudiate: {:.2} % of messages would be repudiated, above --fail-above {limit}",
+                totals.repudiated_pct()
+            );
+            RunStatus::ShareExceeded
+        }
+        _ => status,
+    })
+}
+
+/// The sender domains and relay IPs with the most repudiated messages.
+struct Rankings {
+    domains: Vec<Ranked>,
+    relays: Vec<Ranked>,
+}
+
+/// Writes every report the run asked for; the history goes last, so a run whose other
+/// reports failed leaves no row behind.
+fn write_reports(
+    cfg: &Config,
+    rows: &mut [PairRow],
+    totals: &Totals,
+    ranked: &Rankings,
+    run_at: &str,
+) -> Result<(), Fatal> {
+    write_output(cfg.output.as_deref(), |w| write_audit(w, rows))
+        .map_err(|e| output_error(cfg.output.as_deref(), e))?;
+    if let Some(path) = &cfg.reports.summary {
+        write_output(Some(path), |w| write_domains(w, rows))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    if let Some(path) = &cfg.reports.html {
+        let page = HtmlReport {
+            run_at,
+            totals,
+            domains: &ranked.domains,
+            relays: &ranked.relays,
+            settings: &cfg.describe(),
+        };
+        write_output(Some(path), |w| write_html(w, &page))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    if let Some(path) = &cfg.reports.history {
+        history::append(path, &history::row(run_at, totals))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    Ok(())
+}
+
+fn dns_totals(dns: &Dns, started: Instant) -> DnsTotals {
+    use std::sync::atomic::Ordering::Relaxed;
+    DnsTotals {
+        queries: dns.stats.queries.load(Relaxed),
+        cache_hits: dns.stats.cache_hits.load(Relaxed),
+        zone_answers: dns.stats.zone_answers.load(Relaxed),
+        failures: dns.stats.failures.load(Relaxed),
+        elapsed: started.elapsed(),
+    }
+}

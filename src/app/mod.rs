@@ -1,0 +1,144 @@
+//! The command layer: one file per command (`audit`, `scan`, `check`) wires the stages in
+//! pipeline order — inputs → extract → aggregate → dns → policy → report — and says how the
+//! run went, so `main` can pick the exit code. What several commands share (the runtime,
+//! the DNS stack with its cache file, reading the inputs) is here. The output locks are
+//! taken first and held to the end, so an overlapping run waits. Flag names appear only in
+//! this layer and in `config`.
+
+mod audit;
+mod check;
+mod scan;
+
+use std::path::Path;
+
+use crate::config::{Config, DnsSettings, Mode};
+use crate::dns::Dns;
+use crate::dns::persist;
+use crate::dns::upstream::Upstream;
+use crate::dns::zones::Zones;
+use crate::fileio::lock::lock_outputs;
+use crate::inputs::{self, ReadReport};
+use crate::policy::relays::{self, RelaySpec, ResolvedRelays};
+use crate::report::progress::Progress;
+
+/// How a run that produced its report went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Every input was read.
+    Clean,
+    /// The report was written but some inputs failed (each named on standard error).
+    InputsFailed,
+    /// The reports were written and the repudiated share is above `--fail-above`. It wins
+    /// over `InputsFailed`: the alert is what the cron job asked for, and failed inputs are
+    /// named on standard error either way.
+    ShareExceeded,
+}
+
+/// A run that could not produce its report.
+#[derive(Debug)]
+pub struct Fatal(pub String);
+
+pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
+    if let Some(jobs) = cfg.jobs {
+        // Fails only when the global pool already exists (a second run in one process).
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build_global();
+    }
+    let outputs: Vec<&Path> = cfg.output_files().into_iter().map(|(_, p)| p).collect();
+    let _locks = lock_outputs(&outputs, cfg.lock_wait).map_err(Fatal)?;
+    match &cfg.mode {
+        Mode::Scan => scan::run(cfg),
+        Mode::Audit => audit::run(cfg),
+        Mode::Check(request) => check::run(cfg, request),
+    }
+}
+
+fn async_runtime() -> Result<tokio::runtime::Runtime, Fatal> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))
+}
+
+/// Zone files, the run's cache (seeded from `--cache`), and the network unless offline.
+fn resolution_stack(dns: &DnsSettings, runtime: &tokio::runtime::Runtime) -> Result<Dns, Fatal> {
+    let zones = Zones::load(&dns.zones).map_err(|e| Fatal(format!("--zone {e}")))?;
+    let upstream = if dns.offline {
+        None
+    } else {
+        Some(
+            runtime
+                .block_on(async { Upstream::new(&dns.upstream) })
+                .map_err(Fatal)?,
+        )
+    };
+    let stack = Dns::new(zones, upstream, dns.concurrency);
+    if let Some(path) = &dns.cache {
+        load_cache(&stack, path);
+    }
+    Ok(stack)
+}
+
+/// A cache file that cannot be used costs only time: it is named on standard error and
+/// the run starts with an empty cache, never with part of a damaged file.
+fn load_cache(dns: &Dns, path: &Path) {
+    let now = persist::unix_now();
+    match persist::load(path, now) {
+        Ok(entries) => dns.preload(entries, now),
+        Err(e) => eprintln!("repudiate: {e}; it is ignored, every question is asked again"),
+    }
+}
+
+/// Writes the `--cache` file once the DNS work is done. Failing to write it does not fail
+/// the run (the report is still right); it is said on standard error.
+fn save_cache(settings: &DnsSettings, dns: &Dns) {
+    let Some(path) = &settings.cache else {
+        return;
+    };
+    let now = persist::unix_now();
+    if let Err(e) = persist::save(path, &dns.persistable(now)) {
+        eprintln!("repudiate: cannot write --cache {}: {e}", path.display());
+    }
+}
+
+/// `--perimeter` and `--forwarder` resolved; a host name that does not resolve is fatal,
+/// named with its flag.
+fn resolve_relays(
+    runtime: &tokio::runtime::Runtime,
+    dns: &Dns,
+    perimeter: &[RelaySpec],
+    forwarders: &[RelaySpec],
+) -> Result<ResolvedRelays, Fatal> {
+    runtime
+        .block_on(relays::resolve(dns, perimeter, forwarders))
+        .map_err(|e| Fatal(format!("--{} {}: {}", e.role.as_str(), e.host, e.problem)))
+}
+
+/// Reads every input, prints each failure, and fails the run when nothing could be read.
+fn read_inputs(cfg: &Config, read: &inputs::ReadOptions) -> Result<ReadReport, Fatal> {
+    let bar = Progress::new(cfg.quiet).reading();
+    let report = inputs::read_all(&cfg.inputs, read, &bar);
+    bar.finish();
+    for e in &report.errors {
+        eprintln!("repudiate: {e}");
+    }
+    if report.inputs_ok == 0 && !report.errors.is_empty() {
+        return Err(Fatal("no input could be read".into()));
+    }
+    Ok(report)
+}
+
+fn status_of(report: &ReadReport) -> RunStatus {
+    if report.errors.is_empty() {
+        RunStatus::Clean
+    } else {
+        RunStatus::InputsFailed
+    }
+}
+
+fn output_error(path: Option<&Path>, e: std::io::Error) -> Fatal {
+    let target = path.map_or("standard output".to_string(), |p| p.display().to_string());
+    Fatal(format!("cannot write {target}: {e}"))
+}
