@@ -21,12 +21,17 @@ use crate::policy::PolicyConfig;
 pub use crate::policy::relays::RelaySpec;
 use file::FileConfig;
 
-/// Defaults of the settings a `--config` file may also give (the help text repeats them).
+/// Defaults of every setting that has one, in one place: the code reads them here and a test
+/// checks that `--help` states the same values.
 pub mod defaults {
     pub const TIMEOUT_SECS: f64 = 2.0;
     pub const ATTEMPTS: usize = 2;
     pub const CONCURRENCY: usize = 64;
     pub const LOCK_WAIT_SECS: f64 = 60.0;
+    pub const MAX_DEPTH: u32 = crate::policy::DEFAULT_MAX_DEPTH;
+    pub const MAX_LOOKUPS: u32 = crate::policy::DEFAULT_MAX_LOOKUPS;
+    pub const EVAL_TIMEOUT_SECS: f64 = crate::policy::DEFAULT_EVAL_TIMEOUT.as_secs_f64();
+    pub const DNS_PORT: u16 = 53;
 }
 
 #[derive(Clone, Debug)]
@@ -39,11 +44,62 @@ pub struct DnsSettings {
     pub cache: Option<PathBuf>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Audit,
-    Scan,
-    Check(CheckRequest),
+/// The configuration of one command: each carries only what its command uses.
+#[derive(Clone, Debug)]
+pub enum Config {
+    Audit(AuditConfig),
+    Scan(ScanConfig),
+    Check(CheckConfig),
+}
+
+/// What the commands that read inputs share.
+#[derive(Clone, Debug)]
+pub struct InputSettings {
+    pub paths: Vec<PathBuf>,
+    /// Extraction settings; `read.extract.perimeter` holds the networks given as IP/CIDR,
+    /// host names are added once resolved.
+    pub read: ReadOptions,
+    pub perimeter: Vec<RelaySpec>,
+}
+
+/// How a run that writes files behaves: locks, threads, chatter.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    /// How long to wait for another run holding the output locks.
+    pub lock_wait: Duration,
+    /// The `--config` file read, if any (shown with the settings).
+    pub config_file: Option<PathBuf>,
+    pub jobs: Option<usize>,
+    pub quiet: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScanConfig {
+    pub input: InputSettings,
+    pub output: Option<PathBuf>,
+    pub run: RunSettings,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    pub input: InputSettings,
+    pub output: Option<PathBuf>,
+    pub forwarders: Vec<RelaySpec>,
+    pub dns: DnsSettings,
+    pub policy: PolicyConfig,
+    pub reports: ReportSettings,
+    pub run: RunSettings,
+}
+
+/// `check` reads no input: the pair is on the command line, and the evaluation keeps its
+/// steps for the explanation.
+#[derive(Clone, Debug)]
+pub struct CheckConfig {
+    pub request: CheckRequest,
+    pub perimeter: Vec<RelaySpec>,
+    pub forwarders: Vec<RelaySpec>,
+    pub dns: DnsSettings,
+    pub policy: PolicyConfig,
 }
 
 /// What `check` was asked about.
@@ -66,176 +122,43 @@ pub struct ReportSettings {
     pub fail_above: Option<f64>,
 }
 
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub mode: Mode,
-    pub inputs: Vec<PathBuf>,
-    pub output: Option<PathBuf>,
-    /// Extraction settings; `read.extract.perimeter` holds the networks given as IP/CIDR,
-    /// host names are added once resolved.
-    pub read: ReadOptions,
-    pub perimeter: Vec<RelaySpec>,
-    pub forwarders: Vec<RelaySpec>,
-    pub dns: DnsSettings,
-    pub policy: PolicyConfig,
-    pub reports: ReportSettings,
-    /// How long to wait for another run holding the output locks.
-    pub lock_wait: Duration,
-    /// The `--config` file read, if any (shown with the settings).
-    pub config_file: Option<PathBuf>,
-    pub jobs: Option<usize>,
-    pub quiet: bool,
-}
-
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, String> {
         match cli.command {
-            Command::Audit(audit) => {
-                let AuditArgs {
-                    input,
-                    reports,
-                    dns,
-                    policy,
-                } = *audit;
-                let file = load_file(input.config.as_deref())?;
-                let mut cfg = Config::base(Mode::Audit, input, &file)?;
-                cfg.output = cfg.output.or(file.outputs.pairs.clone());
-                cfg.dns = dns_settings(&dns, &file)?;
-                cfg.forwarders = relays(pick(&policy.forwarder, &file.forwarders), "--forwarder")?;
-                cfg.policy = policy_settings(&policy, &file)?;
-                cfg.reports = report_settings(reports, &file)?;
-                cfg.check_outputs_distinct()?;
-                Ok(cfg)
-            }
-            Command::Check(args) => Config::for_check(args),
-            Command::Scan(ScanArgs { input }) => {
-                // scan does no DNS and writes only its pairs: it takes the perimeter from a
-                // config file and nothing else.
-                let file = load_file(input.config.as_deref())?;
-                let cfg = Config::base(Mode::Scan, input, &file)?;
-                if let Some(RelaySpec::Host(h)) = cfg
-                    .perimeter
-                    .iter()
-                    .find(|r| matches!(r, RelaySpec::Host(_)))
-                {
-                    return Err(format!(
-                        "scan does no DNS: give --perimeter {h} as an IP address or CIDR network"
-                    ));
-                }
-                Ok(cfg)
-            }
+            Command::Audit(audit) => AuditConfig::new(*audit).map(Config::Audit),
+            Command::Scan(scan) => ScanConfig::new(scan).map(Config::Scan),
+            Command::Check(check) => CheckConfig::new(check).map(Config::Check),
         }
-    }
-
-    /// `check` reads no input: the pair is on the command line, and the evaluation keeps
-    /// its steps for the explanation. A `--config` file gives it the same perimeter,
-    /// forwarders, nameservers and limits as the nightly audit.
-    fn for_check(args: CheckArgs) -> Result<Config, String> {
-        let file = load_file(args.config.as_deref())?;
-        let request = CheckRequest {
-            sender: check_sender(&args.sender),
-            ip: args
-                .ip
-                .trim()
-                .parse::<IpAddr>()
-                .map(crate::net::canonical)
-                .map_err(|_| format!("{:?} is not an IPv4 or IPv6 address", args.ip))?,
-            format: args.format,
-        };
-        Ok(Config {
-            mode: Mode::Check(request),
-            inputs: Vec::new(),
-            output: None,
-            read: ReadOptions::default(),
-            perimeter: relays(pick(&args.perimeter, &file.perimeter), "--perimeter")?,
-            forwarders: relays(
-                pick(&args.policy.forwarder, &file.forwarders),
-                "--forwarder",
-            )?,
-            dns: dns_settings(&args.dns, &file)?,
-            policy: PolicyConfig {
-                trace: true,
-                ..policy_settings(&args.policy, &file)?
-            },
-            reports: ReportSettings::default(),
-            lock_wait: Duration::ZERO,
-            config_file: args.config,
-            jobs: None,
-            quiet: true,
-        })
-    }
-
-    fn base(mode: Mode, input: InputArgs, file: &FileConfig) -> Result<Config, String> {
-        let perimeter = relays(pick(&input.perimeter, &file.perimeter), "--perimeter")?;
-        let extract = ExtractOptions {
-            perimeter: perimeter
-                .iter()
-                .filter_map(|r| match r {
-                    RelaySpec::Net(n) => Some(*n),
-                    RelaySpec::Host(_) => None,
-                })
-                .collect(),
-            skip_private: !input.no_skip_private,
-            include_rejected: input.include_rejected,
-            null_sender: match input.null_sender {
-                NullSender::Skip => NullSenderMode::Skip,
-                NullSender::Helo => NullSenderMode::Helo,
-            },
-        };
-        if input.jobs == Some(0) {
-            return Err("--jobs must be at least 1".into());
-        }
-        let lock_wait = input
-            .lock_wait
-            .or(file.limits.lock_wait)
-            .unwrap_or(defaults::LOCK_WAIT_SECS);
-        if !(lock_wait.is_finite() && (0.0..86_400.0).contains(&lock_wait)) {
-            return Err(format!(
-                "--lock-wait must be a number of seconds from 0, not {lock_wait}"
-            ));
-        }
-        Ok(Config {
-            mode,
-            inputs: input.inputs,
-            output: input.output,
-            read: ReadOptions {
-                extract,
-                format: input.format,
-                strict: input.strict,
-            },
-            perimeter,
-            forwarders: Vec::new(),
-            dns: DnsSettings {
-                upstream: UpstreamConfig {
-                    nameservers: Vec::new(),
-                    timeout: Duration::from_secs_f64(defaults::TIMEOUT_SECS),
-                    attempts: defaults::ATTEMPTS,
-                },
-                concurrency: 1,
-                zones: Vec::new(),
-                offline: true,
-                cache: None,
-            },
-            policy: PolicyConfig::default(),
-            reports: ReportSettings::default(),
-            lock_wait: Duration::from_secs_f64(lock_wait),
-            config_file: input.config,
-            jobs: input.jobs,
-            quiet: input.quiet,
-        })
     }
 
     /// Every output file with the flag that names it.
     pub fn output_files(&self) -> Vec<(&'static str, &Path)> {
-        [
-            ("--output", &self.output),
-            ("--summary", &self.reports.summary),
-            ("--html", &self.reports.html),
-            ("--history", &self.reports.history),
-        ]
-        .into_iter()
-        .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
-        .collect()
+        let (output, reports) = match self {
+            Config::Audit(a) => (&a.output, Some(&a.reports)),
+            Config::Scan(s) => (&s.output, None),
+            Config::Check(_) => return Vec::new(),
+        };
+        let mut files = vec![("--output", output)];
+        if let Some(r) = reports {
+            files.extend([
+                ("--summary", &r.summary),
+                ("--html", &r.html),
+                ("--history", &r.history),
+            ]);
+        }
+        files
+            .into_iter()
+            .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
+            .collect()
+    }
+
+    /// How long to wait for the output locks, and the parser threads asked for.
+    pub fn run_settings(&self) -> Option<&RunSettings> {
+        match self {
+            Config::Audit(a) => Some(&a.run),
+            Config::Scan(s) => Some(&s.run),
+            Config::Check(_) => None,
+        }
     }
 
     /// Two reports renamed onto one file would leave only the last; refuse it up front.
@@ -252,6 +175,51 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+impl ScanConfig {
+    fn new(args: ScanArgs) -> Result<ScanConfig, String> {
+        let file = load_file(args.input.config.as_deref())?;
+        let (input, output, run) = input_settings(args.input, &file)?;
+        // scan does no DNS and writes only its pairs: it takes the perimeter from a
+        // config file and nothing else.
+        if let Some(RelaySpec::Host(h)) = input
+            .perimeter
+            .iter()
+            .find(|r| matches!(r, RelaySpec::Host(_)))
+        {
+            return Err(format!(
+                "scan does no DNS: give --perimeter {h} as an IP address or CIDR network"
+            ));
+        }
+        let cfg = ScanConfig { input, output, run };
+        Config::Scan(cfg.clone()).check_outputs_distinct()?;
+        Ok(cfg)
+    }
+}
+
+impl AuditConfig {
+    fn new(args: AuditArgs) -> Result<AuditConfig, String> {
+        let AuditArgs {
+            input,
+            reports,
+            dns,
+            policy,
+        } = args;
+        let file = load_file(input.config.as_deref())?;
+        let (input, output, run) = input_settings(input, &file)?;
+        let cfg = AuditConfig {
+            input,
+            output: output.or(file.outputs.pairs.clone()),
+            forwarders: relays(pick(&policy.forwarder, &file.forwarders), "--forwarder")?,
+            dns: dns_settings(&dns, &file)?,
+            policy: policy_settings(&policy, &file)?,
+            reports: report_settings(reports, &file)?,
+            run,
+        };
+        Config::Audit(cfg.clone()).check_outputs_distinct()?;
+        Ok(cfg)
     }
 
     /// The settings of the run as (name, value) lines, for the HTML report.
@@ -288,8 +256,8 @@ impl Config {
                 .join(", ")
         };
         let mut lines = vec![
-            ("inputs", paths(&self.inputs)),
-            ("perimeter", list(&self.perimeter)),
+            ("inputs", paths(&self.input.paths)),
+            ("perimeter", list(&self.input.perimeter)),
             ("forwarders", list(&self.forwarders)),
             ("nameservers", dns),
             (
@@ -322,17 +290,17 @@ impl Config {
                 "extraction",
                 format!(
                     "private clients {}, rejected attempts {}, null sender {}",
-                    if self.read.extract.skip_private {
+                    if self.input.read.extract.skip_private {
                         "internal"
                     } else {
                         "external"
                     },
-                    if self.read.extract.include_rejected {
+                    if self.input.read.extract.include_rejected {
                         "counted"
                     } else {
                         "skipped"
                     },
-                    match self.read.extract.null_sender {
+                    match self.input.read.extract.null_sender {
                         NullSenderMode::Skip => "not evaluated",
                         NullSenderMode::Helo => "judged by HELO name",
                     }
@@ -342,11 +310,87 @@ impl Config {
         if let Some(pct) = self.reports.fail_above {
             lines.push(("fail above", format!("{pct} % repudiated")));
         }
-        if let Some(file) = &self.config_file {
+        if let Some(file) = &self.run.config_file {
             lines.push(("config file", file.display().to_string()));
         }
         lines
     }
+}
+
+impl CheckConfig {
+    /// A `--config` file gives `check` the same perimeter, forwarders, nameservers and
+    /// limits as the nightly audit.
+    fn new(args: CheckArgs) -> Result<CheckConfig, String> {
+        let file = load_file(args.config.as_deref())?;
+        let request = CheckRequest {
+            sender: check_sender(&args.sender),
+            ip: args
+                .ip
+                .trim()
+                .parse::<IpAddr>()
+                .map(crate::net::canonical)
+                .map_err(|_| format!("{:?} is not an IPv4 or IPv6 address", args.ip))?,
+            format: args.format,
+        };
+        Ok(CheckConfig {
+            request,
+            perimeter: relays(pick(&args.perimeter, &file.perimeter), "--perimeter")?,
+            forwarders: relays(
+                pick(&args.policy.forwarder, &file.forwarders),
+                "--forwarder",
+            )?,
+            dns: dns_settings(&args.dns, &file)?,
+            policy: PolicyConfig {
+                trace: true,
+                ..policy_settings(&args.policy, &file)?
+            },
+        })
+    }
+}
+
+/// The input, output and run settings `audit` and `scan` share.
+fn input_settings(
+    input: InputArgs,
+    file: &FileConfig,
+) -> Result<(InputSettings, Option<PathBuf>, RunSettings), String> {
+    let perimeter = relays(pick(&input.perimeter, &file.perimeter), "--perimeter")?;
+    let extract = ExtractOptions {
+        perimeter: perimeter.iter().filter_map(RelaySpec::net).collect(),
+        skip_private: !input.no_skip_private,
+        include_rejected: input.include_rejected,
+        null_sender: match input.null_sender {
+            NullSender::Skip => NullSenderMode::Skip,
+            NullSender::Helo => NullSenderMode::Helo,
+        },
+    };
+    if input.jobs == Some(0) {
+        return Err("--jobs must be at least 1".into());
+    }
+    let lock_wait = input
+        .lock_wait
+        .or(file.limits.lock_wait)
+        .unwrap_or(defaults::LOCK_WAIT_SECS);
+    if !(lock_wait.is_finite() && (0.0..86_400.0).contains(&lock_wait)) {
+        return Err(format!(
+            "--lock-wait must be a number of seconds from 0, not {lock_wait}"
+        ));
+    }
+    let settings = InputSettings {
+        paths: input.inputs,
+        read: ReadOptions {
+            extract,
+            format: input.format,
+            strict: input.strict,
+        },
+        perimeter,
+    };
+    let run = RunSettings {
+        lock_wait: Duration::from_secs_f64(lock_wait),
+        config_file: input.config,
+        jobs: input.jobs,
+        quiet: input.quiet,
+    };
+    Ok((settings, input.output, run))
 }
 
 fn load_file(path: Option<&Path>) -> Result<FileConfig, String> {
@@ -427,22 +471,24 @@ fn check_sender(text: &str) -> Sender {
 }
 
 fn policy_settings(p: &PolicyArgs, file: &FileConfig) -> Result<PolicyConfig, String> {
-    let default = PolicyConfig::default();
-    let eval_timeout = match p.eval_timeout.or(file.limits.eval_timeout) {
-        Some(secs) => seconds(secs, "--eval-timeout")?,
-        None => default.eval_timeout,
-    };
+    let eval_timeout = seconds(
+        p.eval_timeout
+            .or(file.limits.eval_timeout)
+            .unwrap_or(defaults::EVAL_TIMEOUT_SECS),
+        "--eval-timeout",
+    )?;
     Ok(PolicyConfig {
         max_depth: p
             .max_depth
             .or(file.limits.max_depth)
-            .unwrap_or(default.max_depth),
+            .unwrap_or(defaults::MAX_DEPTH),
         max_lookups: p
             .max_lookups
             .or(file.limits.max_lookups)
-            .unwrap_or(default.max_lookups),
+            .unwrap_or(defaults::MAX_LOOKUPS),
         eval_timeout,
-        ..default
+        trusted: Vec::new(),
+        trace: false,
     })
 }
 
@@ -469,7 +515,7 @@ pub fn parse_nameserver(text: &str) -> Result<SocketAddr, String> {
         return Ok(sa);
     }
     if let Ok(ip) = text.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 53));
+        return Ok(SocketAddr::new(ip, defaults::DNS_PORT));
     }
     Err(format!("--nameserver: {text:?} is not IP or IP:PORT"))
 }
@@ -481,6 +527,13 @@ mod tests {
 
     fn cfg(args: &[&str]) -> Result<Config, String> {
         Config::from_cli(Cli::try_parse_from(args).map_err(|e| e.to_string())?)
+    }
+
+    fn audit(args: &[&str]) -> Result<AuditConfig, String> {
+        match cfg(args)? {
+            Config::Audit(a) => Ok(a),
+            other => panic!("not an audit: {other:?}"),
+        }
     }
 
     #[test]
@@ -509,10 +562,9 @@ mod tests {
         assert!(RelaySpec::parse("not a host").is_err());
     }
 
-    fn check_request(args: &[&str]) -> Result<(CheckRequest, Config), String> {
-        let c = cfg(args)?;
-        match &c.mode {
-            Mode::Check(r) => Ok((r.clone(), c)),
+    fn check_request(args: &[&str]) -> Result<(CheckRequest, CheckConfig), String> {
+        match cfg(args)? {
+            Config::Check(c) => Ok((c.request.clone(), c)),
             other => panic!("not a check: {other:?}"),
         }
     }
@@ -572,7 +624,7 @@ mod tests {
             .is_err()
         );
         assert!(
-            !cfg(&["repudiate", "audit", "x"]).unwrap().policy.trace,
+            !audit(&["repudiate", "audit", "x"]).unwrap().policy.trace,
             "audits do not trace"
         );
     }
@@ -582,7 +634,7 @@ mod tests {
         assert!(cfg(&["repudiate", "audit", "x", "--timeout", "0"]).is_err());
         assert!(cfg(&["repudiate", "audit", "x", "--concurrency", "0"]).is_err());
         assert!(cfg(&["repudiate", "scan", "x", "--perimeter", "mx.example.org"]).is_err());
-        let c = cfg(&[
+        let c = audit(&[
             "repudiate",
             "audit",
             "x",
@@ -594,10 +646,10 @@ mod tests {
             "0",
         ])
         .unwrap();
-        assert_eq!(c.read.extract.perimeter.len(), 1);
-        assert_eq!(c.perimeter.len(), 2);
+        assert_eq!(c.input.read.extract.perimeter.len(), 1);
+        assert_eq!(c.input.perimeter.len(), 2);
         assert_eq!(c.policy.max_depth, 0);
-        assert!(c.read.extract.skip_private);
+        assert!(c.input.read.extract.skip_private);
     }
 
     #[test]
@@ -612,15 +664,15 @@ mod tests {
         )
         .unwrap();
         let f = file.to_str().unwrap();
-        let from_file = cfg(&["repudiate", "audit", "x", "--config", f]).unwrap();
+        let from_file = audit(&["repudiate", "audit", "x", "--config", f]).unwrap();
         assert_eq!(from_file.dns.upstream.timeout, Duration::from_secs(5));
         assert_eq!(from_file.policy.max_depth, 3);
-        assert_eq!(from_file.lock_wait, Duration::ZERO);
+        assert_eq!(from_file.run.lock_wait, Duration::ZERO);
         assert_eq!(from_file.forwarders.len(), 1);
         assert_eq!(from_file.dns.upstream.nameservers[0].port(), 5300);
         assert_eq!(from_file.reports.html, Some(d.path().join("r.html")));
         assert_eq!(from_file.policy.max_lookups, 100, "the default");
-        let flags = cfg(&[
+        let flags = audit(&[
             "repudiate",
             "audit",
             "x",
@@ -641,9 +693,56 @@ mod tests {
         assert_eq!(flags.dns.upstream.nameservers.len(), 1);
         assert_eq!(flags.dns.upstream.nameservers[0].port(), 53);
         assert_eq!(flags.reports.html, Some(PathBuf::from("other.html")));
-        let plain = cfg(&["repudiate", "audit", "x"]).unwrap();
+        let plain = audit(&["repudiate", "audit", "x"]).unwrap();
         assert_eq!(plain.dns.upstream.timeout, Duration::from_secs(2));
         assert_eq!(plain.dns.concurrency, 64);
-        assert_eq!(plain.lock_wait, Duration::from_secs(60));
+        assert_eq!(plain.run.lock_wait, Duration::from_secs(60));
+    }
+
+    /// Every "(default: N)" in `--help` is the value the code uses, and every default the
+    /// code has is stated: the help text cannot drift from `defaults`.
+    #[test]
+    fn help_states_the_defaults_the_code_uses() {
+        use clap::CommandFactory;
+        let expected = [
+            ("timeout", defaults::TIMEOUT_SECS.to_string()),
+            ("attempts", defaults::ATTEMPTS.to_string()),
+            ("concurrency", defaults::CONCURRENCY.to_string()),
+            ("lock-wait", defaults::LOCK_WAIT_SECS.to_string()),
+            ("max-depth", defaults::MAX_DEPTH.to_string()),
+            ("max-lookups", defaults::MAX_LOOKUPS.to_string()),
+            ("eval-timeout", defaults::EVAL_TIMEOUT_SECS.to_string()),
+        ];
+        let default_in = regex::Regex::new(r"default: ([0-9.]+)").unwrap();
+        let cli = Cli::command();
+        let mut stated = 0;
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments() {
+                let (Some(long), Some(help)) = (arg.get_long(), arg.get_help()) else {
+                    continue;
+                };
+                let help = help.to_string();
+                let Some(found) = default_in.captures(&help) else {
+                    continue;
+                };
+                let want = expected.iter().find(|(flag, _)| *flag == long);
+                let Some((_, value)) = want else {
+                    panic!("--{long} states a default the code does not define: {help}");
+                };
+                assert_eq!(&found[1], value, "{} --{long}", sub.get_name());
+                stated += 1;
+            }
+        }
+        for (flag, _) in expected {
+            assert!(
+                cli.get_subcommands().any(|s| s
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(flag)
+                        && a.get_help()
+                            .is_some_and(|h| h.to_string().contains("default:")))),
+                "--{flag} does not state its default"
+            );
+        }
+        assert!(stated >= 7);
     }
 }

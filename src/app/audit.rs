@@ -8,7 +8,7 @@ use super::{
     save_cache, status_of,
 };
 use crate::aggregate::Tally;
-use crate::config::Config;
+use crate::config::AuditConfig;
 use crate::dns::Dns;
 use crate::fileio::output::write_output;
 use crate::model::PairRow;
@@ -20,23 +20,23 @@ use crate::report::html::{HtmlReport, write_html};
 use crate::report::progress::Progress;
 use crate::report::summary::{DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit};
 
-pub(super) fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
+pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     let run_at = history::rfc3339_utc(SystemTime::now());
     let runtime = async_runtime()?;
     let dns = resolution_stack(&cfg.dns, &runtime)?;
-    let relays = resolve_relays(&runtime, &dns, &cfg.perimeter, &cfg.forwarders)?;
+    let relays = resolve_relays(&runtime, &dns, &cfg.input.perimeter, &cfg.forwarders)?;
     let policy_cfg = policy::PolicyConfig {
         trusted: relays.trusted,
         ..cfg.policy.clone()
     };
-    let mut read = cfg.read.clone();
+    let mut read = cfg.input.read.clone();
     read.extract.perimeter.extend(relays.perimeter_nets);
 
-    let report = read_inputs(cfg, &read)?;
+    let report = read_inputs(&cfg.input, &read, cfg.run.quiet)?;
     let status = status_of(&report);
     let Tally { pairs, skipped } = report.tally;
     let resolving = Instant::now();
-    let bar = Progress::new(cfg.quiet).resolving(pairs.len() as u64);
+    let bar = Progress::new(cfg.run.quiet).resolving(pairs.len() as u64);
     let mut rows = runtime.block_on(evaluate_all(
         &dns,
         &policy_cfg,
@@ -60,7 +60,7 @@ pub(super) fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
         relays: rank_relays(&rows),
     };
     write_reports(cfg, &mut rows, &totals, &ranked, &run_at)?;
-    if !cfg.quiet {
+    if !cfg.run.quiet {
         eprint!("{}", render_audit(&totals, &ranked.domains, &ranked.relays));
     }
     Ok(match cfg.reports.fail_above {
@@ -85,7 +85,7 @@ struct Rankings {
 /// Writes every report the run asked for; the history goes last, so a run whose other
 /// reports failed leaves no row behind.
 fn write_reports(
-    cfg: &Config,
+    cfg: &AuditConfig,
     rows: &mut [PairRow],
     totals: &Totals,
     ranked: &Rankings,

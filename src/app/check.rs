@@ -3,13 +3,14 @@
 use super::{
     Fatal, RunStatus, async_runtime, output_error, resolution_stack, resolve_relays, save_cache,
 };
-use crate::config::{CheckRequest, Config};
+use crate::config::CheckConfig;
 use crate::fileio::output::write_output;
 use crate::model::PairKey;
 use crate::policy::{self, verdict_for};
 use crate::report::check::{CheckReport, write_check};
 
-pub(super) fn run(cfg: &Config, request: &CheckRequest) -> Result<RunStatus, Fatal> {
+pub(super) fn run(cfg: &CheckConfig) -> Result<RunStatus, Fatal> {
+    let request = &cfg.request;
     let runtime = async_runtime()?;
     let dns = resolution_stack(&cfg.dns, &runtime)?;
     let relays = resolve_relays(&runtime, &dns, &cfg.perimeter, &cfg.forwarders)?;

@@ -11,7 +11,7 @@ mod scan;
 
 use std::path::Path;
 
-use crate::config::{Config, DnsSettings, Mode};
+use crate::config::{Config, DnsSettings, InputSettings};
 use crate::dns::Dns;
 use crate::dns::persist;
 use crate::dns::upstream::Upstream;
@@ -39,18 +39,20 @@ pub enum RunStatus {
 pub struct Fatal(pub String);
 
 pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
-    if let Some(jobs) = cfg.jobs {
+    let run = cfg.run_settings();
+    if let Some(jobs) = run.and_then(|r| r.jobs) {
         // Fails only when the global pool already exists (a second run in one process).
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(jobs)
             .build_global();
     }
     let outputs: Vec<&Path> = cfg.output_files().into_iter().map(|(_, p)| p).collect();
-    let _locks = lock_outputs(&outputs, cfg.lock_wait).map_err(Fatal)?;
-    match &cfg.mode {
-        Mode::Scan => scan::run(cfg),
-        Mode::Audit => audit::run(cfg),
-        Mode::Check(request) => check::run(cfg, request),
+    let lock_wait = run.map_or(std::time::Duration::ZERO, |r| r.lock_wait);
+    let _locks = lock_outputs(&outputs, lock_wait).map_err(Fatal)?;
+    match cfg {
+        Config::Scan(scan) => scan::run(scan),
+        Config::Audit(audit) => audit::run(audit),
+        Config::Check(check) => check::run(check),
     }
 }
 
@@ -87,7 +89,7 @@ fn load_cache(dns: &Dns, path: &Path) {
     let now = persist::unix_now();
     match persist::load(path, now) {
         Ok(entries) => dns.preload(entries, now),
-        Err(e) => eprintln!("repudiate: {e}; it is ignored, every question is asked again"),
+        Err(e) => eprintln!("repudiate: --cache {e}; it is ignored, every question is asked again"),
     }
 }
 
@@ -117,9 +119,13 @@ fn resolve_relays(
 }
 
 /// Reads every input, prints each failure, and fails the run when nothing could be read.
-fn read_inputs(cfg: &Config, read: &inputs::ReadOptions) -> Result<ReadReport, Fatal> {
-    let bar = Progress::new(cfg.quiet).reading();
-    let report = inputs::read_all(&cfg.inputs, read, &bar);
+fn read_inputs(
+    input: &InputSettings,
+    read: &inputs::ReadOptions,
+    quiet: bool,
+) -> Result<ReadReport, Fatal> {
+    let bar = Progress::new(quiet).reading();
+    let report = inputs::read_all(&input.paths, read, &bar);
     bar.finish();
     for e in &report.errors {
         eprintln!("repudiate: {e}");

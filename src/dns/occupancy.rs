@@ -46,7 +46,7 @@ impl Gauge {
     /// The share of samples at or above `limit`, in percent.
     pub fn share_at_least(&self, limit: usize) -> f64 {
         let n = self.samples.iter().filter(|&&v| v >= limit).count();
-        crate::report::summary::pct(n as u64, self.samples.len() as u64)
+        crate::model::pct(n as u64, self.samples.len() as u64)
     }
 }
 

@@ -72,7 +72,7 @@ pub struct LoadError {
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "--cache {}", self.path.display())?;
+        write!(f, "{}", self.path.display())?;
         if let Some(line) = self.line {
             write!(f, " line {line}")?;
         }

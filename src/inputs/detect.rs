@@ -36,7 +36,7 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         }
         return Some(Format::Mbox);
     }
-    if first.starts_with("domain,ip,messages") {
+    if first.starts_with(crate::pairs_file::HEADER_PREFIX) {
         return Some(Format::Pairs);
     }
     if is_log_line(first) || text.lines().take(LOG_PROBE_LINES).any(is_log_line) {

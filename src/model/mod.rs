@@ -14,3 +14,12 @@ pub use row::PairRow;
 pub use skip::SkipReason;
 pub use spf::SpfResult;
 pub use verdict::Verdict;
+
+/// `n` as a percentage of `total`; 0 when there is nothing to share.
+pub fn pct(n: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        n as f64 * 100.0 / total as f64
+    }
+}

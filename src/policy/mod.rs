@@ -40,13 +40,18 @@ pub struct PolicyConfig {
     pub trace: bool,
 }
 
+/// SPEC §2.5's limits when none are given; `config::defaults` offers them to the flags.
+pub const DEFAULT_MAX_DEPTH: u32 = 10;
+pub const DEFAULT_MAX_LOOKUPS: u32 = 100;
+pub const DEFAULT_EVAL_TIMEOUT: Duration = Duration::from_secs(20);
+
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
             trusted: Vec::new(),
-            max_depth: 10,
-            max_lookups: 100,
-            eval_timeout: Duration::from_secs(20),
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_lookups: DEFAULT_MAX_LOOKUPS,
+            eval_timeout: DEFAULT_EVAL_TIMEOUT,
             trace: false,
         }
     }

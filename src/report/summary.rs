@@ -81,13 +81,7 @@ impl Totals {
     }
 }
 
-pub fn pct(n: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        n as f64 * 100.0 / total as f64
-    }
-}
+pub use crate::model::pct;
 
 /// A domain or relay with repudiated messages, and all its messages for scale.
 #[derive(Clone, Debug, PartialEq, Eq)]
