@@ -8,11 +8,9 @@
 //! every transport, delays, answers for the wrong owner or the wrong question, a NODATA
 //! without its SOA).
 //!
-//! Use from an integration test (`tests/foo.rs`):
+//! Use from an integration test module (`tests/integration/foo.rs`):
 //! ```ignore
-//! #[path = "support/dns_server.rs"]
-//! mod dns_server;
-//! use dns_server::{Faults, TestDns};
+//! use crate::support::dns_server::{Faults, TestDns};
 //!
 //! #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 //! async fn t() {
@@ -21,7 +19,7 @@
 //!     dns.stop().await;
 //! }
 //! ```
-//! (`#[path]` rather than `tests/support/mod.rs`, so every test binary pulls in only this file.)
+//! (`#[path]` rather than `tests/integration/support/mod.rs`, so every test binary pulls in only this file.)
 //!
 //! Names in fault rules and in `queries_for` are normalised: ASCII-lowercased, trailing dot
 //! removed (`"MX.Test."` == `"mx.test"`). A rule matches that exact owner name only, not

@@ -7,8 +7,7 @@
 //! worth having if a rerun really sends no question already answered, asks expired ones
 //! again, never keeps a failure, and never trusts a damaged file.
 
-#[path = "support/dns_server.rs"]
-mod dns_server;
+use crate::support::dns_server;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +17,7 @@ use dns_server::{Faults, TestDns};
 use repudiate::dns::persist::{self, Entry};
 use repudiate::dns::{Data, MxTarget, Outcome, QType};
 
-const ZONE: &str = include_str!("../fixtures/dns/verdicts.zone");
+const ZONE: &str = include_str!("../../fixtures/dns/verdicts.zone");
 const DEMO_ZONE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/what-if.zone");
 
 async fn server(faults: Faults) -> TestDns {

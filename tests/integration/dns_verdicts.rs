@@ -7,8 +7,7 @@
 //! RRsets, mismatched owners) reaches the same verdicts, and that the run-wide cache asks
 //! the network each question once. All traffic stays on 127.0.0.1.
 
-#[path = "support/dns_server.rs"]
-mod dns_server;
+use crate::support::dns_server;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -20,7 +19,7 @@ use repudiate::dns::{Data, Dns, Failure, Lookup, Outcome, QType, Source};
 use repudiate::model::Verdict;
 use repudiate::policy::{Evaluation, PolicyConfig, Trusted, evaluate};
 
-const ZONE: &str = include_str!("../fixtures/dns/verdicts.zone");
+const ZONE: &str = include_str!("../../fixtures/dns/verdicts.zone");
 
 /// Per-try timeout: long enough for a loaded CI machine on loopback, short enough that the
 /// blackhole cases cost a fraction of a second.

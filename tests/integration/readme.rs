@@ -3,8 +3,7 @@
 //! its example config file, must run as written (paths swapped for test ones, its nameserver
 //! for an in-process DNS server on 127.0.0.1).
 
-#[path = "support/dns_server.rs"]
-mod dns_server;
+use crate::support::dns_server;
 
 use std::fs;
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! DNS faults over real sockets, through the built binary: each fault of the in-process
-//! server (`tests/support/dns_server.rs`) must end in the verdict SPEC §2 names, with the
+//! server (`tests/integration/support/dns_server.rs`) must end in the verdict SPEC §2 names, with the
 //! failed question in the CSV's `reason` column; a DNS failure never becomes `repudiated`
 //! or `no-policy`. Then the work bounds, counted at the server: a policy fanning out to
 //! hundreds of names stays within `--max-lookups`, a slow server is cut off by
@@ -12,8 +12,7 @@
 //! the library, a relay truncated over UDP, the 150-relay fan-out at the default budget,
 //! the wrong-owner answer for a policy) is not repeated here. All traffic stays on 127.0.0.1.
 
-#[path = "support/dns_server.rs"]
-mod dns_server;
+use crate::support::dns_server;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

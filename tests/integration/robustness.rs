@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "support/compress.rs"]
-mod compress;
+use crate::support::compress;
 use compress::compress;
 use repudiate::inputs::decompress::Compression;
 

@@ -1,4 +1,4 @@
-//! Smoke test of the in-process DNS server in `tests/support/dns_server.rs`, driven by
+//! Smoke test of the in-process DNS server in `tests/integration/support/dns_server.rs`, driven by
 //! hickory-resolver 0.26.3 directly (no project code involved).
 //!
 //! Why: other integration tests rely on this server to give exact answers, to inject faults
@@ -6,8 +6,7 @@
 //! reports each outcome (the `NetError`/`DnsError` variants the project maps to verdicts), so
 //! a hickory upgrade that changes either fails here first. All traffic stays on 127.0.0.1.
 
-#[path = "support/dns_server.rs"]
-mod dns_server;
+use crate::support::dns_server;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
@@ -20,7 +19,7 @@ use hickory_resolver::net::{DnsError, NetError, NoRecords};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData};
 
-const SMOKE_ZONE: &str = include_str!("../fixtures/dns/smoke.zone");
+const SMOKE_ZONE: &str = include_str!("../../fixtures/dns/smoke.zone");
 
 /// Per-try timeout of the default test resolver.
 const TIMEOUT: Duration = Duration::from_millis(300);

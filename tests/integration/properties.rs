@@ -19,8 +19,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngSeed};
 
-#[path = "support/compress.rs"]
-mod compress;
+use crate::support::compress;
 use compress::compress;
 use repudiate::aggregate::Tally;
 use repudiate::extract::logs::LogExtractor;
@@ -343,7 +342,7 @@ proptest! {
 // ---------------------------------------------------------------------------------------
 
 static RECEIVED_SEEDS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
-    include_str!("../fixtures/received/received-variants.tsv")
+    include_str!("../../fixtures/received/received-variants.tsv")
         .lines()
         .filter_map(|l| l.split_once('\t').map(|(_, v)| v))
         .collect()

@@ -1,0 +1,16 @@
+//! The integration tests, built as one test crate so the shared support (the in-process
+//! DNS server, the compressor) is compiled once. Each module tests the built binary or the
+//! library's public API from outside.
+
+mod support;
+
+mod check_cache;
+mod cli;
+mod dns_faults;
+mod dns_server_smoke;
+mod dns_verdicts;
+mod layers;
+mod properties;
+mod readme;
+mod reports;
+mod robustness;

@@ -1,0 +1,5 @@
+//! Support shared by the integration tests: the in-process DNS server and the test
+//! compressor, compiled once for the whole test crate.
+
+pub mod compress;
+pub mod dns_server;
