@@ -34,6 +34,32 @@ pub enum Command {
     /// Explain one verdict: every DNS question asked, its answer, TTL and source, the
     /// delegation depth, the lookup count, and the rule that decided.
     Check(CheckArgs),
+    /// Write the man pages or a shell completion script (for packagers and installs).
+    #[command(subcommand)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum GenerateArgs {
+    /// Print the man page (roff) on standard output, or with DIR write repudiate.1 and one
+    /// page per command (repudiate-audit.1, ...) into DIR.
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print the completion script for SHELL on standard output.
+    Complete {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: CompletionShell,
+    },
+}
+
+/// The shells `generate complete` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]

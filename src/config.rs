@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::cli::GenerateArgs;
 use crate::cli::{
     AuditArgs, CheckArgs, CheckFormat, Cli, Command, DnsArgs, InputArgs, NullSender, PolicyArgs,
     ReportArgs, ScanArgs,
@@ -50,6 +51,8 @@ pub enum Config {
     Audit(AuditConfig),
     Scan(ScanConfig),
     Check(CheckConfig),
+    /// `generate`: writes no report, reads no input; it only prints what it was asked for.
+    Generate(GenerateArgs),
 }
 
 /// What the commands that read inputs share.
@@ -128,6 +131,7 @@ impl Config {
             Command::Audit(audit) => AuditConfig::new(*audit).map(Config::Audit),
             Command::Scan(scan) => ScanConfig::new(scan).map(Config::Scan),
             Command::Check(check) => CheckConfig::new(check).map(Config::Check),
+            Command::Generate(what) => Ok(Config::Generate(what)),
         }
     }
 
@@ -136,7 +140,7 @@ impl Config {
         let (output, reports) = match self {
             Config::Audit(a) => (&a.output, Some(&a.reports)),
             Config::Scan(s) => (&s.output, None),
-            Config::Check(_) => return Vec::new(),
+            Config::Check(_) | Config::Generate(_) => return Vec::new(),
         };
         let mut files = vec![("--output", output)];
         if let Some(r) = reports {
@@ -157,7 +161,7 @@ impl Config {
         match self {
             Config::Audit(a) => Some(&a.run),
             Config::Scan(s) => Some(&s.run),
-            Config::Check(_) => None,
+            Config::Check(_) | Config::Generate(_) => None,
         }
     }
 

@@ -7,6 +7,7 @@
 
 mod audit;
 mod check;
+mod generate;
 mod scan;
 
 use std::path::Path;
@@ -53,6 +54,7 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
         Config::Scan(scan) => scan::run(scan),
         Config::Audit(audit) => audit::run(audit),
         Config::Check(check) => check::run(check),
+        Config::Generate(what) => generate::run(what),
     }
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod dns_faults;
 mod dns_server_smoke;
 mod dns_verdicts;
+mod generate;
 mod layers;
 mod properties;
 mod readme;
