@@ -229,3 +229,39 @@ fn the_reader_sees_grouped_and_inline_paths() {
         "test modules are not shipped code"
     );
 }
+
+/// With `autotests = false`, a test file that is not a module of the integration crate is
+/// never compiled: it would skip silently. Every `.rs` under `tests/` must be reachable.
+#[test]
+fn every_test_file_is_compiled() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut files = Vec::new();
+    rust_files(&tests, &mut files);
+    let main = std::fs::read_to_string(tests.join("integration/main.rs")).unwrap();
+    let support = std::fs::read_to_string(tests.join("integration/support/mod.rs")).unwrap();
+    let mut stray = Vec::new();
+    for file in files {
+        let rel = file
+            .strip_prefix(&tests)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let declared = match rel.as_str() {
+            "integration/main.rs" | "integration/support/mod.rs" => true,
+            r if r.starts_with("integration/support/") => support.contains(&format!("mod {stem};")),
+            r if r.starts_with("integration/") && !r["integration/".len()..].contains('/') => {
+                main.contains(&format!("mod {stem};"))
+            }
+            _ => false,
+        };
+        if !declared {
+            stray.push(rel);
+        }
+    }
+    assert!(
+        stray.is_empty(),
+        "test files no crate compiles (declare them in tests/integration/main.rs or \
+         support/mod.rs): {stray:?}"
+    );
+}
