@@ -54,6 +54,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "app",
         &[
+            "cli",
             "config",
             "inputs",
             "extract",
