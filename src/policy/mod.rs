@@ -199,7 +199,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         };
         let targets = match answer.outcome {
             Outcome::Found(Data::Mx(t)) => t,
-            Outcome::Found(Data::Addrs(_)) | Outcome::NxDomain | Outcome::NoData => {
+            Outcome::Found(_) | Outcome::NxDomain | Outcome::NoData => {
                 return self.finish(Verdict::NoPolicy, None, "MAIL-FROM.D has no MX records");
             }
             Outcome::Failed(_) => {

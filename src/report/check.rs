@@ -199,6 +199,15 @@ pub fn answer_parts(answer: &Answer) -> (&'static str, String) {
                 .collect::<Vec<_>>()
                 .join(";"),
         ),
+        Outcome::Found(Data::Txt(texts)) => (
+            "found",
+            texts
+                .iter()
+                .map(|t| format!("{t:?}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
+        Outcome::Found(Data::Ptr(names)) => ("found", names.join(";")),
         Outcome::NxDomain => ("nxdomain", String::new()),
         Outcome::NoData => ("nodata", String::new()),
         Outcome::Failed(f) => ("error", f.to_string()),
@@ -303,6 +312,8 @@ fn parent_of(steps: &[Step], index: usize) -> Option<usize> {
                 .position(|s| s.depth == step.depth && names_it(s))
                 .or_else(|| earlier.iter().position(names_it))
         }
+        // The MAIL-FROM check never asks these.
+        QType::Txt | QType::Ptr => None,
     }
 }
 
