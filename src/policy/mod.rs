@@ -8,6 +8,7 @@ mod batch;
 mod fast_set;
 mod pair;
 pub mod relays;
+pub mod spf;
 
 use std::net::IpAddr;
 use std::time::Duration;
