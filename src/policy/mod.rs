@@ -19,7 +19,7 @@ use crate::model::address::is_host_name;
 use crate::net::IpNet;
 pub use batch::evaluate_all;
 use fast_set::FastSet;
-pub use pair::verdict_for;
+pub use pair::{spf_for, verdict_for};
 
 /// A configured relay that is always permitted (`--perimeter`, `--forwarder`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub struct PolicyConfig {
     pub eval_timeout: Duration,
     /// Keep every step for `check`; audits leave it off.
     pub trace: bool,
+    /// Evaluate SPF beside the MAIL-FROM check (SPEC §2b); `--no-spf` turns it off.
+    pub spf: bool,
 }
 
 /// SPEC §2.5's limits when none are given; `config::defaults` offers them to the flags.
@@ -54,6 +56,7 @@ impl Default for PolicyConfig {
             max_lookups: DEFAULT_MAX_LOOKUPS,
             eval_timeout: DEFAULT_EVAL_TIMEOUT,
             trace: false,
+            spf: true,
         }
     }
 }

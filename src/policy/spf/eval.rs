@@ -298,11 +298,12 @@ impl<'a, L: Lookup> Eval<'a, L> {
             }
             Mechanism::Include(spec) => {
                 let target = self.target(Some(spec), domain).await?;
-                let Some(text) = self.select(&target).await? else {
-                    return Err(Stop::Perm(format!("include:{target}: no SPF record there")));
-                };
                 self.depth += 1;
-                let result = self.evaluate(target, text).await;
+                let result = match self.select(&target).await {
+                    Ok(Some(text)) => self.evaluate(target, text).await,
+                    Ok(None) => Err(Stop::Perm(format!("include:{target}: no SPF record there"))),
+                    Err(stop) => Err(stop),
+                };
                 self.depth -= 1;
                 // temperror and permerror came back as `Stop` (§5.2's table).
                 Ok(result? == SpfResult::Pass)

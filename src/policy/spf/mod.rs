@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::dns::{Answer, Lookup, QType};
-use crate::model::SpfResult;
+use crate::model::{Sender, SpfResult};
 
 /// The identity checked (RFC 7208 §2.3–2.4): a local part and a domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +53,15 @@ impl Identity {
     /// `postmaster@domain` for the HELO identity (§2.3), a real identity.
     pub fn helo(helo: &str) -> Identity {
         Identity::from_sender(&format!("postmaster@{helo}"))
+    }
+
+    /// What `check` evaluates (RFC 7208 §2.3–2.4): the sender as given, or for the null
+    /// sender the HELO identity; `None` for `<>` without a HELO name.
+    pub fn for_check(sender: &Sender, raw_sender: &str, helo: Option<&str>) -> Option<Identity> {
+        match sender {
+            Sender::Null => helo.map(Identity::helo),
+            _ => Some(Identity::from_sender(raw_sender)),
+        }
     }
 
     /// An audit's pair: the domain is known, the local part is not.
@@ -102,6 +111,21 @@ pub struct SpfEvaluation {
     pub terms: u32,
     pub voids: u32,
     pub steps: Vec<SpfStep>,
+}
+
+impl SpfEvaluation {
+    /// No identity to check (the null sender without a HELO name): `none`.
+    pub fn no_identity() -> SpfEvaluation {
+        SpfEvaluation {
+            result: SpfResult::None,
+            decided_by: None,
+            error: None,
+            needs_sender: false,
+            terms: 0,
+            voids: 0,
+            steps: Vec::new(),
+        }
+    }
 }
 
 /// What `reason` says of a pair whose SPF result depended on a stand-in identity.
