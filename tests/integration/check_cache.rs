@@ -568,16 +568,26 @@ lookups: 2 of at most 100 (--max-lookups); delegation up to 10 levels (--max-dep
 #1 mail-from.customer.example MX: 0 bigmail.example  (zone file, ttl 3600, depth 0)
   #2 bigmail.example A: 192.0.2.80  (zone file, ttl 3600, depth 0)  <- 192.0.2.80 matches
 
-spf:     temperror
+spf:     fail (decided by -all at customer.example)
 checked: someone@customer.example; HELO unknown
-error:   customer.example TXT: offline
-limits:  0 of 10 DNS-querying terms, 0 of 2 void lookups (RFC 7208, fixed)
+limits:  1 of 10 DNS-querying terms, 0 of 2 void lookups (RFC 7208, fixed)
 
-  customer.example TXT: error: offline  (not asked)
-      => customer.example TXT: offline
+  customer.example TXT: \"v=spf1 include:_spf.bigmail.example -all\"  (zone file, ttl 3600)
+  record at customer.example: v=spf1 include:_spf.bigmail.example -all
+    include:_spf.bigmail.example
+      _spf.bigmail.example TXT: \"v=spf1 ip4:192.0.2.21 ip4:192.0.2.22 ip6:2001:db8:2::/48 ~all\"  (zone file, ttl 3600)
+      record at _spf.bigmail.example: v=spf1 ip4:192.0.2.21 ip4:192.0.2.22 ip6:2001:db8:2::/48 ~all
+        ip4:192.0.2.21
+        ip4:192.0.2.22
+        ip6:2001:db8:2::/48
+        ~all
+          => ~all matches: softfail
+      => include:_spf.bigmail.example: softfail, not a match
+    -all
+      => -all matches: fail
 ";
-    // The zone file publishes no TXT at customer.example, and offline nothing else can:
-    // SPF cannot say (temperror), the MAIL-FROM check can.
+    // 192.0.2.80 is the provider's web server: the MAIL-FROM check delegates to the
+    // provider's apex and finds it; SPF's include lists only the relays, so it fails.
     assert_eq!(text, expected);
 
     // Delegation off: the provider's relays are never asked, and its own address is the

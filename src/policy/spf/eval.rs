@@ -300,13 +300,17 @@ impl<'a, L: Lookup> Eval<'a, L> {
                 let target = self.target(Some(spec), domain).await?;
                 self.depth += 1;
                 let result = match self.select(&target).await {
-                    Ok(Some(text)) => self.evaluate(target, text).await,
+                    Ok(Some(text)) => self.evaluate(target.clone(), text).await,
                     Ok(None) => Err(Stop::Perm(format!("include:{target}: no SPF record there"))),
                     Err(stop) => Err(stop),
                 };
                 self.depth -= 1;
                 // temperror and permerror came back as `Stop` (§5.2's table).
-                Ok(result? == SpfResult::Pass)
+                let result = result?;
+                if result != SpfResult::Pass {
+                    self.note(format!("include:{target}: {result}, not a match"));
+                }
+                Ok(result == SpfResult::Pass)
             }
         }
     }
