@@ -92,7 +92,9 @@ impl Upstream {
     }
 
     pub async fn query(&self, name: &str, qtype: QType) -> Answer {
-        let fqdn = match Name::from_ascii(format!("{name}.")) {
+        // Label by label as raw bytes: SPF names may hold any visible character (`:`, `/`,
+        // `=` from macros), which `Name::from_ascii` refuses but DNS carries.
+        let fqdn = match Name::from_labels(name.split('.').map(str::as_bytes)) {
             Ok(n) => n,
             Err(e) => {
                 return Answer::failed(

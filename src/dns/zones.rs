@@ -48,8 +48,22 @@ pub fn txt_text(strings: &[Box<[u8]>]) -> String {
     String::from_utf8(joined).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// Lowercase ASCII without the trailing dot; the root is "".
+/// Lowercase ASCII without the trailing dot; the root is "". Labels are taken byte for byte
+/// when they hold only visible ASCII other than `.` and `\\` (SPF names such as
+/// `foo:bar/baz.example` must come back as they were asked, not escaped); otherwise
+/// hickory's escaped form is used.
 pub fn name_text(name: &Name) -> String {
+    let plain = name.iter().all(|l| {
+        l.iter()
+            .all(|&b| b.is_ascii_graphic() && b != b'.' && b != b'\\')
+    });
+    if plain {
+        let labels: Vec<String> = name
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
+            .collect();
+        return labels.join(".");
+    }
     let s = name.to_lowercase().to_ascii();
     s.strip_suffix('.').unwrap_or(&s).to_string()
 }
