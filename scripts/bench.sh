@@ -7,7 +7,7 @@
 #   --quick        50 MB workloads (memory also at 10 MB) instead of 1 GB (and 100 MB)
 #   --runs N       runs of each fast measurement, alternating (default 3)
 #   --slow-runs N  runs of the Python baseline and pflogsumm (default: --runs)
-#   --only LIST    comma list of: mbox,log,dns,mem,cores (default: all)
+#   --only LIST    comma list of: mbox,log,dns,spf,mem,cores (default: all)
 # environment: BENCH_DIR (workload cache, default /work/bench-cache), BENCH_DNS_PORT (5391;
 #   the delaying proxy uses the next port), REPUDIATE (a built binary to use instead)
 set -euo pipefail
@@ -20,7 +20,7 @@ DNS_PORT=${BENCH_DNS_PORT:-5391}
 PROXY_PORT=$((DNS_PORT + 1))
 RUNS=3
 SLOW_RUNS=
-ONLY=mbox,log,dns,mem,cores
+ONLY=mbox,log,dns,spf,mem,cores
 SIZE=1G
 SMALL=100M
 
@@ -75,6 +75,18 @@ world() { # SIZE -> directory holding mail.mbox, maillog, zones/, perimeter.txt
     mkdir -p "$BENCH_DIR"
     python3 "$GEN" -o "$dir" --seed 1 --mbox-bytes "$1" --postfix-bytes "$1" \
       --what mbox,postfix,zone >/dev/null
+    touch "$dir/.complete"
+  fi
+  echo "$dir"
+}
+# The 20,000-domain world with SPF records (gen.py --spf), zones only: the SPF bench.
+world_spf() {
+  local dir=$BENCH_DIR/world-spf
+  if [ ! -f "$dir/.complete" ]; then
+    log "generating the SPF world in $dir (seed 1, 20000 domains)"
+    rm -rf "$dir"
+    mkdir -p "$BENCH_DIR"
+    python3 "$GEN" -o "$dir" --seed 1 --spf --what zone >/dev/null
     touch "$dir/.complete"
   fi
   echo "$dir"
@@ -167,9 +179,9 @@ stop_daemons() {
 }
 trap stop_daemons EXIT
 
-start_nsd() {
+start_nsd() { # [ZONEDIR] (default: the main world's)
   local run=$WORK/nsd zdir
-  zdir=$(cd "$W/zones" && pwd)
+  zdir=$(cd "${1:-$W/zones}" && pwd)
   mkdir -p "$run"
   {
     printf 'server:\n  ip-address: 127.0.0.1@%s\n  port: %s\n  username: ""\n  chroot: ""\n' "$DNS_PORT" "$DNS_PORT"
@@ -238,6 +250,39 @@ if wanted dns; then
       set_questions "$PROXY_QUESTIONS"
     done
   done
+  stop_daemons
+fi
+
+# --- SPF: the same audit of every domain of the SPF world with and without SPF ---------------
+if wanted spf; then
+  WSPF=$(world_spf)
+  python3 "$TOOLS" pairs "$WSPF/zones/queries.txt" "$WORK/spf-domains.csv"
+  start_nsd "$WSPF/zones"
+  for run in $(seq "$RUNS"); do
+    nsd_questions >/dev/null
+    measure "spf audit --no-spf" 0 "$BIN" audit "$WORK/spf-domains.csv" --no-spf \
+      --nameserver "127.0.0.1:$DNS_PORT" -q -o "$WORK/spf-audit-off.csv"
+    set_questions "$(nsd_questions)"
+    measure "spf audit" 0 "$BIN" audit "$WORK/spf-domains.csv" \
+      --nameserver "127.0.0.1:$DNS_PORT" -q -o "$WORK/spf-audit.csv"
+    set_questions "$(nsd_questions)"
+  done
+  # One query per (name, type) per run: an untimed run that keeps its answers (all of this
+  # world's are definite) says how many distinct questions there were; nsd says how many
+  # it answered (a truncated UDP answer asked again over TCP counts twice there).
+  rm -f "$WORK/spf.cache"
+  nsd_questions >/dev/null
+  "$BIN" audit "$WORK/spf-domains.csv" --nameserver "127.0.0.1:$DNS_PORT" -q \
+    -o "$WORK/spf-audit.csv" --cache "$WORK/spf.cache"
+  log "spf audit: $(nsd_questions) questions at nsd for $(awk '$1 == "end" { print $2 }' \
+    "$WORK/spf.cache") distinct (name, type) questions"
+  python3 - "$WORK/spf-audit.csv" <<'PY' >&2
+import csv, sys
+counts = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    counts[r["spf"]] = counts.get(r["spf"], 0) + 1
+print("bench: spf results of the SPF world:", ", ".join(f"{k or '(empty)'} {v}" for k, v in sorted(counts.items())))
+PY
   stop_daemons
 fi
 

@@ -210,7 +210,7 @@ def report(path):
           f"{'throughput':>14} {'peak RSS':>10}")
     for key in runs:
         wall, cpu, rss, work, n = med[key]
-        if key.startswith("dns"):
+        if key.startswith(("dns", "spf")):
             tput = f"{work / wall:,.0f} q/s" if work else "-"
         else:
             tput = f"{work / wall / 1e6:,.0f} MB/s"
@@ -248,6 +248,10 @@ def report(path):
             targets.append((f"dns: 20 ms answers, --concurrency {conc}",
                             f"{queries / wall:,.0f} q/s = {100 * r:.0f}%", ">= 80% of "
                             f"{ideal:,.0f} q/s", r >= 0.8))
+    ratio("spf: audit with SPF / with --no-spf", "spf audit", "spf audit --no-spf", 1.5, "le")
+    if "spf audit" in med:
+        rss = med["spf audit"][2] / 1024
+        targets.append(("memory: spf audit", f"{rss:.0f} MB", "<= 200 MB", rss <= 200))
     for key in med:
         if key.startswith("mem "):
             rss = med[key][2] / 1024
