@@ -269,11 +269,11 @@ if wanted spf; then
     for spf in "" "--no-spf"; do
       nsd_questions >/dev/null
       measure "spf mail audit${spf:+ $spf}" 0 "$BIN" audit "${MAIL[@]}" $spf \
-        --nameserver "127.0.0.1:$DNS_PORT" -q -o "$WORK/spf-mail.csv"
+        --nameserver "127.0.0.1:$DNS_PORT" -q -o "$WORK/spf-mail${spf:+-off}.csv"
       set_questions "$(nsd_questions)"
       nsd_questions >/dev/null
       measure "spf every domain${spf:+ $spf}" 0 "$BIN" audit "$WORK/spf-domains.csv" $spf \
-        --nameserver "127.0.0.1:$DNS_PORT" -q -o "$WORK/spf-audit.csv"
+        --nameserver "127.0.0.1:$DNS_PORT" -q -o "$WORK/spf-audit${spf:+-off}.csv"
       set_questions "$(nsd_questions)"
     done
   done
