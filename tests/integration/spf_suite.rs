@@ -7,10 +7,7 @@
 //! the run cache and the real TXT/PTR wire formats (long records split into strings, escapes,
 //! bytes that are not ASCII), where a fake cannot be wrong the way a resolver can.
 
-#[path = "support/dns_server.rs"]
-mod dns_server;
-#[path = "support/spf_suite.rs"]
-mod suite;
+use crate::support::{dns_server, spf_suite as suite};
 
 use std::fmt::Write as _;
 use std::process::Command;
