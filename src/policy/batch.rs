@@ -14,7 +14,7 @@ use crate::dns::Dns;
 use crate::dns::occupancy::Sampler;
 use crate::model::{PairKey, PairRow};
 
-/// Evaluates every pair, a bounded number at once (see [`evaluation_window`]), on the thread
+/// Evaluates every pair, a bounded number at once (see `evaluation_window`), on the thread
 /// that waits for them; the DNS layer bounds the queries in flight, and the queries run as
 /// their own tasks on the runtime's worker threads. Spawning every evaluation as a task was
 /// measured too: it cost more CPU (wake-ups and shared state across threads) and was slower
