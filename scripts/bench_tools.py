@@ -252,12 +252,13 @@ def report(path):
     if "spf mail audit" in med:
         rss = med["spf mail audit"][2] / 1024
         targets.append(("memory: spf mail audit", f"{rss:.0f} MB", "<= 200 MB", rss <= 200))
-    if "spf every domain" in med and "spf every domain --no-spf" in med:
-        on, off = med["spf every domain"], med["spf every domain --no-spf"]
-        print(f"spf every domain (worst case, not a target): SPF / --no-spf {on[0] / off[0]:.2f}x wall, "
-              f"{on[1] / off[1]:.2f}x cpu, {on[3] / off[3]:.2f}x questions at nsd "
-              f"({on[3]:,.0f} / {off[3]:,.0f}); peak RSS {on[2] / 1024:.0f} MB")
-        print()
+    for key, what in (("spf mail audit", "the target below"), ("spf every domain", "worst case, not a target")):
+        if key in med and key + " --no-spf" in med:
+            on, off = med[key], med[key + " --no-spf"]
+            print(f"{key} ({what}): SPF / --no-spf {on[0] / off[0]:.2f}x wall, "
+                  f"{on[1] / off[1]:.2f}x cpu, {on[3] / off[3]:.2f}x questions at nsd "
+                  f"({on[3]:,.0f} / {off[3]:,.0f}); peak RSS {on[2] / 1024:.0f} MB")
+    print()
     for key in med:
         if key.startswith("mem "):
             rss = med[key][2] / 1024
