@@ -7,7 +7,7 @@
 #   --quick        50 MB workloads (memory also at 10 MB) instead of 1 GB (and 100 MB)
 #   --runs N       runs of each fast measurement, alternating (default 3)
 #   --slow-runs N  runs of the Python baseline and pflogsumm (default: --runs)
-#   --only LIST    comma list of: mbox,log,dns,mem,cores (default: all)
+#   --only LIST    comma list of: mbox,log,dns,spf,mem,cores (default: all)
 # environment: BENCH_DIR (workload cache, default /work/bench-cache), BENCH_DNS_PORT (5391;
 #   the delaying proxy uses the next port), REPUDIATE (a built binary to use instead)
 set -euo pipefail
@@ -20,7 +20,7 @@ DNS_PORT=${BENCH_DNS_PORT:-5391}
 PROXY_PORT=$((DNS_PORT + 1))
 RUNS=3
 SLOW_RUNS=
-ONLY=mbox,log,dns,mem,cores
+ONLY=mbox,log,dns,spf,mem,cores
 SIZE=1G
 SMALL=100M
 
@@ -74,6 +74,20 @@ world() { # SIZE -> directory holding mail.mbox, maillog, zones/, perimeter.txt
     rm -rf "$dir"
     mkdir -p "$BENCH_DIR"
     python3 "$GEN" -o "$dir" --seed 1 --mbox-bytes "$1" --postfix-bytes "$1" \
+      --what mbox,postfix,zone >/dev/null
+    touch "$dir/.complete"
+  fi
+  echo "$dir"
+}
+# The 20,000-domain world with SPF records (gen.py --spf): the same mail as world SIZE (SPF
+# records come from a random stream of their own), its zones with TXT records added.
+world_spf() {
+  local dir=$BENCH_DIR/world-spf-$1
+  if [ ! -f "$dir/.complete" ]; then
+    log "generating the SPF world in $dir (seed 1, 20000 domains, $1 of mail)"
+    rm -rf "$dir"
+    mkdir -p "$BENCH_DIR"
+    python3 "$GEN" -o "$dir" --seed 1 --spf --mbox-bytes "$1" --postfix-bytes "$1" \
       --what mbox,postfix,zone >/dev/null
     touch "$dir/.complete"
   fi
@@ -167,9 +181,9 @@ stop_daemons() {
 }
 trap stop_daemons EXIT
 
-start_nsd() {
+start_nsd() { # [ZONEDIR] (default: the main world's)
   local run=$WORK/nsd zdir
-  zdir=$(cd "$W/zones" && pwd)
+  zdir=$(cd "${1:-$W/zones}" && pwd)
   mkdir -p "$run"
   {
     printf 'server:\n  ip-address: 127.0.0.1@%s\n  port: %s\n  username: ""\n  chroot: ""\n' "$DNS_PORT" "$DNS_PORT"
@@ -238,6 +252,48 @@ if wanted dns; then
       set_questions "$PROXY_QUESTIONS"
     done
   done
+  stop_daemons
+fi
+
+# --- SPF: the same audits with and without SPF, over nsd serving the SPF world -------------
+# "spf mail": the audit of the world's mbox and postfix log (the target: SPF at most 1.5x);
+# "spf every domain": one pair per domain with an address no record lists, so each of the
+# 20,000 evaluations walks its whole SPF record too (the worst case: SPF's TXT question alone
+# is one more question per domain, and the run prints both question counts).
+if wanted spf; then
+  WSPF=$(world_spf "$SIZE")
+  python3 "$TOOLS" pairs "$WSPF/zones/queries.txt" "$WORK/spf-domains.csv"
+  start_nsd "$WSPF/zones"
+  MAIL=("$WSPF/mail.mbox" "$WSPF/maillog" "${perimeter[@]}")
+  for run in $(seq "$RUNS"); do
+    for spf in "" "--no-spf"; do
+      nsd_questions >/dev/null
+      measure "spf mail audit${spf:+ $spf}" 0 "$BIN" audit "${MAIL[@]}" $spf \
+        --nameserver "127.0.0.1:$DNS_PORT" -q -o "$WORK/spf-mail${spf:+-off}.csv"
+      set_questions "$(nsd_questions)"
+      nsd_questions >/dev/null
+      measure "spf every domain${spf:+ $spf}" 0 "$BIN" audit "$WORK/spf-domains.csv" $spf \
+        --nameserver "127.0.0.1:$DNS_PORT" -q -o "$WORK/spf-audit${spf:+-off}.csv"
+      set_questions "$(nsd_questions)"
+    done
+  done
+  # One query per (name, type) per run: an untimed run that keeps its answers (all of this
+  # world's are definite) says how many distinct questions there were; nsd says how many
+  # it answered (a truncated UDP answer asked again over TCP counts twice there).
+  rm -f "$WORK/spf.cache"
+  nsd_questions >/dev/null
+  "$BIN" audit "$WORK/spf-domains.csv" --nameserver "127.0.0.1:$DNS_PORT" -q \
+    -o "$WORK/spf-audit.csv" --cache "$WORK/spf.cache"
+  log "spf every domain: $(nsd_questions) questions at nsd for $(awk '$1 == "end" { print $2 }' \
+    "$WORK/spf.cache") distinct (name, type) questions"
+  python3 - "$WORK/spf-audit.csv" "$WORK/spf-mail.csv" <<'PY' >&2
+import csv, sys
+for what, path in (("every domain", sys.argv[1]), ("mail", sys.argv[2])):
+    counts = {}
+    for r in csv.DictReader(open(path)):
+        counts[r["spf"]] = counts.get(r["spf"], 0) + 1
+    print(f"bench: spf results, {what} (pairs):", ", ".join(f"{k or '(empty)'} {v}" for k, v in sorted(counts.items())))
+PY
   stop_daemons
 fi
 

@@ -210,7 +210,7 @@ def report(path):
           f"{'throughput':>14} {'peak RSS':>10}")
     for key in runs:
         wall, cpu, rss, work, n = med[key]
-        if key.startswith("dns"):
+        if key.startswith(("dns", "spf")):
             tput = f"{work / wall:,.0f} q/s" if work else "-"
         else:
             tput = f"{work / wall / 1e6:,.0f} MB/s"
@@ -248,6 +248,17 @@ def report(path):
             targets.append((f"dns: 20 ms answers, --concurrency {conc}",
                             f"{queries / wall:,.0f} q/s = {100 * r:.0f}%", ">= 80% of "
                             f"{ideal:,.0f} q/s", r >= 0.8))
+    ratio("spf: mail audit, SPF / --no-spf", "spf mail audit", "spf mail audit --no-spf", 1.5, "le")
+    if "spf mail audit" in med:
+        rss = med["spf mail audit"][2] / 1024
+        targets.append(("memory: spf mail audit", f"{rss:.0f} MB", "<= 200 MB", rss <= 200))
+    for key, what in (("spf mail audit", "the target below"), ("spf every domain", "worst case, not a target")):
+        if key in med and key + " --no-spf" in med:
+            on, off = med[key], med[key + " --no-spf"]
+            print(f"{key} ({what}): SPF / --no-spf {on[0] / off[0]:.2f}x wall, "
+                  f"{on[1] / off[1]:.2f}x cpu, {on[3] / off[3]:.2f}x questions at nsd "
+                  f"({on[3]:,.0f} / {off[3]:,.0f}); peak RSS {on[2] / 1024:.0f} MB")
+    print()
     for key in med:
         if key.startswith("mem "):
             rss = med[key][2] / 1024

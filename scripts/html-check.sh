@@ -2,6 +2,9 @@
 # Looks at the HTML report as a person would: renders the demo's `--html` page in headless
 # Chromium to a PNG (kept in target/html-check/report.png for a human to open) and dumps the
 # DOM Chromium built, whose text must hold the totals, a repudiated domain and relay, and
+# the cross-table: the demo's no-policy message is an SPF fail (nopolicy.example)
+expect '<h2>MAIL-FROM verdict × SPF result</h2>'
+expect '<tr><td>no-policy</td><td class="num">0</td><td class="num">1</td>'
 # the settings of the run. Chromium is Debian's package, installed here when missing; a
 # missing browser is a failure, never a skip.
 set -euo pipefail
@@ -34,7 +37,7 @@ chrome() {
     --user-data-dir="$profile" "$@" 2>>"$out/chromium.log"
 }
 # tall enough that the whole demo page, settings included, is in the picture
-chrome --screenshot="$out/report.png" --window-size=1200,2400 "file://$out/report.html" >/dev/null
+chrome --screenshot="$out/report.png" --window-size=1200,2800 "file://$out/report.html" >/dev/null
 chrome --dump-dom "file://$out/report.html" >"$out/dom.html"
 
 fail() { echo "html check: $*" >&2; exit 1; }
@@ -43,7 +46,7 @@ import struct, sys
 data = open(sys.argv[1], "rb").read()
 assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
 w, h = struct.unpack(">II", data[16:24])
-assert (w, h) == (1200, 2400), (w, h)
+assert (w, h) == (1200, 2800), (w, h)
 assert len(data) > 20_000, f"suspiciously small ({len(data)} bytes): a blank page?"
 print(f"screenshot {w}x{h}, {len(data)} bytes")
 PY

@@ -72,6 +72,10 @@ pub struct AuditArgs {
     pub dns: DnsArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+
+    /// Do not evaluate SPF beside the MAIL-FROM check: the spf column stays empty.
+    #[arg(long)]
+    pub no_spf: bool,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +99,11 @@ pub struct CheckArgs {
     /// DNS question (the verdict repeated on each).
     #[arg(long, value_enum, default_value_t = CheckFormat::Text, value_name = "FORMAT")]
     pub format: CheckFormat,
+
+    /// The client's HELO/EHLO name: SPF's %{h}, and with <> as the sender the identity SPF
+    /// checks (postmaster@NAME). Without it, <> has no SPF result (none).
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
 
     /// The site's own border relays and networks: IP, CIDR or host name (repeatable). They
     /// are permitted relays for every domain with a policy.

@@ -111,6 +111,10 @@ pub struct CheckRequest {
     /// Normalised as audit normalises envelope senders; a malformed one is reported as
     /// `unknown`, as audit would.
     pub sender: Sender,
+    /// The sender as given (surrounding `<>` removed), for SPF, which reads it literally.
+    pub raw_sender: String,
+    /// `--helo`.
+    pub helo: Option<String>,
     pub ip: IpAddr,
     pub format: CheckFormat,
 }
@@ -210,6 +214,7 @@ impl AuditConfig {
             reports,
             dns,
             policy,
+            no_spf,
         } = args;
         let file = load_file(input.config.as_deref())?;
         let (input, output, run) = input_settings(input, &file)?;
@@ -218,7 +223,10 @@ impl AuditConfig {
             output: output.or(file.outputs.pairs.clone()),
             forwarders: relays(pick(&policy.forwarder, &file.forwarders), "--forwarder")?,
             dns: dns_settings(&dns, &file)?,
-            policy: policy_settings(&policy, &file)?,
+            policy: PolicyConfig {
+                spf: !no_spf,
+                ..policy_settings(&policy, &file)?
+            },
             reports: report_settings(reports, &file)?,
             run,
         };
@@ -291,6 +299,15 @@ impl AuditConfig {
                 ),
             ),
             (
+                "SPF",
+                if self.policy.spf {
+                    "RFC 7208 check_host for every pair (10 DNS-querying terms, 2 void lookups)"
+                } else {
+                    "off (--no-spf)"
+                }
+                .to_string(),
+            ),
+            (
                 "extraction",
                 format!(
                     "private clients {}, rejected attempts {}, null sender {}",
@@ -328,6 +345,8 @@ impl CheckConfig {
         let file = load_file(args.config.as_deref())?;
         let request = CheckRequest {
             sender: check_sender(&args.sender),
+            raw_sender: literal_sender(&args.sender),
+            helo: args.helo.clone(),
             ip: args
                 .ip
                 .trim()
@@ -459,6 +478,16 @@ fn dns_settings(d: &DnsArgs, file: &FileConfig) -> Result<DnsSettings, String> {
     })
 }
 
+/// `check`'s first argument as SPF reads it: literally, only one pair of surrounding angle
+/// brackets removed (`<>` becomes the empty null sender).
+fn literal_sender(text: &str) -> String {
+    let t = text.trim();
+    t.strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(t)
+        .to_string()
+}
+
 /// `check`'s first argument: an address as an MTA logs it (`user@example.org`, `<>`,
 /// `MAILER-DAEMON`) or a bare domain.
 fn check_sender(text: &str) -> Sender {
@@ -493,6 +522,7 @@ fn policy_settings(p: &PolicyArgs, file: &FileConfig) -> Result<PolicyConfig, St
         eval_timeout,
         trusted: Vec::new(),
         trace: false,
+        spf: true,
     })
 }
 

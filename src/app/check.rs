@@ -1,4 +1,5 @@
-//! `check`: one pair, evaluated with every step kept, explained on standard output.
+//! `check`: one pair, evaluated with every step kept, explained on standard output: the
+//! MAIL-FROM check and SPF for the same client, run at once.
 
 use super::{
     Fatal, RunStatus, async_runtime, output_error, resolution_stack, resolve_relays, save_cache,
@@ -6,6 +7,7 @@ use super::{
 use crate::config::CheckConfig;
 use crate::fileio::output::write_output;
 use crate::model::PairKey;
+use crate::policy::spf::{Identity, SpfEvaluation, check_host};
 use crate::policy::{self, verdict_for};
 use crate::report::check::{CheckReport, write_check};
 
@@ -22,7 +24,23 @@ pub(super) fn run(cfg: &CheckConfig) -> Result<RunStatus, Fatal> {
         sender: request.sender.clone(),
         ip: Some(request.ip),
     };
-    let evaluation = runtime.block_on(verdict_for(&dns, &policy_cfg, &key));
+    let identity = Identity::for_check(
+        &request.sender,
+        &request.raw_sender,
+        request.helo.as_deref(),
+    );
+    let helo = request.helo.as_deref();
+    let (evaluation, spf) = runtime.block_on(async {
+        let spf = async {
+            match &identity {
+                Some(id) => {
+                    check_host(&dns, request.ip, id, helo, policy_cfg.eval_timeout, true).await
+                }
+                None => SpfEvaluation::no_identity(),
+            }
+        };
+        futures::join!(verdict_for(&dns, &policy_cfg, &key), spf)
+    });
     save_cache(&cfg.dns, &dns);
     let report = CheckReport {
         sender: &request.sender,
@@ -30,6 +48,9 @@ pub(super) fn run(cfg: &CheckConfig) -> Result<RunStatus, Fatal> {
         evaluation: &evaluation,
         max_lookups: policy_cfg.max_lookups,
         max_depth: policy_cfg.max_depth,
+        spf: &spf,
+        spf_identity: identity.map(|id| format!("{}@{}", id.local, id.domain)),
+        helo,
     };
     write_output(None, |w| write_check(w, &report, request.format))
         .map_err(|e| output_error(None, e))?;

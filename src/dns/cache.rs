@@ -32,7 +32,7 @@ type Pending = Shared<BoxFuture<'static, Cached>>;
 /// questions and answers ~390,000 lookups from here).
 #[derive(Default)]
 pub struct Cache {
-    entries: [DashMap<String, Pending>; 3],
+    entries: [DashMap<String, Pending>; 5],
 }
 
 fn slot(qtype: QType) -> usize {
@@ -40,10 +40,12 @@ fn slot(qtype: QType) -> usize {
         QType::Mx => 0,
         QType::A => 1,
         QType::Aaaa => 2,
+        QType::Txt => 3,
+        QType::Ptr => 4,
     }
 }
 
-const QTYPES: [QType; 3] = [QType::Mx, QType::A, QType::Aaaa];
+const QTYPES: [QType; 5] = QType::ALL;
 
 impl Cache {
     /// Returns the answer and whether this call started the fetch. Must run inside a tokio

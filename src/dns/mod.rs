@@ -1,5 +1,5 @@
-//! DNS: answers the policy's questions — MX at `MAIL-FROM.<name>`, A or AAAA of a relay —
-//! through a stack of zone files (`--zone`, what-if answers), a run-wide single-flight cache,
+//! DNS: answers the policies' questions — MX at `MAIL-FROM.<name>`, A or AAAA of a relay, and
+//! for SPF the TXT records and PTR names it needs — through a stack of zone files (`--zone`, what-if answers), a run-wide single-flight cache,
 //! and hickory-resolver. Outcomes are typed: "no records" is never confused with a failure,
 //! because the policy turns the first into `no-policy` and the second into `tempfail`.
 
@@ -29,6 +29,10 @@ pub enum QType {
     Mx,
     A,
     Aaaa,
+    /// SPF records (RFC 7208 §3) and nothing else the project reads.
+    Txt,
+    /// Reverse names, for SPF's `ptr` mechanism and `%{p}` macro.
+    Ptr,
 }
 
 impl QType {
@@ -37,8 +41,13 @@ impl QType {
             QType::Mx => "MX",
             QType::A => "A",
             QType::Aaaa => "AAAA",
+            QType::Txt => "TXT",
+            QType::Ptr => "PTR",
         }
     }
+
+    /// Every type, in the order caches and files list them.
+    pub const ALL: [QType; 5] = [QType::Mx, QType::A, QType::Aaaa, QType::Txt, QType::Ptr];
 
     /// The address type that holds `ip`'s family.
     pub fn for_ip(ip: IpAddr) -> QType {
@@ -59,6 +68,12 @@ pub struct MxTarget {
 pub enum Data {
     Mx(Vec<MxTarget>),
     Addrs(Vec<IpAddr>),
+    /// One string per TXT record, its character-strings joined without separator (RFC 7208
+    /// §3.3). Bytes that are not UTF-8 become U+FFFD: still not ASCII, so an SPF record
+    /// holding them stays a `permerror`.
+    Txt(Vec<String>),
+    /// PTR target names: lowercase, without the trailing dot.
+    Ptr(Vec<String>),
 }
 
 /// Why a question could not be answered. All of these are temporary for the check

@@ -15,11 +15,16 @@
 //! end 5 fnv1a64:21188999c14eed88
 //! ```
 //!
+//! SPF's questions are kept the same way: `example.org TXT found "v=spf1%20mx%20-all"` (one
+//! quoted field per record, its strings joined, bytes outside printable ASCII and `%` `"` as
+//! `%XX`) and `4.2.0.192.in-addr.arpa PTR found mx1.example.org`.
+//!
 //! - Line 1 names the format and its version.
 //! - One line per question: the absolute expiry (Unix seconds: when the answer was received
 //!   plus its TTL, or the negative TTL for `nxdomain`/`nodata`), the name, the type, the
 //!   outcome, and for `found` the data: `PREFERENCE:EXCHANGE` per MX target (`.` is the root,
-//!   RFC 7505's null MX) or one address per field. Bytes of a name outside printable ASCII,
+//!   RFC 7505's null MX), one address per field, one quoted text per TXT record, or one
+//!   name per PTR record. Bytes of a name outside printable ASCII,
 //!   and `%`, are written as `%XX`.
 //! - The last line counts the entries and carries an FNV-1a 64 checksum of every byte before
 //!   it, so truncation and damage are detected. It guards against accidents, not attackers.
@@ -160,6 +165,18 @@ fn write_entry(out: &mut String, e: &Entry) {
                 let _ = write!(out, " {a}");
             }
         }
+        Outcome::Found(Data::Txt(texts)) => {
+            out.push_str(" found");
+            for t in texts {
+                let _ = write!(out, " \"{}\"", encode_text(t));
+            }
+        }
+        Outcome::Found(Data::Ptr(names)) => {
+            out.push_str(" found");
+            for n in names {
+                let _ = write!(out, " {}", encode_name(n));
+            }
+        }
         Outcome::Failed(_) => unreachable!("failures are filtered out before writing"),
     }
 }
@@ -250,6 +267,8 @@ fn parse_entry(line: &[u8]) -> Result<Entry, String> {
         "MX" => QType::Mx,
         "A" => QType::A,
         "AAAA" => QType::Aaaa,
+        "TXT" => QType::Txt,
+        "PTR" => QType::Ptr,
         other => return Err(format!("unknown record type {other:?}")),
     };
     let outcome = next("outcome")?;
@@ -291,6 +310,22 @@ fn parse_data(qtype: QType, fields: Vec<&str>) -> Result<Data, String> {
             })
             .collect::<Result<_, _>>()
             .map(Data::Addrs),
+        QType::Txt => fields
+            .iter()
+            .map(|f| {
+                let inner = f
+                    .strip_prefix('"')
+                    .and_then(|f| f.strip_suffix('"'))
+                    .ok_or_else(|| format!("TXT data {f:?} is not quoted"))?;
+                decode_bytes(inner).ok_or_else(|| format!("TXT data {f:?} is badly encoded"))
+            })
+            .collect::<Result<_, _>>()
+            .map(Data::Txt),
+        QType::Ptr => fields
+            .iter()
+            .map(|f| decode_name(f))
+            .collect::<Result<_, _>>()
+            .map(Data::Ptr),
     }
 }
 
@@ -320,25 +355,42 @@ fn encode_name(name: &str) -> String {
     out
 }
 
+/// TXT text as the file writes it: like names, and `"` encoded too (it delimits the field).
+fn encode_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for &b in text.as_bytes() {
+        if b.is_ascii_graphic() && b != b'%' && b != b'"' {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 fn decode_name(field: &str) -> Result<String, String> {
-    let bad = || format!("name {field:?} is badly encoded");
+    match decode_bytes(field) {
+        Some(name) if !name.is_empty() => Ok(name),
+        _ => Err(format!("name {field:?} is badly encoded")),
+    }
+}
+
+/// Undoes `%XX`; `None` for a bad escape or bytes that are not UTF-8.
+fn decode_bytes(field: &str) -> Option<String> {
     let raw = field.as_bytes();
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
         if raw[i] == b'%' {
-            let hex = field.get(i + 1..i + 3).ok_or_else(bad)?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+            let hex = field.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
             out.push(raw[i]);
             i += 1;
         }
     }
-    match String::from_utf8(out) {
-        Ok(name) if !name.is_empty() => Ok(name),
-        _ => Err(bad()),
-    }
+    String::from_utf8(out).ok()
 }
 
 /// FNV-1a, 64 bits: a few lines, no dependency, and enough to notice accidental damage.
@@ -402,6 +454,22 @@ mod tests {
                 expires: NOW + 3600,
             },
             Entry {
+                name: "example.org".into(),
+                qtype: QType::Txt,
+                outcome: Outcome::Found(Data::Txt(vec![
+                    "v=spf1 mx -all".into(),
+                    String::new(),
+                    "say \"%\u{e9}\"".into(),
+                ])),
+                expires: NOW + 300,
+            },
+            Entry {
+                name: "25.2.0.192.in-addr.arpa".into(),
+                qtype: QType::Ptr,
+                outcome: Outcome::Found(Data::Ptr(vec!["mx1.example.org".into()])),
+                expires: NOW + 300,
+            },
+            Entry {
                 name: "odd name%\u{e9}.example".into(),
                 qtype: QType::A,
                 outcome: Outcome::NoData,
@@ -434,7 +502,17 @@ mod tests {
             text.contains(" odd%20name%25%C3%A9.example A nodata\n"),
             "{text}"
         );
-        assert!(text.contains("\nend 6 fnv1a64:"), "{text}");
+        assert!(
+            text.contains(
+                " example.org TXT found \"v=spf1%20mx%20-all\" \"\" \"say%20%22%25%C3%A9%22\"\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(" 25.2.0.192.in-addr.arpa PTR found mx1.example.org\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nend 8 fnv1a64:"), "{text}");
         assert_eq!(parse(text.as_bytes(), NOW).unwrap(), sorted(entries()));
         // the same entries in another order give the same bytes
         let mut reversed = entries();
@@ -458,11 +536,13 @@ mod tests {
         assert_eq!(
             names,
             [
+                ("25.2.0.192.in-addr.arpa", QType::Ptr),
+                ("example.org", QType::Txt),
                 ("mail-from.example.org", QType::Mx),
                 ("mail-from.nomail.example", QType::Mx)
             ]
         );
-        assert_eq!(later[0].ttl_at(NOW + 60), 240);
+        assert_eq!(later[2].ttl_at(NOW + 60), 240);
     }
 
     #[test]
@@ -479,7 +559,7 @@ mod tests {
         let text = render(&entries());
         let damaged = text.replacen("192.0.2.25", "192.0.2.99", 1);
         let (line, why) = parse(damaged.as_bytes(), NOW).unwrap_err();
-        assert_eq!(line, 8, "the end line");
+        assert_eq!(line, 10, "the end line");
         assert!(why.contains("checksum"), "{why}");
 
         let (line, why) = parse(b"something else\nend 0 fnv1a64:0\n", NOW).unwrap_err();
@@ -497,7 +577,9 @@ mod tests {
     fn a_bad_entry_behind_a_good_checksum_names_its_line() {
         let cases = [
             ("x mail-from.a.example MX nxdomain", "expiry"),
-            ("1900000000 a.example TXT nodata", "record type"),
+            ("1900000000 a.example SPF nodata", "record type"),
+            ("1900000000 a.example TXT found v=spf1", "not quoted"),
+            ("1900000000 a.example TXT found \"%zz\"", "badly encoded"),
             (
                 "1900000000 a.example A found 2001:db8::1",
                 "not an address of type A",

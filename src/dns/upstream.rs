@@ -33,7 +33,7 @@ use hickory_resolver::proto::rr::domain::usage::{
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
 use super::exchange::{self, Exchange, ExchangeError};
-use super::zones::name_text;
+use super::zones::{name_text, txt_text};
 use super::{Answer, Data, Failure, MxTarget, Outcome, QType, Source};
 
 #[derive(Clone, Debug)]
@@ -92,7 +92,9 @@ impl Upstream {
     }
 
     pub async fn query(&self, name: &str, qtype: QType) -> Answer {
-        let fqdn = match Name::from_ascii(format!("{name}.")) {
+        // Label by label as raw bytes: SPF names may hold any visible character (`:`, `/`,
+        // `=` from macros), which `Name::from_ascii` refuses but DNS carries.
+        let fqdn = match Name::from_labels(name.split('.').map(str::as_bytes)) {
             Ok(n) => n,
             Err(e) => {
                 return Answer::failed(
@@ -105,11 +107,14 @@ impl Upstream {
             QType::Mx => RecordType::MX,
             QType::A => RecordType::A,
             QType::Aaaa => RecordType::AAAA,
+            QType::Txt => RecordType::TXT,
+            QType::Ptr => RecordType::PTR,
         };
         match self.resolver.lookup(fqdn.clone(), rtype).await {
             Ok(lookup) => {
                 let mut mx = Vec::new();
                 let mut addrs = Vec::new();
+                let mut texts = Vec::new();
                 let mut ttl = u32::MAX;
                 // CNAME records of the chain may be in the answers too: keep the asked type.
                 for rec in lookup.answers() {
@@ -122,6 +127,8 @@ impl Upstream {
                         (RData::AAAA(a), QType::Aaaa) => {
                             addrs.push(crate::net::canonical(IpAddr::V6(a.0)))
                         }
+                        (RData::TXT(t), QType::Txt) => texts.push(txt_text(&t.txt_data)),
+                        (RData::PTR(p), QType::Ptr) => texts.push(name_text(&p.0)),
                         _ => continue,
                     }
                     ttl = ttl.min(rec.ttl);
@@ -136,6 +143,13 @@ impl Upstream {
                         addrs.sort_by(crate::net::cmp_ip);
                         addrs.dedup();
                         Data::Addrs(addrs)
+                    }
+                    // TXT keeps the server's order and repeats: SPF counts its records.
+                    QType::Txt if !texts.is_empty() => Data::Txt(texts),
+                    QType::Ptr if !texts.is_empty() => {
+                        texts.sort();
+                        texts.dedup();
+                        Data::Ptr(texts)
                     }
                     _ => {
                         return Answer {

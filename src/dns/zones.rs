@@ -21,6 +21,8 @@ struct NameData {
     mx: Option<(Vec<MxTarget>, u32)>,
     a: Option<(Vec<IpAddr>, u32)>,
     aaaa: Option<(Vec<IpAddr>, u32)>,
+    txt: Option<(Vec<String>, u32)>,
+    ptr: Option<(Vec<String>, u32)>,
     cname: Option<(String, u32)>,
 }
 
@@ -39,8 +41,29 @@ pub enum ZoneAnswer {
     FallThrough(String),
 }
 
-/// Lowercase ASCII without the trailing dot; the root is "".
+/// One TXT record as SPF reads it: its character-strings joined with nothing between them
+/// (RFC 7208 §3.3), bytes that are not UTF-8 replaced (they make a `permerror` either way).
+pub fn txt_text(strings: &[Box<[u8]>]) -> String {
+    let joined: Vec<u8> = strings.iter().flat_map(|s| s.iter().copied()).collect();
+    String::from_utf8(joined).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Lowercase ASCII without the trailing dot; the root is "". Labels are taken byte for byte
+/// when they hold only visible ASCII other than `.` and `\\` (SPF names such as
+/// `foo:bar/baz.example` must come back as they were asked, not escaped); otherwise
+/// hickory's escaped form is used.
 pub fn name_text(name: &Name) -> String {
+    let plain = name.iter().all(|l| {
+        l.iter()
+            .all(|&b| b.is_ascii_graphic() && b != b'.' && b != b'\\')
+    });
+    if plain {
+        let labels: Vec<String> = name
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
+            .collect();
+        return labels.join(".");
+    }
     let s = name.to_lowercase().to_ascii();
     s.strip_suffix('.').unwrap_or(&s).to_string()
 }
@@ -78,6 +101,8 @@ impl Zones {
                     RData::AAAA(aaaa) => {
                         push(&mut entry.aaaa, ttl).push(crate::net::canonical(IpAddr::V6(aaaa.0)))
                     }
+                    RData::TXT(txt) => push(&mut entry.txt, ttl).push(txt_text(&txt.txt_data)),
+                    RData::PTR(p) => push(&mut entry.ptr, ttl).push(name_text(&p.0)),
                     RData::CNAME(c) => entry.cname = Some((name_text(&c.0), ttl)),
                     RData::SOA(soa) => negative_ttl = soa.minimum.min(ttl),
                     _ => {}
@@ -113,6 +138,8 @@ impl Zones {
                     .aaaa
                     .as_ref()
                     .map(|(v, t)| (Data::Addrs(v.clone()), *t)),
+                QType::Txt => data.txt.as_ref().map(|(v, t)| (Data::Txt(v.clone()), *t)),
+                QType::Ptr => data.ptr.as_ref().map(|(v, t)| (Data::Ptr(v.clone()), *t)),
             };
             if let Some((d, ttl)) = found {
                 return answer(Outcome::Found(d), ttl);
@@ -177,7 +204,7 @@ fn is_mail_from_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    const ZONE: &str = "$ORIGIN example.\n$TTL 300\n@ SOA ns. host. 1 2 3 4 60\nMAIL-FROM.one MX 10 relay.one\n MX 0 relay2.one\nrelay.one A 192.0.2.1\nrelay2.one A 192.0.2.2\n AAAA 2001:db8::2\nalias.one CNAME relay.one\nout CNAME relay.elsewhere.test.\nloop1 CNAME loop2\nloop2 CNAME loop1\nMAIL-FROM.nodata TXT \"x\"\n";
+    const ZONE: &str = "$ORIGIN example.\n$TTL 300\n@ SOA ns. host. 1 2 3 4 60\nMAIL-FROM.one MX 10 relay.one\n MX 0 relay2.one\nrelay.one A 192.0.2.1\nrelay2.one A 192.0.2.2\n AAAA 2001:db8::2\nalias.one CNAME relay.one\nout CNAME relay.elsewhere.test.\nloop1 CNAME loop2\nloop2 CNAME loop1\nMAIL-FROM.nodata TXT \"x\"\nspf TXT \"v=spf1 \" \"-all\"\n TXT \"other\"\n4.2.0.192.in-addr.arpa. PTR Relay.One.example.\n";
 
     fn zones() -> Zones {
         let mut z = Zones::default();
@@ -216,6 +243,20 @@ mod tests {
             outcome(&z, "alias.one.example", QType::A),
             Outcome::Found(Data::Addrs(vec!["192.0.2.1".parse().unwrap()]))
         );
+    }
+
+    #[test]
+    fn txt_strings_are_joined_and_ptr_names_normalised() {
+        let z = zones();
+        assert_eq!(
+            outcome(&z, "spf.example", QType::Txt),
+            Outcome::Found(Data::Txt(vec!["v=spf1 -all".into(), "other".into()]))
+        );
+        assert_eq!(
+            outcome(&z, "4.2.0.192.in-addr.arpa", QType::Ptr),
+            Outcome::Found(Data::Ptr(vec!["relay.one.example".into()]))
+        );
+        assert_eq!(outcome(&z, "spf.example", QType::Ptr), Outcome::NoData);
     }
 
     #[test]

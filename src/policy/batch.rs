@@ -1,5 +1,6 @@
 //! Evaluates every pair of an audit, a bounded number at once, over one shared DNS stack:
-//! the only concurrent stage of the policy work. Each pair is decided by [`verdict_for`].
+//! the only concurrent stage of the policy work. Each pair is decided by [`verdict_for`],
+//! and SPF's answer ([`spf_for`]) is evaluated beside it, the two at once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,12 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
 
-use super::{PolicyConfig, verdict_for};
+use super::spf::NEEDS_SENDER;
+use super::{PolicyConfig, spf_for, verdict_for};
 use crate::dns::Dns;
 use crate::dns::occupancy::Sampler;
 use crate::model::{PairKey, PairRow};
 
-/// Evaluates every pair, a bounded number at once (see [`evaluation_window`]), on the thread
+/// Evaluates every pair, a bounded number at once (see `evaluation_window`), on the thread
 /// that waits for them; the DNS layer bounds the queries in flight, and the queries run as
 /// their own tasks on the runtime's worker threads. Spawning every evaluation as a task was
 /// measured too: it cost more CPU (wake-ups and shared state across threads) and was slower
@@ -36,18 +38,25 @@ pub async fn evaluate_all(
             let running_now = &running_now;
             async move {
                 running_now.fetch_add(1, Ordering::Relaxed);
-                let e = verdict_for(dns, cfg, &key).await;
+                let (e, spf) = futures::join!(verdict_for(dns, cfg, &key), spf_for(dns, cfg, &key));
                 running_now.fetch_sub(1, Ordering::Relaxed);
                 on_each();
+                let mut reason = e.reason;
+                if spf.as_ref().is_some_and(|s| s.needs_sender) {
+                    reason = Some(match reason {
+                        Some(r) => format!("{r}; {NEEDS_SENDER}"),
+                        None => NEEDS_SENDER.to_string(),
+                    });
+                }
                 PairRow {
                     key,
                     messages,
                     verdict: e.verdict,
                     matched: e.matched,
                     relays: e.relays,
-                    reason: e.reason,
+                    reason,
                     authenticated: None,
-                    spf: None,
+                    spf: spf.map(|s| s.result),
                 }
             }
         })

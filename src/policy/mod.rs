@@ -8,6 +8,7 @@ mod batch;
 mod fast_set;
 mod pair;
 pub mod relays;
+pub mod spf;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use crate::model::address::is_host_name;
 use crate::net::IpNet;
 pub use batch::evaluate_all;
 use fast_set::FastSet;
-pub use pair::verdict_for;
+pub use pair::{spf_for, verdict_for};
 
 /// A configured relay that is always permitted (`--perimeter`, `--forwarder`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub struct PolicyConfig {
     pub eval_timeout: Duration,
     /// Keep every step for `check`; audits leave it off.
     pub trace: bool,
+    /// Evaluate SPF beside the MAIL-FROM check (SPEC §2b); `--no-spf` turns it off.
+    pub spf: bool,
 }
 
 /// SPEC §2.5's limits when none are given; `config::defaults` offers them to the flags.
@@ -53,6 +56,7 @@ impl Default for PolicyConfig {
             max_lookups: DEFAULT_MAX_LOOKUPS,
             eval_timeout: DEFAULT_EVAL_TIMEOUT,
             trace: false,
+            spf: true,
         }
     }
 }
@@ -199,7 +203,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         };
         let targets = match answer.outcome {
             Outcome::Found(Data::Mx(t)) => t,
-            Outcome::Found(Data::Addrs(_)) | Outcome::NxDomain | Outcome::NoData => {
+            Outcome::Found(_) | Outcome::NxDomain | Outcome::NoData => {
                 return self.finish(Verdict::NoPolicy, None, "MAIL-FROM.D has no MX records");
             }
             Outcome::Failed(_) => {

@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use super::spf::{Identity, SpfEvaluation, check_host};
 use super::{Evaluation, PolicyConfig, evaluate};
 use crate::dns::Lookup;
 use crate::model::{PairKey, Sender, Verdict};
@@ -52,4 +53,22 @@ pub async fn verdict_for<L: Lookup>(dns: &L, cfg: &PolicyConfig, key: &PairKey) 
         );
     };
     evaluate(dns, domain, ip, cfg).await
+}
+
+/// SPF for an audit's pair (SPEC §2b): `check_host(S, D, postmaster@D)` with the HELO
+/// unknown. `None` where the pair has no verdict of its own to set it beside (the null
+/// sender, no or a malformed sender, no client address) and with `--no-spf`.
+pub async fn spf_for<L: Lookup>(
+    dns: &L,
+    cfg: &PolicyConfig,
+    key: &PairKey,
+) -> Option<SpfEvaluation> {
+    let (Sender::Domain(domain), Some(ip)) = (&key.sender, key.ip) else {
+        return None;
+    };
+    if !cfg.spf {
+        return None;
+    }
+    let identity = Identity::pair(domain);
+    Some(check_host(dns, ip, &identity, None, cfg.eval_timeout, cfg.trace).await)
 }

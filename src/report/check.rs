@@ -8,6 +8,11 @@
 //! indentation. The policy asks breadth-first, so the tree is rebuilt from the steps
 //! (each step's `#N` keeps the order they were asked in). For machines, `--format csv` gives
 //! one row per question with the verdict columns repeated, and the parent's number.
+//!
+//! SPF's evaluation of the same client (SPEC §2b) follows as a second tree: each record,
+//! each term in the order evaluated, the lookups a term made with their answers, and the
+//! term that decided, indented by `include`/`redirect` level. The CSV carries its result in
+//! the `spf` column of every row.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -16,6 +21,7 @@ use crate::dns::{Answer, Data, Outcome, QType, Source};
 use crate::model::Sender;
 use crate::pairs_file::csv_writer;
 use crate::pairs_file::sender_column;
+use crate::policy::spf::{SpfEvaluation, StepKind};
 use crate::policy::{Evaluation, Step};
 
 /// How `check` prints.
@@ -27,7 +33,7 @@ pub enum CheckFormat {
     Csv,
 }
 
-pub const CSV_HEADER: [&str; 18] = [
+pub const CSV_HEADER: [&str; 19] = [
     "domain",
     "ip",
     "verdict",
@@ -46,6 +52,7 @@ pub const CSV_HEADER: [&str; 18] = [
     "data",
     "ttl",
     "source",
+    "spf",
 ];
 
 /// Everything the explanation shows.
@@ -56,6 +63,11 @@ pub struct CheckReport<'a> {
     pub evaluation: &'a Evaluation,
     pub max_lookups: u32,
     pub max_depth: u32,
+    pub spf: &'a SpfEvaluation,
+    /// The identity SPF checked (`postmaster@helo.example` for `<>`), `None` when there
+    /// was none (`<>` without `--helo`).
+    pub spf_identity: Option<String>,
+    pub helo: Option<&'a str>,
 }
 
 pub fn write_check(
@@ -109,7 +121,90 @@ pub fn render_text(report: &CheckReport) -> String {
             render_node(&mut text, &tree, root, 0, report);
         }
     }
+    text.push('\n');
+    render_spf(&mut text, report);
     text
+}
+
+/// SPF's half of the explanation: the result, the identity, the limits, then the steps.
+fn render_spf(text: &mut String, report: &CheckReport) {
+    let spf = report.spf;
+    let mut result = spf.result.as_str().to_string();
+    if let Some(term) = &spf.decided_by {
+        result.push_str(&format!(" (decided by {term})"));
+    }
+    let mut lines = vec![field("spf", &result)];
+    lines.push(field(
+        "checked",
+        &format!(
+            "{}; HELO {}",
+            report
+                .spf_identity
+                .as_deref()
+                .unwrap_or("none (<> without --helo)"),
+            report.helo.unwrap_or("unknown")
+        ),
+    ));
+    if let Some(why) = &spf.error {
+        lines.push(field("error", why));
+    }
+    lines.push(field(
+        "limits",
+        &format!(
+            "{} of 10 DNS-querying terms, {} of 2 void lookups (RFC 7208, fixed)",
+            spf.terms, spf.voids
+        ),
+    ));
+    text.push_str(&lines.join("\n"));
+    text.push('\n');
+    if spf.steps.is_empty() {
+        return;
+    }
+    text.push('\n');
+    for step in &spf.steps {
+        // A record and its TXT lookup at the level of the term that led there (none at
+        // the top), its terms one deeper, what a term asked or came to one deeper still.
+        let base = 1 + 2 * step.depth as usize;
+        let (indent, line) = match &step.kind {
+            StepKind::Record { domain, record } => (
+                base,
+                match record {
+                    Some(r) => format!("record at {domain}: {r}"),
+                    None => format!("no SPF record at {domain}"),
+                },
+            ),
+            StepKind::Term(term) => (base + 1, term.clone()),
+            StepKind::Lookup {
+                name,
+                qtype,
+                answer,
+            } => (
+                if *qtype == QType::Txt { base } else { base + 2 },
+                lookup_text(name, *qtype, answer),
+            ),
+            StepKind::Note(note) => (base + 2, format!("=> {note}")),
+        };
+        text.push_str(&format!("{:indent$}{line}\n", "", indent = 2 * indent));
+    }
+}
+
+fn lookup_text(name: &str, qtype: QType, answer: &Answer) -> String {
+    let (outcome, data) = answer_parts(answer);
+    let shown = match answer.outcome {
+        Outcome::Found(_) => data.replace(';', ", "),
+        Outcome::Failed(_) => format!("error: {data}"),
+        _ => outcome.to_uppercase(),
+    };
+    let mut line = format!(
+        "{name} {}: {shown}  ({}",
+        qtype.as_str(),
+        source_text(answer.source)
+    );
+    if !matches!(answer.outcome, Outcome::Failed(_)) {
+        line.push_str(&format!(", ttl {}", answer.ttl));
+    }
+    line.push(')');
+    line
 }
 
 fn field(label: &str, value: &str) -> String {
@@ -199,6 +294,15 @@ pub fn answer_parts(answer: &Answer) -> (&'static str, String) {
                 .collect::<Vec<_>>()
                 .join(";"),
         ),
+        Outcome::Found(Data::Txt(texts)) => (
+            "found",
+            texts
+                .iter()
+                .map(|t| format!("{t:?}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
+        Outcome::Found(Data::Ptr(names)) => ("found", names.join(";")),
         Outcome::NxDomain => ("nxdomain", String::new()),
         Outcome::NoData => ("nodata", String::new()),
         Outcome::Failed(f) => ("error", f.to_string()),
@@ -222,9 +326,13 @@ pub fn write_csv(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
         e.lookups.to_string(),
         report.max_lookups.to_string(),
     ];
+    let spf = [report.spf.result.as_str().to_string()];
     if e.steps.is_empty() {
-        let empty = std::iter::repeat_n(String::new(), CSV_HEADER.len() - verdict_columns.len());
-        w.write_record(verdict_columns.iter().cloned().chain(empty))?;
+        let empty = std::iter::repeat_n(
+            String::new(),
+            CSV_HEADER.len() - verdict_columns.len() - spf.len(),
+        );
+        w.write_record(verdict_columns.iter().cloned().chain(empty).chain(spf))?;
         return w.flush();
     }
     let tree = Tree::of(&e.steps);
@@ -247,7 +355,12 @@ pub fn write_csv(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
             ttl,
             step.answer.source.as_str().to_string(),
         ];
-        w.write_record(verdict_columns.iter().chain(step_columns.iter()))?;
+        w.write_record(
+            verdict_columns
+                .iter()
+                .chain(step_columns.iter())
+                .chain(spf.iter()),
+        )?;
     }
     w.flush()
 }
@@ -303,6 +416,8 @@ fn parent_of(steps: &[Step], index: usize) -> Option<usize> {
                 .position(|s| s.depth == step.depth && names_it(s))
                 .or_else(|| earlier.iter().position(names_it))
         }
+        // The MAIL-FROM check never asks these.
+        QType::Txt | QType::Ptr => None,
     }
 }
 
@@ -310,7 +425,7 @@ fn parent_of(steps: &[Step], index: usize) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::dns::{Failure, MxTarget};
-    use crate::model::Verdict;
+    use crate::model::{SpfResult, Verdict};
 
     fn step(count: u32, depth: u32, name: &str, qtype: QType, outcome: Outcome) -> Step {
         Step {
@@ -397,13 +512,63 @@ mod tests {
         }
     }
 
-    fn report<'a>(sender: &'a Sender, e: &'a Evaluation, ip: &str) -> CheckReport<'a> {
+    fn report<'a>(
+        sender: &'a Sender,
+        e: &'a Evaluation,
+        ip: &str,
+        spf: &'a SpfEvaluation,
+    ) -> CheckReport<'a> {
         CheckReport {
             sender,
             ip: ip.parse().unwrap(),
             evaluation: e,
             max_lookups: 100,
             max_depth: 10,
+            spf,
+            spf_identity: Some("postmaster@example.org".into()),
+            helo: None,
+        }
+    }
+
+    /// `v=spf1 include:spf.example.net -all` at example.org, the include not matching.
+    fn spf_fail() -> SpfEvaluation {
+        use crate::policy::spf::SpfStep;
+        let at = |depth, kind| SpfStep { depth, kind };
+        let txt = |name: &str, text: &str| StepKind::Lookup {
+            name: name.into(),
+            qtype: QType::Txt,
+            answer: Answer {
+                outcome: Outcome::Found(Data::Txt(vec![text.into()])),
+                ttl: 300,
+                source: Source::Dns,
+            },
+        };
+        let record = |domain: &str, text: &str| StepKind::Record {
+            domain: domain.into(),
+            record: Some(text.into()),
+        };
+        SpfEvaluation {
+            result: SpfResult::Fail,
+            decided_by: Some("-all at example.org".into()),
+            error: None,
+            needs_sender: false,
+            terms: 1,
+            voids: 0,
+            steps: vec![
+                at(0, txt("example.org", "v=spf1 include:spf.example.net -all")),
+                at(
+                    0,
+                    record("example.org", "v=spf1 include:spf.example.net -all"),
+                ),
+                at(0, StepKind::Term("include:spf.example.net".into())),
+                at(1, txt("spf.example.net", "v=spf1 ip4:192.0.2.0/24 -all")),
+                at(1, record("spf.example.net", "v=spf1 ip4:192.0.2.0/24 -all")),
+                at(1, StepKind::Term("ip4:192.0.2.0/24".into())),
+                at(1, StepKind::Term("-all".into())),
+                at(1, StepKind::Note("-all matches: fail".into())),
+                at(0, StepKind::Term("-all".into())),
+                at(0, StepKind::Note("-all matches: fail".into())),
+            ],
         }
     }
 
@@ -411,7 +576,7 @@ mod tests {
     fn text_is_a_tree_indented_by_delegation() {
         let sender = Sender::Domain("example.org".into());
         let e = delegated();
-        let text = render_text(&report(&sender, &e, "198.51.100.8"));
+        let text = render_text(&report(&sender, &e, "198.51.100.8", &spf_fail()));
         let expected = "\
 domain:  example.org
 client:  198.51.100.8
@@ -427,6 +592,21 @@ lookups: 6 of at most 100 (--max-lookups); delegation up to 10 levels (--max-dep
   #3 b.example.org A: NODATA  (DNS, ttl 300, depth 0)
     #5 mail-from.b.example.org MX: 5 out.provider.example  (DNS, ttl 300, depth 1)
       #6 out.provider.example A: 198.51.100.7, 198.51.100.8  (DNS, ttl 300, depth 1)  <- 198.51.100.8 matches
+
+spf:     fail (decided by -all at example.org)
+checked: postmaster@example.org; HELO unknown
+limits:  1 of 10 DNS-querying terms, 0 of 2 void lookups (RFC 7208, fixed)
+
+  example.org TXT: \"v=spf1 include:spf.example.net -all\"  (DNS, ttl 300)
+  record at example.org: v=spf1 include:spf.example.net -all
+    include:spf.example.net
+      spf.example.net TXT: \"v=spf1 ip4:192.0.2.0/24 -all\"  (DNS, ttl 300)
+      record at spf.example.net: v=spf1 ip4:192.0.2.0/24 -all
+        ip4:192.0.2.0/24
+        -all
+          => -all matches: fail
+    -all
+      => -all matches: fail
 ";
         assert_eq!(text, expected);
     }
@@ -436,7 +616,7 @@ lookups: 6 of at most 100 (--max-lookups); delegation up to 10 levels (--max-dep
         let sender = Sender::Domain("example.org".into());
         let e = delegated();
         let mut out = Vec::new();
-        write_csv(&mut out, &report(&sender, &e, "198.51.100.8")).unwrap();
+        write_csv(&mut out, &report(&sender, &e, "198.51.100.8", &spf_fail())).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], CSV_HEADER.join(","));
@@ -447,21 +627,21 @@ lookups: 6 of at most 100 (--max-lookups); delegation up to 10 levels (--max-dep
         assert_eq!(
             lines[1],
             format!(
-                "{verdict},1,,0,mail-from.example.org,MX,found,10 a.example.org;20 b.example.org,300,dns"
+                "{verdict},1,,0,mail-from.example.org,MX,found,10 a.example.org;20 b.example.org,300,dns,fail"
             )
         );
         assert_eq!(
             lines[2],
-            format!("{verdict},2,1,0,a.example.org,A,found,192.0.2.1,300,cache")
+            format!("{verdict},2,1,0,a.example.org,A,found,192.0.2.1,300,cache,fail")
         );
         assert_eq!(
             lines[4],
-            format!("{verdict},4,2,1,mail-from.a.example.org,MX,nxdomain,,300,dns")
+            format!("{verdict},4,2,1,mail-from.a.example.org,MX,nxdomain,,300,dns,fail")
         );
         assert_eq!(
             lines[6],
             format!(
-                "{verdict},6,5,1,out.provider.example,A,found,198.51.100.7;198.51.100.8,300,dns"
+                "{verdict},6,5,1,out.provider.example,A,found,198.51.100.7;198.51.100.8,300,dns,fail"
             )
         );
     }
@@ -490,7 +670,7 @@ lookups: 6 of at most 100 (--max-lookups); delegation up to 10 levels (--max-dep
                 },
             ],
         };
-        let text = render_text(&report(&sender, &e, "2001:db8::1"));
+        let text = render_text(&report(&sender, &e, "2001:db8::1", &spf_fail()));
         assert!(
             text.contains("\nreason:  down.example.net AAAA: SERVFAIL\n"),
             "{text}"
@@ -522,22 +702,22 @@ lookups: 6 of at most 100 (--max-lookups); delegation up to 10 levels (--max-dep
             steps: Vec::new(),
         };
         let r = e;
-        let text = render_text(&report(&null, &r, "192.0.2.1"));
+        let text = render_text(&report(&null, &r, "192.0.2.1", &spf_fail()));
         assert!(
             text.starts_with("domain:  <> (the null sender)\n"),
             "{text}"
         );
         assert!(text.contains("\nverdict: null-sender\n"), "{text}");
         assert!(
-            text.ends_with("(--max-depth)\n"),
+            text.contains("(--max-depth)\n\nspf:"),
             "no lookups listed: {text}"
         );
         let mut out = Vec::new();
-        write_csv(&mut out, &report(&null, &r, "192.0.2.1")).unwrap();
+        write_csv(&mut out, &report(&null, &r, "192.0.2.1", &spf_fail())).unwrap();
         let csv = String::from_utf8(out).unwrap();
         assert_eq!(
             csv.lines().nth(1).unwrap(),
-            r#"<>,192.0.2.1,null-sender,,,,"the null sender (MAIL FROM:<>, a bounce) is not evaluated",0,100,,,,,,,,,"#
+            r#"<>,192.0.2.1,null-sender,,,,"the null sender (MAIL FROM:<>, a bounce) is not evaluated",0,100,,,,,,,,,,fail"#
         );
     }
 }

@@ -2,19 +2,21 @@
 //! spreadsheet shows at a glance which domains would lose mail. Every domain column value of
 //! the pairs CSV gets a row (`<>` for the null sender, empty when no sender was recorded), so
 //! the `messages` column adds up to the report's total; `null-sender` and `unknown` messages
-//! are in `messages` but have no column of their own, as the spec's column list says.
+//! are in `messages` but have no column of their own, as the spec's column list says. After
+//! them, one column per SPF result (`spf_pass` ... `spf_permerror`), in messages, so a
+//! domain's SPF `fail`s stand beside its MAIL-FROM verdicts.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::model::Verdict;
+use crate::model::{SpfResult, Verdict};
 use crate::pairs_file::sender_column;
 
 use super::summary::pct;
 use crate::model::PairRow;
 use crate::pairs_file::csv_writer;
 
-pub const HEADER: [&str; 9] = [
+pub const HEADER: [&str; 16] = [
     "domain",
     "messages",
     "pairs",
@@ -24,6 +26,13 @@ pub const HEADER: [&str; 9] = [
     "tempfail",
     "permerror",
     "repudiated_pct",
+    "spf_pass",
+    "spf_fail",
+    "spf_softfail",
+    "spf_neutral",
+    "spf_none",
+    "spf_temperror",
+    "spf_permerror",
 ];
 
 /// The verdicts with a column, in column order.
@@ -42,6 +51,8 @@ pub struct DomainRow {
     pub pairs: u64,
     /// Messages per verdict, indexed by [`Verdict::index`].
     pub by_verdict: [u64; Verdict::ALL.len()],
+    /// Messages per SPF result, indexed by [`SpfResult::index`].
+    pub by_spf: [u64; SpfResult::ALL.len()],
 }
 
 /// Rows per domain, sorted as the pairs CSV is: messages descending, then domain.
@@ -57,6 +68,10 @@ pub fn domain_rows(rows: &[PairRow]) -> Vec<DomainRow> {
         d.pairs += 1;
         let n = &mut d.by_verdict[r.verdict.index()];
         *n = n.saturating_add(r.messages);
+        if let Some(spf) = r.spf {
+            let n = &mut d.by_spf[spf.index()];
+            *n = n.saturating_add(r.messages);
+        }
     }
     let mut out: Vec<DomainRow> = by_domain.into_values().collect();
     out.sort_by(|a, b| {
@@ -86,6 +101,7 @@ pub fn write_domains(out: &mut dyn Write, rows: &[PairRow]) -> io::Result<()> {
             d.by_verdict[Verdict::Repudiated.index()],
             d.messages,
         ));
+        record.extend(d.by_spf.iter().map(u64::to_string));
         w.write_record(&record)?;
     }
     w.flush()
@@ -98,21 +114,35 @@ mod tests {
 
     #[test]
     fn one_row_per_domain_with_sums_and_share() {
+        let spf = |r: PairRow, spf| PairRow {
+            spf: Some(spf),
+            ..r
+        };
         let rows = vec![
-            row("a.example", "192.0.2.1", 3, Verdict::Repudiated),
+            spf(
+                row("a.example", "192.0.2.1", 3, Verdict::Repudiated),
+                SpfResult::Fail,
+            ),
             row("a.example", "192.0.2.2", 1, Verdict::Nonrepudiated),
-            row("a.example", "192.0.2.3", 4, Verdict::Tempfail),
-            row("b,quoted.example", "192.0.2.1", 2, Verdict::NoPolicy),
+            spf(
+                row("a.example", "192.0.2.3", 4, Verdict::Tempfail),
+                SpfResult::TempError,
+            ),
+            spf(
+                row("b,quoted.example", "192.0.2.1", 2, Verdict::NoPolicy),
+                SpfResult::None,
+            ),
             row("c.example", "192.0.2.1", 2, Verdict::Permerror),
         ];
         let mut out = Vec::new();
         write_domains(&mut out, &rows).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "domain,messages,pairs,nonrepudiated,repudiated,no_policy,tempfail,permerror,repudiated_pct\n\
-             a.example,8,3,1,3,0,4,0,37.50\n\
-             \"b,quoted.example\",2,1,0,0,2,0,0,0.00\n\
-             c.example,2,1,0,0,0,0,2,0.00\n"
+            "domain,messages,pairs,nonrepudiated,repudiated,no_policy,tempfail,permerror,repudiated_pct,\
+             spf_pass,spf_fail,spf_softfail,spf_neutral,spf_none,spf_temperror,spf_permerror\n\
+             a.example,8,3,1,3,0,4,0,37.50,0,3,0,0,0,4,0\n\
+             \"b,quoted.example\",2,1,0,0,2,0,0,0.00,0,0,0,0,2,0,0\n\
+             c.example,2,1,0,0,0,0,2,0.00,0,0,0,0,0,0,0\n"
         );
     }
 }

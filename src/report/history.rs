@@ -12,14 +12,14 @@ use std::io;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::model::Verdict;
+use crate::model::{SpfResult, Verdict};
 
 use super::domains::pct_column;
 use super::summary::Totals;
 use crate::fileio::output::{is_renamed_into_place, write_output};
 use crate::pairs_file::csv_writer;
 
-pub const HEADER: [&str; 12] = [
+pub const HEADER: [&str; 19] = [
     "run_at",
     "inputs",
     "messages",
@@ -32,7 +32,19 @@ pub const HEADER: [&str; 12] = [
     "unknown",
     "skipped",
     "repudiated_pct",
+    "spf_pass",
+    "spf_fail",
+    "spf_softfail",
+    "spf_neutral",
+    "spf_none",
+    "spf_temperror",
+    "spf_permerror",
 ];
+
+/// The header before the SPF columns were added: such a history is carried on, its old
+/// rows given empty SPF cells.
+const HEADER_BEFORE_SPF: &str = "run_at,inputs,messages,nonrepudiated,repudiated,no_policy,\
+tempfail,permerror,null_sender,unknown,skipped,repudiated_pct";
 
 /// This run's row: `run_at` is when the run started, `inputs` the files read or failed.
 pub fn row(run_at: &str, t: &Totals) -> Vec<String> {
@@ -44,6 +56,7 @@ pub fn row(run_at: &str, t: &Totals) -> Vec<String> {
     r.extend(Verdict::ALL.iter().map(|v| t.of(*v).to_string()));
     r.push(t.total_skipped().to_string());
     r.push(pct_column(t.of(Verdict::Repudiated), t.total_messages()));
+    r.extend(SpfResult::ALL.iter().map(|s| t.of_spf(*s).to_string()));
     r
 }
 
@@ -55,6 +68,7 @@ pub fn append(path: &Path, row: &[String]) -> io::Result<()> {
         Vec::new()
     };
     let header_line = format!("{}\n", HEADER.join(","));
+    let old = widen_pre_spf(old);
     if !old.is_empty() && !old.starts_with(header_line.as_bytes()) {
         return Err(io::Error::other(format!(
             "{} is not a repudiate history file (its first line is not `{}`); not appending",
@@ -74,6 +88,22 @@ pub fn append(path: &Path, row: &[String]) -> io::Result<()> {
         w.write_record(row)?;
         w.flush()
     })
+}
+
+/// A history written before the SPF columns: the new header, and each old row given as many
+/// empty cells as there are new columns (plain CSV: the history's cells hold no newlines).
+fn widen_pre_spf(old: Vec<u8>) -> Vec<u8> {
+    let Some(rest) = old.strip_prefix(format!("{HEADER_BEFORE_SPF}\n").as_bytes()) else {
+        return old;
+    };
+    let padding = ",".repeat(SpfResult::ALL.len());
+    let mut out = format!("{}\n", HEADER.join(",")).into_bytes();
+    for line in rest.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        out.extend_from_slice(line);
+        out.extend_from_slice(padding.as_bytes());
+        out.push(b'\n');
+    }
+    out
 }
 
 fn read_existing(path: &Path) -> io::Result<Vec<u8>> {
@@ -139,13 +169,38 @@ mod tests {
         append(&path, &row("2026-01-01T00:00:00Z", &t)).unwrap();
         t.messages[Verdict::Repudiated.index()] = 3;
         t.skipped[0] = 5;
+        t.spf[Verdict::NoPolicy.index()][SpfResult::Fail.index()] = 2;
+        t.spf[Verdict::Repudiated.index()][SpfResult::Fail.index()] = 1;
+        t.spf[Verdict::Repudiated.index()][SpfResult::Pass.index()] = 2;
         append(&path, &row("2026-01-02T00:00:00Z", &t)).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            "run_at,inputs,messages,nonrepudiated,repudiated,no_policy,tempfail,permerror,null_sender,unknown,skipped,repudiated_pct\n\
-             2026-01-01T00:00:00Z,2,4,0,1,3,0,0,0,0,0,25.00\n\
-             2026-01-02T00:00:00Z,2,6,0,3,3,0,0,0,0,5,50.00\n"
+            "run_at,inputs,messages,nonrepudiated,repudiated,no_policy,tempfail,permerror,null_sender,unknown,skipped,repudiated_pct,\
+             spf_pass,spf_fail,spf_softfail,spf_neutral,spf_none,spf_temperror,spf_permerror\n\
+             2026-01-01T00:00:00Z,2,4,0,1,3,0,0,0,0,0,25.00,0,0,0,0,0,0,0\n\
+             2026-01-02T00:00:00Z,2,6,0,3,3,0,0,0,0,5,50.00,2,3,0,0,0,0,0\n"
         );
+    }
+
+    #[test]
+    fn a_history_from_before_spf_is_carried_on() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("history.csv");
+        std::fs::write(
+            &path,
+            format!("{HEADER_BEFORE_SPF}\n2026-01-01T00:00:00Z,1,4,0,1,3,0,0,0,0,0,25.00\n"),
+        )
+        .unwrap();
+        append(&path, &row("2026-01-02T00:00:00Z", &Totals::default())).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], HEADER.join(","));
+        assert_eq!(
+            lines[1],
+            "2026-01-01T00:00:00Z,1,4,0,1,3,0,0,0,0,0,25.00,,,,,,,"
+        );
+        assert_eq!(lines[2].split(',').count(), HEADER.len());
+        assert_eq!(lines.len(), 3);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::model::SkipReason;
-use crate::model::Verdict;
+use crate::model::{SpfResult, Verdict};
 
 use super::summary::{Ranked, Totals, pct};
 
@@ -120,6 +120,7 @@ pub fn render(r: &HtmlReport) -> String {
     s.push_str("<h2>Messages by verdict</h2>\n");
     chart(&mut s, t);
     verdict_table(&mut s, t);
+    spf_table(&mut s, t);
     s.push_str("<div class=\"two\">\n<div>\n");
     skipped_table(&mut s, t);
     s.push_str("</div>\n<div>\n");
@@ -238,6 +239,38 @@ fn verdict_table(s: &mut String, t: &Totals) {
          <th class=\"num\">{}</th><th></th></tr>\n</table>",
         t.total_pairs()
     );
+}
+
+/// MAIL-FROM verdict × SPF result in messages (docs/spf.md says how to read it).
+fn spf_table(s: &mut String, t: &Totals) {
+    if !t.has_spf() {
+        return;
+    }
+    s.push_str(
+        "<h2>MAIL-FROM verdict × SPF result</h2>\n<p class=\"note\">Messages; SPF (RFC 7208) \
+         evaluated for the same pairs. A row is what the MAIL-FROM check says, a column what \
+         SPF says.</p>\n<table>\n<tr><th>verdict</th>",
+    );
+    for r in SpfResult::ALL {
+        let _ = write!(s, "<th class=\"num\">{}</th>", r.as_str());
+    }
+    s.push_str("</tr>\n");
+    for v in Verdict::ALL {
+        let row = &t.spf[v.index()];
+        if row.iter().all(|&n| n == 0) {
+            continue;
+        }
+        let _ = write!(s, "<tr><td>{}</td>", v.as_str());
+        for n in row {
+            let _ = write!(s, "<td class=\"num\">{n}</td>");
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("<tr><th>all</th>");
+    for r in SpfResult::ALL {
+        let _ = write!(s, "<th class=\"num\">{}</th>", t.of_spf(r));
+    }
+    s.push_str("</tr>\n</table>\n");
 }
 
 fn skipped_table(s: &mut String, t: &Totals) {
@@ -364,6 +397,26 @@ mod tests {
         assert!(!html.contains("<img"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.example"));
         assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;&amp;&#39;.mbox"));
+    }
+
+    #[test]
+    fn the_cross_table_shows_spf_beside_the_verdicts() {
+        let mut rows = vec![
+            row("forged.example", "203.0.113.9", 3, Verdict::NoPolicy),
+            row("ok.example", "192.0.2.10", 9, Verdict::Nonrepudiated),
+        ];
+        assert!(!page(&rows, &[]).contains("SPF result"), "no SPF, no table");
+        rows[0].spf = Some(SpfResult::Fail);
+        rows[1].spf = Some(SpfResult::Pass);
+        let html = page(&rows, &[]);
+        assert!(
+            html.contains("<h2>MAIL-FROM verdict × SPF result</h2>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr><td>no-policy</td><td class=\"num\">0</td><td class=\"num\">3</td>")
+        );
+        assert!(html.contains("<tr><th>all</th><th class=\"num\">9</th><th class=\"num\">3</th>"));
     }
 
     #[test]

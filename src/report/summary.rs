@@ -1,6 +1,7 @@
 //! The short human table on standard error at the end of a run: messages by verdict with
 //! percentages, skipped records by reason, the domains and relays with the most repudiated
-//! messages, DNS statistics, and the inputs that failed. The counts behind it ([`Totals`],
+//! messages, the cross-table of MAIL-FROM verdict × SPF result, DNS statistics, and the
+//! inputs that failed. The counts behind it ([`Totals`],
 //! [`Ranked`]) feed the history row and the HTML page too, so all reports agree.
 
 use std::collections::HashMap;
@@ -8,7 +9,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::model::SkipReason;
-use crate::model::Verdict;
+use crate::model::{SpfResult, Verdict};
 use crate::pairs_file::sender_column;
 
 use crate::model::PairRow;
@@ -23,6 +24,9 @@ pub struct Totals {
     pub messages: [u64; Verdict::ALL.len()],
     pub pairs: [u64; Verdict::ALL.len()],
     pub skipped: [u64; SkipReason::ALL.len()],
+    /// Messages by MAIL-FROM verdict (outer, [`Verdict::index`]) and SPF result (inner,
+    /// [`SpfResult::index`]); pairs without an SPF result are not in it.
+    pub spf: [[u64; SpfResult::ALL.len()]; Verdict::ALL.len()],
     pub inputs_ok: usize,
     pub inputs_failed: usize,
     pub dns: DnsTotals,
@@ -50,7 +54,21 @@ impl Totals {
             let n = &mut self.messages[r.verdict.index()];
             *n = n.saturating_add(r.messages);
             self.pairs[r.verdict.index()] += 1;
+            if let Some(spf) = r.spf {
+                let n = &mut self.spf[r.verdict.index()][spf.index()];
+                *n = n.saturating_add(r.messages);
+            }
         }
+    }
+
+    /// Messages with this SPF result, whatever their verdict.
+    pub fn of_spf(&self, result: SpfResult) -> u64 {
+        crate::aggregate::saturating_sum(self.spf.iter().map(|row| row[result.index()]))
+    }
+
+    /// Whether any pair has an SPF result (not with `--no-spf`).
+    pub fn has_spf(&self) -> bool {
+        self.spf.iter().flatten().any(|&n| n > 0)
     }
 
     pub fn total_messages(&self) -> u64 {
@@ -155,6 +173,7 @@ pub fn render_audit(t: &Totals, domains: &[Ranked], relays: &[Ranked]) -> String
             t.pairs[v.index()]
         );
     }
+    render_spf(&mut s, t);
     render_skipped(&mut s, t);
     render_ranked(&mut s, "sender domains", domains, "relays");
     render_ranked(&mut s, "relay IPs", relays, "domains");
@@ -170,6 +189,39 @@ pub fn render_audit(t: &Totals, domains: &[Ranked], relays: &[Ranked]) -> String
     );
     render_failed_inputs(&mut s, t);
     s
+}
+
+/// The cross-table: one row per verdict that SPF was evaluated beside, one column per SPF
+/// result, in messages.
+fn render_spf(s: &mut String, t: &Totals) {
+    if !t.has_spf() {
+        return;
+    }
+    let _ = write!(
+        s,
+        "  MAIL-FROM verdict x SPF result, in messages:\n  {:<15}",
+        ""
+    );
+    for r in SpfResult::ALL {
+        let _ = write!(s, " {:>9}", r.as_str());
+    }
+    s.push('\n');
+    for v in Verdict::ALL {
+        let row = &t.spf[v.index()];
+        if row.iter().all(|&n| n == 0) {
+            continue;
+        }
+        let _ = write!(s, "    {:<13}", v.as_str());
+        for n in row {
+            let _ = write!(s, " {n:>9}");
+        }
+        s.push('\n');
+    }
+    let _ = write!(s, "    {:<13}", "all");
+    for r in SpfResult::ALL {
+        let _ = write!(s, " {:>9}", t.of_spf(r));
+    }
+    s.push('\n');
 }
 
 fn render_ranked(s: &mut String, what: &str, ranked: &[Ranked], pairs_are: &str) {
@@ -317,6 +369,51 @@ pub(crate) mod tests {
             "192.0.2.1 12 of 12 100.0% 2 domains"
         );
         assert!(s.contains("DNS: 17 queries sent"), "{s}");
+    }
+
+    #[test]
+    fn cross_table_counts_messages_by_verdict_and_spf_result() {
+        let with = |r: PairRow, spf| PairRow {
+            spf: Some(spf),
+            ..r
+        };
+        let rows = vec![
+            with(
+                row("a.example", "192.0.2.1", 5, Verdict::NoPolicy),
+                SpfResult::Fail,
+            ),
+            with(
+                row("b.example", "192.0.2.1", 2, Verdict::NoPolicy),
+                SpfResult::Fail,
+            ),
+            with(
+                row("c.example", "192.0.2.2", 3, Verdict::Repudiated),
+                SpfResult::Pass,
+            ),
+            with(
+                row("d.example", "192.0.2.3", 1, Verdict::Nonrepudiated),
+                SpfResult::Pass,
+            ),
+            row("e.example", "192.0.2.4", 9, Verdict::Unknown),
+        ];
+        let mut t = Totals::default();
+        t.count_rows(&rows);
+        assert_eq!(t.of_spf(SpfResult::Fail), 7);
+        assert_eq!(t.of_spf(SpfResult::Pass), 4);
+        let s = render_audit(&t, &[], &[]);
+        let table = &s[s.find("MAIL-FROM verdict x SPF result").expect(&s)..];
+        let line = |first: &str| squeezed(table, first);
+        assert_eq!(
+            line("pass"),
+            "pass fail softfail neutral none temperror permerror",
+            "{s}"
+        );
+        assert_eq!(line("no-policy"), "no-policy 0 7 0 0 0 0 0");
+        assert_eq!(line("repudiated"), "repudiated 3 0 0 0 0 0 0");
+        assert_eq!(line("nonrepudiated"), "nonrepudiated 1 0 0 0 0 0 0");
+        assert_eq!(line("all"), "all 4 7 0 0 0 0 0");
+        assert!(!table.contains("unknown "), "no row without SPF: {s}");
+        assert!(!render_audit(&Totals::default(), &[], &[]).contains("SPF"));
     }
 
     #[test]

@@ -144,13 +144,15 @@ async fn check_explains_delegation_then_answers_from_the_cache() {
     assert_eq!(first[7]["data"], "192.0.2.40");
     assert_eq!(first[7]["ttl"], "300");
     assert_eq!(first[0]["data"], "10 p1.chain.test");
-    assert_eq!(srv.queries(), 8, "one query per question");
+    // The eight questions of the tree, and SPF's TXT at chain.test (NODATA).
+    assert_eq!(srv.queries(), 9, "one query per question");
     let kept = cache_text(&cache);
     assert!(
         kept.contains(" relay.p3.chain.test A found 192.0.2.40\n"),
         "{kept}"
     );
-    assert!(kept.contains("\nend 8 fnv1a64:"), "{kept}");
+    assert!(kept.contains(" chain.test TXT nodata\n"), "{kept}");
+    assert!(kept.contains("\nend 9 fnv1a64:"), "{kept}");
 
     // Within the TTLs a rerun sends nothing: every answer is the cache's.
     srv.reset_counts();
@@ -283,7 +285,8 @@ async fn failures_are_never_kept() {
         assert_eq!(r[0]["verdict"], "nonrepudiated");
         // the failed question is asked again on every run, the rest only on the first
         assert_eq!(srv.queries_for("down.twofail.test", "A"), 1, "{run} run");
-        let expected_total = if run == "first" { 3 } else { 1 };
+        // the first run also asks SPF's TXT at twofail.test (NODATA, kept)
+        let expected_total = if run == "first" { 4 } else { 1 };
         assert_eq!(srv.queries(), expected_total, "{run} run");
         assert!(!cache_text(&cache).contains(" down.twofail.test A "));
     }
@@ -377,17 +380,18 @@ async fn a_short_ttl_expires_between_runs() {
         (r[0]["verdict"].as_str(), r[0]["ttl"].as_str()),
         ("nonrepudiated", "2")
     );
-    assert_eq!(srv.queries(), 2);
+    // MX, A, and SPF's TXT at quick.short (NODATA, negative TTL 2).
+    assert_eq!(srv.queries(), 3);
     // Saved well within the two seconds (a run takes a fraction of one).
     let kept = cache_text(&cache);
-    assert!(kept.contains("\nend 2 "), "{kept}");
+    assert!(kept.contains("\nend 3 "), "{kept}");
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let r = rows(&stdout(&repudiate(args()).await));
     assert!(
         r.iter().all(|r| r["source"] == "dns"),
         "expired, so asked again: {r:?}"
     );
-    assert_eq!(srv.queries(), 4);
+    assert_eq!(srv.queries(), 6);
     srv.stop().await;
 }
 
@@ -399,7 +403,11 @@ async fn a_damaged_cache_file_is_reported_and_ignored_whole() {
     let flags = ["--format", "csv", "--cache", cache.to_str().unwrap()];
     stdout(&repudiate(check_args(&srv, "direct.test", "192.0.2.10", &flags)).await);
     let good = cache_text(&cache);
-    assert_eq!(good.lines().count(), 4, "header, two entries, end: {good}");
+    assert_eq!(
+        good.lines().count(),
+        5,
+        "header, three entries (SPF's TXT at direct.test too), end: {good}"
+    );
 
     // Cut inside the last entry: its first entry is intact but must not be trusted either.
     let cut = good.rfind(" found").unwrap();
@@ -409,12 +417,12 @@ async fn a_damaged_cache_file_is_reported_and_ignored_whole() {
     let r = rows(&stdout(&out));
     let err = stderr(&out);
     assert!(
-        err.contains(&format!("--cache {} line 3: truncated", cache.display())),
+        err.contains(&format!("--cache {} line 4: truncated", cache.display())),
         "{err}"
     );
     assert!(r.iter().all(|r| r["source"] == "dns"), "{r:?}");
-    assert_eq!(srv.queries(), 2);
-    assert_eq!(cache_text(&cache).lines().count(), 4, "rewritten whole");
+    assert_eq!(srv.queries(), 3);
+    assert_eq!(cache_text(&cache).lines().count(), 5, "rewritten whole");
 
     // A changed byte behind an intact end line.
     let damaged = cache_text(&cache).replacen("192.0.2.10", "192.0.2.11", 1);
@@ -426,7 +434,7 @@ async fn a_damaged_cache_file_is_reported_and_ignored_whole() {
         "not the damaged address"
     );
     assert!(
-        stderr(&out).contains("line 4: checksum mismatch"),
+        stderr(&out).contains("line 5: checksum mismatch"),
         "{}",
         stderr(&out)
     );
@@ -559,7 +567,27 @@ lookups: 2 of at most 100 (--max-lookups); delegation up to 10 levels (--max-dep
 
 #1 mail-from.customer.example MX: 0 bigmail.example  (zone file, ttl 3600, depth 0)
   #2 bigmail.example A: 192.0.2.80  (zone file, ttl 3600, depth 0)  <- 192.0.2.80 matches
+
+spf:     fail (decided by -all at customer.example)
+checked: someone@customer.example; HELO unknown
+limits:  1 of 10 DNS-querying terms, 0 of 2 void lookups (RFC 7208, fixed)
+
+  customer.example TXT: \"v=spf1 include:_spf.bigmail.example -all\"  (zone file, ttl 3600)
+  record at customer.example: v=spf1 include:_spf.bigmail.example -all
+    include:_spf.bigmail.example
+      _spf.bigmail.example TXT: \"v=spf1 ip4:192.0.2.21 ip4:192.0.2.22 ip6:2001:db8:2::/48 ~all\"  (zone file, ttl 3600)
+      record at _spf.bigmail.example: v=spf1 ip4:192.0.2.21 ip4:192.0.2.22 ip6:2001:db8:2::/48 ~all
+        ip4:192.0.2.21
+        ip4:192.0.2.22
+        ip6:2001:db8:2::/48
+        ~all
+          => ~all matches: softfail
+      => include:_spf.bigmail.example: softfail, not a match
+    -all
+      => -all matches: fail
 ";
+    // 192.0.2.80 is the provider's web server: the MAIL-FROM check delegates to the
+    // provider's apex and finds it; SPF's include lists only the relays, so it fails.
     assert_eq!(text, expected);
 
     // Delegation off: the provider's relays are never asked, and its own address is the

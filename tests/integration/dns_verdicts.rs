@@ -769,11 +769,14 @@ async fn audit_binary_over_sockets() {
     assert_eq!(
         stdout,
         "domain,ip,messages,verdict,matched,relays,reason,authenticated,spf\n\
-         absent.test,198.51.100.3,1,no-policy,,,,,\n\
-         direct.test,192.0.2.10,1,nonrepudiated,out.direct.test,out.direct.test,,,\n\
-         direct.test,203.0.113.66,1,repudiated,,out.direct.test,,,\n\
-         sf.test,192.0.2.10,1,tempfail,,,mail-from.sf.test MX: SERVFAIL,,\n"
+         absent.test,198.51.100.3,1,no-policy,,,,,none\n\
+         direct.test,192.0.2.10,1,nonrepudiated,out.direct.test,out.direct.test,,,none\n\
+         direct.test,203.0.113.66,1,repudiated,,out.direct.test,,,none\n\
+         sf.test,192.0.2.10,1,tempfail,,,mail-from.sf.test MX: SERVFAIL,,none\n"
     );
+    // The zone publishes no SPF: absent.test does not exist, direct.test and sf.test have
+    // no TXT (NODATA), so SPF says none; its TXT question is asked once per domain.
+    assert_eq!(srv.queries_for("direct.test", "TXT"), 1);
     // One run, one question each: the policy MX of three domains and one relay A (the
     // SERVFAIL policy once, since a single try was allowed).
     assert_eq!(srv.queries_for("mail-from.direct.test", "MX"), 1);

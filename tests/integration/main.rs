@@ -15,3 +15,5 @@ mod properties;
 mod readme;
 mod reports;
 mod robustness;
+mod spf_audit;
+mod spf_suite;

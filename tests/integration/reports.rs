@@ -56,11 +56,14 @@ fn history_gets_its_header_once_and_a_row_per_run() {
     assert_eq!(lines.len(), 3, "{text}");
     assert_eq!(
         lines[0],
-        "run_at,inputs,messages,nonrepudiated,repudiated,no_policy,tempfail,permerror,null_sender,unknown,skipped,repudiated_pct"
+        "run_at,inputs,messages,nonrepudiated,repudiated,no_policy,tempfail,permerror,null_sender,unknown,skipped,repudiated_pct,\
+         spf_pass,spf_fail,spf_softfail,spf_neutral,spf_none,spf_temperror,spf_permerror"
     );
     // The demo as fixtures/demo/expected.csv states it: 18 messages from 2 inputs, 9 nonrepudiated,
     // 4 repudiated, one each of the other five verdicts, 5 skipped records; 4/18 = 22.22 %.
-    let expected_tail = "2,18,9,4,1,1,1,1,1,5,22.22";
+    // SPF (the 16 messages of evaluated pairs): 8 pass (shop's relay 5, customer's 3), 4 fail
+    // (shop forged 2, nomail, nopolicy), 2 none (the loops), flaky temperror, fanout permerror.
+    let expected_tail = "2,18,9,4,1,1,1,1,1,5,22.22,8,4,0,0,2,1,1";
     let mut stamps = Vec::new();
     for row in &lines[1..] {
         let (run_at, tail) = row.split_once(',').unwrap();

@@ -279,14 +279,34 @@ impl TestDns {
     /// Must be called inside a tokio multi-thread runtime. Panics on bad zone text or when no
     /// common UDP/TCP port is found after 20 tries.
     pub async fn start(zones: &[(&str, &str)], faults: Faults) -> TestDns {
+        TestDns::start_with_records(zones, Vec::new(), faults).await
+    }
+
+    /// As [`TestDns::start`], plus `extra` records added to the zone whose origin holds
+    /// them: for names the master-file parser refuses (`foo:bar/baz.example`), which DNS
+    /// itself carries.
+    pub async fn start_with_records(
+        zones: &[(&str, &str)],
+        extra: Vec<Record>,
+        faults: Faults,
+    ) -> TestDns {
         let mut catalog = Catalog::new();
         let mut all_records = BTreeMap::new();
         for (origin, text) in zones {
             let origin = Name::from_str(origin)
                 .unwrap_or_else(|e| panic!("bad zone origin {origin:?}: {e}"));
-            let (origin, records) = Parser::new(*text, None, Some(origin.clone()))
+            let (origin, mut records) = Parser::new(*text, None, Some(origin.clone()))
                 .parse()
                 .unwrap_or_else(|e| panic!("zone {origin} does not parse: {e}"));
+            for record in extra.iter().filter(|r| origin.zone_of(&r.name)) {
+                let key = RrKey::new(LowerName::from(&record.name), record.record_type());
+                records
+                    .entry(key)
+                    .or_insert_with(|| {
+                        RecordSet::with_ttl(record.name.clone(), record.record_type(), record.ttl)
+                    })
+                    .insert(record.clone(), 0);
+            }
             all_records.extend(records.iter().map(|(k, v)| (k.clone(), v.clone())));
             let zone = InMemoryZoneHandler::<TokioRuntimeProvider>::new(
                 origin.clone(),

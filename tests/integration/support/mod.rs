@@ -3,3 +3,4 @@
 
 pub mod compress;
 pub mod dns_server;
+pub mod spf_suite;
