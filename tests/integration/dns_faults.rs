@@ -694,5 +694,13 @@ async fn faults_that_once_read_as_forgery_end_in_tempfail_or_the_true_answer() {
         0,
         "followed past the bound"
     );
+
+    // Two questions are the whole budget the 12-hop chain needs: the policy, the relay's A.
+    let long = [pair("long.test", "192.0.2.42")];
+    let run = audit(&srv, &long, &["--timeout", TIMEOUT, "--max-lookups", "2"]).await;
+    assert_eq!(
+        run.rows[&long[0]],
+        row("nonrepudiated", "l0.test", "l0.test", "")
+    );
     srv.stop().await;
 }
