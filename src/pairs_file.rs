@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 use std::io::{self, BufRead, Write};
 use std::net::IpAddr;
 
+use crate::fileio::csv_cell::{SafeWriter, raw};
 use crate::model::address::normalize_domain;
 use crate::model::{PairKey, PairRow, Sender};
 use crate::net::parse_ip;
@@ -71,7 +72,8 @@ pub fn read<R: BufRead, E: From<std::io::Error>>(
 }
 
 fn parse_row(record: &csv::StringRecord) -> Option<(PairKey, u64)> {
-    let domain = record.get(0)?;
+    // The writer neutralised formula-like cells with a leading `'`: read the value back.
+    let domain = raw(record.get(0)?);
     let ip_text = record.get(1)?;
     let messages: u64 = record.get(2)?.trim().parse().ok()?;
     let ip = match ip_text {
@@ -118,10 +120,14 @@ fn ip_column(ip: Option<IpAddr>) -> String {
     ip.map(|i| i.to_string()).unwrap_or_default()
 }
 
-pub fn csv_writer(out: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
-    csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(out)
+/// The crate's one CSV writer: `\n` line ends, every cell spreadsheet-safe
+/// ([`crate::fileio::csv_cell`]).
+pub fn csv_writer(out: &mut dyn Write) -> SafeWriter<&mut dyn Write> {
+    SafeWriter::new(
+        csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(out),
+    )
 }
 
 pub fn write_audit(out: &mut dyn Write, rows: &mut [PairRow]) -> io::Result<()> {
