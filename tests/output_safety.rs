@@ -92,8 +92,76 @@ fn formula_cells_are_neutralised_everywhere_and_read_back_raw() {
     assert_eq!(fs::read(&merged_summary).unwrap(), summary);
 
     let check = ok(bin()
-        .args(["check", "x@-1+2", "192.0.2.10", "--offline", "--format", "csv"])
+        .args([
+            "check",
+            "x@-1+2",
+            "192.0.2.10",
+            "--offline",
+            "--format",
+            "csv",
+        ])
         .output()
         .unwrap());
     assert_safe("check --format csv", &check.stdout, "'-1+2");
+}
+
+/// The demo scan, with `extra` arguments, run by `sh` so standard output can be closed.
+fn scan_via_sh(redirect: &str, extra: &[&str]) -> Output {
+    let mbox = fixtures().join("demo/mail.mbox");
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec \"$0\" \"$@\" {redirect}"))
+        .arg(env!("CARGO_BIN_EXE_repudiate"))
+        .args(["scan", "-q"])
+        .arg(&mbox)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_standard_output_is_an_error_and_dev_null_is_not() {
+    let closed = scan_via_sh(">&-", &[]);
+    assert_eq!(closed.status.code(), Some(1), "{}", stderr(&closed));
+    assert!(
+        stderr(&closed).contains("standard output is closed"),
+        "{}",
+        stderr(&closed)
+    );
+    let discarded = scan_via_sh(">/dev/null", &[]);
+    assert_eq!(discarded.status.code(), Some(0), "{}", stderr(&discarded));
+    // With -o the closed standard output is not needed.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pairs.csv");
+    let to_file = scan_via_sh(">&-", &["-o", out.to_str().unwrap()]);
+    assert_eq!(to_file.status.code(), Some(0), "{}", stderr(&to_file));
+    assert!(fs::read_to_string(&out).unwrap().starts_with("domain,ip,messages\n"));
+}
+
+#[test]
+fn temporary_files_of_a_killed_run_are_removed_under_the_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pairs.csv");
+    // What `kill -9` during a write leaves: the output's temporary file, never renamed.
+    let stale = tmp.path().join(".repudiate-pairs.csv.Xy12Z9.tmp");
+    fs::write(&stale, "domain,ip,messages\nhalf").unwrap();
+    // Another output's temporary file: possibly a live run's, so it stays.
+    let other = tmp.path().join(".repudiate-history.csv.Ab34Cd.tmp");
+    fs::write(&other, "x").unwrap();
+    ok(bin()
+        .args(["scan", "-q", "-o"])
+        .arg(&out)
+        .arg(fixtures().join("demo/mail.mbox"))
+        .output()
+        .unwrap());
+    assert!(!stale.exists(), "the stale temporary file is gone");
+    assert!(other.exists(), "another output's temporary file is left alone");
+    let names: Vec<String> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with(".repudiate-pairs.csv.")),
+        "{names:?}"
+    );
 }

@@ -46,7 +46,8 @@ impl<W: Write> SafeWriter<W> {
         T: AsRef<str>,
     {
         for cell in record {
-            self.inner.write_field(neutralise(cell.as_ref()).as_bytes())?;
+            self.inner
+                .write_field(neutralise(cell.as_ref()).as_bytes())?;
         }
         // An empty record ends the one whose fields were just written.
         self.inner.write_record(None::<&[u8]>)
