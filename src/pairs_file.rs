@@ -12,12 +12,25 @@ use std::io::{self, BufRead, Write};
 use std::net::IpAddr;
 
 use crate::fileio::csv_cell::{SafeWriter, raw};
+use crate::fileio::guard::Kind;
 use crate::model::address::normalize_domain;
 use crate::model::{PairKey, PairRow, Sender};
 use crate::net::parse_ip;
 
 /// The first bytes of every pairs file; input detection recognises the format by them.
 pub const HEADER_PREFIX: &str = "domain,ip,messages";
+
+/// What `--output` writes, so an existing file of another kind is never replaced.
+pub const OUTPUT_KIND: Kind = Kind {
+    flag: "--output",
+    what: "a pairs CSV (first line `domain,ip,messages...`)",
+    is_ours: is_pairs_file,
+    regular_only: false,
+};
+
+fn is_pairs_file(prefix: &[u8]) -> bool {
+    prefix.starts_with(HEADER_PREFIX.as_bytes())
+}
 
 /// The domain column's spelling of the non-domain senders (also used by the writer).
 pub const NULL_SENDER: &str = "<>";

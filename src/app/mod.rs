@@ -11,16 +11,20 @@ mod generate;
 mod scan;
 
 use std::path::Path;
+use std::time::Duration;
 
-use crate::config::{Config, DnsSettings, InputSettings};
+use crate::config::{Config, DnsSettings, InputSettings, defaults};
 use crate::dns::Dns;
 use crate::dns::persist;
 use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
+use crate::fileio::guard::check_output;
 use crate::fileio::lock::lock_outputs;
 use crate::inputs::{self, ReadReport};
+use crate::pairs_file;
 use crate::policy::relays::{self, RelaySpec, ResolvedRelays};
 use crate::report::progress::Progress;
+use crate::report::{domains, history, html};
 
 /// How a run that produced its report went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,14 +52,35 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
             .build_global();
     }
     let outputs: Vec<&Path> = cfg.output_files().into_iter().map(|(_, p)| p).collect();
-    let lock_wait = run.map_or(std::time::Duration::ZERO, |r| r.lock_wait);
+    // `check` has no --lock-wait: it waits as long as a run would by default.
+    let lock_wait = run.map_or(Duration::from_secs_f64(defaults::LOCK_WAIT_SECS), |r| {
+        r.lock_wait
+    });
     let _locks = lock_outputs(&outputs, lock_wait).map_err(Fatal)?;
+    refuse_foreign_outputs(cfg)?;
     match cfg {
         Config::Scan(scan) => scan::run(scan),
         Config::Audit(audit) => audit::run(audit),
         Config::Check(check) => check::run(check),
         Config::Generate(what) => generate::run(what),
     }
+}
+
+/// Refuses, before any input is read and under the locks (so no other run is replacing them
+/// meanwhile), every output file that exists and is not what its flag writes.
+fn refuse_foreign_outputs(cfg: &Config) -> Result<(), Fatal> {
+    for (flag, path) in cfg.output_files() {
+        let kind = match flag {
+            "--output" => pairs_file::OUTPUT_KIND,
+            "--summary" => domains::KIND,
+            "--html" => html::KIND,
+            "--history" => history::KIND,
+            "--cache" => persist::KIND,
+            other => unreachable!("output flag {other} without a kind"),
+        };
+        check_output(path, &kind).map_err(Fatal)?;
+    }
+    Ok(())
 }
 
 fn async_runtime() -> Result<tokio::runtime::Runtime, Fatal> {

@@ -135,7 +135,11 @@ fn a_closed_standard_output_is_an_error_and_dev_null_is_not() {
     let out = tmp.path().join("pairs.csv");
     let to_file = scan_via_sh(">&-", &["-o", out.to_str().unwrap()]);
     assert_eq!(to_file.status.code(), Some(0), "{}", stderr(&to_file));
-    assert!(fs::read_to_string(&out).unwrap().starts_with("domain,ip,messages\n"));
+    assert!(
+        fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("domain,ip,messages\n")
+    );
 }
 
 #[test]
@@ -155,7 +159,10 @@ fn temporary_files_of_a_killed_run_are_removed_under_the_lock() {
         .output()
         .unwrap());
     assert!(!stale.exists(), "the stale temporary file is gone");
-    assert!(other.exists(), "another output's temporary file is left alone");
+    assert!(
+        other.exists(),
+        "another output's temporary file is left alone"
+    );
     let names: Vec<String> = fs::read_dir(tmp.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -163,5 +170,252 @@ fn temporary_files_of_a_killed_run_are_removed_under_the_lock() {
     assert!(
         !names.iter().any(|n| n.starts_with(".repudiate-pairs.csv.")),
         "{names:?}"
+    );
+}
+
+/// The demo audit, offline, with `extra` arguments.
+fn demo_audit(extra: &[&std::ffi::OsStr]) -> Output {
+    let demo = fixtures().join("demo");
+    bin()
+        .args([
+            "audit",
+            "-q",
+            "--offline",
+            "--zone",
+            "what-if.zone",
+            "mail.mbox",
+        ])
+        .args(extra)
+        .current_dir(demo)
+        .output()
+        .unwrap()
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(s)
+}
+
+/// Asserts exit 1 with `message` on standard error.
+fn refused(o: &Output, message: &str) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    assert!(
+        stderr(o).contains(message),
+        "wanted {message:?} in: {}",
+        stderr(o)
+    );
+}
+
+#[test]
+fn a_file_that_is_not_what_the_flag_writes_is_refused_and_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let notes = tmp.path().join("notes.txt");
+    let text = "my notes\nkeep them\n";
+    for flag in ["--cache", "-o", "--summary", "--html", "--history"] {
+        fs::write(&notes, text).unwrap();
+        let o = demo_audit(&[os(flag), notes.as_os_str()]);
+        refused(&o, "the file exists and is not a");
+        assert!(
+            stderr(&o).contains("refusing to replace it"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(fs::read_to_string(&notes).unwrap(), text, "{flag}");
+    }
+    // A history given as the cache: refused as a cache, the history rows kept.
+    let history = tmp.path().join("history.csv");
+    ok(demo_audit(&[os("--history"), history.as_os_str()]));
+    let rows = fs::read_to_string(&history).unwrap();
+    let o = demo_audit(&[os("--cache"), history.as_os_str()]);
+    refused(&o, "is not a repudiate DNS cache");
+    assert_eq!(fs::read_to_string(&history).unwrap(), rows);
+    // Both at once is also two flags naming one file.
+    let o = demo_audit(&[
+        os("--cache"),
+        history.as_os_str(),
+        os("--history"),
+        history.as_os_str(),
+    ]);
+    refused(&o, "--history and --cache name the same file");
+    assert_eq!(fs::read_to_string(&history).unwrap(), rows);
+    // Its own files are replaced (or extended) as ever, and an empty file is fair game.
+    let (cache, pairs) = (tmp.path().join("dns.cache"), tmp.path().join("pairs.csv"));
+    fs::write(&pairs, "").unwrap();
+    for _ in 0..2 {
+        ok(demo_audit(&[
+            os("--cache"),
+            cache.as_os_str(),
+            os("-o"),
+            pairs.as_os_str(),
+            os("--history"),
+            history.as_os_str(),
+        ]));
+    }
+    assert!(
+        fs::read_to_string(&cache)
+            .unwrap()
+            .starts_with("repudiate-dns-cache ")
+    );
+    assert!(
+        fs::read_to_string(&pairs)
+            .unwrap()
+            .starts_with("domain,ip,messages,")
+    );
+    assert_eq!(fs::read_to_string(&history).unwrap().lines().count(), 4);
+}
+
+#[test]
+fn the_cache_takes_part_in_the_same_file_check_and_the_locks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let same = tmp.path().join("same");
+    let o = demo_audit(&[os("--cache"), same.as_os_str(), os("-o"), same.as_os_str()]);
+    refused(&o, "--output and --cache name the same file");
+    assert!(!same.exists());
+    // A run holding the cache's lock keeps an audit from writing it.
+    let cache = tmp.path().join("dns.cache");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(tmp.path().join(".dns.cache.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let o = demo_audit(&[os("--cache"), cache.as_os_str(), os("--lock-wait"), os("0")]);
+    refused(&o, "another repudiate run is writing");
+    assert!(stderr(&o).contains("dns.cache"), "{}", stderr(&o));
+    drop(lock);
+    let o = ok(bin()
+        .args([
+            "check",
+            "x@shop.example",
+            "192.0.2.10",
+            "--offline",
+            "--cache",
+        ])
+        .arg(&cache)
+        .output()
+        .unwrap());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("verdict: tempfail"));
+    // check writes the cache too, under its lock like any run.
+    assert!(fs::read_to_string(&cache).unwrap().starts_with("repudiate-dns-cache "));
+}
+
+#[test]
+fn an_output_naming_an_input_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = tmp.path().join("mail.mbox");
+    fs::copy(fixtures().join("demo/mail.mbox"), &mbox).unwrap();
+    let before = fs::read(&mbox).unwrap();
+    let spelled_otherwise = tmp.path().join(".").join("mail.mbox");
+    for flag in ["-o", "--summary", "--html", "--history", "--cache"] {
+        let o = bin()
+            .args(["audit", "-q", "--offline"])
+            .arg(&mbox)
+            .arg(flag)
+            .arg(&spelled_otherwise)
+            .output()
+            .unwrap();
+        refused(&o, "refusing to replace an input");
+        assert_eq!(fs::read(&mbox).unwrap(), before, "{flag}");
+    }
+    let o = bin()
+        .args(["scan", "-q"])
+        .arg(&mbox)
+        .arg("-o")
+        .arg(&mbox)
+        .output()
+        .unwrap();
+    refused(&o, "is the input");
+    assert_eq!(fs::read(&mbox).unwrap(), before);
+}
+
+#[test]
+fn a_cache_that_is_not_a_regular_file_is_refused_without_opening_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo (coreutils) is needed for this test");
+    let started = std::time::Instant::now();
+    for (cache, what) in [
+        (fifo.as_path(), "is a FIFO"),
+        (Path::new("/dev/zero"), "is a character device"),
+        (tmp.path(), "is a directory"),
+    ] {
+        let o = demo_audit(&[os("--cache"), cache.as_os_str()]);
+        refused(&o, what);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "refused at once, not after reading: {:?}",
+        started.elapsed()
+    );
+    use std::os::unix::fs::FileTypeExt;
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+/// A symlinked output is written through only when the link is the running user's or
+/// root's; a link someone else planted is refused. As root (CI), the foreign link is one
+/// given away to `nobody`; as a user, root's link must be followed and another user's cannot
+/// be made, so the test needs root.
+#[test]
+fn a_symlinked_output_is_followed_only_when_its_owner_is_trusted() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("real.csv");
+    let link = tmp.path().join("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let mbox = fixtures().join("demo/mail.mbox");
+    let scan = |out: &Path| {
+        bin()
+            .args(["scan", "-q"])
+            .arg(&mbox)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    ok(scan(&link));
+    assert!(
+        fs::read_to_string(&target)
+            .unwrap()
+            .starts_with("domain,ip,messages\n")
+    );
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+
+    let me = fs::symlink_metadata(&link).unwrap().uid();
+    assert_eq!(
+        me, 0,
+        "this test plants a link owned by another user: run it as root (CI does)"
+    );
+    std::os::unix::fs::lchown(&link, Some(65534), None).unwrap();
+    fs::write(&target, "domain,ip,messages\n").unwrap();
+    let o = scan(&link);
+    refused(&o, "is a symlink owned by uid 65534, neither you nor root");
+    assert_eq!(fs::read_to_string(&target).unwrap(), "domain,ip,messages\n");
+}
+
+#[test]
+fn jobs_beyond_the_limit_are_refused_with_a_reason_and_the_limit_starts_fast() {
+    let mbox = fixtures().join("demo/mail.mbox");
+    let o = bin()
+        .args(["scan", "-q", "--jobs", "10000"])
+        .arg(&mbox)
+        .output()
+        .unwrap();
+    refused(&o, "--jobs 10000 is more than 256");
+    let started = std::time::Instant::now();
+    ok(bin()
+        .args(["scan", "-q", "--jobs", "256"])
+        .arg(&mbox)
+        .output()
+        .unwrap());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
     );
 }
