@@ -21,6 +21,7 @@ use crate::dns::zones::Zones;
 use crate::fileio::guard::check_output;
 use crate::fileio::lock::lock_outputs;
 use crate::inputs::{self, ReadReport};
+use crate::model::text::one_line;
 use crate::pairs_file;
 use crate::policy::relays::{self, RelaySpec, ResolvedRelays};
 use crate::report::progress::Progress;
@@ -37,6 +38,13 @@ pub enum RunStatus {
     /// over `InputsFailed`: the alert is what the cron job asked for, and failed inputs are
     /// named on standard error either way.
     ShareExceeded,
+}
+
+/// Prints one `repudiate: ` line on standard error. Every message goes through here, with
+/// its control characters escaped: a file or domain name holding a newline must not start
+/// a line of its own that reads like another message.
+pub fn say(message: &str) {
+    eprintln!("repudiate: {}", one_line(message));
 }
 
 /// A run that could not produce its report.
@@ -116,7 +124,9 @@ fn load_cache(dns: &Dns, path: &Path) {
     let now = persist::unix_now();
     match persist::load(path, now) {
         Ok(entries) => dns.preload(entries, now),
-        Err(e) => eprintln!("repudiate: --cache {e}; it is ignored, every question is asked again"),
+        Err(e) => say(&format!(
+            "--cache {e}; it is ignored, every question is asked again"
+        )),
     }
 }
 
@@ -128,7 +138,7 @@ fn save_cache(settings: &DnsSettings, dns: &Dns) {
     };
     let now = persist::unix_now();
     if let Err(e) = persist::save(path, &dns.persistable(now)) {
-        eprintln!("repudiate: cannot write --cache {}: {e}", path.display());
+        say(&format!("cannot write --cache {}: {e}", path.display()));
     }
 }
 
@@ -155,7 +165,7 @@ fn read_inputs(
     let report = inputs::read_all(&input.paths, read, &bar);
     bar.finish();
     for e in &report.errors {
-        eprintln!("repudiate: {e}");
+        say(&e.to_string());
     }
     if report.inputs_ok == 0 && !report.errors.is_empty() {
         return Err(Fatal("no input could be read".into()));

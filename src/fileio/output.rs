@@ -116,8 +116,8 @@ fn temporary_prefix(path: &Path) -> String {
     format!(".repudiate-{}.", &name[..end])
 }
 
-/// Removes the temporary files a killed run left beside `output` (see [`temporary_prefix`]);
-/// call it only while holding the output's lock. Returns how many were removed.
+/// Removes the temporary files a killed run left beside `output` (they carry its name); call
+/// it only while holding the output's lock. Returns how many were removed.
 pub fn remove_stale_temporaries(output: &Path) -> io::Result<usize> {
     let target = resolve_links(output);
     let dir = match target.parent() {
