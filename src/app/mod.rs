@@ -18,7 +18,7 @@ use crate::dns::Dns;
 use crate::dns::persist;
 use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
-use crate::fileio::guard::check_output;
+use crate::fileio::guard::{check_links, check_output, effective_uid};
 use crate::fileio::lock::lock_outputs;
 use crate::inputs::{self, ReadReport};
 use crate::model::text::one_line;
@@ -64,6 +64,11 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
     let lock_wait = run.map_or(Duration::from_secs_f64(defaults::LOCK_WAIT_SECS), |r| {
         r.lock_wait
     });
+    // Links first: taking a lock creates a file beside the link's target.
+    for (flag, path) in cfg.output_files() {
+        check_links(path, effective_uid())
+            .map_err(|e| Fatal(format!("{flag} {}: {e}", path.display())))?;
+    }
     let _locks = lock_outputs(&outputs, lock_wait).map_err(Fatal)?;
     refuse_foreign_outputs(cfg)?;
     match cfg {

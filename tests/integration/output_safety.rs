@@ -400,4 +400,8 @@ fn a_symlinked_output_is_followed_only_when_its_owner_is_trusted() {
     let o = scan(&link);
     refused(&o, "is a symlink owned by uid 65534, neither you nor root");
     assert_eq!(fs::read_to_string(&target).unwrap(), "domain,ip,messages\n");
+    // Refused before the lock, whose file would sit beside the link's target.
+    fs::remove_file(tmp.path().join(".real.csv.lock")).unwrap();
+    refused(&scan(&link), "neither you nor root");
+    assert!(!tmp.path().join(".real.csv.lock").exists());
 }
