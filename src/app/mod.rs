@@ -20,6 +20,7 @@ use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
 use crate::fileio::guard::{check_links, check_output, effective_uid};
 use crate::fileio::lock::lock_outputs;
+use crate::fileio::output::stdout_was_closed;
 use crate::inputs::{self, ReadReport};
 use crate::model::text::one_line;
 use crate::pairs_file;
@@ -71,6 +72,20 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
     }
     let _locks = lock_outputs(&outputs, lock_wait).map_err(Fatal)?;
     refuse_foreign_outputs(cfg)?;
+    // Said before the work, not after it: the report would have nowhere to go.
+    let to_stdout = match cfg {
+        Config::Audit(a) => a.output.is_none(),
+        Config::Scan(s) => s.output.is_none(),
+        Config::Check(_) => true,
+        Config::Generate(_) => false,
+    };
+    if to_stdout && stdout_was_closed() {
+        return Err(Fatal(
+            "standard output is closed; the report would be lost (give -o FILE, or \
+             -o /dev/null to discard it)"
+                .into(),
+        ));
+    }
     match cfg {
         Config::Scan(scan) => scan::run(scan),
         Config::Audit(audit) => audit::run(audit),

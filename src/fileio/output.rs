@@ -41,7 +41,7 @@ pub fn write_output(
 /// descriptor on `/dev/null` before `main`, read-write, so writes "succeed" and the report
 /// is lost with exit 0; a shell's `>/dev/null` opens it write-only. So `/dev/null` opened
 /// read-write on descriptor 1 is taken for a closed standard output (Linux `/proc`).
-fn stdout_was_closed() -> bool {
+pub fn stdout_was_closed() -> bool {
     let on_null = fs::read_link("/proc/self/fd/1").is_ok_and(|t| t == Path::new("/dev/null"));
     on_null
         && fs::read_to_string("/proc/self/fdinfo/1").is_ok_and(|info| {
