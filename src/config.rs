@@ -35,6 +35,10 @@ pub mod defaults {
     pub const DNS_PORT: u16 = 53;
 }
 
+/// The most parser threads `--jobs` may ask for: 256 start in milliseconds, 1,000 already
+/// take seconds (rayon's pool), and no machine reads mail faster with more.
+pub const MAX_JOBS: usize = 256;
+
 #[derive(Clone, Debug)]
 pub struct DnsSettings {
     pub upstream: UpstreamConfig,
@@ -139,12 +143,14 @@ impl Config {
         }
     }
 
-    /// Every output file with the flag that names it.
+    /// Every file the run writes with the flag that names it: the reports and the `--cache`
+    /// file (read, then replaced at the end).
     pub fn output_files(&self) -> Vec<(&'static str, &Path)> {
-        let (output, reports) = match self {
-            Config::Audit(a) => (&a.output, Some(&a.reports)),
-            Config::Scan(s) => (&s.output, None),
-            Config::Check(_) | Config::Generate(_) => return Vec::new(),
+        let (output, reports, dns) = match self {
+            Config::Audit(a) => (&a.output, Some(&a.reports), Some(&a.dns)),
+            Config::Scan(s) => (&s.output, None, None),
+            Config::Check(c) => (&None, None, Some(&c.dns)),
+            Config::Generate(_) => return Vec::new(),
         };
         let mut files = vec![("--output", output)];
         if let Some(r) = reports {
@@ -154,10 +160,22 @@ impl Config {
                 ("--history", &r.history),
             ]);
         }
+        if let Some(d) = dns {
+            files.push(("--cache", &d.cache));
+        }
         files
             .into_iter()
             .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
             .collect()
+    }
+
+    /// The input paths the command reads.
+    fn input_paths(&self) -> &[PathBuf] {
+        match self {
+            Config::Audit(a) => &a.input.paths,
+            Config::Scan(s) => &s.input.paths,
+            Config::Check(_) | Config::Generate(_) => &[],
+        }
     }
 
     /// How long to wait for the output locks, and the parser threads asked for.
@@ -169,9 +187,26 @@ impl Config {
         }
     }
 
-    /// Two reports renamed onto one file would leave only the last; refuse it up front.
+    /// Two outputs renamed onto one file would leave only the last, and an output renamed
+    /// over an input would destroy it: refuse both up front. Outputs written into rather
+    /// than replaced (`/dev/stdout`, a FIFO) replace nothing.
     fn check_outputs_distinct(&self) -> Result<(), String> {
         let outputs = self.output_files();
+        for (flag, output) in &outputs {
+            if !crate::fileio::output::is_renamed_into_place(output) {
+                continue;
+            }
+            let named = self.input_paths().iter().find(|input| {
+                input.as_os_str() != "-" && crate::fileio::output::same_target(input, output)
+            });
+            if let Some(input) = named {
+                return Err(format!(
+                    "{flag} {} is the input {}; refusing to replace an input",
+                    output.display(),
+                    input.display()
+                ));
+            }
+        }
         for (i, (flag_a, a)) in outputs.iter().enumerate() {
             for (flag_b, b) in &outputs[i + 1..] {
                 if crate::fileio::output::same_target(a, b) {
@@ -386,8 +421,15 @@ fn input_settings(
             NullSender::Helo => NullSenderMode::Helo,
         },
     };
-    if input.jobs == Some(0) {
-        return Err("--jobs must be at least 1".into());
+    match input.jobs {
+        Some(0) => return Err("--jobs must be at least 1".into()),
+        Some(n) if n > MAX_JOBS => {
+            return Err(format!(
+                "--jobs {n} is more than {MAX_JOBS}: reading is bound by the cores and the \
+                 disks, and thousands of threads take minutes only to start"
+            ));
+        }
+        _ => {}
     }
     let lock_wait = input
         .lock_wait

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     let config = match Config::from_cli(cli) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("repudiate: {e}");
+            app::say(&e);
             return ExitCode::from(EXIT_FATAL);
         }
     };
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         Ok(RunStatus::InputsFailed) => ExitCode::from(EXIT_INPUTS_FAILED),
         Ok(RunStatus::ShareExceeded) => ExitCode::from(EXIT_SHARE_EXCEEDED),
         Err(app::Fatal(msg)) => {
-            eprintln!("repudiate: {msg}");
+            app::say(&msg);
             ExitCode::from(EXIT_FATAL)
         }
     }

@@ -11,12 +11,26 @@ use std::cmp::Ordering;
 use std::io::{self, BufRead, Write};
 use std::net::IpAddr;
 
+use crate::fileio::csv_cell::{SafeWriter, raw};
+use crate::fileio::guard::Kind;
 use crate::model::address::normalize_domain;
 use crate::model::{PairKey, PairRow, Sender};
 use crate::net::parse_ip;
 
 /// The first bytes of every pairs file; input detection recognises the format by them.
 pub const HEADER_PREFIX: &str = "domain,ip,messages";
+
+/// What `--output` writes, so an existing file of another kind is never replaced.
+pub const OUTPUT_KIND: Kind = Kind {
+    flag: "--output",
+    what: "a pairs CSV (first line `domain,ip,messages...`)",
+    is_ours: is_pairs_file,
+    regular_only: false,
+};
+
+fn is_pairs_file(prefix: &[u8]) -> bool {
+    prefix.starts_with(HEADER_PREFIX.as_bytes())
+}
 
 /// The domain column's spelling of the non-domain senders (also used by the writer).
 pub const NULL_SENDER: &str = "<>";
@@ -71,7 +85,8 @@ pub fn read<R: BufRead, E: From<std::io::Error>>(
 }
 
 fn parse_row(record: &csv::StringRecord) -> Option<(PairKey, u64)> {
-    let domain = record.get(0)?;
+    // The writer neutralised formula-like cells with a leading `'`: read the value back.
+    let domain = raw(record.get(0)?);
     let ip_text = record.get(1)?;
     let messages: u64 = record.get(2)?.trim().parse().ok()?;
     let ip = match ip_text {
@@ -118,10 +133,14 @@ fn ip_column(ip: Option<IpAddr>) -> String {
     ip.map(|i| i.to_string()).unwrap_or_default()
 }
 
-pub fn csv_writer(out: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
-    csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(out)
+/// The crate's one CSV writer: `\n` line ends, every cell spreadsheet-safe
+/// ([`crate::fileio::csv_cell`]).
+pub fn csv_writer(out: &mut dyn Write) -> SafeWriter<&mut dyn Write> {
+    SafeWriter::new(
+        csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(out),
+    )
 }
 
 pub fn write_audit(out: &mut dyn Write, rows: &mut [PairRow]) -> io::Result<()> {

@@ -5,7 +5,7 @@ use std::time::{Instant, SystemTime};
 
 use super::{
     Fatal, RunStatus, async_runtime, output_error, read_inputs, resolution_stack, resolve_relays,
-    save_cache, status_of,
+    save_cache, say, status_of,
 };
 use crate::aggregate::Tally;
 use crate::config::AuditConfig;
@@ -66,10 +66,10 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     Ok(match cfg.reports.fail_above {
         Some(limit) if totals.repudiated_pct() > limit => {
             // Printed even with --quiet: cron mails what a job prints, and this is the alert.
-            eprintln!(
-                "repudiate: {:.2} % of messages would be repudiated, above --fail-above {limit}",
+            say(&format!(
+                "{:.2} % of messages would be repudiated, above --fail-above {limit}",
                 totals.repudiated_pct()
-            );
+            ));
             RunStatus::ShareExceeded
         }
         _ => status,

@@ -11,16 +11,22 @@ mod generate;
 mod scan;
 
 use std::path::Path;
+use std::time::Duration;
 
-use crate::config::{Config, DnsSettings, InputSettings};
+use crate::config::{Config, DnsSettings, InputSettings, defaults};
 use crate::dns::Dns;
 use crate::dns::persist;
 use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
+use crate::fileio::guard::{check_links, check_output, effective_uid};
 use crate::fileio::lock::lock_outputs;
+use crate::fileio::output::stdout_was_closed;
 use crate::inputs::{self, ReadReport};
+use crate::model::text::one_line;
+use crate::pairs_file;
 use crate::policy::relays::{self, RelaySpec, ResolvedRelays};
 use crate::report::progress::Progress;
+use crate::report::{domains, history, html};
 
 /// How a run that produced its report went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +39,13 @@ pub enum RunStatus {
     /// over `InputsFailed`: the alert is what the cron job asked for, and failed inputs are
     /// named on standard error either way.
     ShareExceeded,
+}
+
+/// Prints one `repudiate: ` line on standard error. Every message goes through here, with
+/// its control characters escaped: a file or domain name holding a newline must not start
+/// a line of its own that reads like another message.
+pub fn say(message: &str) {
+    eprintln!("repudiate: {}", one_line(message));
 }
 
 /// A run that could not produce its report.
@@ -48,14 +61,54 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
             .build_global();
     }
     let outputs: Vec<&Path> = cfg.output_files().into_iter().map(|(_, p)| p).collect();
-    let lock_wait = run.map_or(std::time::Duration::ZERO, |r| r.lock_wait);
+    // `check` has no --lock-wait: it waits as long as a run would by default.
+    let lock_wait = run.map_or(Duration::from_secs_f64(defaults::LOCK_WAIT_SECS), |r| {
+        r.lock_wait
+    });
+    // Links first: taking a lock creates a file beside the link's target.
+    for (flag, path) in cfg.output_files() {
+        check_links(path, effective_uid())
+            .map_err(|e| Fatal(format!("{flag} {}: {e}", path.display())))?;
+    }
     let _locks = lock_outputs(&outputs, lock_wait).map_err(Fatal)?;
+    refuse_foreign_outputs(cfg)?;
+    // Said before the work, not after it: the report would have nowhere to go.
+    let to_stdout = match cfg {
+        Config::Audit(a) => a.output.is_none(),
+        Config::Scan(s) => s.output.is_none(),
+        Config::Check(_) => true,
+        Config::Generate(_) => false,
+    };
+    if to_stdout && stdout_was_closed() {
+        return Err(Fatal(
+            "standard output is closed; the report would be lost (give -o FILE, or \
+             -o /dev/null to discard it)"
+                .into(),
+        ));
+    }
     match cfg {
         Config::Scan(scan) => scan::run(scan),
         Config::Audit(audit) => audit::run(audit),
         Config::Check(check) => check::run(check),
         Config::Generate(what) => generate::run(what),
     }
+}
+
+/// Refuses, before any input is read and under the locks (so no other run is replacing them
+/// meanwhile), every output file that exists and is not what its flag writes.
+fn refuse_foreign_outputs(cfg: &Config) -> Result<(), Fatal> {
+    for (flag, path) in cfg.output_files() {
+        let kind = match flag {
+            "--output" => pairs_file::OUTPUT_KIND,
+            "--summary" => domains::KIND,
+            "--html" => html::KIND,
+            "--history" => history::KIND,
+            "--cache" => persist::KIND,
+            other => unreachable!("output flag {other} without a kind"),
+        };
+        check_output(path, &kind).map_err(Fatal)?;
+    }
+    Ok(())
 }
 
 fn async_runtime() -> Result<tokio::runtime::Runtime, Fatal> {
@@ -91,7 +144,9 @@ fn load_cache(dns: &Dns, path: &Path) {
     let now = persist::unix_now();
     match persist::load(path, now) {
         Ok(entries) => dns.preload(entries, now),
-        Err(e) => eprintln!("repudiate: --cache {e}; it is ignored, every question is asked again"),
+        Err(e) => say(&format!(
+            "--cache {e}; it is ignored, every question is asked again"
+        )),
     }
 }
 
@@ -103,7 +158,7 @@ fn save_cache(settings: &DnsSettings, dns: &Dns) {
     };
     let now = persist::unix_now();
     if let Err(e) = persist::save(path, &dns.persistable(now)) {
-        eprintln!("repudiate: cannot write --cache {}: {e}", path.display());
+        say(&format!("cannot write --cache {}: {e}", path.display()));
     }
 }
 
@@ -130,7 +185,7 @@ fn read_inputs(
     let report = inputs::read_all(&input.paths, read, &bar);
     bar.finish();
     for e in &report.errors {
-        eprintln!("repudiate: {e}");
+        say(&e.to_string());
     }
     if report.inputs_ok == 0 && !report.errors.is_empty() {
         return Err(Fatal("no input could be read".into()));

@@ -1,6 +1,6 @@
 //! One raw DNS exchange, outside hickory-resolver: a query built with hickory-proto's types,
 //! sent over UDP to the resolver's own nameservers and again over TCP (2-byte length prefix)
-//! when the reply is truncated; and the check that a reply answers that question.
+//! when the reply is truncated; and the checks that a reply answers that question.
 //!
 //! Why: hickory-resolver accepts a reply to another question on its TCP path and drops
 //! answer records of another owner, so such a reply reads as "no records" without an SOA.
@@ -12,7 +12,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use hickory_resolver::proto::op::{Edns, Message, MessageType, Query};
-use hickory_resolver::proto::rr::{DNSClass, Name, RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{Instant, timeout_at};
@@ -184,9 +184,15 @@ pub fn foreign(reply: &Message, query: &Query) -> Option<String> {
         }
         _ => return Some("answer for another question".to_owned()),
     }
-    let owners = chain_owners(reply, query.name());
-    reply
-        .answers
+    stray_owner(&reply.answers, query.name())
+}
+
+/// Why `answers` hold a record of another owner, or `None` when every record is owned by
+/// `qname` or by a name its CNAMEs lead to (a DNAME may sit at an ancestor of one of those,
+/// with the CNAME it synthesised beside it).
+pub fn stray_owner(answers: &[Record], qname: &Name) -> Option<String> {
+    let owners = chain_owners(answers, qname);
+    answers
         .iter()
         .find(|r| {
             // hickory-proto has no DNAME type of its own: it keeps the record as unknown data.
@@ -200,11 +206,42 @@ pub fn foreign(reply: &Message, query: &Query) -> Option<String> {
         .map(|r| format!("answer records for another owner: {}", name_text(&r.name)))
 }
 
-/// `qname` and every name reached from it through the reply's CNAME records, in any order.
-fn chain_owners(reply: &Message, qname: &Name) -> Vec<Name> {
+/// Why `answers` hold a record that is neither of the asked type nor part of an alias chain
+/// (CNAME, DNAME, their signatures), or `None`. An A question answered with an AAAA record,
+/// or an MX question with an A record, is a reply to some other question: not "no records".
+pub fn other_type(answers: &[Record], asked: RecordType) -> Option<String> {
+    answers
+        .iter()
+        .map(Record::record_type)
+        .find(|&t| {
+            t != asked && t != RecordType::CNAME && t != RecordType::DNAME && t != RecordType::RRSIG
+        })
+        .map(|t| format!("answer records of another type: {t}"))
+}
+
+/// The names `from`'s CNAMEs lead to in `answers`, in chain order. A name already in the
+/// chain ends it and is included, so the caller sees the loop.
+pub fn cname_hops(answers: &[Record], from: &Name) -> Vec<Name> {
+    let mut chain = vec![from.clone()];
+    while let Some(next) = answers.iter().find_map(|r| match &r.data {
+        RData::CNAME(c) if chain.last() == Some(&r.name) => Some(c.0.clone()),
+        _ => None,
+    }) {
+        let looped = chain.contains(&next);
+        chain.push(next);
+        if looped {
+            break;
+        }
+    }
+    chain.remove(0);
+    chain
+}
+
+/// `qname` and every name reached from it through the CNAME records, in any order.
+fn chain_owners(answers: &[Record], qname: &Name) -> Vec<Name> {
     let mut owners = vec![qname.clone()];
     loop {
-        let next = reply.answers.iter().find_map(|r| match &r.data {
+        let next = answers.iter().find_map(|r| match &r.data {
             RData::CNAME(c) if owners.contains(&r.name) && !owners.contains(&c.0) => {
                 Some(c.0.clone())
             }
@@ -217,18 +254,9 @@ fn chain_owners(reply: &Message, qname: &Name) -> Vec<Name> {
     }
 }
 
-/// Whether `reply` (already known to answer `query`) holds records of the asked type.
-pub fn has_records(reply: &Message, query: &Query) -> bool {
-    reply
-        .answers
-        .iter()
-        .any(|r| r.record_type() == query.query_type() && r.dns_class == DNSClass::IN)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_resolver::proto::rr::Record;
     use hickory_resolver::proto::rr::rdata::{A, CNAME, NULL};
 
     fn name(s: &str) -> Name {
@@ -299,13 +327,34 @@ mod tests {
     }
 
     #[test]
-    fn only_records_of_the_asked_type_count_as_records() {
-        let q = Query::query(name("a.test."), RecordType::A);
-        assert!(!has_records(
-            &reply_to(&q, vec![cname("a.test.", "b.test.")]),
-            &q
-        ));
-        assert!(has_records(&reply_to(&q, vec![a("a.test.")]), &q));
+    fn records_of_another_type_are_named_and_alias_chains_followed() {
+        let aaaa = Record::from_rdata(
+            name("a.test."),
+            60,
+            RData::AAAA(hickory_resolver::proto::rr::rdata::AAAA::new(
+                0x2001, 0xdb8, 0, 0, 0, 0, 0, 1,
+            )),
+        );
+        assert_eq!(
+            other_type(&[cname("a.test.", "b.test."), aaaa], RecordType::A).as_deref(),
+            Some("answer records of another type: AAAA")
+        );
+        assert_eq!(
+            other_type(&[cname("a.test.", "b.test."), a("b.test.")], RecordType::A),
+            None
+        );
+        // Out of order, and a loop back to the second name: it ends the chain, included.
+        let records = [
+            cname("c.test.", "b.test."),
+            cname("a.test.", "b.test."),
+            cname("b.test.", "c.test."),
+        ];
+        let hops: Vec<String> = cname_hops(&records, &name("a.test."))
+            .iter()
+            .map(name_text)
+            .collect();
+        assert_eq!(hops, ["b.test", "c.test", "b.test"]);
+        assert!(cname_hops(&[a("a.test.")], &name("a.test.")).is_empty());
     }
 
     #[test]

@@ -41,11 +41,26 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Data, MxTarget, Outcome, QType};
+use crate::fileio::guard::Kind;
 use crate::fileio::output::write_output;
 
 /// The first line of every cache file this version writes and reads.
 pub const HEADER: &str = "repudiate-dns-cache 1";
 const MAGIC: &str = "repudiate-dns-cache";
+
+/// What `--cache` writes, so a file that is not a cache (notes, a history) is refused and
+/// never replaced; a cache of another version or a damaged one is still this tool's own,
+/// and is replaced. It is read back, so only a regular file will do.
+pub const KIND: Kind = Kind {
+    flag: "--cache",
+    what: "a repudiate DNS cache (first line `repudiate-dns-cache VERSION`)",
+    is_ours: is_cache,
+    regular_only: true,
+};
+
+fn is_cache(prefix: &[u8]) -> bool {
+    prefix.starts_with(format!("{MAGIC} ").as_bytes())
+}
 
 /// One remembered answer.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,17 +2,25 @@
 //! configuration), its own cache off because [`super::cache`] is the run's single cache, and
 //! every error mapped to a typed [`Outcome`] in this one place.
 //!
-//! A negative answer without an SOA needs a second look, because two kinds of broken reply
-//! come out of hickory looking like that:
-//! - a reply to another question, or with answer records for another owner: hickory drops
-//!   the first over UDP but takes it over its TCP retry, then discards the foreign records,
-//!   leaving "no records, NOERROR". The question is therefore asked once more with
-//!   [`super::exchange`], where the reply is seen whole: if it answers another question or
-//!   holds records of another owner, the answer is a failure (`tempfail`); if it matches and
-//!   is still empty, the negative answer stands — a server such as dnsmasq leaves the SOA
-//!   out of a real NODATA.
-//! - a CNAME loop (or a chain longer than hickory's limit of 8): checked by following the
-//!   CNAMEs of the name one question at a time.
+//! No reply is data unless it answers the question asked: every answer record must be of
+//! the asked type (or an alias record, CNAME/DNAME) and owned by the asked name or a name
+//! its CNAMEs lead to, else the answer is a failure (`tempfail`), never "no records" —
+//! an A question answered with an AAAA record must not read as "this relay has no address".
+//!
+//! A negative answer without an SOA needs a second look, because broken replies come out of
+//! hickory looking like that:
+//! - a reply to another question, or with answer records for another owner or of another
+//!   type: hickory drops the first over UDP but takes it over its TCP retry, then discards
+//!   the foreign records, leaving "no records, NOERROR". The question is therefore asked
+//!   once more with [`super::exchange`], where the reply is seen whole: if it answers another
+//!   question or holds records of another owner or type, the answer is a failure; if it
+//!   matches and is still empty, the negative answer stands — a server such as dnsmasq
+//!   leaves the SOA out of a real NODATA.
+//! - a CNAME chain that hickory stopped following (it gives up after 8 queries when a server
+//!   answers one hop per query), or a loop: the chain is followed here, one question per hop,
+//!   up to [`MAX_CNAME_HOPS`] names; the end of the chain answers the question, and a loop,
+//!   a longer chain or a hop that fails is a failure. The whole chain is one question of the
+//!   policy's budget (SPEC §2.5).
 //!
 //! Names the resolver answers itself (RFC 6761: `localhost`, `invalid`, ...) reach no server,
 //! so their negative answers are taken as they are.
@@ -30,7 +38,7 @@ use hickory_resolver::proto::op::{Query, ResponseCode};
 use hickory_resolver::proto::rr::domain::usage::{
     IN_ADDR_ARPA_127, INVALID, IP6_ARPA_1, LOCALHOST, ONION, ResolverUsage,
 };
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
 use super::exchange::{self, Exchange, ExchangeError};
 use super::zones::{name_text, txt_text};
@@ -45,9 +53,9 @@ pub struct UpstreamConfig {
     pub attempts: usize,
 }
 
-/// CNAME hops followed when checking a negative answer that came without an SOA; hickory
-/// itself gives up after 8, so a longer chain is a failure either way.
-const MAX_CNAME_HOPS: usize = 16;
+/// Aliases one question may pass through (hickory itself gives up after 8 queries when a
+/// server answers one hop per query): a longer chain is a failure, never "no records".
+pub const MAX_CNAME_HOPS: usize = 16;
 
 pub struct Upstream {
     resolver: TokioResolver,
@@ -66,6 +74,8 @@ impl Upstream {
         opts.cache_size = 0;
         opts.use_hosts_file = ResolveHosts::Never;
         opts.edns0 = true;
+        // Alias records stay in the answer, so its owners can be checked along the chain.
+        opts.preserve_intermediates = true;
         let config = if cfg.nameservers.is_empty() {
             // What `TokioResolver::builder_tokio` reads; its options are replaced below anyway.
             let (config, _) = hickory_resolver::system_conf::read_system_conf()
@@ -112,127 +122,152 @@ impl Upstream {
         };
         match self.resolver.lookup(fqdn.clone(), rtype).await {
             Ok(lookup) => {
-                let mut mx = Vec::new();
-                let mut addrs = Vec::new();
-                let mut texts = Vec::new();
-                let mut ttl = u32::MAX;
-                // CNAME records of the chain may be in the answers too: keep the asked type.
-                for rec in lookup.answers() {
-                    match (&rec.data, qtype) {
-                        (RData::MX(m), QType::Mx) => mx.push(MxTarget {
-                            preference: m.preference,
-                            exchange: name_text(&m.exchange),
-                        }),
-                        (RData::A(a), QType::A) => addrs.push(IpAddr::V4(a.0)),
-                        (RData::AAAA(a), QType::Aaaa) => {
-                            addrs.push(crate::net::canonical(IpAddr::V6(a.0)))
-                        }
-                        (RData::TXT(t), QType::Txt) => texts.push(txt_text(&t.txt_data)),
-                        (RData::PTR(p), QType::Ptr) => texts.push(name_text(&p.0)),
-                        _ => continue,
-                    }
-                    ttl = ttl.min(rec.ttl);
+                let answers = lookup.answers();
+                let checked = exchange::stray_owner(answers, &fqdn)
+                    .or_else(|| exchange::other_type(answers, rtype))
+                    .or_else(|| chain_too_long(answers, &fqdn));
+                if let Some(why) = checked {
+                    return Answer::failed(Failure::BadAnswer(why), Source::Dns);
                 }
-                let data = match qtype {
-                    QType::Mx if !mx.is_empty() => {
-                        mx.sort();
-                        mx.dedup();
-                        Data::Mx(mx)
-                    }
-                    QType::A | QType::Aaaa if !addrs.is_empty() => {
-                        addrs.sort_by(crate::net::cmp_ip);
-                        addrs.dedup();
-                        Data::Addrs(addrs)
-                    }
-                    // TXT keeps the server's order and repeats: SPF counts its records.
-                    QType::Txt if !texts.is_empty() => Data::Txt(texts),
-                    QType::Ptr if !texts.is_empty() => {
-                        texts.sort();
-                        texts.dedup();
-                        Data::Ptr(texts)
-                    }
-                    _ => {
-                        return Answer {
-                            outcome: Outcome::NoData,
-                            ttl: 0,
-                            source: Source::Dns,
-                        };
-                    }
-                };
-                Answer {
-                    outcome: Outcome::Found(data),
-                    ttl,
-                    source: Source::Dns,
-                }
+                // hickory calls a reply positive when a record of the type sits in any
+                // section; only the answer section is an answer.
+                found(answers, qtype).unwrap_or_else(|| {
+                    Answer::failed(
+                        Failure::BadAnswer("no records of the asked type in the answer".into()),
+                        Source::Dns,
+                    )
+                })
             }
             Err(NetError::Dns(DnsError::NoRecordsFound(nr)))
                 if nr.soa.is_none() && !answered_by_resolver(&fqdn) =>
             {
-                self.recheck_negative(Query::query(fqdn, rtype)).await
+                self.recheck_negative(Query::query(fqdn, rtype), qtype)
+                    .await
             }
             Err(e) => classify(e),
         }
     }
 
-    /// A negative answer came without an SOA, so it may have been made of a foreign reply:
-    /// asks `query` again by hand and judges that reply (see the module doc).
-    async fn recheck_negative(&self, query: Query) -> Answer {
-        let reply = match self.recheck.ask(&query).await {
-            Ok(reply) => reply,
-            Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),
-        };
-        if let Some(why) = exchange::foreign(&reply, &query) {
-            return Answer::failed(Failure::BadAnswer(why), Source::Dns);
-        }
-        let code = reply.metadata.response_code;
-        if code != ResponseCode::NoError && code != ResponseCode::NXDomain {
-            return Answer::failed(rcode_failure(code), Source::Dns);
-        }
-        if exchange::has_records(&reply, &query) {
-            // The first reply was not this server's answer: which one to believe is unknown.
-            return Answer::failed(
-                Failure::BadAnswer("records in one reply, none in another".to_owned()),
-                Source::Dns,
-            );
-        }
-        if code == ResponseCode::NoError
-            && let Some(why) = self.cname_trouble(query.name()).await
-        {
-            return Answer::failed(Failure::BadAnswer(why), Source::Dns);
-        }
-        negative(code, 0)
-    }
-
-    /// Follows the CNAMEs starting at `name` by asking for CNAME records (which servers
-    /// answer without chasing). Returns why the chain is unusable — it loops, or it is
-    /// longer than [`MAX_CNAME_HOPS`] — or `None` when it ends (or `name` is no alias), in
-    /// which case the negative answer stands.
-    async fn cname_trouble(&self, name: &Name) -> Option<String> {
-        let mut chain = vec![name_text(name)];
-        let mut current = name.clone();
-        for _ in 0..MAX_CNAME_HOPS {
-            let lookup = self
-                .resolver
-                .lookup(current.clone(), RecordType::CNAME)
-                .await
-                .ok()?;
-            let next = lookup.answers().iter().find_map(|r| match &r.data {
-                RData::CNAME(c) if r.name == current => Some(c.0.clone()),
-                _ => None,
-            })?;
-            let text = name_text(&next);
-            let looped = chain.contains(&text);
-            chain.push(text);
-            if looped {
-                return Some(format!("CNAME loop {}", chain.join(" -> ")));
+    /// A negative answer came without an SOA, so it may have been made of a foreign reply or
+    /// be where hickory stopped following a chain: asks `query` again by hand, judges that
+    /// reply, and follows its CNAMEs one question at a time (see the module doc).
+    async fn recheck_negative(&self, query: Query, qtype: QType) -> Answer {
+        let rtype = query.query_type();
+        let mut chain = vec![query.name().clone()];
+        let mut current = query;
+        loop {
+            let reply = match self.recheck.ask(&current).await {
+                Ok(reply) => reply,
+                Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),
+            };
+            if let Some(why) = exchange::foreign(&reply, &current)
+                .or_else(|| exchange::other_type(&reply.answers, rtype))
+            {
+                return Answer::failed(Failure::BadAnswer(why), Source::Dns);
             }
-            current = next;
+            let code = reply.metadata.response_code;
+            if code != ResponseCode::NoError && code != ResponseCode::NXDomain {
+                return Answer::failed(rcode_failure(code), Source::Dns);
+            }
+            if let Some(answer) = found(&reply.answers, qtype) {
+                if chain.len() == 1 {
+                    // The first reply was not this server's answer: which one to believe
+                    // is unknown.
+                    return Answer::failed(
+                        Failure::BadAnswer("records in one reply, none in another".to_owned()),
+                        Source::Dns,
+                    );
+                }
+                return answer;
+            }
+            let hops = exchange::cname_hops(&reply.answers, current.name());
+            if hops.is_empty() {
+                return negative(code, 0);
+            }
+            for hop in hops {
+                let looped = chain.contains(&hop);
+                chain.push(hop);
+                if looped {
+                    let names: Vec<String> = chain.iter().map(name_text).collect();
+                    let why = format!("CNAME loop {}", names.join(" -> "));
+                    return Answer::failed(Failure::BadAnswer(why), Source::Dns);
+                }
+                if chain.len() > MAX_CNAME_HOPS + 1 {
+                    return Answer::failed(
+                        Failure::BadAnswer(too_long(&chain[0], &chain[1])),
+                        Source::Dns,
+                    );
+                }
+            }
+            current = Query::query(chain[chain.len() - 1].clone(), rtype);
         }
-        Some(format!(
-            "CNAME chain longer than {MAX_CNAME_HOPS}: {} -> ...",
-            chain[0]
-        ))
     }
+}
+
+/// Why the CNAMEs in `answers`, followed from `qname`, are unusable as one answer: longer
+/// than [`MAX_CNAME_HOPS`] (a loop within one reply never reaches data, so hickory does not
+/// call it positive).
+fn chain_too_long(answers: &[Record], qname: &Name) -> Option<String> {
+    let hops = exchange::cname_hops(answers, qname);
+    (hops.len() > MAX_CNAME_HOPS).then(|| too_long(qname, &hops[0]))
+}
+
+fn too_long(first: &Name, second: &Name) -> String {
+    format!(
+        "CNAME chain longer than {MAX_CNAME_HOPS}: {} -> {} -> ...",
+        name_text(first),
+        name_text(second)
+    )
+}
+
+/// The records of the asked type in `answers` as a positive answer (the smallest TTL of
+/// the records and the aliases that led to them), or `None` when there are none. Owners
+/// and types are checked before.
+fn found(answers: &[Record], qtype: QType) -> Option<Answer> {
+    let mut mx = Vec::new();
+    let mut addrs = Vec::new();
+    let mut texts = Vec::new();
+    let mut ttl = u32::MAX;
+    for rec in answers {
+        match (&rec.data, qtype) {
+            (RData::MX(m), QType::Mx) => mx.push(MxTarget {
+                preference: m.preference,
+                exchange: name_text(&m.exchange),
+            }),
+            (RData::A(a), QType::A) => addrs.push(IpAddr::V4(a.0)),
+            (RData::AAAA(a), QType::Aaaa) => addrs.push(crate::net::canonical(IpAddr::V6(a.0))),
+            (RData::TXT(t), QType::Txt) => texts.push(txt_text(&t.txt_data)),
+            (RData::PTR(p), QType::Ptr) => texts.push(name_text(&p.0)),
+            (RData::CNAME(_), _) => {}
+            _ => continue,
+        }
+        ttl = ttl.min(rec.ttl);
+    }
+    let data = match qtype {
+        QType::Mx if !mx.is_empty() => {
+            mx.sort();
+            mx.dedup();
+            Data::Mx(mx)
+        }
+        QType::A | QType::Aaaa if !addrs.is_empty() => {
+            addrs.sort_by(crate::net::cmp_ip);
+            addrs.dedup();
+            Data::Addrs(addrs)
+        }
+        // TXT keeps the server's order and repeats: SPF counts its records.
+        QType::Txt if !texts.is_empty() => Data::Txt(texts),
+        QType::Ptr if !texts.is_empty() => {
+            texts.sort();
+            texts.dedup();
+            Data::Ptr(texts)
+        }
+        _ => return None,
+    };
+    Some(Answer {
+        outcome: Outcome::Found(data),
+        ttl,
+        source: Source::Dns,
+    })
 }
 
 /// A `--nameserver` as hickory wants it: UDP and TCP on the address's port.

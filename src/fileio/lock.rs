@@ -6,14 +6,15 @@
 //! kernel releases them when the process ends, however it ends. A second run polls for up
 //! to `--lock-wait` seconds and then fails with a message naming the lock. Lock files are
 //! left in place: deleting one while another run waits on it would let a third run lock a
-//! new file of the same name, and the two would overlap.
+//! new file of the same name, and the two would overlap. Holding an output's lock, a run
+//! removes the temporary files earlier runs killed mid-write left beside it.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use super::output::{is_renamed_into_place, target_of};
+use super::output::{is_renamed_into_place, remove_stale_temporaries, target_of};
 
 /// How often a waiting run tries again.
 const POLL: Duration = Duration::from_millis(50);
@@ -69,7 +70,17 @@ fn lock_one(lock: &Path, output: &Path, deadline: Instant, wait: Duration) -> Re
         })?;
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(file),
+            Ok(()) => {
+                // Only a run holding this lock writes this output: any temporary file of it
+                // now present was left by a killed run.
+                remove_stale_temporaries(output).map_err(|e| {
+                    format!(
+                        "cannot remove temporary files left beside {}: {e}",
+                        output.display()
+                    )
+                })?;
+                return Ok(file);
+            }
             Err(TryLockError::WouldBlock) if Instant::now() < deadline => sleep(POLL),
             Err(TryLockError::WouldBlock) => {
                 return Err(format!(

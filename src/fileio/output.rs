@@ -17,6 +17,12 @@ pub fn write_output(
 ) -> io::Result<()> {
     let Some(path) = path else {
         let stdout = io::stdout();
+        if stdout_was_closed() {
+            return Err(io::Error::other(
+                "standard output is closed; the report would be lost (give -o FILE, or \
+                 -o /dev/null to discard it)",
+            ));
+        }
         let mut out = BufWriter::new(stdout.lock());
         write(&mut out)?;
         return out.flush();
@@ -29,6 +35,21 @@ pub fn write_output(
         }
         _ => write_atomically(&resolve_links(path), write),
     }
+}
+
+/// Whether the process started with standard output closed. Rust reopens a closed standard
+/// descriptor on `/dev/null` before `main`, read-write, so writes "succeed" and the report
+/// is lost with exit 0; a shell's `>/dev/null` opens it write-only. So `/dev/null` opened
+/// read-write on descriptor 1 is taken for a closed standard output (Linux `/proc`).
+pub fn stdout_was_closed() -> bool {
+    let on_null = fs::read_link("/proc/self/fd/1").is_ok_and(|t| t == Path::new("/dev/null"));
+    on_null
+        && fs::read_to_string("/proc/self/fdinfo/1").is_ok_and(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("flags:"))
+                .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+                .is_some_and(|flags| flags & 0o3 == 0o2) // O_ACCMODE == O_RDWR
+        })
 }
 
 /// Whether `path` is written through a temporary file and a rename: a regular file, a
@@ -73,6 +94,55 @@ fn resolve_links(path: &Path) -> PathBuf {
     target
 }
 
+const TMP_SUFFIX: &str = ".tmp";
+/// Random characters in a temporary file's name.
+const TMP_RANDOM: usize = 6;
+/// Bytes of the target's name kept in its temporary files' names, so they stay within
+/// NAME_MAX (255) whatever the target is called.
+const TMP_NAME_BYTES: usize = 160;
+
+/// `.repudiate-NAME.` for target `path`: a temporary file names the output it will become,
+/// so a run holding that output's lock knows every such file is a leftover of a killed run
+/// (no other run may write that output meanwhile).
+fn temporary_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut end = name.len().min(TMP_NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(".repudiate-{}.", &name[..end])
+}
+
+/// Removes the temporary files a killed run left beside `output` (they carry its name); call
+/// it only while holding the output's lock. Returns how many were removed.
+pub fn remove_stale_temporaries(output: &Path) -> io::Result<usize> {
+    let target = resolve_links(output);
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let prefix = temporary_prefix(&target);
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let random = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(TMP_SUFFIX));
+        let ours = random
+            .is_some_and(|r| r.len() == TMP_RANDOM && r.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if ours && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -88,9 +158,11 @@ fn write_atomically(
         Ok(m) => m.permissions().mode() & 0o7777,
         Err(_) => 0o666,
     };
+    let prefix = temporary_prefix(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".repudiate-")
-        .suffix(".tmp")
+        .prefix(&prefix)
+        .suffix(TMP_SUFFIX)
+        .rand_bytes(TMP_RANDOM)
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)?;
     {
@@ -125,6 +197,40 @@ mod tests {
         );
         write_output(Some(&target), |w| w.write_all(b"new\n")).unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_run_are_removed_and_nothing_else() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("pairs.csv");
+        // What a run killed while writing looks like: its temporary file, never renamed.
+        let tmp = tempfile::Builder::new()
+            .prefix(&temporary_prefix(&target))
+            .suffix(TMP_SUFFIX)
+            .rand_bytes(TMP_RANDOM)
+            .tempfile_in(d.path())
+            .unwrap();
+        let (_, left) = tmp.keep().unwrap();
+        let keep = [
+            ".repudiate-history.csv.abc123.tmp", // another output's
+            ".repudiate-pairs.csv.abc123.tmp.bak",
+            ".repudiate-pairs.csv.x.tmp",
+            "pairs.csv.abc123.tmp",
+        ];
+        for name in keep {
+            fs::write(d.path().join(name), "x").unwrap();
+        }
+        assert_eq!(remove_stale_temporaries(&target).unwrap(), 1);
+        assert!(!left.exists());
+        for name in keep {
+            assert!(d.path().join(name).exists(), "{name} kept");
+        }
+        // A write leaves none behind, and its own temporary file has the name cleaned up.
+        write_output(Some(&target), |w| w.write_all(b"x\n")).unwrap();
+        assert_eq!(remove_stale_temporaries(&target).unwrap(), 0);
+        let long = d.path().join("é".repeat(120));
+        write_output(Some(&long), |w| w.write_all(b"x\n")).unwrap();
+        assert_eq!(fs::read_to_string(&long).unwrap(), "x\n");
     }
 
     #[test]

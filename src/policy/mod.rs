@@ -10,6 +10,7 @@ mod pair;
 pub mod relays;
 pub mod spf;
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -95,6 +96,8 @@ pub async fn evaluate<L: Lookup>(
 ) -> Evaluation {
     let ip = crate::net::canonical(ip);
     let mut evaluator = Evaluator::new(lookup, cfg);
+    // The timeout ends an evaluation waiting on the network; one whose answers are all
+    // ready (zone files, the cache) never waits, so `ask` checks the deadline as well.
     match tokio::time::timeout(cfg.eval_timeout, evaluator.run(domain, ip)).await {
         Ok(evaluation) => evaluation,
         // The evaluator is ours again once the timed-out future is dropped: what it asked
@@ -103,17 +106,25 @@ pub async fn evaluate<L: Lookup>(
     }
 }
 
-/// The lookup budget ran out before this question could be asked.
-struct OverBudget;
+/// Why a question was not asked.
+enum Stop {
+    /// The lookup budget ran out.
+    OverBudget,
+    /// `--eval-timeout` passed.
+    Deadline,
+}
 
 struct Evaluator<'a, L> {
     lookup: &'a L,
     cfg: &'a PolicyConfig,
+    deadline: tokio::time::Instant,
     /// Questions counted against the budget.
     asked: FastSet<(String, QType)>,
     count: u32,
     failures: Vec<String>,
     ignored: Vec<String>,
+    /// The notes in `ignored`, so a policy listing thousands of bad names is not quadratic.
+    noted: HashSet<String>,
     relays: FastSet<String>,
     steps: Vec<Step>,
     /// The question being waited for, as a step without its answer yet.
@@ -125,17 +136,22 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         Evaluator {
             lookup,
             cfg,
+            deadline: tokio::time::Instant::now() + cfg.eval_timeout,
             asked: FastSet::default(),
             count: 0,
             failures: Vec::new(),
             ignored: Vec::new(),
+            noted: HashSet::new(),
             relays: FastSet::default(),
             steps: Vec::new(),
             waiting: None,
         }
     }
 
-    async fn ask(&mut self, name: &str, qtype: QType, depth: u32) -> Result<Answer, OverBudget> {
+    async fn ask(&mut self, name: &str, qtype: QType, depth: u32) -> Result<Answer, Stop> {
+        if tokio::time::Instant::now() >= self.deadline {
+            return Err(Stop::Deadline);
+        }
         let key = (name.to_string(), qtype);
         if self.asked.contains(&key) {
             // Asked before in this evaluation: it counted once. The lookup answers it again
@@ -144,7 +160,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             return Ok(self.lookup.lookup(name, qtype).await);
         }
         if self.count >= self.cfg.max_lookups {
-            return Err(OverBudget);
+            return Err(Stop::OverBudget);
         }
         self.count += 1;
         if self.cfg.trace {
@@ -194,12 +210,16 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
 
     async fn run(&mut self, domain: &str, ip: IpAddr) -> Evaluation {
         let policy_name = format!("mail-from.{domain}");
-        let Ok(answer) = self.ask(&policy_name, QType::Mx, 0).await else {
-            return self.finish(
-                Verdict::Permerror,
-                None,
-                "a --max-lookups of 0 allows no question",
-            );
+        let answer = match self.ask(&policy_name, QType::Mx, 0).await {
+            Ok(answer) => answer,
+            Err(Stop::Deadline) => return self.deadline_passed(),
+            Err(Stop::OverBudget) => {
+                return self.finish(
+                    Verdict::Permerror,
+                    None,
+                    "a --max-lookups of 0 allows no question",
+                );
+            }
         };
         let targets = match answer.outcome {
             Outcome::Found(Data::Mx(t)) => t,
@@ -235,7 +255,8 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         'levels: while !level.is_empty() {
             for target in &level {
                 match self.ask(target, family, depth).await {
-                    Err(OverBudget) => {
+                    Err(Stop::Deadline) => return self.deadline_passed(),
+                    Err(Stop::OverBudget) => {
                         over = Some(format!("more than {} DNS lookups", self.cfg.max_lookups));
                         break 'levels;
                     }
@@ -256,7 +277,10 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             if self.cfg.max_depth == 0 {
                 break; // the draft's one-level check: no delegation at all
             }
-            let mut delegated = Vec::new();
+            // Each name once, at its best preference: answers that repeat the same long list
+            // (many relays delegating to one provider) must not pile up into a list of
+            // relays × targets entries to sort.
+            let mut delegated: HashMap<String, u16> = HashMap::new();
             for target in &level {
                 if !expanded.insert(target.clone()) {
                     continue;
@@ -265,19 +289,35 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                     .ask(&format!("mail-from.{target}"), QType::Mx, depth + 1)
                     .await
                 {
-                    Err(OverBudget) => {
+                    Err(Stop::Deadline) => return self.deadline_passed(),
+                    Err(Stop::OverBudget) => {
                         over = Some(format!("more than {} DNS lookups", self.cfg.max_lookups));
                         break 'levels;
                     }
                     Ok(Answer {
                         outcome: Outcome::Found(Data::Mx(targets)),
                         ..
-                    }) => delegated.extend(targets),
+                    }) => {
+                        for t in targets {
+                            if self.relays.contains(&t.exchange) {
+                                continue;
+                            }
+                            let best = delegated.entry(t.exchange).or_insert(t.preference);
+                            *best = (*best).min(t.preference);
+                        }
+                    }
                     Ok(_) => {}
                 }
             }
             // At the limit the MAIL-FROM questions are still asked, so a policy is called too
             // deep only when it really delegates further, not merely because it is long.
+            let delegated: Vec<MxTarget> = delegated
+                .into_iter()
+                .map(|(exchange, preference)| MxTarget {
+                    preference,
+                    exchange,
+                })
+                .collect();
             if depth + 1 > self.cfg.max_depth {
                 if !self.fresh_targets(&delegated).is_empty() {
                     over = Some(format!(
@@ -333,7 +373,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             }
             if !is_host_name(&t.exchange) {
                 let note = format!("ignored invalid relay name {:?}", t.exchange);
-                if !self.ignored.contains(&note) {
+                if self.noted.insert(note.clone()) {
                     self.ignored.push(note);
                 }
                 continue;

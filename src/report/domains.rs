@@ -13,8 +13,22 @@ use crate::model::{SpfResult, Verdict};
 use crate::pairs_file::sender_column;
 
 use super::summary::pct;
+use crate::fileio::guard::Kind;
 use crate::model::PairRow;
 use crate::pairs_file::csv_writer;
+
+/// What `--summary` writes, so an existing file of another kind is never replaced.
+pub const KIND: Kind = Kind {
+    flag: "--summary",
+    what: "a repudiate summary (first line `domain,messages,pairs,...`)",
+    is_ours: is_summary,
+    regular_only: false,
+};
+
+fn is_summary(prefix: &[u8]) -> bool {
+    // The first columns: later versions may add columns at the end.
+    prefix.starts_with(format!("{},", HEADER[..3].join(",")).as_bytes())
+}
 
 pub const HEADER: [&str; 16] = [
     "domain",

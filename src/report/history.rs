@@ -16,8 +16,23 @@ use crate::model::{SpfResult, Verdict};
 
 use super::domains::pct_column;
 use super::summary::Totals;
+use crate::fileio::guard::Kind;
 use crate::fileio::output::{is_renamed_into_place, write_output};
 use crate::pairs_file::csv_writer;
+
+/// What `--history` writes, so an existing file of another kind is never extended or
+/// replaced (`append` checks the whole header line again under the lock).
+pub const KIND: Kind = Kind {
+    flag: "--history",
+    what: "a repudiate history (first line `run_at,inputs,messages,...`)",
+    is_ours: is_history,
+    regular_only: false,
+};
+
+fn is_history(prefix: &[u8]) -> bool {
+    // The first columns: later versions may add columns at the end.
+    prefix.starts_with(format!("{},", HEADER[..3].join(",")).as_bytes())
+}
 
 pub const HEADER: [&str; 19] = [
     "run_at",

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use crate::fileio::guard::Kind;
 use crate::model::SkipReason;
 use crate::model::{SpfResult, Verdict};
 
@@ -16,6 +17,20 @@ use super::summary::{Ranked, Totals, pct};
 
 /// Rows in each of the domain and relay tables; the CSVs have all of them.
 pub const MAX_LISTED: usize = 50;
+
+/// What `--html` writes, so an existing file of another kind is never replaced: a page this
+/// tool wrote carries its title near the top.
+pub const KIND: Kind = Kind {
+    flag: "--html",
+    what: "a repudiate HTML report",
+    is_ours: is_report,
+    regular_only: false,
+};
+
+fn is_report(prefix: &[u8]) -> bool {
+    prefix.starts_with(b"<!DOCTYPE html>")
+        && memchr::memmem::find(prefix, b"<title>repudiate audit").is_some()
+}
 
 pub struct HtmlReport<'a> {
     /// When the run started (RFC 3339, UTC).

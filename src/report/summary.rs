@@ -9,6 +9,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::model::SkipReason;
+use crate::model::text::one_line;
 use crate::model::{SpfResult, Verdict};
 use crate::pairs_file::sender_column;
 
@@ -235,7 +236,11 @@ fn render_ranked(s: &mut String, what: &str, ranked: &[Ranked], pairs_are: &str)
         ranked.len()
     );
     for r in ranked.iter().take(TOP) {
-        let name = if r.name.is_empty() { "(none)" } else { &r.name };
+        let name = if r.name.is_empty() {
+            "(none)".into()
+        } else {
+            one_line(&r.name)
+        };
         let _ = writeln!(
             s,
             "    {:<39} {:>10} of {:>10} {:>6.1}% {:>6} {pairs_are}",

@@ -288,8 +288,8 @@ async fn each_fault_ends_in_its_verdict_with_the_reason_in_the_csv() {
     // A negative answer without an SOA is asked once more by hand. The reply to another
     // question: hickory's UDP try (reply dropped, timed out) and its retry over the TCP
     // connection the truncated questions opened (reply taken), then the check; the
-    // wrong-owner relay's one try, then the check; the bare NODATA's one try, the check, and
-    // the look for a CNAME.
+    // wrong-owner relay's one try, then the check; the bare NODATA's one try and the check,
+    // whose reply holds no CNAME to follow (so no further question).
     let wrongq = srv.queries_for("mail-from.wrongq.test", "MX");
     assert!(
         (2..=3).contains(&wrongq),
@@ -297,7 +297,7 @@ async fn each_fault_ends_in_its_verdict_with_the_reason_in_the_csv() {
     );
     assert_eq!(srv.queries_for("wo.relay.test", "A"), 2);
     assert_eq!(srv.queries_for("mail-from.nosoa.test", "MX"), 2);
-    assert_eq!(srv.queries_for("mail-from.nosoa.test", "CNAME"), 1);
+    assert_eq!(srv.queries_for("mail-from.nosoa.test", "CNAME"), 0);
     // The IP-literal target was never looked up as a name.
     assert_eq!(srv.queries_for("192.0.2.10", "A"), 0);
     assert_eq!(srv.queries_for("mail-from.192.0.2.10", "MX"), 0);
@@ -525,5 +525,182 @@ async fn concurrency_bounds_queries_in_flight_without_serialising_them() {
         );
         assert!(run.took < Duration::from_secs(6), "{:?}", run.took);
     }
+    srv.stop().await;
+}
+
+/// `n` hops of CNAME, `<label>0 -> <label>1 -> ... -> <label>n`, the last with an address.
+fn cname_chain(label: &str, n: usize, last_ip: &str) -> String {
+    let mut records = String::new();
+    for i in 0..n {
+        writeln!(records, "{label}{i} IN CNAME {label}{}.test.", i + 1).unwrap();
+    }
+    writeln!(records, "{label}{n} IN A {last_ip}").unwrap();
+    records
+}
+
+/// Faults once read as forgery (issue 14): policies and relays are sound, and only the
+/// injected fault can break them.
+fn forgery_faults_zone() -> String {
+    let mut records = String::from(
+        "\
+MAIL-FROM.short      IN MX 10 s0.test.
+MAIL-FROM.long       IN MX 10 l0.test.
+MAIL-FROM.endless    IN MX 10 e0.test.
+MAIL-FROM.brokenhop  IN MX 10 b0.test.
+; a relay whose name is an alias of itself, and whose CNAME question then fails
+MAIL-FROM.selfsf     IN MX 10 selfsf.test.
+selfsf               IN CNAME selfsf.test.
+MAIL-FROM.selfdead   IN MX 10 selfdead.test.
+selfdead             IN CNAME selfdead.test.
+; a relay whose A question is answered with an AAAA record
+MAIL-FROM.v6answer   IN MX 10 v6answer.relay.test.
+v6answer.relay       IN A 192.0.2.50
+v6answer.relay       IN AAAA 2001:db8::50
+; a policy whose MX question is answered with an A record
+MAIL-FROM.aanswer    IN MX 10 out.direct.test.
+MAIL-FROM.aanswer    IN A 192.0.2.10
+out.direct           IN A 192.0.2.10
+; a relay whose own MAIL-FROM (delegation) is answered with an A record
+MAIL-FROM.deleg      IN MX 10 prov.test.
+prov                 IN A 192.0.2.60
+MAIL-FROM.prov       IN MX 10 inner.prov.test.
+MAIL-FROM.prov       IN A 192.0.2.61
+inner.prov           IN A 192.0.2.62
+",
+    );
+    records.push_str(&cname_chain("s", 3, "192.0.2.41"));
+    records.push_str(&cname_chain("l", 12, "192.0.2.42"));
+    records.push_str(&cname_chain("e", 40, "192.0.2.43"));
+    records.push_str(&cname_chain("b", 12, "192.0.2.44"));
+    zone(&records)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_that_once_read_as_forgery_end_in_tempfail_or_the_true_answer() {
+    let mut faults = Faults::default()
+        .servfail_type("selfsf.test", "CNAME")
+        .blackhole_type("selfdead.test", "CNAME")
+        .other_type("v6answer.relay.test", "AAAA")
+        .other_type("mail-from.aanswer.test", "A")
+        .other_type("mail-from.prov.test", "A")
+        // the tenth hop of the broken chain fails, past where hickory gives up
+        .servfail("b10.test");
+    for (label, hops) in [("s", 3), ("l", 12), ("e", 40), ("b", 12)] {
+        for i in 0..hops {
+            faults = faults.cname_hop_only(&format!("{label}{i}.test"));
+        }
+    }
+    let zone = forgery_faults_zone();
+    let srv = TestDns::start(&[("test.", &zone)], faults).await;
+
+    let expected = [
+        // A chain answered one hop per query is followed, to its address: the true answer.
+        (
+            pair("short.test", "192.0.2.41"),
+            row("nonrepudiated", "s0.test", "s0.test", ""),
+        ),
+        (
+            pair("short.test", "203.0.113.9"),
+            row("repudiated", "", "s0.test", ""),
+        ),
+        // Longer than hickory follows (8), within the bound (16): still the true answer.
+        (
+            pair("long.test", "192.0.2.42"),
+            row("nonrepudiated", "l0.test", "l0.test", ""),
+        ),
+        (
+            pair("long.test", "203.0.113.9"),
+            row("repudiated", "", "l0.test", ""),
+        ),
+        // Past the bound: no answer, so no verdict either.
+        (
+            pair("endless.test", "203.0.113.9"),
+            row(
+                "tempfail",
+                "",
+                "e0.test",
+                "e0.test A: bad answer: CNAME chain longer than 16: e0.test -> e1.test -> ...",
+            ),
+        ),
+        // A hop that fails after hickory gave up: the failure, never "no address".
+        (
+            pair("brokenhop.test", "203.0.113.9"),
+            row("tempfail", "", "b0.test", "b0.test A: SERVFAIL"),
+        ),
+        (
+            pair("selfsf.test", "203.0.113.9"),
+            row(
+                "tempfail",
+                "",
+                "selfsf.test",
+                "selfsf.test A: bad answer: CNAME loop selfsf.test -> selfsf.test",
+            ),
+        ),
+        (
+            pair("selfdead.test", "203.0.113.9"),
+            row(
+                "tempfail",
+                "",
+                "selfdead.test",
+                "selfdead.test A: bad answer: CNAME loop selfdead.test -> selfdead.test",
+            ),
+        ),
+        (
+            pair("v6answer.test", "192.0.2.50"),
+            row(
+                "tempfail",
+                "",
+                "v6answer.relay.test",
+                "v6answer.relay.test A: bad answer: answer records of another type: AAAA",
+            ),
+        ),
+        (
+            pair("aanswer.test", "203.0.113.9"),
+            row(
+                "tempfail",
+                "",
+                "",
+                "mail-from.aanswer.test MX: bad answer: answer records of another type: A",
+            ),
+        ),
+        (
+            pair("deleg.test", "203.0.113.9"),
+            row(
+                "tempfail",
+                "",
+                "prov.test",
+                "mail-from.prov.test MX: bad answer: answer records of another type: A",
+            ),
+        ),
+    ];
+    let pairs: Vec<_> = expected.iter().map(|(p, _)| p.clone()).collect();
+    let run = audit(&srv, &pairs, &["--timeout", TIMEOUT, "--attempts", "1"]).await;
+    let mut wrong = Vec::new();
+    for (key, want) in &expected {
+        let got = &run.rows[key];
+        if got != want {
+            wrong.push(format!("{key:?}\n   got  {got:?}\n   want {want:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // A chain is one question of the policy's budget however many hops it takes, and each
+    // hop of the long chain is asked a bounded number of times.
+    for i in 0..12 {
+        let asked = srv.queries_for(&format!("l{i}.test"), "A");
+        assert!((1..=3).contains(&asked), "l{i}.test asked {asked} times");
+    }
+    assert_eq!(
+        srv.queries_for("e17.test", "A"),
+        0,
+        "followed past the bound"
+    );
+
+    // Two questions are the whole budget the 12-hop chain needs: the policy, the relay's A.
+    let long = [pair("long.test", "192.0.2.42")];
+    let run = audit(&srv, &long, &["--timeout", TIMEOUT, "--max-lookups", "2"]).await;
+    assert_eq!(
+        run.rows[&long[0]],
+        row("nonrepudiated", "l0.test", "l0.test", "")
+    );
     srv.stop().await;
 }

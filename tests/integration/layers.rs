@@ -14,7 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("model", &[]),
     ("net", &[]),
     ("fileio", &[]),
-    ("pairs_file", &["model", "net"]),
+    ("pairs_file", &["model", "net", "fileio"]),
     // the stages, in data-flow order
     ("extract", &["model", "net"]),
     ("aggregate", &["model"]),

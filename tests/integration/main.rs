@@ -11,6 +11,8 @@ mod dns_server_smoke;
 mod dns_verdicts;
 mod generate;
 mod layers;
+mod limits;
+mod output_safety;
 mod properties;
 mod readme;
 mod reports;

@@ -97,6 +97,11 @@ pub enum Fault {
     TruncateAlways,
     /// Answer NOERROR with no records in any section: a NODATA without the SOA.
     NodataWithoutSoa,
+    /// Answer with the CNAME records at the name and nothing else, so a client must ask for
+    /// each hop of a chain itself (as a server that does not chase aliases answers).
+    CnameHopOnly,
+    /// Answer NOERROR with records of this other type, owned by the name, and no SOA.
+    OtherType(RecordType),
 }
 
 #[derive(Clone, Debug)]
@@ -204,6 +209,25 @@ impl Faults {
     /// Meant for a name without records of the asked type, so the reply is true, only bare.
     pub fn nodata_without_soa(self, name: &str) -> Self {
         self.with(name, None, Fault::NodataWithoutSoa)
+    }
+
+    /// Answer every question for `name` with its CNAME records alone, never the records the
+    /// alias leads to: a chain through such names arrives one hop per query.
+    pub fn cname_hop_only(self, name: &str) -> Self {
+        self.with(name, None, Fault::CnameHopOnly)
+    }
+
+    /// Answer every question for `name` (NOERROR, no SOA) with records of `rtype` instead
+    /// of the asked type: the zone's RRset of that type if it has one, else a synthetic one
+    /// (as for [`Faults::wrong_answer`]), owned by the name itself.
+    pub fn other_type(self, name: &str, rtype: &str) -> Self {
+        let fault = Fault::OtherType(parse_rtype(rtype));
+        self.with(name, None, fault)
+    }
+
+    /// Never answer `rtype` queries of `name` (other types are answered normally).
+    pub fn blackhole_type(self, name: &str, rtype: &str) -> Self {
+        self.with(name, Some(rtype), Fault::Blackhole)
     }
 
     /// Total delay and the deciding fault for one query.
@@ -428,10 +452,16 @@ impl FaultyHandler {
 
     /// Answer records for [`Fault::WrongAnswer`]: owned by `wrong-answer.<qname>`.
     fn wrong_records(&self, qname: &LowerName, rtype: RecordType) -> Vec<Record> {
-        let qname = Name::from(qname.clone());
-        let owner = qname
+        let owner = Name::from(qname.clone())
             .prepend_label(WRONG_ANSWER_LABEL)
             .expect("wrong-answer owner name");
+        self.records_as(qname, rtype, owner)
+    }
+
+    /// The zone's `rtype` records at `qname` (or a synthetic record of that type when it has
+    /// none), renamed to `owner`.
+    fn records_as(&self, qname: &LowerName, rtype: RecordType, owner: Name) -> Vec<Record> {
+        let qname = Name::from(qname.clone());
         let key = RrKey::new(LowerName::from(&qname), rtype);
         if let Some(rrset) = self.records.get(&key) {
             return rrset
@@ -476,6 +506,24 @@ fn info_without_send(request: &Request, code: ResponseCode) -> ResponseInfo {
         metadata,
         counts: HeaderCounts::default(),
     })
+}
+
+/// An authoritative NOERROR reply to `request` holding `answers` and nothing else.
+async fn send_answers<R: ResponseHandler>(
+    request: &Request,
+    answers: &[Record],
+    response_handle: &mut R,
+) -> Result<ResponseInfo, hickory_server::net::NetError> {
+    let mut md = Metadata::response_from_request(&request.metadata);
+    md.authoritative = true;
+    let resp = MessageResponseBuilder::from_message_request(request).build(
+        md,
+        answers.iter(),
+        std::iter::empty(),
+        std::iter::empty(),
+        std::iter::empty(),
+    );
+    response_handle.send_response(resp).await
 }
 
 #[async_trait]
@@ -576,6 +624,16 @@ impl RequestHandler for FaultyHandler {
                     std::iter::empty(),
                 );
                 response_handle.send_response(resp).await
+            }
+            Some(Fault::CnameHopOnly) => {
+                let owner = Name::from(qname.clone());
+                let answers = self.records_as(&qname, RecordType::CNAME, owner);
+                send_answers(request, &answers, &mut response_handle).await
+            }
+            Some(Fault::OtherType(rtype)) => {
+                let owner = Name::from(qname.clone());
+                let answers = self.records_as(&qname, rtype, owner);
+                send_answers(request, &answers, &mut response_handle).await
             }
             Some(Fault::WrongAnswer) => {
                 let answers = self.wrong_records(&qname, qtype);
