@@ -446,6 +446,7 @@ fn input_settings(
             extract,
             format: input.format,
             strict: input.strict,
+            ..ReadOptions::default()
         },
         perimeter,
     };
