@@ -420,6 +420,7 @@ fn input_settings(
             NullSender::Skip => NullSenderMode::Skip,
             NullSender::Helo => NullSenderMode::Helo,
         },
+        ..ExtractOptions::default()
     };
     match input.jobs {
         Some(0) => return Err("--jobs must be at least 1".into()),
