@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use repudiate::dns::{Answer, Data, Failure, Lookup, MxTarget, Outcome, QType, Source};
-use repudiate::policy::{PolicyConfig, Trusted, Verdict, evaluate};
+use repudiate::model::Verdict;
+use repudiate::policy::{PolicyConfig, Trusted, evaluate};
 
 /// Relay names the answers draw from: valid ones that delegate to each other, the root, and
 /// names a policy must ignore.
