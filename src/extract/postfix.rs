@@ -403,19 +403,23 @@ impl PostfixJoiner {
     fn evict_idle(&mut self, emit: &mut dyn FnMut(Record)) {
         let now = self.clock.now();
         let window = self.parser.opts.queue_window_secs;
-        self.open.retain(|slot| {
-            if now - slot.seen <= window {
-                return true;
+        let idle = |slot: &Slot| now - slot.seen > window;
+        let kept = self.open.iter().filter(|s| !idle(s)).count();
+        // The survivors move to a table of their own size: `retain` would leave a tombstone
+        // per evicted id, and hashbrown doubles a table whose tombstones run out its room
+        // while it is more than half full, which on a steady log keeps it at four times the
+        // ids it holds. A quarter more room takes the ids of the next sweep interval.
+        let mut fresh = HashTable::with_capacity(kept + kept / 4 + 64);
+        for slot in std::mem::take(&mut self.open) {
+            if idle(&slot) {
+                if let Some(record) = slot.open.unfinished() {
+                    emit(record);
+                }
+            } else {
+                fresh.insert_unique(slot.hash, slot, |s| s.hash);
             }
-            if let Some(record) = slot.open.unfinished() {
-                emit(record);
-            }
-            false
-        });
-        // A burst of open ids must not keep its memory once they are gone.
-        if self.open.len() < self.open.capacity() / 4 {
-            self.open.shrink_to(self.open.len() * 2, |s| s.hash);
         }
+        self.open = fresh;
         self.next_sweep = now.saturating_add(sweep_interval(&self.parser.opts));
     }
 
