@@ -3,7 +3,10 @@
 //! and looping targets, address sets with and without the client), answering a repeated
 //! question the same way, as the run's cache does. Checked: no panic; the same verdict twice;
 //! the lookup budget holds; a `repudiated` verdict never follows a failed lookup (a fault
-//! must not read as forgery); `nonrepudiated` always names what matched.
+//! must not read as forgery); `nonrepudiated` always names what matched. SPF's
+//! `check_host` runs over the same fake (TXT answers drawn from SPF records that include,
+//! redirect, use macros and ask `a`, `mx`, `ptr` and `exists`, or taken from the input),
+//! checked for no panic and the same result twice.
 #![no_main]
 
 use std::collections::HashMap;
@@ -15,6 +18,7 @@ use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use repudiate::dns::{Answer, Data, Failure, Lookup, MxTarget, Outcome, QType, Source};
 use repudiate::model::Verdict;
+use repudiate::policy::spf::{Identity, check_host};
 use repudiate::policy::{PolicyConfig, Trusted, evaluate};
 
 /// Relay names the answers draw from: valid ones that delegate to each other, the root, and
@@ -32,6 +36,19 @@ const NAMES: [&str; 8] = [
 const CLIENT_V4: &str = "192.0.2.1";
 const CLIENT_V6: &str = "2001:db8::1";
 const OTHERS: [&str; 4] = ["192.0.2.2", "2001:db8::2", "::ffff:192.0.2.1", "198.51.100.7"];
+/// TXT answers: SPF records that reach every kind of term, and text that is none.
+const SPF: [&str; 10] = [
+    "v=spf1 -all",
+    "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 ~all",
+    "v=spf1 include:b.example include:a.example -all",
+    "v=spf1 a mx ptr exists:%{i}.%{l}.x.example redirect=b.example",
+    "v=spf1 a:mx.a.example/24 mx:relay.b.example//64 ?all",
+    "v=spf1 redirect=a.example",
+    "v=spf1 exists:%{ir}.%{v}._spf.%{d2} exp=%{h}.e.example",
+    "not spf at all",
+    "v=spf1 %{p}.x.example -all",
+    "v=spf1 include:%{o} +all",
+];
 
 struct Fake<'a> {
     bytes: Mutex<&'a [u8]>,
@@ -75,6 +92,20 @@ impl Fake<'_> {
                 })
                 .collect()
         };
+        if matches!(qtype, QType::Txt | QType::Ptr) && kind % 8 >= 4 {
+            let texts = (0..n)
+                .map(|_| match self.byte() {
+                    b if b % 4 == 0 => self.text(),
+                    b if qtype == QType::Ptr => NAMES[usize::from(b) % NAMES.len()].to_string(),
+                    b => SPF[usize::from(b) % SPF.len()].to_string(),
+                })
+                .collect();
+            return Outcome::Found(if qtype == QType::Txt {
+                Data::Txt(texts)
+            } else {
+                Data::Ptr(texts)
+            });
+        }
         match kind % 8 {
             0 => Outcome::NxDomain,
             1 => Outcome::NoData,
@@ -87,6 +118,18 @@ impl Fake<'_> {
             _ if qtype == QType::Mx => Outcome::Found(Data::Addrs(addrs(self))),
             _ => Outcome::Found(Data::Mx(mx(self))),
         }
+    }
+}
+
+impl Fake<'_> {
+    /// Up to 255 bytes of the input as text.
+    fn text(&self) -> String {
+        let len = usize::from(self.byte());
+        let mut bytes = self.bytes.lock().unwrap();
+        let take = len.min(bytes.len());
+        let text = String::from_utf8_lossy(&bytes[..take]).into_owned();
+        *bytes = &bytes[take..];
+        text
     }
 }
 
@@ -156,4 +199,18 @@ fuzz_target!(|data: &[u8]| {
     assert!(e.lookups <= cfg.max_lookups);
     assert!(!(failed && e.verdict == Verdict::Repudiated), "{e:?}");
     assert_eq!(e.verdict == Verdict::Nonrepudiated, e.matched.is_some(), "{e:?}");
+
+    let spf = || {
+        let fake = Fake {
+            bytes: Mutex::new(rest),
+            answers: Mutex::new(HashMap::new()),
+            failed: AtomicBool::new(false),
+        };
+        let identity = Identity::pair("a.example");
+        let helo = (flags & 8 != 0).then_some("mx.a.example");
+        let deadline = Duration::from_secs(60);
+        runtime().block_on(check_host(&fake, ip, &identity, helo, deadline, cfg.trace))
+    };
+    let (a, b) = (spf(), spf());
+    assert_eq!((a.result, &a.decided_by, &a.error), (b.result, &b.decided_by, &b.error));
 });
