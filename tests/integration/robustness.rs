@@ -545,3 +545,31 @@ fn pair_counts_that_would_overflow_saturate() {
         stderr(&out)
     );
 }
+
+/// Found by the `zone_file` fuzz target (fixtures/fuzz/zone_file): a name whose tenth byte
+/// falls inside a character — here from SPF's `%{l}` of a non-ASCII local part — made the
+/// zone overlay slice text mid-character, and `check` panicked (exit 101).
+#[test]
+fn a_non_ascii_name_asked_of_a_zone_file_is_answered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zone = write(
+        tmp.path(),
+        "z.zone",
+        "$ORIGIN example.\n$TTL 300\n@ SOA ns. host. 1 2 3 4 60\nx TXT \"v=spf1 exists:%{l}.x.example -all\"\n",
+    );
+    let out = bin()
+        .args([
+            "check",
+            "aaaaaaaaaü@x.example",
+            "192.0.2.1",
+            "--offline",
+            "--zone",
+        ])
+        .arg(&zone)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(text.contains("spf:     temperror"), "{text}");
+    assert!(text.contains("aaaaaaaaaü.x.example A: offline"), "{text}");
+}
