@@ -275,7 +275,7 @@ fn fill<R: Read>(
                 };
             }
             // Never more than the limit needs to see that a line is too long.
-            let grown = (buf.len() * 2).min(line_start + max_line + 1);
+            let grown = (buf.len() * 2).min(line_start.saturating_add(max_line).saturating_add(1));
             buf.resize(grown.max(buf.len() + 1), 0);
         }
         match source.read(&mut buf[filled..]) {
@@ -640,5 +640,17 @@ mod tests {
             matches!(stop, Err(Stop::Oversized { offset }) if offset == first),
             "{stop:?}"
         );
+        // No limit at all (the largest one): every line is kept, and nothing overflows.
+        let mut log = LogExtractor::new(ExtractOptions::default());
+        let mut unlimited = LineLimit::new(usize::MAX);
+        read_log(
+            data.as_bytes(),
+            &mut log,
+            &mut Tally::default(),
+            false,
+            &mut unlimited,
+        )
+        .unwrap();
+        assert_eq!(unlimited.oversized.count, 0);
     }
 }

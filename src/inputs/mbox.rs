@@ -339,7 +339,7 @@ impl<R: Read> MboxReader<R> {
     /// [`Self::line_end`] for a line of at most `max` bytes (its line end not counted);
     /// `None` for a longer one, which is read no further than that.
     fn line_end_within(&mut self, at: u64, max: usize) -> io::Result<Option<u64>> {
-        let bound = at.saturating_add(max as u64 + 1);
+        let bound = at.saturating_add(max as u64).saturating_add(1);
         let mut searched = at;
         loop {
             let from = self.index(searched);
@@ -1378,5 +1378,20 @@ mod tests {
         ] {
             assert!(!is_time(no.as_bytes()), "{no}");
         }
+    }
+
+    #[test]
+    fn a_long_from_line_is_no_separator_and_no_limit_overflows() {
+        let long = format!(
+            "From a@b.example {} Tue Jun  4 10:00:00 2024\n",
+            "x".repeat(100)
+        );
+        let mbox = format!("From a@b.example Tue Jun  4 10:00:00 2024\nX: 1\n\n{long}Y: 2\n");
+        let items = |max: usize| {
+            let mut r = MboxReader::with_buffer(mbox.as_bytes(), 16).with_limit(max);
+            std::iter::from_fn(|| r.next_item().unwrap()).count()
+        };
+        assert_eq!(items(usize::MAX), 2, "a separator under the limit");
+        assert_eq!(items(64), 1, "a longer one is body text");
     }
 }
