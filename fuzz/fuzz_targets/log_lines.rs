@@ -51,5 +51,8 @@ fuzz_target!(|data: &[u8]| {
     log.finish(&mut |r| bulk.add(r));
     assert_eq!(bulk.pairs, one_by_one.pairs);
     assert_eq!(bulk.skipped, one_by_one.skipped);
-    assert_eq!(seen.oversized.count, bulk.skipped[SkipReason::Oversized.index()]);
+    assert_eq!(
+        seen.oversized.count,
+        bulk.skipped[SkipReason::Oversized.index()]
+    );
 });

@@ -27,5 +27,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let window = 8 + usize::from(first % 64);
-    assert_eq!(split(rest, None), split(rest, Some(window)), "window {window}");
+    assert_eq!(
+        split(rest, None),
+        split(rest, Some(window)),
+        "window {window}"
+    );
 });

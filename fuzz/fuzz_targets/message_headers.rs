@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     };
     // An envelope line may come first, up to the first NUL.
     let (envelope, header) = match rest.iter().position(|&b| b == 0) {
-        Some(nul) if flags & 1 == 1 => (Some(String::from_utf8_lossy(&rest[..nul])), &rest[nul + 1..]),
+        Some(nul) if flags & 1 == 1 => (
+            Some(String::from_utf8_lossy(&rest[..nul])),
+            &rest[nul + 1..],
+        ),
         _ => (None, rest),
     };
     let opts = ExtractOptions {

@@ -35,7 +35,12 @@ const NAMES: [&str; 8] = [
 ];
 const CLIENT_V4: &str = "192.0.2.1";
 const CLIENT_V6: &str = "2001:db8::1";
-const OTHERS: [&str; 4] = ["192.0.2.2", "2001:db8::2", "::ffff:192.0.2.1", "198.51.100.7"];
+const OTHERS: [&str; 4] = [
+    "192.0.2.2",
+    "2001:db8::2",
+    "::ffff:192.0.2.1",
+    "198.51.100.7",
+];
 /// TXT answers: SPF records that reach every kind of term, and text that is none.
 const SPF: [&str; 10] = [
     "v=spf1 -all",
@@ -167,7 +172,9 @@ fuzz_target!(|data: &[u8]| {
     let [flags, depth, lookups, rest @ ..] = data else {
         return;
     };
-    let ip: IpAddr = if flags & 1 == 0 { CLIENT_V4 } else { CLIENT_V6 }.parse().unwrap();
+    let ip: IpAddr = if flags & 1 == 0 { CLIENT_V4 } else { CLIENT_V6 }
+        .parse()
+        .unwrap();
     let mut cfg = PolicyConfig {
         max_depth: u32::from(depth % 12),
         max_lookups: u32::from(lookups % 40),
@@ -198,7 +205,11 @@ fuzz_target!(|data: &[u8]| {
     );
     assert!(e.lookups <= cfg.max_lookups);
     assert!(!(failed && e.verdict == Verdict::Repudiated), "{e:?}");
-    assert_eq!(e.verdict == Verdict::Nonrepudiated, e.matched.is_some(), "{e:?}");
+    assert_eq!(
+        e.verdict == Verdict::Nonrepudiated,
+        e.matched.is_some(),
+        "{e:?}"
+    );
 
     let spf = || {
         let fake = Fake {
@@ -212,5 +223,8 @@ fuzz_target!(|data: &[u8]| {
         runtime().block_on(check_host(&fake, ip, &identity, helo, deadline, cfg.trace))
     };
     let (a, b) = (spf(), spf());
-    assert_eq!((a.result, &a.decided_by, &a.error), (b.result, &b.decided_by, &b.error));
+    assert_eq!(
+        (a.result, &a.decided_by, &a.error),
+        (b.result, &b.decided_by, &b.error)
+    );
 });
