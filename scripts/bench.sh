@@ -7,7 +7,8 @@
 #   --quick        50 MB workloads (memory also at 10 MB) instead of 1 GB (and 100 MB)
 #   --runs N       runs of each fast measurement, alternating (default 3)
 #   --slow-runs N  runs of the Python baseline and pflogsumm (default: --runs)
-#   --only LIST    comma list of: mbox,log,dns,spf,mem,cores (default: all)
+#   --only LIST    comma list of: mbox,log,dns,spf,mem,shapes,cores (default: all); shapes
+#                  is scripts/memory_check.py: peak RSS on the input shapes of docs/memory.md
 # environment: BENCH_DIR (workload cache, default /work/bench-cache), BENCH_DNS_PORT (5391;
 #   the delaying proxy uses the next port), REPUDIATE (a built binary to use instead)
 set -euo pipefail
@@ -20,7 +21,7 @@ DNS_PORT=${BENCH_DNS_PORT:-5391}
 PROXY_PORT=$((DNS_PORT + 1))
 RUNS=3
 SLOW_RUNS=
-ONLY=mbox,log,dns,spf,mem,cores
+ONLY=mbox,log,dns,spf,mem,shapes,cores
 SIZE=1G
 SMALL=100M
 
@@ -171,6 +172,15 @@ if wanted mem; then
   done
 fi
 
+# --- memory per input shape (issue 14.3): 1 GB message, 500 MB lines, 100 MB header blocks,
+# 5 million open queue ids; generated on the fly, measured by scripts/memory_check.py -------
+SHAPES_STATUS=0
+if wanted shapes; then
+  log "memory per input shape (scripts/memory_check.py)"
+  SHAPES_TABLE=$(python3 "$REPO/scripts/memory_check.py" --binary "$BIN" --dir "$WORK") ||
+    SHAPES_STATUS=$?
+fi
+
 # --- DNS: nsd on loopback, the tool, dnsperf, and the same through a 20 ms delay -------------
 NSD_PID=
 PROXY_PID=
@@ -301,3 +311,9 @@ echo
 echo "repudiate bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, workloads $SIZE (memory also $SMALL), $RUNS runs ($SLOW_RUNS for slow baselines)"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$TOOLS" report "$RESULTS"
+if wanted shapes; then
+  echo
+  echo "peak RSS of scan per input shape (limit 200 MB, docs/memory.md):"
+  echo "$SHAPES_TABLE"
+  [ "$SHAPES_STATUS" -eq 0 ] || { echo "memory per input shape: FAIL" >&2; exit 1; }
+fi

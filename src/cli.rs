@@ -169,6 +169,17 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Skip a line, or a message's header block, longer than this many bytes as oversized,
+    /// without holding it in memory (default: 33554432).
+    #[arg(long, value_name = "BYTES")]
+    pub max_line_bytes: Option<usize>,
+
+    /// Days of log time after which a postfix queue id that no line has named is dropped
+    /// (counted incomplete if its record never came), so logs without `removed` lines keep
+    /// memory bounded (default: 3).
+    #[arg(long, value_name = "DAYS")]
+    pub queue_window: Option<f64>,
+
     /// Parser threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,

@@ -33,6 +33,8 @@ pub mod defaults {
     pub const MAX_LOOKUPS: u32 = crate::policy::DEFAULT_MAX_LOOKUPS;
     pub const EVAL_TIMEOUT_SECS: f64 = crate::policy::DEFAULT_EVAL_TIMEOUT.as_secs_f64();
     pub const DNS_PORT: u16 = 53;
+    pub const MAX_LINE_BYTES: usize = crate::inputs::oversize::DEFAULT_MAX_LINE_BYTES;
+    pub const QUEUE_WINDOW_DAYS: f64 = crate::extract::DEFAULT_QUEUE_WINDOW_SECS as f64 / 86_400.0;
 }
 
 /// The most parser threads `--jobs` may ask for: 256 start in milliseconds, 1,000 already
@@ -406,6 +408,18 @@ impl CheckConfig {
     }
 }
 
+/// `--queue-window DAYS` in seconds of log time.
+fn queue_window(days: Option<f64>) -> Result<u32, String> {
+    let days = days.unwrap_or(defaults::QUEUE_WINDOW_DAYS);
+    // A window under a minute would drop queue ids between their own lines.
+    if !(days.is_finite() && (1.0 / 1440.0..=10_000.0).contains(&days)) {
+        return Err(format!(
+            "--queue-window must be a number of days from 0.001 to 10000, not {days}"
+        ));
+    }
+    Ok((days * 86_400.0).round() as u32)
+}
+
 /// The input, output and run settings `audit` and `scan` share.
 fn input_settings(
     input: InputArgs,
@@ -420,6 +434,7 @@ fn input_settings(
             NullSender::Skip => NullSenderMode::Skip,
             NullSender::Helo => NullSenderMode::Helo,
         },
+        queue_window_secs: queue_window(input.queue_window.or(file.limits.queue_window))?,
     };
     match input.jobs {
         Some(0) => return Err("--jobs must be at least 1".into()),
@@ -446,6 +461,11 @@ fn input_settings(
             extract,
             format: input.format,
             strict: input.strict,
+            max_line_bytes: match input.max_line_bytes.or(file.limits.max_line_bytes) {
+                Some(0) => return Err("--max-line-bytes must be at least 1".into()),
+                Some(n) => n,
+                None => defaults::MAX_LINE_BYTES,
+            },
         },
         perimeter,
     };
@@ -788,6 +808,8 @@ mod tests {
             ("max-depth", defaults::MAX_DEPTH.to_string()),
             ("max-lookups", defaults::MAX_LOOKUPS.to_string()),
             ("eval-timeout", defaults::EVAL_TIMEOUT_SECS.to_string()),
+            ("max-line-bytes", defaults::MAX_LINE_BYTES.to_string()),
+            ("queue-window", defaults::QUEUE_WINDOW_DAYS.to_string()),
         ];
         let default_in = regex::Regex::new(r"default: ([0-9.]+)").unwrap();
         let cli = Cli::command();

@@ -187,6 +187,11 @@ fn read_inputs(
     for e in &report.errors {
         say(&e.to_string());
     }
+    // Skipped data is said even with --quiet: a line the run could not hold is mail it did
+    // not count, and the offset lets the user look at it.
+    for o in &report.oversized {
+        eprintln!("repudiate: {o}");
+    }
     if report.inputs_ok == 0 && !report.errors.is_empty() {
         return Err(Fatal("no input could be read".into()));
     }

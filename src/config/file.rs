@@ -35,6 +35,8 @@ pub struct Limits {
     pub eval_timeout: Option<f64>,
     pub fail_above: Option<f64>,
     pub lock_wait: Option<f64>,
+    pub max_line_bytes: Option<usize>,
+    pub queue_window: Option<f64>,
 }
 
 /// `[outputs]`: where `audit` writes; relative paths are relative to the config file.

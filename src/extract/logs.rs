@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use aho_corasick::{AhoCorasick, Input, MatchKind};
 
+use super::log_time::{self, LogTime};
 use super::postfix::{PostfixEvent, PostfixJoiner, PostfixParser};
 use super::sendmail::{SendmailLog, is_sendmail, wants};
 use super::{ExtractOptions, exim, syslog};
@@ -21,7 +22,8 @@ use crate::model::Record;
 /// What one log line amounts to, for [`LogExtractor::apply`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogEvent<'a> {
-    Postfix(PostfixEvent<'a>),
+    /// With the line's time, which keeps the joiner's window of open queue ids.
+    Postfix(PostfixEvent<'a>, Option<LogTime>),
     /// A sendmail line that its extractor reads (the whole line, lossily decoded), applied
     /// in order because AUTH lines mark the process for the `from=` line after them.
     Sendmail(Cow<'a, str>),
@@ -70,7 +72,8 @@ impl LogLineParser {
     pub fn classify<'a>(&self, text: &'a [u8]) -> Option<LogEvent<'a>> {
         if let Some(line) = syslog::split_bytes(text) {
             if line.program.starts_with(b"postfix") {
-                self.postfix.classify(&line).map(LogEvent::Postfix)
+                let event = self.postfix.classify(&line)?;
+                Some(LogEvent::Postfix(event, log_time::parse(text)))
             } else if is_sendmail(line.program) {
                 wants(line.message).then(|| LogEvent::Sendmail(syslog::text(text)))
             } else if exim::is_exim(line.program) {
@@ -126,7 +129,7 @@ impl LogExtractor {
     /// Applies the event of one line; events must come in log order.
     pub fn apply(&mut self, event: LogEvent<'_>, emit: &mut dyn FnMut(Record)) {
         match event {
-            LogEvent::Postfix(event) => self.postfix.apply(event, emit),
+            LogEvent::Postfix(event, time) => self.postfix.apply(event, time, emit),
             LogEvent::Sendmail(text) => {
                 if let Some(line) = syslog::split(&text) {
                     self.sendmail.feed(&line, emit);

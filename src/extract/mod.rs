@@ -3,6 +3,7 @@
 //! for the check. Every input format ends here, so every format obeys the same rules.
 
 pub mod exim;
+pub mod log_time;
 pub mod logs;
 pub mod message;
 pub mod postfix;
@@ -37,7 +38,15 @@ pub struct ExtractOptions {
     /// Count `NOQUEUE: reject` attempts as pairs.
     pub include_rejected: bool,
     pub null_sender: NullSenderMode,
+    /// `--queue-window`: seconds of log time after which a postfix queue id that saw no
+    /// line is evicted (counted `incomplete` when it owed a record).
+    pub queue_window_secs: u32,
 }
+
+/// The default `--queue-window`, in seconds: three days of log time. A queue id's lines
+/// come seconds apart, and a deferred message's qmgr line repeats at every retry (at most
+/// `maximal_backoff_time`, 4000 s by default, apart), which keeps it open.
+pub const DEFAULT_QUEUE_WINDOW_SECS: u32 = 3 * 86_400;
 
 impl Default for ExtractOptions {
     fn default() -> Self {
@@ -46,6 +55,7 @@ impl Default for ExtractOptions {
             skip_private: true,
             include_rejected: false,
             null_sender: NullSenderMode::Skip,
+            queue_window_secs: DEFAULT_QUEUE_WINDOW_SECS,
         }
     }
 }

@@ -9,6 +9,10 @@
 //! turns a line into a [`PostfixEvent`] on its own (any thread, any order), and
 //! [`PostfixJoiner::apply`] runs the events through the join state in log order. The event
 //! carries the hash of its (host, queue id) key, so applying it costs one table probe.
+//!
+//! Memory is bounded by log time, not by log length (issue 14.3): a queue id that saw no
+//! line for `--queue-window` of log time is evicted, and counted `incomplete` if it still
+//! owed a record, as at the end of the input.
 
 use std::borrow::Cow;
 use std::hash::BuildHasher;
@@ -18,6 +22,7 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
 use super::ExtractOptions;
+use super::log_time::{LogClock, LogTime};
 use super::syslog::{RawSyslogLine, SyslogLine, text};
 use crate::model::address::normalize_address;
 use crate::model::{Record, SkipReason};
@@ -311,6 +316,8 @@ struct Slot {
     hash: u64,
     key: KeyBytes,
     open: Open,
+    /// The log clock when a line last named it.
+    seen: u32,
 }
 
 impl Slot {
@@ -323,16 +330,21 @@ impl Slot {
 pub struct PostfixJoiner {
     parser: PostfixParser,
     open: HashTable<Slot>,
+    clock: LogClock,
+    /// The log clock at which queue ids idle for a window are next looked for.
+    next_sweep: u32,
 }
 
 impl PostfixJoiner {
     pub fn new(opts: ExtractOptions) -> Self {
         PostfixJoiner {
+            next_sweep: sweep_interval(&opts),
             parser: PostfixParser {
                 opts,
                 hasher: KeyHasher::new(),
             },
             open: HashTable::new(),
+            clock: LogClock::default(),
         }
     }
 
@@ -341,15 +353,31 @@ impl PostfixJoiner {
         &self.parser
     }
 
-    /// Feeds one postfix line (`line.program` starts with `postfix`).
-    pub fn feed(&mut self, line: &SyslogLine<'_>, emit: &mut dyn FnMut(Record)) {
+    /// Feeds one postfix line (`line.program` starts with `postfix`) written at `time`.
+    pub fn feed(
+        &mut self,
+        line: &SyslogLine<'_>,
+        time: Option<LogTime>,
+        emit: &mut dyn FnMut(Record),
+    ) {
         if let Some(event) = self.parser.classify(&RawSyslogLine::of(line)) {
-            self.apply(event, emit);
+            self.apply(event, time, emit);
         }
     }
 
-    /// Applies one event of [`Self::parser`]; events must come in log order.
-    pub fn apply(&mut self, event: PostfixEvent<'_>, emit: &mut dyn FnMut(Record)) {
+    /// Applies one event of [`Self::parser`], from a line written at `time`; events must
+    /// come in log order.
+    pub fn apply(
+        &mut self,
+        event: PostfixEvent<'_>,
+        time: Option<LogTime>,
+        emit: &mut dyn FnMut(Record),
+    ) {
+        if let Some(t) = time
+            && self.clock.see(t) >= self.next_sweep
+        {
+            self.evict_idle(emit);
+        }
         match event {
             PostfixEvent::Record(record) => emit(record),
             PostfixEvent::Client { key, client } => self.client(&key, client, emit),
@@ -364,9 +392,40 @@ impl PostfixJoiner {
             PostfixEvent::Reject(key) => {
                 if let Some(slot) = self.open.find_mut(key.hash, |s| s.is(&key)) {
                     slot.open.rejected = true;
+                    slot.seen = self.clock.now();
                 }
             }
         }
+    }
+
+    /// Drops the queue ids no line named for a window of log time; those that still owed a
+    /// record report it, as at the end of the input.
+    fn evict_idle(&mut self, emit: &mut dyn FnMut(Record)) {
+        let now = self.clock.now();
+        let window = self.parser.opts.queue_window_secs;
+        let idle = |slot: &Slot| now - slot.seen > window;
+        let kept = self.open.iter().filter(|s| !idle(s)).count();
+        // The survivors move to a table of their own size: `retain` would leave a tombstone
+        // per evicted id, and hashbrown doubles a table whose tombstones run out its room
+        // while it is more than half full, which on a steady log keeps it at four times the
+        // ids it holds. A quarter more room takes the ids of the next sweep interval.
+        let mut fresh = HashTable::with_capacity(kept + kept / 4 + 64);
+        for slot in std::mem::take(&mut self.open) {
+            if idle(&slot) {
+                if let Some(record) = slot.open.unfinished() {
+                    emit(record);
+                }
+            } else {
+                fresh.insert_unique(slot.hash, slot, |s| s.hash);
+            }
+        }
+        self.open = fresh;
+        self.next_sweep = now.saturating_add(sweep_interval(&self.parser.opts));
+    }
+
+    /// Open queue ids (for tests and the memory check).
+    pub fn open_ids(&self) -> usize {
+        self.open.len()
     }
 
     /// End of input: reports records still open.
@@ -379,7 +438,7 @@ impl PostfixJoiner {
     }
 
     fn entry(&mut self, key: &QueueKey) -> &mut Open {
-        entry(&mut self.open, key)
+        entry(&mut self.open, key, self.clock.now())
     }
 
     /// A `client=` line: a new message, even when the queue id is an old one.
@@ -413,7 +472,7 @@ impl PostfixJoiner {
         emit: &mut dyn FnMut(Record),
     ) {
         let opts = &self.parser.opts;
-        let open = entry(&mut self.open, key);
+        let open = entry(&mut self.open, key, self.clock.now());
         if open.emitted {
             return;
         }
@@ -436,8 +495,8 @@ impl PostfixJoiner {
     }
 }
 
-/// The open record of `key`, opened now if there is none.
-fn entry<'t>(table: &'t mut HashTable<Slot>, key: &QueueKey) -> &'t mut Open {
+/// The open record of `key`, opened now if there is none; either way seen at `now`.
+fn entry<'t>(table: &'t mut HashTable<Slot>, key: &QueueKey, now: u32) -> &'t mut Open {
     let slot = match table.entry(key.hash, |s| s.is(key), |s| s.hash) {
         Entry::Occupied(e) => e.into_mut(),
         Entry::Vacant(e) => e
@@ -445,10 +504,19 @@ fn entry<'t>(table: &'t mut HashTable<Slot>, key: &QueueKey) -> &'t mut Open {
                 hash: key.hash,
                 key: key.bytes.clone(),
                 open: Open::default(),
+                seen: now,
             })
             .into_mut(),
     };
+    slot.seen = now;
     &mut slot.open
+}
+
+/// How much log time passes between two looks for idle queue ids: an eighth of the window
+/// (at least a minute), so an id is dropped at most an eighth late and the looks, each a
+/// pass over the open ids, cost a constant share per line.
+fn sweep_interval(opts: &ExtractOptions) -> u32 {
+    (opts.queue_window_secs / 8).max(60)
 }
 
 /// Splits `QID: rest`, accepting only the two queue id alphabets of postconf(5)
@@ -564,7 +632,11 @@ mod tests {
         for text in log.lines().filter(|l| !l.trim().is_empty()) {
             let line = syslog::split(text.trim()).unwrap_or_else(|| panic!("not syslog: {text:?}"));
             assert!(line.program.starts_with("postfix"), "{text}");
-            joiner.feed(&line, &mut |r| out.push(r));
+            joiner.feed(
+                &line,
+                super::super::log_time::parse(text.trim().as_bytes()),
+                &mut |r| out.push(r),
+            );
         }
         joiner.finish(&mut |r| out.push(r));
         out
@@ -1014,9 +1086,62 @@ mod tests {
                 pid: "1",
                 message: &msg,
             };
-            joiner.feed(&line, &mut |_| n += 1);
+            joiner.feed(&line, None, &mut |_| n += 1);
         }
         joiner.finish(&mut |_| n += 1);
         assert!(n > 0);
+    }
+
+    #[test]
+    fn queue_ids_idle_for_a_window_of_log_time_are_evicted() {
+        let opts = ExtractOptions {
+            queue_window_secs: 86_400,
+            ..ExtractOptions::default()
+        };
+        let mut joiner = PostfixJoiner::new(opts);
+        let mut out = Vec::new();
+        let feed = |joiner: &mut PostfixJoiner, out: &mut Vec<Record>, text: &str| {
+            let line = syslog::split(text).unwrap();
+            let time = super::super::log_time::parse(text.as_bytes());
+            joiner.feed(&line, time, &mut |r| out.push(r));
+        };
+        // A: its qmgr line never comes. B: counted, but its `removed` line never comes.
+        // C: deferred, retried every hour for three days: kept open by its qmgr lines.
+        for text in [
+            "Jun  1 10:00:00 mx postfix/smtpd[1]: AAAAA11111: client=a[192.0.2.1]",
+            "Jun  1 10:00:01 mx postfix/smtpd[1]: BBBBB22222: client=b[192.0.2.2]",
+            "Jun  1 10:00:02 mx postfix/qmgr[2]: BBBBB22222: from=<x@b.example>, size=1, nrcpt=1 (queue active)",
+            "Jun  1 10:00:03 mx postfix/smtpd[1]: CCCCC33333: client=c[192.0.2.3]",
+        ] {
+            feed(&mut joiner, &mut out, text);
+        }
+        for hour in 0..72 {
+            let (day, h) = (1 + (10 + hour) / 24, (10 + hour) % 24);
+            feed(
+                &mut joiner,
+                &mut out,
+                &format!(
+                    "Jun  {day} {h:02}:00:05 mx postfix/qmgr[2]: CCCCC33333: from=<y@c.example>, size=1, nrcpt=1 (queue active)"
+                ),
+            );
+        }
+        assert_eq!(joiner.open_ids(), 1, "only the deferred one is left");
+        assert_eq!(
+            out,
+            [
+                obs("b.example", "192.0.2.2"),
+                obs("c.example", "192.0.2.3"),
+                skip(SkipReason::Incomplete),
+            ]
+        );
+        // Log time that goes back a little (another host's lines) evicts nothing more.
+        feed(
+            &mut joiner,
+            &mut out,
+            "Jun  3 01:00:00 mx postfix/smtpd[1]: DDDDD44444: client=d[192.0.2.4]",
+        );
+        assert_eq!(joiner.open_ids(), 2);
+        joiner.finish(&mut |r| out.push(r));
+        assert_eq!(out.len(), 4, "D is incomplete at the end: {out:?}");
     }
 }

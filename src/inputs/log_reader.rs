@@ -9,11 +9,15 @@
 //! line across chunks, windows and the files of a rotation set. Applying window k runs while
 //! window k+1 is read and classified (`rayon::join`), so the sequential part overlaps the
 //! parallel one.
+//!
+//! A line longer than `--max-line-bytes` never makes a window grow past that: it is read
+//! through to its end and dropped, and counted `oversized` at its byte offset.
 
 use std::io::{self, Read};
 
 use rayon::prelude::*;
 
+use super::oversize::LineLimit;
 use crate::aggregate::Tally;
 use crate::extract::logs::{LogEvent, LogExtractor, LogLineParser};
 use crate::model::{Record, SkipReason};
@@ -32,6 +36,10 @@ pub enum Stop {
     Malformed {
         line: u64,
     },
+    /// `--strict`: the byte offset of the first line longer than the limit.
+    Oversized {
+        offset: u64,
+    },
 }
 
 /// How a window's read ended.
@@ -47,7 +55,16 @@ enum End {
 /// The events of one chunk, each with the offset of its line in the chunk.
 struct Chunk<'a> {
     text: &'a [u8],
-    events: Vec<(usize, LogEvent<'a>)>,
+    /// The offset of `text` in the input.
+    base: u64,
+    events: Vec<(usize, Found<'a>)>,
+}
+
+/// What a line of a chunk amounts to.
+enum Found<'a> {
+    Event(LogEvent<'a>),
+    /// A line longer than the limit that still fitted in the window.
+    Oversized,
 }
 
 /// A window read and classified, waiting to be applied.
@@ -56,32 +73,46 @@ struct Window<'a> {
     /// The start of a line the window cut; it begins the next window.
     tail: &'a [u8],
     end: End,
+    /// A line longer than the limit followed the window's lines (and was dropped); it
+    /// started at this offset.
+    oversized: Option<u64>,
+}
+
+/// The input with the count of bytes read from it, which places an oversized line.
+struct Source<R> {
+    reader: R,
+    read: u64,
 }
 
 /// Reads a whole log through `log`, adding its records to `tally`. With `strict` it stops
-/// after the first line that yields a malformed record. Lines are numbered as `\n` ends
-/// them; a line's trailing `\r`s are not part of it.
+/// after the first line that yields a malformed record or is longer than `limit.max`.
+/// Lines are numbered as `\n` ends them; a line's trailing `\r`s are not part of it.
 pub fn read_log<R: Read + Send>(
-    mut reader: R,
+    reader: R,
     log: &mut LogExtractor,
     tally: &mut Tally,
     strict: bool,
+    limit: &mut LineLimit,
 ) -> Result<(), Stop> {
     let parser = log.parser().clone();
+    let max_line = limit.max;
     let mut applier = Applier {
         log,
         tally,
         strict,
         lines_done: 0,
+        limit,
     };
+    let mut source = Source { reader, read: 0 };
+    let reader = &mut source;
     // Two buffers take turns: one holds the window being applied, the other is filled.
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    let mut current = window(&parser, &mut reader, &mut a, &[]);
+    let mut current = window(&parser, reader, &mut a, &[], max_line);
     loop {
-        let Some(next) = applier.step(&parser, &mut reader, current, &mut b)? else {
+        let Some(next) = applier.step(&parser, reader, current, &mut b, max_line)? else {
             return Ok(());
         };
-        let Some(after) = applier.step(&parser, &mut reader, next, &mut a)? else {
+        let Some(after) = applier.step(&parser, reader, next, &mut a, max_line)? else {
             return Ok(());
         };
         current = after;
@@ -94,6 +125,7 @@ struct Applier<'l> {
     tally: &'l mut Tally,
     strict: bool,
     lines_done: u64,
+    limit: &'l mut LineLimit,
 }
 
 impl Applier<'_> {
@@ -102,17 +134,26 @@ impl Applier<'_> {
     fn step<'n, R: Read + Send>(
         &mut self,
         parser: &LogLineParser,
-        reader: &mut R,
+        reader: &mut Source<R>,
         current: Window<'_>,
         next: &'n mut Vec<u8>,
+        max_line: usize,
     ) -> Result<Option<Window<'n>>, Stop> {
-        let Window { chunks, tail, end } = current;
+        let Window {
+            chunks,
+            tail,
+            end,
+            oversized,
+        } = current;
         let more = matches!(end, End::More);
         let (applied, next) = rayon::join(
             || self.apply(chunks),
-            || more.then(|| window(parser, reader, next, tail)),
+            || more.then(|| window(parser, reader, next, tail, max_line)),
         );
         applied?;
+        if let Some(offset) = oversized {
+            self.oversized(offset)?;
+        }
         match end {
             End::More => Ok(next),
             End::Eof => Ok(None),
@@ -120,11 +161,28 @@ impl Applier<'_> {
         }
     }
 
+    /// Counts the dropped line that followed the window's lines.
+    fn oversized(&mut self, offset: u64) -> Result<(), Stop> {
+        self.tally.add(Record::Skipped(SkipReason::Oversized));
+        self.limit.oversized.note(offset);
+        if self.strict {
+            return Err(Stop::Oversized { offset });
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, chunks: Vec<Chunk<'_>>) -> Result<(), Stop> {
-        let tally = &mut *self.tally;
         for chunk in chunks {
-            for (offset, event) in chunk.events {
+            for (offset, found) in chunk.events {
+                let event = match found {
+                    Found::Event(event) => event,
+                    Found::Oversized => {
+                        self.oversized(chunk.base + offset as u64)?;
+                        continue;
+                    }
+                };
                 let mut malformed = false;
+                let tally = &mut *self.tally;
                 self.log.apply(event, &mut |record| {
                     malformed |= record == Record::Skipped(SkipReason::Malformed);
                     tally.add(record);
@@ -148,56 +206,135 @@ impl Applier<'_> {
 /// classifies its complete lines.
 fn window<'a, R: Read>(
     parser: &LogLineParser,
-    reader: &mut R,
+    source: &mut Source<R>,
     buf: &'a mut Vec<u8>,
     tail: &[u8],
+    max_line: usize,
 ) -> Window<'a> {
-    let (filled, end) = fill(reader, buf, tail);
-    let buf: &'a [u8] = &buf[..filled];
-    let complete = match end {
-        End::Eof => buf.len(),
-        End::More | End::Err(_) => memchr::memrchr(b'\n', buf).map_or(0, |nl| nl + 1),
+    let base = source.read - tail.len() as u64;
+    let filled = fill(source, buf, tail, max_line);
+    let buf: &'a [u8] = &buf[..filled.len];
+    let complete = match (&filled.end, filled.oversized_at) {
+        (_, Some(line_start)) => line_start,
+        (End::Eof, None) => buf.len(),
+        (End::More | End::Err(_), None) => memchr::memrchr(b'\n', buf).map_or(0, |nl| nl + 1),
     };
     Window {
-        chunks: classify(parser, &buf[..complete]),
+        chunks: classify(parser, &buf[..complete], base, max_line),
         tail: &buf[complete..],
-        end,
+        end: filled.end,
+        oversized: filled.oversized_at.map(|at| base + at as u64),
     }
 }
 
+/// What [`fill`] left in the buffer.
+struct Filled {
+    len: usize,
+    end: End,
+    /// A line longer than the limit started here and was read through and dropped: the
+    /// lines before it are the window, what followed its end is the next window's start.
+    oversized_at: Option<usize>,
+}
+
 /// Fills `buf` with `tail` and then up to [`WINDOW`] bytes, and on until the window holds a
-/// line end (a line longer than a window makes it grow) or the input ends; returns how many
-/// bytes it holds. The buffer stays initialised between windows and grows by doubling from
-/// one chunk, so a small log costs a small buffer and no window is zeroed twice.
-fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, tail: &[u8]) -> (usize, End) {
+/// line end (a line longer than a window makes it grow, up to `max_line`) or the input
+/// ends. The buffer stays initialised between windows and grows by doubling from one
+/// chunk, so a small log costs a small buffer and no window is zeroed twice.
+fn fill<R: Read>(
+    source: &mut Source<R>,
+    buf: &mut Vec<u8>,
+    tail: &[u8],
+    max_line: usize,
+) -> Filled {
     let mut filled = tail.len();
     if buf.len() < filled + CHUNK {
         buf.resize(filled + CHUNK, 0);
     }
     buf[..filled].copy_from_slice(tail);
-    let mut unsearched = 0;
+    // The start of the line the buffer ends in, as far as `scanned` bytes tell.
+    let (mut line_start, mut scanned) = (0, 0);
     loop {
         if filled == buf.len() {
-            if filled >= WINDOW && memchr::memrchr(b'\n', &buf[unsearched..]).is_some() {
-                return (filled, End::More);
+            if let Some(nl) = memchr::memrchr(b'\n', &buf[scanned..filled]) {
+                line_start = scanned + nl + 1;
             }
-            if filled >= WINDOW {
-                unsearched = filled;
+            scanned = filled;
+            if filled - line_start > max_line {
+                let (len, end) = skip_line(source, buf, line_start);
+                return Filled {
+                    len,
+                    end,
+                    oversized_at: Some(line_start),
+                };
             }
-            buf.resize(buf.len() * 2, 0);
+            if filled >= WINDOW && line_start > 0 {
+                return Filled {
+                    len: filled,
+                    end: End::More,
+                    oversized_at: None,
+                };
+            }
+            // Never more than the limit needs to see that a line is too long.
+            let grown = (buf.len() * 2).min(line_start.saturating_add(max_line).saturating_add(1));
+            buf.resize(grown.max(buf.len() + 1), 0);
         }
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => return (filled, End::Eof),
+        match source.read(&mut buf[filled..]) {
+            Ok(0) => {
+                return Filled {
+                    len: filled,
+                    end: End::Eof,
+                    oversized_at: None,
+                };
+            }
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (filled, End::Err(e)),
+            Err(e) => {
+                return Filled {
+                    len: filled,
+                    end: End::Err(e),
+                    oversized_at: None,
+                };
+            }
         }
     }
 }
 
+/// Drops the line that starts at `buf[line_start]` by reading through its end into the
+/// space it took; what follows the line end is moved to `line_start`. Returns the bytes the
+/// buffer then holds and how the input stands.
+fn skip_line<R: Read>(source: &mut Source<R>, buf: &mut [u8], line_start: usize) -> (usize, End) {
+    loop {
+        let n = match source.read(&mut buf[line_start..]) {
+            Ok(0) => return (line_start, End::Eof),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return (line_start, End::Err(e)),
+        };
+        if let Some(nl) = memchr::memchr(b'\n', &buf[line_start..line_start + n]) {
+            let rest = line_start + nl + 1..line_start + n;
+            let len = line_start + rest.len();
+            buf.copy_within(rest, line_start);
+            return (len, End::More);
+        }
+    }
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(out)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// Cuts complete lines into chunks at line ends and classifies the chunks in parallel;
-/// the result keeps the chunks in file order.
-fn classify<'a>(parser: &LogLineParser, text: &'a [u8]) -> Vec<Chunk<'a>> {
+/// the result keeps the chunks in file order. `text` starts at offset `base` of the input.
+fn classify<'a>(
+    parser: &LogLineParser,
+    text: &'a [u8],
+    base: u64,
+    max_line: usize,
+) -> Vec<Chunk<'a>> {
     let mut pieces = Vec::with_capacity(text.len() / CHUNK + 1);
     let mut start = 0;
     while start < text.len() {
@@ -207,33 +344,67 @@ fn classify<'a>(parser: &LogLineParser, text: &'a [u8]) -> Vec<Chunk<'a>> {
             }
             None => text.len(),
         };
-        pieces.push(&text[start..end]);
+        pieces.push((start, &text[start..end]));
         start = end;
     }
     pieces
         .into_par_iter()
-        .map(|piece| classify_chunk(parser, piece))
+        .map(|(start, piece)| {
+            let base = base + start as u64;
+            if piece.len() > max_line {
+                classify_long(parser, piece, base, max_line)
+            } else {
+                classify_chunk(parser, piece, base)
+            }
+        })
         .collect()
 }
 
 /// Classifies the lines of a chunk that hold a needle of
 /// [`LogLineParser::next_candidate`]; the others cannot be events and are passed over.
-fn classify_chunk<'a>(parser: &LogLineParser, text: &'a [u8]) -> Chunk<'a> {
+fn classify_chunk<'a>(parser: &LogLineParser, text: &'a [u8], base: u64) -> Chunk<'a> {
     let mut events = Vec::new();
     let mut from = 0;
     while let Some(hit) = parser.next_candidate(text, from) {
         let start = memchr::memrchr(b'\n', &text[..hit]).map_or(0, |nl| nl + 1);
         let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |nl| hit + nl);
-        let mut line = &text[start..end];
-        while let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        if let Some(event) = parser.classify(line) {
-            events.push((start, event));
+        if let Some(event) = classify_line(parser, &text[start..end]) {
+            events.push((start, Found::Event(event)));
         }
         from = end + 1;
     }
-    Chunk { text, events }
+    Chunk { text, base, events }
+}
+
+/// A chunk long enough to hold a line over the limit: every line is looked at, and the
+/// long ones are [`Found::Oversized`] (rare: only limits below a window's size get here).
+fn classify_long<'a>(
+    parser: &LogLineParser,
+    text: &'a [u8],
+    base: u64,
+    max_line: usize,
+) -> Chunk<'a> {
+    let mut events = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |nl| start + nl);
+        let line = &text[start..end];
+        if line.len() > max_line {
+            events.push((start, Found::Oversized));
+        } else if let Some(event) = classify_line(parser, line) {
+            events.push((start, Found::Event(event)));
+        }
+        start = end + 1;
+    }
+    Chunk { text, base, events }
+}
+
+/// One line (without its `\n`; trailing `\r`s are dropped here) to its event.
+fn classify_line<'a>(parser: &LogLineParser, mut line: &'a [u8]) -> Option<LogEvent<'a>> {
+    while let [rest @ .., b'\r'] = line {
+        line = rest;
+    }
+    parser.classify(line)
 }
 
 /// How many lines end in `text` (vectorised by the compiler).
@@ -314,7 +485,13 @@ mod tests {
             step,
             fail_at,
         };
-        let result = read_log(reader, &mut log, &mut bulk, strict);
+        let result = read_log(
+            reader,
+            &mut log,
+            &mut bulk,
+            strict,
+            &mut LineLimit::new(1 << 30),
+        );
         log.finish(&mut |r| bulk.add(r));
         match (result, expected_stop) {
             (Err(Stop::Malformed { line }), Some(expected)) => assert_eq!(line, expected),
@@ -336,7 +513,14 @@ mod tests {
         }
         let mut t = Tally::default();
         let mut log = LogExtractor::new(ExtractOptions::default());
-        read_log(data.as_bytes(), &mut log, &mut t, false).unwrap();
+        read_log(
+            data.as_bytes(),
+            &mut log,
+            &mut t,
+            false,
+            &mut LineLimit::new(1 << 30),
+        )
+        .unwrap();
         let key = PairKey {
             sender: Sender::Domain("d0.example".into()),
             ip: "192.0.2.1".parse().ok(),
@@ -358,7 +542,13 @@ mod tests {
         data.extend((4_000..4_100).map(message));
         both(data.as_bytes(), usize::MAX, None, true);
         let mut log = LogExtractor::new(ExtractOptions::default());
-        let stop = read_log(data.as_bytes(), &mut log, &mut Tally::default(), true);
+        let stop = read_log(
+            data.as_bytes(),
+            &mut log,
+            &mut Tally::default(),
+            true,
+            &mut LineLimit::new(1 << 30),
+        );
         assert!(
             matches!(stop, Err(Stop::Malformed { line }) if line == first_bad),
             "{stop:?}"
@@ -389,5 +579,78 @@ mod tests {
         }
         both(b"", 1, None, false);
         both(b"\n\n\r\n", 1, None, false);
+    }
+
+    #[test]
+    fn lines_over_the_limit_are_dropped_counted_and_placed() {
+        let limit = WINDOW / 4;
+        let mut data = message(1);
+        let first = data.len() as u64;
+        data.push_str("Jun  1 19:00:55 mx postfix/smtpd[1]: ");
+        data.push_str(&"x".repeat(3 * WINDOW));
+        data.push('\n');
+        data.push_str(&message(2));
+        // Fits in a window: found among the window's lines.
+        data.push_str(&"y".repeat(limit + 1));
+        data.push('\n');
+        // Exactly the limit (line end not counted): kept.
+        data.push_str(&"w".repeat(limit));
+        data.push('\n');
+        data.push_str(&message(3));
+        data.push_str(&"z".repeat(limit + 1));
+        let short: String = [message(1), message(2), message(3)].concat();
+        let mut expected = Tally::default();
+        let mut log = LogExtractor::new(ExtractOptions::default());
+        read_log(
+            short.as_bytes(),
+            &mut log,
+            &mut expected,
+            false,
+            &mut LineLimit::new(limit),
+        )
+        .unwrap();
+        log.finish(&mut |r| expected.add(r));
+        expected.skipped[SkipReason::Oversized.index()] = 3;
+        for step in [usize::MAX, 4093, 100] {
+            let mut t = Tally::default();
+            let mut log = LogExtractor::new(ExtractOptions::default());
+            let mut seen = LineLimit::new(limit);
+            let reader = Trickle {
+                data: data.clone().into_bytes(),
+                pos: 0,
+                step,
+                fail_at: None,
+            };
+            read_log(reader, &mut log, &mut t, false, &mut seen).unwrap();
+            log.finish(&mut |r| t.add(r));
+            assert_eq!(t.pairs, expected.pairs, "step {step}");
+            assert_eq!(t.skipped, expected.skipped, "step {step}");
+            assert_eq!(seen.oversized.count, 3);
+            assert_eq!(seen.oversized.first_offset, Some(first));
+        }
+        let mut log = LogExtractor::new(ExtractOptions::default());
+        let stop = read_log(
+            data.as_bytes(),
+            &mut log,
+            &mut Tally::default(),
+            true,
+            &mut LineLimit::new(limit),
+        );
+        assert!(
+            matches!(stop, Err(Stop::Oversized { offset }) if offset == first),
+            "{stop:?}"
+        );
+        // No limit at all (the largest one): every line is kept, and nothing overflows.
+        let mut log = LogExtractor::new(ExtractOptions::default());
+        let mut unlimited = LineLimit::new(usize::MAX);
+        read_log(
+            data.as_bytes(),
+            &mut log,
+            &mut Tally::default(),
+            false,
+            &mut unlimited,
+        )
+        .unwrap();
+        assert_eq!(unlimited.oversized.count, 0);
     }
 }

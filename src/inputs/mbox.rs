@@ -13,14 +13,20 @@
 //! to 16 MiB) and the blank-line rule decides, so a wrong or forged length in an ordinary
 //! mbox costs nothing. The line-by-line splitter this replaced stays in the tests as the
 //! specification the window-based one is compared with.
+//!
+//! Memory is bounded whatever the input (issue 14.3): a header block longer than the limit
+//! (`--max-line-bytes`) is dropped as it is read and the message is `oversized`; a `From `
+//! line longer than the limit is no separator (a real one is a few dozen bytes), so the
+//! window never grows to hold it; bodies and other long lines are searched, never held.
 
 use std::io::{self, Read};
 use std::ops::Range;
 
 use memchr::memmem;
 
-/// A header block larger than this is not a header block; the message counts as malformed.
-pub const MAX_HEADER_BYTES: usize = 4 << 20;
+/// The default limit on a header block: larger is not a header block, and the message is
+/// skipped as oversized.
+pub const MAX_HEADER_BYTES: usize = super::oversize::DEFAULT_MAX_LINE_BYTES;
 
 /// How much of a body that a `Content-Length` covers is kept for replay, from the first
 /// line inside it that could start a message. Beyond this the length is not trusted.
@@ -37,7 +43,7 @@ pub struct MboxMessage {
     pub envelope: String,
     /// Header lines up to (excluding) the blank line; empty when oversized.
     pub header: Vec<u8>,
-    /// True when the header block exceeded [`MAX_HEADER_BYTES`].
+    /// True when the header block exceeded the limit ([`MAX_HEADER_BYTES`] by default).
     pub oversized: bool,
     /// 1-based line number of the `From ` line.
     pub line: u64,
@@ -63,6 +69,8 @@ pub enum MboxSplit {
         header: Range<usize>,
         oversized: bool,
         line: u64,
+        /// The byte offset of the `From ` line in the input.
+        offset: u64,
     },
     Preamble {
         line: u64,
@@ -103,6 +111,8 @@ pub struct MboxReader<R> {
     stop_at: u64,
     started: bool,
     separator: memmem::Finder<'static>,
+    /// The longest header block kept, and the longest line that can be a separator.
+    max_header: usize,
 }
 
 impl<R: Read> MboxReader<R> {
@@ -128,7 +138,14 @@ impl<R: Read> MboxReader<R> {
             stop_at: u64::MAX,
             started: false,
             separator: memmem::Finder::new(b"\nFrom ").into_owned(),
+            max_header: MAX_HEADER_BYTES,
         }
+    }
+
+    /// Sets the limit on a header block (and on a separator line) before reading starts.
+    pub fn with_limit(mut self, max: usize) -> Self {
+        self.max_header = max.max(1);
+        self
     }
 
     pub fn next_item(&mut self) -> io::Result<Option<MboxItem>> {
@@ -152,9 +169,9 @@ impl<R: Read> MboxReader<R> {
     /// A splitter for the part of an input from `base` on, which `reader` yields (one byte
     /// range of a large file). It starts at the first separator after a blank line from the
     /// first line start after `base` on; nothing before it is yielded, not even a preamble.
-    /// Lines are not numbered.
-    pub fn after_offset(reader: R, base: u64) -> io::Result<Self> {
-        let mut mbox = Self::new(reader).without_line_numbers();
+    /// Lines are not numbered; `max` is the limit of [`Self::with_limit`].
+    pub fn after_offset(reader: R, base: u64, max: usize) -> io::Result<Self> {
+        let mut mbox = Self::new(reader).without_line_numbers().with_limit(max);
         mbox.base = base;
         mbox.started = true;
         let mut searched = 0;
@@ -178,9 +195,10 @@ impl<R: Read> MboxReader<R> {
 
     /// A splitter for the input from `at` on, where a sequential splitter of the whole input
     /// takes a separator (its [`next_start`](Self::next_start)): from there on it yields
-    /// what that one yields. Lines are not numbered.
-    pub fn at_separator(reader: R, at: u64) -> io::Result<Self> {
-        let mut mbox = Self::new(reader).without_line_numbers();
+    /// what that one yields. Lines are not numbered; `max` is the limit of
+    /// [`Self::with_limit`].
+    pub fn at_separator(reader: R, at: u64, max: usize) -> io::Result<Self> {
+        let mut mbox = Self::new(reader).without_line_numbers().with_limit(max);
         mbox.base = at;
         mbox.started = true;
         mbox.seek_next(at, true)?;
@@ -224,6 +242,7 @@ impl<R: Read> MboxReader<R> {
             return Ok(None);
         };
         let start = headers.len();
+        let offset = self.pending_at;
         let (ended_blank, oversized) = self.read_header(headers, start)?;
         if ended_blank {
             let body = self.offset(self.pos);
@@ -238,6 +257,7 @@ impl<R: Read> MboxReader<R> {
             header: start..headers.len(),
             oversized,
             line,
+            offset,
         }))
     }
 
@@ -316,6 +336,27 @@ impl<R: Read> MboxReader<R> {
         }
     }
 
+    /// [`Self::line_end`] for a line of at most `max` bytes (its line end not counted);
+    /// `None` for a longer one, which is read no further than that.
+    fn line_end_within(&mut self, at: u64, max: usize) -> io::Result<Option<u64>> {
+        let bound = at.saturating_add(max as u64).saturating_add(1);
+        let mut searched = at;
+        loop {
+            let from = self.index(searched);
+            let stop = self.end.min(self.index(bound.max(self.base)).max(from));
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[from..stop]) {
+                return Ok(Some(self.offset(from + i + 1)));
+            }
+            searched = self.offset(stop);
+            if searched >= bound {
+                return Ok(None);
+            }
+            if !self.fill()? {
+                return Ok((searched > at).then_some(searched));
+            }
+        }
+    }
+
     /// The end of the line at `at` when that line is blank.
     fn blank_at(&mut self, at: u64) -> io::Result<Option<u64>> {
         self.has_bytes(at, 2)?;
@@ -336,7 +377,7 @@ impl<R: Read> MboxReader<R> {
         if !self.buf[i..self.end].starts_with(FROM) {
             return Ok(false);
         }
-        let Some(end) = self.line_end(at)? else {
+        let Some(end) = self.line_end_within(at, self.max_header)? else {
             return Ok(false);
         };
         let (i, j) = (self.index(at), self.index(end));
@@ -460,18 +501,30 @@ impl<R: Read> MboxReader<R> {
             let window = &self.buf[self.pos..self.end];
             match find_blank_line(window, at_line_start) {
                 BlankLine::At(b) => {
-                    append_header(headers, start, &window[..b], &mut oversized);
+                    append_header(
+                        headers,
+                        start,
+                        &window[..b],
+                        self.max_header,
+                        &mut oversized,
+                    );
                     let blank = if window[b] == b'\n' { 1 } else { 2 };
                     self.pos += b + blank;
                     return Ok((true, oversized));
                 }
                 BlankLine::NotYet { checked, mid_line } => {
                     if self.eof {
-                        append_header(headers, start, window, &mut oversized);
+                        append_header(headers, start, window, self.max_header, &mut oversized);
                         self.pos = self.end;
                         return Ok((false, oversized));
                     }
-                    append_header(headers, start, &window[..checked], &mut oversized);
+                    append_header(
+                        headers,
+                        start,
+                        &window[..checked],
+                        self.max_header,
+                        &mut oversized,
+                    );
                     self.pos += checked;
                     at_line_start = !mid_line;
                     self.fill()?;
@@ -612,12 +665,18 @@ fn find_blank_line(window: &[u8], at_line_start: bool) -> BlankLine {
     }
 }
 
-/// Appends header bytes, dropping the whole block once it grows past [`MAX_HEADER_BYTES`].
-fn append_header(headers: &mut Vec<u8>, start: usize, bytes: &[u8], oversized: &mut bool) {
+/// Appends header bytes, dropping the whole block once it grows past `max`.
+fn append_header(
+    headers: &mut Vec<u8>,
+    start: usize,
+    bytes: &[u8],
+    max: usize,
+    oversized: &mut bool,
+) {
     if *oversized {
         return;
     }
-    if headers.len() - start + bytes.len() > MAX_HEADER_BYTES {
+    if headers.len() - start + bytes.len() > max {
         *oversized = true;
         headers.truncate(start);
         return;
@@ -1319,5 +1378,20 @@ mod tests {
         ] {
             assert!(!is_time(no.as_bytes()), "{no}");
         }
+    }
+
+    #[test]
+    fn a_long_from_line_is_no_separator_and_no_limit_overflows() {
+        let long = format!(
+            "From a@b.example {} Tue Jun  4 10:00:00 2024\n",
+            "x".repeat(100)
+        );
+        let mbox = format!("From a@b.example Tue Jun  4 10:00:00 2024\nX: 1\n\n{long}Y: 2\n");
+        let items = |max: usize| {
+            let mut r = MboxReader::with_buffer(mbox.as_bytes(), 16).with_limit(max);
+            std::iter::from_fn(|| r.next_item().unwrap()).count()
+        };
+        assert_eq!(items(usize::MAX), 2, "a separator under the limit");
+        assert_eq!(items(64), 1, "a longer one is body text");
     }
 }

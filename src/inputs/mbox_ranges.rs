@@ -18,6 +18,7 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use super::mbox::MboxReader;
+use super::oversize::{LineLimit, Oversized};
 use super::{DETECT_BYTES, Format, ReadOptions, decompress, detect, split_record};
 use crate::aggregate::Tally;
 
@@ -35,6 +36,7 @@ pub(super) fn read_if_suited(
     file: &File,
     opts: &ReadOptions,
     tally: &mut Tally,
+    limit: &mut LineLimit,
     progress: &ProgressBar,
 ) -> Option<io::Result<()>> {
     let threads = rayon::current_num_threads() as u64;
@@ -59,6 +61,7 @@ pub(super) fn read_if_suited(
         &guesses,
         opts,
         tally,
+        limit,
         progress,
     ))
 }
@@ -79,6 +82,7 @@ fn read_ranges(
     guesses: &[u64],
     opts: &ReadOptions,
     tally: &mut Tally,
+    limit: &mut LineLimit,
     progress: &ProgressBar,
 ) -> io::Result<()> {
     let counted = AtomicU64::new(0);
@@ -98,8 +102,10 @@ fn read_ranges(
     let mut splitters: Vec<io::Result<MboxReader<RangeReader>>> = (0..bounds.len() - 1)
         .into_par_iter()
         .map(|k| match k {
-            0 => Ok(MboxReader::new(reader_at(0)).without_line_numbers()),
-            _ => MboxReader::after_offset(reader_at(k), bounds[k]),
+            0 => Ok(MboxReader::new(reader_at(0))
+                .without_line_numbers()
+                .with_limit(opts.max_line_bytes)),
+            _ => MboxReader::after_offset(reader_at(k), bounds[k], opts.max_line_bytes),
         })
         .collect();
     let starts: Vec<Option<Option<u64>>> = splitters
@@ -124,6 +130,7 @@ fn read_ranges(
             result = reread_from(file, expected, stop(k), opts, &counted, progress);
         }
         tally.merge(result.tally);
+        limit.oversized.merge(result.oversized);
         if let Some(e) = result.error {
             return Err(e);
         }
@@ -152,7 +159,7 @@ fn reread_from(
         counted,
         progress,
     };
-    match MboxReader::at_separator(reader, start) {
+    match MboxReader::at_separator(reader, start, opts.max_line_bytes) {
         Ok(splitter) => drain(splitter.stop_before(stop), opts),
         Err(e) => RangeResult::failed(e),
     }
@@ -162,6 +169,7 @@ fn reread_from(
 #[derive(Default)]
 struct RangeResult {
     tally: Tally,
+    oversized: Oversized,
     error: Option<io::Error>,
     next: Option<u64>,
 }
@@ -182,7 +190,13 @@ fn drain<R: Read>(mut splitter: MboxReader<R>, opts: &ReadOptions) -> RangeResul
     loop {
         headers.clear();
         match splitter.next_into(&mut headers) {
-            Ok(Some(item)) => result.tally.add(split_record(&item, &headers, opts).0),
+            Ok(Some(item)) => {
+                let split = split_record(&item, &headers, opts);
+                if let Some(offset) = split.offset {
+                    result.oversized.note(offset);
+                }
+                result.tally.add(split.record);
+            }
             Ok(None) => break,
             Err(e) => {
                 result.error = Some(e);
@@ -227,14 +241,19 @@ mod tests {
     fn opts() -> ReadOptions {
         ReadOptions {
             extract: ExtractOptions::default(),
-            format: None,
-            strict: false,
+            ..ReadOptions::default()
         }
     }
 
     fn sequential(bytes: &[u8]) -> Tally {
         let mut tally = Tally::default();
-        super::super::read_mbox(bytes, &opts(), &mut tally).unwrap();
+        let mut limit = LineLimit::new(opts().max_line_bytes);
+        let mut sink = super::super::Sink {
+            tally: &mut tally,
+            strict: false,
+            limit: &mut limit,
+        };
+        super::super::read_mbox(bytes, &opts(), &mut sink).unwrap();
         tally
     }
 
@@ -242,7 +261,17 @@ mod tests {
         let mut tally = Tally::default();
         let progress = ProgressBar::hidden();
         progress.set_length(len);
-        read_ranges(file, len, guesses, &opts(), &mut tally, &progress).unwrap();
+        let mut limit = LineLimit::new(opts().max_line_bytes);
+        read_ranges(
+            file,
+            len,
+            guesses,
+            &opts(),
+            &mut tally,
+            &mut limit,
+            &progress,
+        )
+        .unwrap();
         (tally, progress.position())
     }
 

@@ -7,6 +7,7 @@ pub mod detect;
 pub mod log_reader;
 pub mod mbox;
 mod mbox_ranges;
+pub mod oversize;
 pub mod rotation;
 pub mod walk;
 
@@ -24,19 +25,33 @@ use crate::model::{Record, SkipReason};
 use crate::pairs_file;
 pub use detect::Format;
 use mbox::{MboxReader, MboxSplit};
+use oversize::{BoundedLines, CappedReader, Line, LineLimit, Oversized};
 pub use walk::Input;
 
 /// How many bytes detection looks at.
 const DETECT_BYTES: usize = 8192;
 const READ_BUFFER: usize = 256 * 1024;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ReadOptions {
     pub extract: ExtractOptions,
     /// `--format`: skip detection.
     pub format: Option<Format>,
     /// `--strict`: the first malformed record fails its input.
     pub strict: bool,
+    /// `--max-line-bytes`: a longer line or header block is skipped as oversized.
+    pub max_line_bytes: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            extract: ExtractOptions::default(),
+            format: None,
+            strict: false,
+            max_line_bytes: oversize::DEFAULT_MAX_LINE_BYTES,
+        }
+    }
 }
 
 /// An input that could not be read completely, and where it failed.
@@ -52,11 +67,40 @@ impl std::fmt::Display for InputError {
     }
 }
 
+/// An input in which lines or header blocks over the limit were skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OversizedInput {
+    pub input: String,
+    pub oversized: Oversized,
+    /// The limit they were over.
+    pub max: usize,
+}
+
+impl std::fmt::Display for OversizedInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.oversized.count;
+        write!(
+            f,
+            "{}: {n} line{} or header block{} longer than {} bytes skipped as oversized",
+            self.input,
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" },
+            self.max
+        )?;
+        if let Some(at) = self.oversized.first_offset {
+            write!(f, ", the first at byte {at}")?;
+        }
+        f.write_str(" (--max-line-bytes raises the limit)")
+    }
+}
+
 /// Everything the inputs stage produced.
 #[derive(Debug, Default)]
 pub struct ReadReport {
     pub tally: Tally,
     pub errors: Vec<InputError>,
+    /// The inputs that held oversized items, in input order.
+    pub oversized: Vec<OversizedInput>,
     /// Inputs read to the end without error.
     pub inputs_ok: usize,
     pub inputs_total: usize,
@@ -84,33 +128,35 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
     // pairs, not the number of files (a maildir may hold millions). A job is one file, or
     // a rotation set read in order.
     let jobs = rotation::group(inputs.clone());
-    let (tally, mut read_errors, inputs_ok) = jobs
+    let (tally, mut read_errors, mut oversized, inputs_ok) = jobs
         .par_iter()
         .fold(
-            || (Tally::default(), Vec::new(), 0usize),
-            |(mut tally, mut errs, mut ok), job| {
-                let job_errors = read_job(job, opts, &mut tally, progress);
+            || (Tally::default(), Vec::new(), Vec::new(), 0usize),
+            |(mut tally, mut errs, mut long, mut ok), job| {
+                let job_errors = read_job(job, opts, &mut tally, &mut long, progress);
                 ok += job.len() - job_errors.len();
                 errs.extend(job_errors);
-                (tally, errs, ok)
+                (tally, errs, long, ok)
             },
         )
         .reduce(
-            || (Tally::default(), Vec::new(), 0usize),
-            |(mut a, mut ae, ao), (b, be, bo)| {
+            || (Tally::default(), Vec::new(), Vec::new(), 0usize),
+            |(mut a, mut ae, mut al, ao), (b, be, bl, bo)| {
                 a.merge(b);
                 ae.extend(be);
-                (a, ae, ao + bo)
+                al.extend(bl);
+                (a, ae, al, ao + bo)
             },
         );
     // Threads finish in any order; errors are reported in input order.
-    if read_errors.len() > 1 {
+    if read_errors.len() + oversized.len() > 1 {
         let order: std::collections::HashMap<String, usize> = inputs
             .iter()
             .enumerate()
             .map(|(i, input)| (input.name(), i))
             .collect();
         read_errors.sort_by_key(|e| order.get(&e.input).copied());
+        oversized.sort_by_key(|o| order.get(&o.input).copied());
     }
     let inputs_total = inputs.len() + errors.len();
     errors.extend(read_errors);
@@ -119,6 +165,7 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
         inputs_total,
         inputs_ok,
         errors,
+        oversized,
     }
 }
 
@@ -128,12 +175,24 @@ fn read_job(
     job: &[Input],
     opts: &ReadOptions,
     tally: &mut Tally,
+    oversized: &mut Vec<OversizedInput>,
     progress: &ProgressBar,
 ) -> Vec<InputError> {
     let mut log = LogExtractor::new(opts.extract.clone());
     let errors = job
         .iter()
-        .filter_map(|input| read_input(input, opts, tally, &mut log, progress))
+        .filter_map(|input| {
+            let mut limit = LineLimit::new(opts.max_line_bytes);
+            let error = read_input(input, opts, tally, &mut log, &mut limit, progress);
+            if limit.oversized.count > 0 {
+                oversized.push(OversizedInput {
+                    input: input.name(),
+                    oversized: limit.oversized,
+                    max: limit.max,
+                });
+            }
+            error
+        })
         .collect();
     log.finish(&mut |record| tally.add(record));
     errors
@@ -146,6 +205,7 @@ fn read_input(
     opts: &ReadOptions,
     tally: &mut Tally,
     log: &mut LogExtractor,
+    limit: &mut LineLimit,
     progress: &ProgressBar,
 ) -> Option<InputError> {
     let fail = |message: String| {
@@ -163,7 +223,7 @@ fn read_input(
             };
             // Positional reads only: when the range reader declines, the file is still
             // at its start for the stream below, so each input is opened once.
-            if let Some(result) = mbox_ranges::read_if_suited(&file, opts, tally, progress) {
+            if let Some(result) = mbox_ranges::read_if_suited(&file, opts, tally, limit, progress) {
                 return result
                     .err()
                     .and_then(|e| fail(ReadError::Io(e).to_string()));
@@ -185,12 +245,17 @@ fn read_input(
     };
     let reader = Cursor::new(head).chain(rest);
     let buffered = |reader| BufReader::with_capacity(READ_BUFFER, reader);
+    let mut sink = Sink {
+        tally,
+        strict: opts.strict,
+        limit,
+    };
     let result = match format {
-        Format::Mbox => read_mbox(buffered(reader), opts, tally),
-        Format::Message => read_message(buffered(reader), opts, tally),
+        Format::Mbox => read_mbox(buffered(reader), opts, &mut sink),
+        Format::Message => read_message(buffered(reader), opts, &mut sink),
         // Reads in windows of its own, no BufReader copy.
-        Format::Log => read_log(reader, opts, tally, log),
-        Format::Pairs => read_pairs(buffered(reader), opts, tally),
+        Format::Log => read_log(reader, opts, &mut sink, log),
+        Format::Pairs => read_pairs(buffered(reader), &mut sink),
     };
     result.err().and_then(|e| fail(e.to_string()))
 }
@@ -199,7 +264,15 @@ fn read_input(
 #[derive(Debug)]
 enum ReadError {
     Io(io::Error),
-    Malformed { line: u64, what: &'static str },
+    Malformed {
+        line: u64,
+        what: &'static str,
+    },
+    /// `--strict`: a line or header block over the limit, at this byte offset.
+    Oversized {
+        offset: u64,
+        max: usize,
+    },
 }
 
 impl From<io::Error> for ReadError {
@@ -215,6 +288,11 @@ impl std::fmt::Display for ReadError {
             ReadError::Malformed { line, what } => {
                 write!(f, "line {line}: malformed {what} (--strict)")
             }
+            ReadError::Oversized { offset, max } => write!(
+                f,
+                "byte {offset}: line or header block longer than {max} bytes (--strict; \
+                 --max-line-bytes raises the limit)"
+            ),
         }
     }
 }
@@ -258,19 +336,43 @@ fn read_head(mut reader: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn R
     Ok((head, reader))
 }
 
-/// Adds a record; in strict mode a malformed one stops the input at `line`.
-fn add(
-    tally: &mut Tally,
-    record: Record,
+/// Where the records of one input go.
+struct Sink<'a> {
+    tally: &'a mut Tally,
     strict: bool,
-    line: u64,
-    what: &'static str,
-) -> Result<(), ReadError> {
-    if strict && record == Record::Skipped(SkipReason::Malformed) {
-        return Err(ReadError::Malformed { line, what });
+    limit: &'a mut LineLimit,
+}
+
+impl Sink<'_> {
+    /// Adds a record; in strict mode a malformed one stops the input at `line`.
+    fn add(&mut self, record: Record, line: u64, what: &'static str) -> Result<(), ReadError> {
+        if self.strict && record == Record::Skipped(SkipReason::Malformed) {
+            return Err(ReadError::Malformed { line, what });
+        }
+        self.tally.add(record);
+        Ok(())
     }
-    tally.add(record);
-    Ok(())
+
+    /// Counts an item over the limit at `offset`; in strict mode it stops the input.
+    fn oversized(&mut self, offset: u64) -> Result<(), ReadError> {
+        self.limit.oversized.note(offset);
+        if self.strict {
+            return Err(ReadError::Oversized {
+                offset,
+                max: self.limit.max,
+            });
+        }
+        self.tally.add(Record::Skipped(SkipReason::Oversized));
+        Ok(())
+    }
+
+    /// [`Self::add`] for an item of a split mbox, which says where it started.
+    fn add_split(&mut self, split: Split) -> Result<(), ReadError> {
+        match split.offset {
+            Some(offset) => self.oversized(offset),
+            None => self.add(split.record, split.line, split.what),
+        }
+    }
 }
 
 /// Header bytes split off before a batch of messages is parsed: enough to keep every thread
@@ -292,9 +394,9 @@ struct MboxBatch {
 fn read_mbox(
     reader: impl BufRead + Send,
     opts: &ReadOptions,
-    tally: &mut Tally,
+    sink: &mut Sink<'_>,
 ) -> Result<(), ReadError> {
-    let mut mbox = MboxReader::new(reader);
+    let mut mbox = MboxReader::new(reader).with_limit(opts.max_line_bytes);
     if !opts.strict {
         mbox = mbox.without_line_numbers();
     }
@@ -310,8 +412,8 @@ fn read_mbox(
         } else {
             (parse_batch(&batch, opts), Ok(false))
         };
-        for (record, line, what) in records {
-            add(tally, record, opts.strict, line, what)?;
+        for split in records {
+            sink.add_split(split)?;
         }
         // A read error counts only after everything read before it.
         split?;
@@ -334,8 +436,8 @@ fn split_batch<R: Read>(mbox: &mut MboxReader<R>, batch: &mut MboxBatch) -> io::
     Ok(true)
 }
 
-/// Each item of a batch to its record, the line it starts at and what it is, in order.
-fn parse_batch(batch: &MboxBatch, opts: &ReadOptions) -> Vec<(Record, u64, &'static str)> {
+/// Each item of a batch to its record, in order.
+fn parse_batch(batch: &MboxBatch, opts: &ReadOptions) -> Vec<Split> {
     batch
         .items
         .par_iter()
@@ -344,47 +446,67 @@ fn parse_batch(batch: &MboxBatch, opts: &ReadOptions) -> Vec<(Record, u64, &'sta
         .collect()
 }
 
-/// A split item's record, the line it starts at and what it is; `headers` holds its
-/// header block.
-fn split_record(
-    item: &MboxSplit,
-    headers: &[u8],
-    opts: &ReadOptions,
-) -> (Record, u64, &'static str) {
-    let malformed = || Record::Skipped(SkipReason::Malformed);
+/// What one item of a split mbox amounts to.
+struct Split {
+    record: Record,
+    /// The line it starts at (0 when lines are not counted).
+    line: u64,
+    what: &'static str,
+    /// Set for a message whose header block was over the limit: where it starts.
+    offset: Option<u64>,
+}
+
+/// A split item's record; `headers` holds its header block.
+fn split_record(item: &MboxSplit, headers: &[u8], opts: &ReadOptions) -> Split {
     match item {
-        MboxSplit::Preamble { line } => (malformed(), *line, "text before the first From line"),
+        MboxSplit::Preamble { line } => Split {
+            record: Record::Skipped(SkipReason::Malformed),
+            line: *line,
+            what: "text before the first From line",
+            offset: None,
+        },
         MboxSplit::Message {
             line,
             oversized: true,
+            offset,
             ..
-        } => (malformed(), *line, "message (header block too large)"),
+        } => Split {
+            record: Record::Skipped(SkipReason::Oversized),
+            line: *line,
+            what: "message (header block too large)",
+            offset: Some(*offset),
+        },
         MboxSplit::Message {
             envelope,
             header,
             line,
             ..
-        } => (
-            message::extract(&headers[header.clone()], Some(envelope), &opts.extract),
-            *line,
-            "message",
-        ),
+        } => Split {
+            record: message::extract(&headers[header.clone()], Some(envelope), &opts.extract),
+            line: *line,
+            what: "message",
+            offset: None,
+        },
     }
 }
 
+/// A single stored message: its header block, read line by line up to the limit.
 fn read_message(
-    mut reader: impl BufRead,
+    reader: impl BufRead,
     opts: &ReadOptions,
-    tally: &mut Tally,
+    sink: &mut Sink<'_>,
 ) -> Result<(), ReadError> {
+    let mut lines = BoundedLines::new(reader, opts.max_line_bytes);
     let mut header = Vec::new();
     let mut line = Vec::new();
-    let mut oversized = false;
     let mut envelope = None;
     loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 || matches!(&line[..], b"\n" | b"\r\n") {
-            break;
+        match lines.next_line(&mut line)? {
+            Line::End => break,
+            // One line over the limit is a header block over it too.
+            Line::Oversized(_) => return sink.oversized(0),
+            Line::Read if matches!(&line[..], b"\n" | b"\r\n") => break,
+            Line::Read => {}
         }
         // Some tools save one message behind an undated `From addr` line: an envelope line,
         // not a header field (`From:` and the obsolete `From  :` are fields).
@@ -392,53 +514,60 @@ fn read_message(
             envelope = Some(mbox::envelope_sender(&line));
             continue;
         }
-        if header.len() + line.len() > mbox::MAX_HEADER_BYTES {
-            oversized = true;
-            break;
+        if header.len() + line.len() > opts.max_line_bytes {
+            return sink.oversized(0);
         }
         header.extend_from_slice(&line);
     }
-    let record = if oversized {
-        Record::Skipped(SkipReason::Malformed)
-    } else {
-        message::extract(&header, envelope.as_deref(), &opts.extract)
-    };
-    add(tally, record, opts.strict, 1, "message")
+    let record = message::extract(&header, envelope.as_deref(), &opts.extract);
+    sink.add(record, 1, "message")
 }
 
 fn read_log(
     reader: impl Read + Send,
     opts: &ReadOptions,
-    tally: &mut Tally,
+    sink: &mut Sink<'_>,
     log: &mut LogExtractor,
 ) -> Result<(), ReadError> {
-    log_reader::read_log(reader, log, tally, opts.strict).map_err(|stop| match stop {
-        log_reader::Stop::Io(e) => ReadError::Io(e),
-        log_reader::Stop::Malformed { line } => ReadError::Malformed {
-            line,
-            what: "log line",
+    let max = sink.limit.max;
+    log_reader::read_log(reader, log, sink.tally, opts.strict, sink.limit).map_err(
+        |stop| match stop {
+            log_reader::Stop::Io(e) => ReadError::Io(e),
+            log_reader::Stop::Malformed { line } => ReadError::Malformed {
+                line,
+                what: "log line",
+            },
+            log_reader::Stop::Oversized { offset } => ReadError::Oversized { offset, max },
         },
-    })
+    )
 }
 
-fn read_pairs(
-    reader: impl BufRead,
-    opts: &ReadOptions,
-    tally: &mut Tally,
-) -> Result<(), ReadError> {
-    pairs_file::read(reader, &mut |line, row| match row {
-        Some((key, messages)) => {
-            tally.add_pair(key, messages);
-            Ok(())
+/// A pairs file; the CSV parser sees each line over the limit as an empty line.
+fn read_pairs(reader: impl BufRead, sink: &mut Sink<'_>) -> Result<(), ReadError> {
+    let noted = std::cell::Cell::new(Oversized::default());
+    let mut capped = CappedReader::new(reader, sink.limit.max, &noted);
+    let mut counted = 0;
+    // Lines over the limit are counted in file order, before the row that follows them.
+    let mut catch_up = |sink: &mut Sink<'_>| -> Result<(), ReadError> {
+        let seen = noted.get();
+        while counted < seen.count {
+            counted += 1;
+            // Only the first offset is kept, which is the one strict mode names.
+            sink.oversized(seen.first_offset.unwrap_or(0))?;
         }
-        None => add(
-            tally,
-            Record::Skipped(SkipReason::Malformed),
-            opts.strict,
-            line,
-            "pairs row",
-        ),
-    })
+        Ok(())
+    };
+    pairs_file::read(&mut capped, &mut |line, row| {
+        catch_up(sink)?;
+        match row {
+            Some((key, messages)) => {
+                sink.tally.add_pair(key, messages);
+                Ok(())
+            }
+            None => sink.add(Record::Skipped(SkipReason::Malformed), line, "pairs row"),
+        }
+    })?;
+    catch_up(sink)
 }
 
 #[cfg(test)]
@@ -449,12 +578,17 @@ mod tests {
 
     fn read_bytes(bytes: &[u8], strict: bool) -> Result<Tally, ReadError> {
         let opts = ReadOptions {
-            extract: ExtractOptions::default(),
-            format: None,
             strict,
+            ..ReadOptions::default()
         };
         let mut tally = Tally::default();
-        read_mbox(bytes, &opts, &mut tally).map(|_| tally)
+        let mut limit = LineLimit::new(opts.max_line_bytes);
+        let mut sink = Sink {
+            tally: &mut tally,
+            strict,
+            limit: &mut limit,
+        };
+        read_mbox(bytes, &opts, &mut sink).map(|_| tally)
     }
 
     fn key(sender: Sender, ip: &str) -> PairKey {
@@ -526,11 +660,7 @@ mod tests {
         }
         std::fs::write(d.path().join("z-bad1"), "\x00junk").unwrap();
         std::fs::write(d.path().join("a-bad0"), "\x00junk").unwrap();
-        let opts = ReadOptions {
-            extract: ExtractOptions::default(),
-            format: None,
-            strict: false,
-        };
+        let opts = ReadOptions::default();
         let missing = d.path().join("missing");
         let r = read_all(
             &[d.path().to_path_buf(), missing],

@@ -16,16 +16,20 @@ pub enum SkipReason {
     Incomplete,
     /// Bytes that should have been a message or a record and were not.
     Malformed,
+    /// A line or header block longer than `--max-line-bytes`: skipped without being held,
+    /// so one hostile or broken input cannot take the memory of the run.
+    Oversized,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 6] = [
+    pub const ALL: [SkipReason; 7] = [
         SkipReason::Local,
         SkipReason::Authenticated,
         SkipReason::Internal,
         SkipReason::Rejected,
         SkipReason::Incomplete,
         SkipReason::Malformed,
+        SkipReason::Oversized,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +40,7 @@ impl SkipReason {
             SkipReason::Rejected => "rejected",
             SkipReason::Incomplete => "incomplete",
             SkipReason::Malformed => "malformed",
+            SkipReason::Oversized => "oversized",
         }
     }
 

@@ -25,10 +25,11 @@ use repudiate::aggregate::Tally;
 use repudiate::extract::logs::LogExtractor;
 use repudiate::extract::postfix::PostfixJoiner;
 use repudiate::extract::sendmail::SendmailLog;
-use repudiate::extract::{ExtractOptions, exim, message, received, syslog};
+use repudiate::extract::{ExtractOptions, exim, log_time, message, received, syslog};
 use repudiate::inputs::decompress::Compression;
 use repudiate::inputs::detect::{Format, detect};
 use repudiate::inputs::mbox::{self, MboxItem, MboxReader};
+use repudiate::inputs::oversize::LineLimit;
 use repudiate::inputs::{self, ReadOptions, log_reader};
 use repudiate::model::address::{is_host_name, normalize_address, normalize_domain};
 use repudiate::model::{PairKey, Record, Sender};
@@ -296,6 +297,8 @@ fn option_sets() -> [ExtractOptions; 2] {
             skip_private: false,
             include_rejected: true,
             null_sender: repudiate::extract::NullSenderMode::Helo,
+            // An hour: hostile timestamps jump about, so eviction happens here too.
+            queue_window_secs: 3600,
         },
     ]
 }
@@ -732,7 +735,9 @@ proptest! {
                 move || {
                     let mut tally = Tally::default();
                     let mut log = LogExtractor::new(opts);
-                    log_reader::read_log(text.as_bytes(), &mut log, &mut tally, false).expect("memory reads");
+                    let mut limit = LineLimit::new(usize::MAX);
+                    log_reader::read_log(text.as_bytes(), &mut log, &mut tally, false, &mut limit)
+                        .expect("memory reads");
                     log.finish(&mut |r| tally.add(r));
                     tally
                 }
@@ -753,7 +758,7 @@ proptest! {
                 if let Some(line) = syslog::split(text) {
                     // Fed to every extractor whatever the program says, to reach paths the
                     // router would never send there.
-                    postfix.feed(&line, &mut |r| out.push(r));
+                    postfix.feed(&line, log_time::parse(text.as_bytes()), &mut |r| out.push(r));
                     sendmail.feed(&line, &mut |r| out.push(r));
                     out.extend(exim::message(line.message, &opts));
                 }
