@@ -71,8 +71,17 @@ impl DmarcError {
 
 /// True when the first bytes of a (decompressed) file are a report or a zip of reports.
 /// Messages carrying reports are recognised as messages first, see [`may_carry_report`].
+/// An XML document that mentions `<feedback` without it being the root (a report wrapped in
+/// an unclosed `<xs:schema>`, as one reporter sends) is taken too, so that it fails as
+/// malformed XML with a position rather than as an unknown format.
 pub fn looks_like_report(head: &[u8]) -> bool {
-    packing::is_zip(head) || xml::is_feedback_xml(head)
+    let trimmed = head
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(head)
+        .trim_ascii_start();
+    packing::is_zip(head)
+        || xml::is_feedback_xml(head)
+        || (trimmed.starts_with(b"<?xml") && memchr::memmem::find(head, b"<feedback").is_some())
 }
 
 /// Every report in `bytes`: report XML, gzip or zip of it (detected by content).
