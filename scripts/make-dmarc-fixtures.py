@@ -77,6 +77,23 @@ def main():
     write("rules-rfc7489.xml.gz", gz(read("rules-rfc7489.xml")))
     write("rules-rfc9990.zip", zipped("rules-rfc9990.xml", read("rules-rfc9990.xml")))
     write("two-reports.eml", message())
+    # An mbox of an owner's dmarc@ mailbox: the report message, then an ordinary message,
+    # which stays an ordinary (sender, client) pair.
+    plain = "\n".join([
+        "Return-Path: <alice@sender.example>",
+        "Received: from mx.sender.example (mx.sender.example [203.0.113.50])",
+        "\tby mx.owner.example with ESMTPS id 5BcDeF; Mon, 1 Dec 2025 01:00:00 +0000",
+        "From: Alice <alice@sender.example>",
+        "To: dmarc@owner.example",
+        "Subject: a question about your reports",
+        "",
+        "Hello.",
+        "",
+    ])
+    mbox = ("From rua-sender@receiver3.example Mon Dec  1 00:10:00 2025\n"
+            + message().decode().replace("\r\n", "\n") + "\n"
+            + "From alice@sender.example Mon Dec  1 01:00:00 2025\n" + plain + "\n")
+    write("reports.mbox", mbox.encode())
     # 65 MiB of blanks inside a report: one MiB over the tool's cap.
     write("bomb.zip", zipped("bomb.xml", b"<feedback>" + b" " * (65 << 20) + b"</feedback>"))
 
