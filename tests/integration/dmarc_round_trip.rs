@@ -5,8 +5,7 @@
 //! offline (synthesized names) and against a DNS server on 127.0.0.1 (forward-confirmed
 //! reverse names).
 
-#[path = "support/dns_server.rs"]
-mod dns_server;
+use crate::support::dns_server;
 
 use std::fs;
 use std::io::Write;
