@@ -4,6 +4,7 @@
 
 pub mod decompress;
 pub mod detect;
+mod gzip;
 pub mod log_reader;
 pub mod mbox;
 mod mbox_ranges;
