@@ -97,6 +97,12 @@ pub struct ProposeArgs {
     #[arg(long, value_name = "N")]
     pub min_messages: Option<u64>,
 
+    /// Add the relays the domain's SPF record already authorises (a, mx, single ip4/ip6
+    /// addresses); terms with no MAIL-FROM equivalent (networks, include:, ...) are listed
+    /// as left out.
+    #[arg(long)]
+    pub from_spf: bool,
+
     #[command(flatten)]
     pub dns: DnsArgs,
 }

@@ -111,6 +111,8 @@ pub struct ProposeConfig {
     pub domains: Vec<String>,
     /// Relays with at least this many messages are legitimate without authenticated mail.
     pub min_messages: Option<u64>,
+    /// `--from-spf`: add what the domain's SPF record authorises.
+    pub from_spf: bool,
     pub dns: DnsSettings,
     pub run: RunSettings,
 }
@@ -269,6 +271,7 @@ impl ProposeConfig {
             input,
             domain,
             min_messages,
+            from_spf,
             dns,
         } = args;
         let mut domains: Vec<String> = Vec::new();
@@ -289,6 +292,7 @@ impl ProposeConfig {
             output,
             domains,
             min_messages,
+            from_spf,
             dns: dns_settings(&dns, &file)?,
             run,
         };

@@ -22,6 +22,7 @@ pub(super) fn run(cfg: &ProposeConfig) -> Result<RunStatus, Fatal> {
     let opts = ProposeOptions {
         min_messages: cfg.min_messages,
         reverse_dns: !cfg.dns.offline,
+        from_spf: cfg.from_spf,
     };
     let flows = flows_by_domain(&report.tally, &cfg.domains);
     let proposals: Vec<_> = cfg

@@ -11,6 +11,9 @@ use std::net::IpAddr;
 
 use crate::dns::{Data, Lookup, Outcome, QType};
 
+mod spf;
+pub use spf::{SpfTargets, spf_targets};
+
 /// What was observed for one relay of the domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flow {
@@ -27,6 +30,8 @@ pub struct ProposeOptions {
     pub min_messages: Option<u64>,
     /// Ask PTR and address records (false with `--offline`: every name is synthesized).
     pub reverse_dns: bool,
+    /// `--from-spf`: add the relays the domain's SPF record authorises.
+    pub from_spf: bool,
 }
 
 /// How a proposed target was named.
@@ -36,6 +41,8 @@ pub enum Naming {
     Confirmed,
     /// A name made up inside `MAIL-FROM.<domain>`; the fragment carries its address.
     Synthesized(IpAddr),
+    /// A host the domain's SPF record names (`a`, `mx`).
+    Spf,
 }
 
 /// One MX target of the proposal and the flows it covers.
@@ -46,6 +53,8 @@ pub struct Target {
     pub naming: Naming,
     /// The legitimate relays this target was chosen for, by IP.
     pub flows: Vec<Flow>,
+    /// The SPF mechanisms that name it (`--from-spf`).
+    pub spf: Vec<String>,
 }
 
 /// The proposal for one domain, with what it covers of the observed mail.
@@ -57,6 +66,10 @@ pub struct Proposal {
     /// first.
     pub left_out: Vec<Flow>,
     pub coverage: Coverage,
+    /// `--from-spf`: SPF terms with no MAIL-FROM equivalent, and why the record could not
+    /// be read at all.
+    pub spf_left_out: Vec<String>,
+    pub spf_problem: Option<String>,
 }
 
 /// Observed and authenticated messages of the domain, and how many of each the set covers.
@@ -120,9 +133,34 @@ pub async fn propose<L: Lookup>(
                 name,
                 naming,
                 flows: Vec::new(),
+                spf: Vec::new(),
             })
             .flows
             .push(flow.clone());
+    }
+    let spf = if opts.from_spf {
+        spf_targets(dns, domain).await
+    } else {
+        SpfTargets::default()
+    };
+    let mut spf_left_out = spf.left_out;
+    for (host, term) in spf.hosts {
+        let addrs = addresses(dns, &host).await;
+        if addrs.is_empty() {
+            spf_left_out.push(format!("{term} ({host} has no addresses)"));
+            continue;
+        }
+        permitted.extend(addrs);
+        add_spf_term(&mut by_name, host, Naming::Spf, term);
+    }
+    for (ip, term) in spf.addresses {
+        permitted.insert(ip);
+        add_spf_term(
+            &mut by_name,
+            synthesized_name(domain, ip),
+            Naming::Synthesized(ip),
+            term,
+        );
     }
     let mut coverage = Coverage::default();
     let mut left_out = Vec::new();
@@ -143,7 +181,37 @@ pub async fn propose<L: Lookup>(
         targets: by_name.into_values().collect(),
         left_out,
         coverage,
+        spf_left_out,
+        spf_problem: spf.problem,
     }
+}
+
+fn add_spf_term(
+    by_name: &mut BTreeMap<String, Target>,
+    name: String,
+    naming: Naming,
+    term: String,
+) {
+    let target = by_name.entry(name.clone()).or_insert_with(|| Target {
+        name,
+        naming,
+        flows: Vec::new(),
+        spf: Vec::new(),
+    });
+    if !target.spf.contains(&term) {
+        target.spf.push(term);
+    }
+}
+
+/// Every A and AAAA address of `name`; failures give none.
+async fn addresses<L: Lookup>(dns: &L, name: &str) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    for qtype in [QType::A, QType::Aaaa] {
+        if let Outcome::Found(Data::Addrs(addrs)) = dns.lookup(name, qtype).await.outcome {
+            out.extend(addrs.into_iter().map(crate::net::canonical));
+        }
+    }
+    out
 }
 
 /// The first PTR name of `ip` (in name order) whose addresses of `ip`'s family hold `ip`,

@@ -82,15 +82,28 @@ fn domain_section(out: &mut String, p: &Proposal) {
     if p.left_out.len() > LISTED {
         let _ = writeln!(out, "; left out: {} more relays", p.left_out.len() - LISTED);
     }
+    for term in &p.spf_left_out {
+        let _ = writeln!(
+            out,
+            "; SPF term with no MAIL-FROM equivalent, left out: {term}"
+        );
+    }
+    if let Some(problem) = &p.spf_problem {
+        let _ = writeln!(out, "; --from-spf: {problem}");
+    }
 }
 
 fn target_records(out: &mut String, owner: &str, target: &Target) {
     let how = match target.naming {
         Naming::Confirmed => "forward-confirmed reverse DNS",
         Naming::Synthesized(_) => "no forward-confirmed name: synthesized, with its address",
+        Naming::Spf => "named by the SPF record",
     };
     for flow in &target.flows {
         let _ = writeln!(out, "; {}; {how}", describe(flow));
+    }
+    for term in &target.spf {
+        let _ = writeln!(out, "; authorised by SPF: {term}");
     }
     let _ = writeln!(out, "{owner} IN MX 10 {}.", target.name);
     if let Naming::Synthesized(ip) = target.naming {
@@ -155,6 +168,16 @@ pub fn render_coverage(proposals: &[Proposal], also_seen: &[(String, u64)]) -> S
                 let _ = writeln!(out, "    ... {} more", p.left_out.len() - LISTED);
             }
         }
+        if !p.spf_left_out.is_empty() {
+            let _ = writeln!(
+                out,
+                "  SPF terms with no MAIL-FROM equivalent: {}",
+                p.spf_left_out.join(" ")
+            );
+        }
+        if let Some(problem) = &p.spf_problem {
+            let _ = writeln!(out, "  --from-spf: {problem}");
+        }
     }
     for (domain, messages) in also_seen {
         let _ = writeln!(
@@ -184,11 +207,13 @@ mod tests {
                         messages: 10,
                         authenticated: Some(5),
                     }],
+                    spf: vec!["a:mail.owner.example".into()],
                 },
                 Target {
                     name: "relay-2001-db8.mail-from.owner.example".into(),
                     naming: Naming::Synthesized("2001:db8::1".parse().unwrap()),
                     flows: vec![],
+                    spf: vec![],
                 },
             ],
             left_out: vec![Flow {
@@ -202,6 +227,8 @@ mod tests {
                 authenticated: 5,
                 authenticated_covered: 5,
             },
+            spf_left_out: vec!["include:_spf.esp.example".into()],
+            spf_problem: None,
         };
         let mut out = Vec::new();
         write_zone(&mut out, &[p]).unwrap();

@@ -236,7 +236,9 @@ fn offline_propose_then_audit_closes_the_loop() {
 const EXAMPLE_ZONE: &str = "$TTL 300\n@ SOA ns.example. host.example. 1 3600 600 86400 60\n\
 @ NS ns.example.\nns A 127.0.0.1\n\
 mail1.owner A 192.0.2.1\n\
-mail2.owner A 192.0.2.99\n";
+mail2.owner A 192.0.2.99\n\
+owner TXT \"v=spf1 a:out.owner.example ip4:192.0.2.200 include:_spf.esp.example -all\"\n\
+out.owner A 192.0.2.30\n";
 
 const REVERSE_ZONE: &str = "$TTL 300\n@ SOA ns.example. host.example. 1 3600 600 86400 60\n\
 @ NS ns.example.\n\
@@ -260,7 +262,15 @@ async fn propose_names_relays_by_forward_confirmed_reverse_dns() {
     let (text, csv) = tokio::task::spawn_blocking(move || {
         let (reports, zone) = (reports.to_str().unwrap(), zone.to_str().unwrap());
         let dns = ["--nameserver", &ns, "--timeout", "1", "--attempts", "1"];
-        let mut args = vec!["propose", reports, "--domain", OWNER, "-o", zone];
+        let mut args = vec![
+            "propose",
+            reports,
+            "--domain",
+            OWNER,
+            "--from-spf",
+            "-o",
+            zone,
+        ];
         args.extend(dns);
         run(&args);
         let mut args = vec!["audit", reports, "--zone", zone, "-q"];
@@ -284,5 +294,18 @@ async fn propose_names_relays_by_forward_confirmed_reverse_dns() {
         "{text}"
     );
     assert!(!text.contains("relay-192-0-2-1."), "{text}");
+    // --from-spf: the hosts and single addresses SPF authorises, and what it cannot carry.
+    assert!(
+        text.contains("; authorised by SPF: a:out.owner.example\nMAIL-FROM.owner.example. IN MX 10 out.owner.example.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("relay-192-0-2-200.mail-from.owner.example. IN A 192.0.2.200\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("left out: include:_spf.esp.example\n"),
+        "{text}"
+    );
     assert_loop_closes(&csv);
 }

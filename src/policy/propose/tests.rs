@@ -62,6 +62,7 @@ fn online() -> ProposeOptions {
     ProposeOptions {
         min_messages: None,
         reverse_dns: true,
+        from_spf: false,
     }
 }
 
@@ -170,5 +171,72 @@ fn reverse_names() {
     assert_eq!(
         reverse_name("2001:db8::25".parse().unwrap()),
         "5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+    );
+}
+
+const SPF_ZONE: &str = "$ORIGIN example.\n$TTL 300\n\
+owner TXT \"v=spf1 a:out.owner.example mx ip4:198.51.100.9 ip4:198.51.100.0/24 -ip4:192.0.2.66 include:_spf.esp.example ~all\"\n\
+owner MX 10 mx.owner.example.\n\
+out.owner A 192.0.2.30\n\
+mx.owner A 192.0.2.40\n";
+
+#[test]
+fn from_spf_adds_the_hosts_and_addresses_it_names() {
+    let fake = Fake::new(SPF_ZONE);
+    let opts = ProposeOptions {
+        from_spf: true,
+        ..online()
+    };
+    let flows = [flow("192.0.2.30", 9, None), flow("203.0.113.1", 4, None)];
+    let p = run(&fake, &flows, &opts);
+    let names: Vec<(&str, &Naming, Vec<&str>)> = p
+        .targets
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_str(),
+                &t.naming,
+                t.spf.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("mx.owner.example", &Naming::Spf, vec!["mx"]),
+            (
+                "out.owner.example",
+                &Naming::Spf,
+                vec!["a:out.owner.example"]
+            ),
+            (
+                "relay-198-51-100-9.mail-from.owner.example",
+                &Naming::Synthesized("198.51.100.9".parse().unwrap()),
+                vec!["ip4:198.51.100.9"]
+            ),
+        ]
+    );
+    assert_eq!(
+        p.spf_left_out,
+        vec!["ip4:198.51.100.0/24", "include:_spf.esp.example"]
+    );
+    // 192.0.2.30 sent no authenticated mail, but SPF's a:out.owner.example covers it.
+    assert_eq!(p.coverage.covered, 9);
+    assert_eq!(p.left_out, vec![flow("203.0.113.1", 4, None)]);
+    assert_eq!(p.spf_problem, None);
+}
+
+#[test]
+fn from_spf_without_a_record_says_so() {
+    let fake = Fake::new(ZONE);
+    let opts = ProposeOptions {
+        from_spf: true,
+        ..online()
+    };
+    let p = run(&fake, &[], &opts);
+    assert!(p.targets.is_empty());
+    assert_eq!(
+        p.spf_problem.as_deref(),
+        Some("owner.example publishes no SPF record")
     );
 }
