@@ -237,7 +237,7 @@ mod tests {
             text.contains("$ORIGIN MAIL-FROM.owner.example.\n"),
             "{text}"
         );
-        assert!(text.contains("; 192.0.2.10: 10 messages, 5 authenticated (50.0 %); forward-confirmed reverse DNS\nMAIL-FROM.owner.example. IN MX 10 mail.owner.example.\n"), "{text}");
+        assert!(text.contains("; 192.0.2.10: 10 messages, 5 authenticated (50.0 %); forward-confirmed reverse DNS\n; authorised by SPF: a:mail.owner.example\nMAIL-FROM.owner.example. IN MX 10 mail.owner.example.\n"), "{text}");
         assert!(
             text.contains("relay-2001-db8.mail-from.owner.example. IN AAAA 2001:db8::1\n"),
             "{text}"
