@@ -30,34 +30,56 @@ const MAX_NESTING: usize = 3;
 /// type a report is sent as. A report in a message with neither is not found (said in
 /// docs/dmarc.md); every other message keeps the header-only speed.
 pub fn may_carry_report(header: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(header);
-    let mut field = String::new();
-    let mut found = false;
-    // Unfold continuation lines so a folded Content-Type still counts.
-    for line in text.lines() {
-        if line.starts_with([' ', '\t']) {
-            field.push_str(line);
+    // Called for every stored message: only the two fields that matter are copied.
+    let mut field: Option<(Field, Vec<u8>)> = None;
+    for line in header.split(|&b| b == b'\n') {
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            if let Some((_, value)) = field.as_mut() {
+                value.extend_from_slice(line);
+            }
             continue;
         }
-        found |= field_says_report(&field);
-        field = line.to_owned();
+        if field
+            .take()
+            .is_some_and(|(kind, value)| says_report(kind, &value))
+        {
+            return true;
+        }
+        field = field_of_interest(line);
     }
-    found || field_says_report(&field)
+    field.is_some_and(|(kind, value)| says_report(kind, &value))
 }
 
-fn field_says_report(field: &str) -> bool {
-    let Some((name, body)) = field.split_once(':') else {
-        return false;
+#[derive(Clone, Copy)]
+enum Field {
+    Subject,
+    ContentType,
+}
+
+fn field_of_interest(line: &[u8]) -> Option<(Field, Vec<u8>)> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let name = line[..colon].trim_ascii();
+    let kind = if name.eq_ignore_ascii_case(b"subject") {
+        Field::Subject
+    } else if name.eq_ignore_ascii_case(b"content-type") {
+        Field::ContentType
+    } else {
+        return None;
     };
-    let body = body.trim().to_ascii_lowercase();
-    if name.eq_ignore_ascii_case("subject") {
-        return body.starts_with("report domain:") || body.starts_with("report-domain:");
+    Some((kind, line[colon + 1..].to_vec()))
+}
+
+fn says_report(kind: Field, value: &[u8]) -> bool {
+    let value = String::from_utf8_lossy(value).trim().to_ascii_lowercase();
+    match kind {
+        Field::Subject => {
+            value.starts_with("report domain:") || value.starts_with("report-domain:")
+        }
+        Field::ContentType => {
+            let ctype = value.split(';').next().unwrap_or("").trim();
+            REPORT_TYPES.contains(&ctype)
+        }
     }
-    if name.eq_ignore_ascii_case("content-type") {
-        let ctype = body.split(';').next().unwrap_or("").trim();
-        return REPORT_TYPES.contains(&ctype);
-    }
-    false
 }
 
 /// Every report attached to `raw` (a whole message). `Ok(vec![])` when it carries none.
