@@ -1,9 +1,9 @@
-//! The domain owner's loop through the built binary (issue 12): generate an owner's DMARC
-//! aggregate reports (every packing: XML, gzip, zip, a message carrying two), `propose` the
-//! MAIL-FROM set from them, then `audit` the same reports with the proposal as `--zone`.
-//! Every authenticated flow must come out nonrepudiated and every forged one repudiated,
-//! offline (synthesized names) and against a DNS server on 127.0.0.1 (forward-confirmed
-//! reverse names).
+//! DMARC reports through the built binary (issue 12). The domain owner's loop: generate an
+//! owner's aggregate reports (every packing: XML, gzip, zip, a message carrying two),
+//! `propose` the MAIL-FROM set from them, then `audit` the same reports with the proposal as
+//! `--zone`. Every authenticated flow must come out nonrepudiated and every forged one
+//! repudiated, offline (synthesized names) and against a DNS server on 127.0.0.1
+//! (forward-confirmed reverse names). And bad reports: named, the rest still read.
 
 use crate::support::dns_server;
 
@@ -308,4 +308,41 @@ async fn propose_names_relays_by_forward_confirmed_reverse_dns() {
         "{text}"
     );
     assert_loop_closes(&csv);
+}
+
+/// Bad report input through the binary: `--strict` names the report and record, a zip bomb
+/// and malformed XML name the file and where, and the other inputs are still read (exit 2).
+#[test]
+fn bad_reports_are_named_and_the_rest_is_read() {
+    let dmarc = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dmarc");
+    let arg = |name: &str| dmarc.join(name).to_str().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_repudiate"))
+        .args(["scan", "--strict", "-q"])
+        .args([
+            arg("rules-rfc7489.xml.gz"),
+            arg("bomb.zip"),
+            arg("malformed.xml"),
+        ])
+        .args([arg("two-reports.eml")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("rules-rfc7489.xml.gz: report 1, record 9: malformed record (--strict)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bomb.zip: zip entry bomb.xml decompresses to more than 64 MiB"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("malformed.xml: line 10, column 5: malformed XML"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("owner.example,198.51.100.66,6\n"),
+        "the message's reports are still read:\n{stdout}"
+    );
 }
