@@ -346,3 +346,40 @@ fn bad_reports_are_named_and_the_rest_is_read() {
         "the message's reports are still read:\n{stdout}"
     );
 }
+
+/// `propose -o` replaces only a fragment it wrote itself (SPEC §6).
+#[test]
+fn propose_replaces_only_its_own_fragment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reports = write_reports(tmp.path());
+    let zone = tmp.path().join("proposal.zone");
+    let pairs = tmp.path().join("pairs.csv");
+    fs::write(&pairs, "domain,ip,messages\nowner.example,192.0.2.1,1\n").unwrap();
+    let propose = |out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_repudiate"))
+            .args(["propose", "--domain", OWNER, "--offline", "-q", "-o"])
+            .arg(out)
+            .arg(&reports)
+            .output()
+            .unwrap()
+    };
+    assert!(propose(&zone).status.success());
+    let again = propose(&zone);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let refused = propose(&pairs);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("refusing to replace it"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(
+        fs::read_to_string(&pairs)
+            .unwrap()
+            .starts_with("domain,ip,messages\n")
+    );
+}
