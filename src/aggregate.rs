@@ -10,6 +10,10 @@ use std::collections::HashMap;
 pub struct Tally {
     pub pairs: HashMap<PairKey, u64>,
     pub skipped: [u64; SkipReason::ALL.len()],
+    /// Messages of a pair known to be authenticated, for the pairs whose input could tell
+    /// (DMARC reports); a pair absent here has no such evidence. Kept beside `pairs` so the
+    /// hot map of the other inputs stays as small and fast as it was.
+    pub authenticated: HashMap<PairKey, u64>,
 }
 
 impl Tally {
@@ -34,7 +38,23 @@ impl Tally {
         *n = n.saturating_add(messages);
     }
 
+    /// A pair from an input that knows how many of its messages were authenticated.
+    pub fn add_evidenced_pair(&mut self, key: PairKey, messages: u64, authenticated: u64) {
+        let n = self.authenticated.entry(key.clone()).or_insert(0);
+        *n = n.saturating_add(authenticated);
+        self.add_pair(key, messages);
+    }
+
+    /// The evidence for one pair; `None` when no input could tell.
+    pub fn authenticated_of(&self, key: &PairKey) -> Option<u64> {
+        self.authenticated.get(key).copied()
+    }
+
     pub fn merge(&mut self, other: Tally) {
+        for (k, n) in other.authenticated {
+            let mine = self.authenticated.entry(k).or_insert(0);
+            *mine = mine.saturating_add(n);
+        }
         if self.pairs.len() < other.pairs.len() {
             let mine = std::mem::replace(&mut self.pairs, other.pairs);
             for (k, n) in mine {
@@ -95,6 +115,25 @@ mod tests {
             ip: "192.0.2.1".parse().ok(),
         };
         assert_eq!(a.pairs[&key], 3);
+    }
+
+    #[test]
+    fn authenticated_counts_merge_beside_the_pairs() {
+        let key = |d: &str| PairKey {
+            sender: Sender::Domain(d.into()),
+            ip: "192.0.2.1".parse().ok(),
+        };
+        let mut a = Tally::default();
+        a.add_evidenced_pair(key("owner.example"), 10, 4);
+        a.add(obs("owner.example", "192.0.2.1"));
+        let mut b = Tally::default();
+        b.add_evidenced_pair(key("owner.example"), 5, 5);
+        b.add_evidenced_pair(key("other.example"), 3, 0);
+        a.merge(b);
+        assert_eq!(a.pairs[&key("owner.example")], 16);
+        assert_eq!(a.authenticated_of(&key("owner.example")), Some(9));
+        assert_eq!(a.authenticated_of(&key("other.example")), Some(0));
+        assert_eq!(a.authenticated_of(&key("third.example")), None);
     }
 
     #[test]

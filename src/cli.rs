@@ -34,6 +34,10 @@ pub enum Command {
     /// Explain one verdict: every DNS question asked, its answer, TTL and source, the
     /// delegation depth, the lookup count, and the rule that decided.
     Check(CheckArgs),
+    /// Propose the MAIL-FROM.<domain> MX set that would make a domain's legitimate observed
+    /// mail nonrepudiated, as a zone fragment `audit --zone` loads; the coverage goes to
+    /// standard error. For domain owners, from their DMARC aggregate reports.
+    Propose(Box<ProposeArgs>),
     /// Write the man pages or a shell completion script (for packagers and installs).
     #[command(subcommand)]
     Generate(GenerateArgs),
@@ -76,6 +80,31 @@ pub struct AuditArgs {
     /// Do not evaluate SPF beside the MAIL-FROM check: the spf column stays empty.
     #[arg(long)]
     pub no_spf: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProposeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The envelope domain to propose records for (repeatable).
+    #[arg(long, required = true, value_name = "DOMAIN")]
+    pub domain: Vec<String>,
+
+    /// Relays with at least N messages are legitimate even without authenticated mail
+    /// (default: only relays that sent authenticated mail, i.e. DKIM-aligned in DMARC
+    /// reports).
+    #[arg(long, value_name = "N")]
+    pub min_messages: Option<u64>,
+
+    /// Add the relays the domain's SPF record already authorises (a, mx, single ip4/ip6
+    /// addresses); terms with no MAIL-FROM equivalent (networks, include:, ...) are listed
+    /// as left out.
+    #[arg(long)]
+    pub from_spf: bool,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
 }
 
 #[derive(Debug, Args)]

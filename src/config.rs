@@ -11,7 +11,7 @@ use std::time::Duration;
 pub use crate::cli::GenerateArgs;
 use crate::cli::{
     AuditArgs, CheckArgs, CheckFormat, Cli, Command, DnsArgs, InputArgs, NullSender, PolicyArgs,
-    ReportArgs, ScanArgs,
+    ProposeArgs, ReportArgs, ScanArgs,
 };
 use crate::dns::upstream::UpstreamConfig;
 use crate::extract::{ExtractOptions, NullSenderMode};
@@ -59,6 +59,7 @@ pub enum Config {
     Check(CheckConfig),
     /// `generate`: writes no report, reads no input; it only prints what it was asked for.
     Generate(GenerateArgs),
+    Propose(ProposeConfig),
 }
 
 /// What the commands that read inputs share.
@@ -97,6 +98,22 @@ pub struct AuditConfig {
     pub dns: DnsSettings,
     pub policy: PolicyConfig,
     pub reports: ReportSettings,
+    pub run: RunSettings,
+}
+
+/// `propose` reads inputs like `scan`, asks DNS like `audit` (reverse names), and writes a
+/// zone fragment instead of CSV.
+#[derive(Clone, Debug)]
+pub struct ProposeConfig {
+    pub input: InputSettings,
+    pub output: Option<PathBuf>,
+    /// Normalised as envelope senders are, deduplicated, in the order given.
+    pub domains: Vec<String>,
+    /// Relays with at least this many messages are legitimate without authenticated mail.
+    pub min_messages: Option<u64>,
+    /// `--from-spf`: add what the domain's SPF record authorises.
+    pub from_spf: bool,
+    pub dns: DnsSettings,
     pub run: RunSettings,
 }
 
@@ -142,6 +159,7 @@ impl Config {
             Command::Scan(scan) => ScanConfig::new(scan).map(Config::Scan),
             Command::Check(check) => CheckConfig::new(check).map(Config::Check),
             Command::Generate(what) => Ok(Config::Generate(what)),
+            Command::Propose(propose) => ProposeConfig::new(*propose).map(Config::Propose),
         }
     }
 
@@ -151,6 +169,7 @@ impl Config {
         let (output, reports, dns) = match self {
             Config::Audit(a) => (&a.output, Some(&a.reports), Some(&a.dns)),
             Config::Scan(s) => (&s.output, None, None),
+            Config::Propose(p) => (&p.output, None, Some(&p.dns)),
             Config::Check(c) => (&None, None, Some(&c.dns)),
             Config::Generate(_) => return Vec::new(),
         };
@@ -176,6 +195,7 @@ impl Config {
         match self {
             Config::Audit(a) => &a.input.paths,
             Config::Scan(s) => &s.input.paths,
+            Config::Propose(p) => &p.input.paths,
             Config::Check(_) | Config::Generate(_) => &[],
         }
     }
@@ -185,6 +205,7 @@ impl Config {
         match self {
             Config::Audit(a) => Some(&a.run),
             Config::Scan(s) => Some(&s.run),
+            Config::Propose(p) => Some(&p.run),
             Config::Check(_) | Config::Generate(_) => None,
         }
     }
@@ -240,6 +261,42 @@ impl ScanConfig {
         }
         let cfg = ScanConfig { input, output, run };
         Config::Scan(cfg.clone()).check_outputs_distinct()?;
+        Ok(cfg)
+    }
+}
+
+impl ProposeConfig {
+    fn new(args: ProposeArgs) -> Result<ProposeConfig, String> {
+        let ProposeArgs {
+            input,
+            domain,
+            min_messages,
+            from_spf,
+            dns,
+        } = args;
+        let mut domains: Vec<String> = Vec::new();
+        for raw in &domain {
+            match normalize_domain(raw) {
+                Sender::Domain(d) if !domains.contains(&d) => domains.push(d),
+                Sender::Domain(_) => {}
+                _ => return Err(format!("--domain {raw:?} is not a valid domain name")),
+            }
+        }
+        if min_messages == Some(0) {
+            return Err("--min-messages must be at least 1".into());
+        }
+        let file = load_file(input.config.as_deref())?;
+        let (input, output, run) = input_settings(input, &file)?;
+        let cfg = ProposeConfig {
+            input,
+            output,
+            domains,
+            min_messages,
+            from_spf,
+            dns: dns_settings(&dns, &file)?,
+            run,
+        };
+        Config::Propose(cfg.clone()).check_outputs_distinct()?;
         Ok(cfg)
     }
 }

@@ -34,7 +34,11 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
 
     let report = read_inputs(&cfg.input, &read, cfg.run.quiet)?;
     let status = status_of(&report);
-    let Tally { pairs, skipped } = report.tally;
+    let Tally {
+        pairs,
+        skipped,
+        authenticated,
+    } = report.tally;
     let resolving = Instant::now();
     let bar = Progress::new(cfg.run.quiet).resolving(pairs.len() as u64);
     let mut rows = runtime.block_on(evaluate_all(
@@ -45,6 +49,9 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
         &|| bar.inc(1),
     ));
     bar.finish();
+    for row in &mut rows {
+        row.authenticated = authenticated.get(&row.key).copied();
+    }
     save_cache(&cfg.dns, &dns);
     let mut totals = Totals {
         skipped,

@@ -1,4 +1,4 @@
-//! The command layer: one file per command (`audit`, `scan`, `check`) wires the stages in
+//! The command layer: one file per command (`audit`, `scan`, `check`, `propose`) wires the stages in
 //! pipeline order — inputs → extract → aggregate → dns → policy → report — and says how the
 //! run went, so `main` can pick the exit code. What several commands share (the runtime,
 //! the DNS stack with its cache file, reading the inputs) is here. The output locks are
@@ -8,6 +8,7 @@
 mod audit;
 mod check;
 mod generate;
+mod propose;
 mod scan;
 
 use std::path::Path;
@@ -26,7 +27,7 @@ use crate::model::text::one_line;
 use crate::pairs_file;
 use crate::policy::relays::{self, RelaySpec, ResolvedRelays};
 use crate::report::progress::Progress;
-use crate::report::{domains, history, html};
+use crate::report::{domains, history, html, proposal};
 
 /// How a run that produced its report went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +77,7 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
     let to_stdout = match cfg {
         Config::Audit(a) => a.output.is_none(),
         Config::Scan(s) => s.output.is_none(),
+        Config::Propose(p) => p.output.is_none(),
         Config::Check(_) => true,
         Config::Generate(_) => false,
     };
@@ -91,6 +93,7 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
         Config::Audit(audit) => audit::run(audit),
         Config::Check(check) => check::run(check),
         Config::Generate(what) => generate::run(what),
+        Config::Propose(propose) => propose::run(propose),
     }
 }
 
@@ -99,6 +102,7 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
 fn refuse_foreign_outputs(cfg: &Config) -> Result<(), Fatal> {
     for (flag, path) in cfg.output_files() {
         let kind = match flag {
+            "--output" if matches!(cfg, Config::Propose(_)) => proposal::KIND,
             "--output" => pairs_file::OUTPUT_KIND,
             "--summary" => domains::KIND,
             "--html" => html::KIND,

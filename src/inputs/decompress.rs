@@ -1,7 +1,8 @@
 //! Compressed inputs (SPEC §3): gzip (multi-member too, as `cat a.gz b.gz` and some log
-//! rotators write), zstd, bzip2 and xz are recognised by their magic bytes, never by file
-//! name, and decompressed as a stream so memory does not follow file size. A truncated or
-//! corrupt file surfaces as a read error naming the input; what was read before it is kept.
+//! rotators write; bytes after the last member ignored, as gzip does), zstd, bzip2 and xz
+//! are recognised by their magic bytes, never by file name, and decompressed as a stream so
+//! memory does not follow file size. A truncated or corrupt file surfaces as a read error
+//! naming the input; what was read before it is kept.
 //!
 //! Decoding runs on a thread of its own ([`on_own_thread`]) that hands blocks to the reader
 //! through a bounded channel (SPEC §7), so decompressing and parsing overlap and a parser
@@ -40,7 +41,7 @@ impl Compression {
         raw: Box<dyn Read + Send + 'a>,
     ) -> io::Result<Box<dyn Read + Send + 'a>> {
         Ok(match self {
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            Compression::Gzip => Box::new(super::gzip::GzipMembers::new(raw)),
             Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(raw)?),
             Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(raw)),
             Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(raw)),

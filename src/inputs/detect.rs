@@ -3,6 +3,7 @@
 //! exported files are named anything.
 
 use super::mbox;
+use crate::extract::dmarc;
 use crate::extract::logs::is_log_line;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -15,6 +16,11 @@ pub enum Format {
     Log,
     /// A pairs CSV written by `repudiate scan` or `audit` (`domain,ip,messages,...`).
     Pairs,
+    /// A DMARC aggregate report: XML, or a zip of it (gzip is undone before detection).
+    Dmarc,
+    /// An mbox whose messages deliver DMARC reports: read whole, not header by header.
+    #[value(skip)]
+    ReportMailbox,
 }
 
 /// How many leading lines are examined for a syslog prefix.
@@ -22,6 +28,9 @@ const LOG_PROBE_LINES: usize = 20;
 
 /// Guesses the format from the first bytes of a file (a few KiB are enough).
 pub fn detect(head: &[u8]) -> Option<Format> {
+    if dmarc::looks_like_report(head) {
+        return Some(Format::Dmarc);
+    }
     let text = String::from_utf8_lossy(head);
     let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
     let first = lines.by_ref().find(|l| !l.trim().is_empty())?;
@@ -33,6 +42,9 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         let undated = !mbox::is_separator(first.as_bytes());
         if !is_envelope_line(first.as_bytes()) || (undated && is_header_field(second)) {
             return Some(Format::Message);
+        }
+        if dmarc::may_carry_report(first_header(head)) {
+            return Some(Format::ReportMailbox);
         }
         return Some(Format::Mbox);
     }
@@ -46,6 +58,21 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         return Some(Format::Message);
     }
     None
+}
+
+/// The header block of the first message of an mbox head (after its `From ` line), as
+/// far as the head holds it.
+fn first_header(head: &[u8]) -> &[u8] {
+    let start = memchr::memmem::find(head, b"From ").map_or(0, |p| {
+        p + memchr::memchr(b'\n', &head[p..]).map_or(head.len() - p, |n| n + 1)
+    });
+    let body = &head[start..];
+    let end = [&b"\n\n"[..], b"\r\n\r\n"]
+        .iter()
+        .filter_map(|sep| memchr::memmem::find(body, sep))
+        .min()
+        .unwrap_or(body.len());
+    &body[..end]
 }
 
 /// `From addr ...` that is not the header field `From:` (nor the obsolete `From  :`).
@@ -112,6 +139,15 @@ mod tests {
         assert!(!is_envelope_line(b"From: a@b.example\n"));
         assert!(!is_envelope_line(b"From  : a@b.example\n"));
         assert!(is_envelope_line(b"From a@b.example\n"));
+        assert_eq!(
+            detect(b"<?xml version=\"1.0\"?>\n<feedback><version>1.0</version>"),
+            Some(Format::Dmarc)
+        );
+        assert_eq!(detect(b"PK\x03\x04\x14\x00"), Some(Format::Dmarc));
+        assert_eq!(
+            detect(b"From rua@r.example Tue Jun  4 10:00:00 2024\nSubject: Report Domain: o.example Submitter: r.example\n\nx\n"),
+            Some(Format::ReportMailbox)
+        );
         assert_eq!(detect(b"\x00\x01\x02binary"), None);
         assert_eq!(detect(b""), None);
         assert_eq!(detect(b"just some text\n"), None);

@@ -4,10 +4,12 @@
 
 pub mod decompress;
 pub mod detect;
+mod gzip;
 pub mod log_reader;
 pub mod mbox;
 mod mbox_ranges;
 pub mod oversize;
+mod reports;
 pub mod rotation;
 pub mod walk;
 
@@ -256,6 +258,11 @@ fn read_input(
         // Reads in windows of its own, no BufReader copy.
         Format::Log => read_log(reader, opts, &mut sink, log),
         Format::Pairs => read_pairs(buffered(reader), &mut sink),
+        Format::Dmarc => {
+            reports::read_report_file(reader, opts, sink.tally).map_err(ReadError::Report)
+        }
+        Format::ReportMailbox => reports::read_report_mailbox(buffered(reader), opts, sink.tally)
+            .map_err(ReadError::Report),
     };
     result.err().and_then(|e| fail(e.to_string()))
 }
@@ -273,6 +280,8 @@ enum ReadError {
         offset: u64,
         max: usize,
     },
+    /// A DMARC report (or a message delivering one) that could not be read.
+    Report(String),
 }
 
 impl From<io::Error> for ReadError {
@@ -293,6 +302,7 @@ impl std::fmt::Display for ReadError {
                 "byte {offset}: line or header block longer than {max} bytes (--strict; \
                  --max-line-bytes raises the limit)"
             ),
+            ReadError::Report(e) => f.write_str(e),
         }
     }
 }
@@ -518,6 +528,11 @@ fn read_message(
             return sink.oversized(0);
         }
         header.extend_from_slice(&line);
+    }
+    if reports::read_report_message(&header, &line, lines.into_inner(), opts, sink.tally, "")
+        .map_err(ReadError::Report)?
+    {
+        return Ok(());
     }
     let record = message::extract(&header, envelope.as_deref(), &opts.extract);
     sink.add(record, 1, "message")

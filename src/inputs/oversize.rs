@@ -81,6 +81,11 @@ impl<R: BufRead> BoundedLines<R> {
         }
     }
 
+    /// The reader, positioned after the last line returned (a message's body, say).
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+
     /// Bytes consumed so far: the offset of the next line.
     pub fn offset(&self) -> u64 {
         self.offset

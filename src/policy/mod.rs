@@ -7,6 +7,7 @@
 mod batch;
 mod fast_set;
 mod pair;
+pub mod propose;
 pub mod relays;
 pub mod spf;
 

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use crate::model::{SpfResult, Verdict};
 use crate::pairs_file::sender_column;
 
-use super::summary::pct;
+use super::summary::{Evidence, pct};
 use crate::fileio::guard::Kind;
 use crate::model::PairRow;
 use crate::pairs_file::csv_writer;
@@ -30,7 +30,7 @@ fn is_summary(prefix: &[u8]) -> bool {
     prefix.starts_with(format!("{},", HEADER[..3].join(",")).as_bytes())
 }
 
-pub const HEADER: [&str; 16] = [
+pub const HEADER: [&str; 18] = [
     "domain",
     "messages",
     "pairs",
@@ -47,6 +47,8 @@ pub const HEADER: [&str; 16] = [
     "spf_none",
     "spf_temperror",
     "spf_permerror",
+    "repudiated_authenticated",
+    "repudiated_unauthenticated",
 ];
 
 /// The verdicts with a column, in column order.
@@ -67,6 +69,9 @@ pub struct DomainRow {
     pub by_verdict: [u64; Verdict::ALL.len()],
     /// Messages per SPF result, indexed by [`SpfResult::index`].
     pub by_spf: [u64; SpfResult::ALL.len()],
+    /// The repudiated messages split by authentication, for the domain's pairs whose input
+    /// could tell (DMARC reports); both columns are empty when none could.
+    pub evidence: Evidence,
 }
 
 /// Rows per domain, sorted as the pairs CSV is: messages descending, then domain.
@@ -86,6 +91,7 @@ pub fn domain_rows(rows: &[PairRow]) -> Vec<DomainRow> {
             let n = &mut d.by_spf[spf.index()];
             *n = n.saturating_add(r.messages);
         }
+        d.evidence.add(r);
     }
     let mut out: Vec<DomainRow> = by_domain.into_values().collect();
     out.sort_by(|a, b| {
@@ -116,6 +122,13 @@ pub fn write_domains(out: &mut dyn Write, rows: &[PairRow]) -> io::Result<()> {
             d.messages,
         ));
         record.extend(d.by_spf.iter().map(u64::to_string));
+        let known = d.evidence.messages > 0;
+        for n in [
+            d.evidence.repudiated_authenticated,
+            d.evidence.repudiated_unauthenticated,
+        ] {
+            record.push(if known { n.to_string() } else { String::new() });
+        }
         w.write_record(&record)?;
     }
     w.flush()
@@ -125,6 +138,27 @@ pub fn write_domains(out: &mut dyn Write, rows: &[PairRow]) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::report::summary::tests::row;
+
+    #[test]
+    fn repudiated_mail_is_split_by_authentication_where_known() {
+        let evidenced = |ip, messages, verdict, authenticated| PairRow {
+            authenticated: Some(authenticated),
+            ..row("owner.example", ip, messages, verdict)
+        };
+        let rows = vec![
+            evidenced("192.0.2.1", 10, Verdict::Repudiated, 4),
+            evidenced("192.0.2.2", 5, Verdict::Repudiated, 0),
+            evidenced("192.0.2.3", 7, Verdict::Nonrepudiated, 7),
+            row("owner.example", "192.0.2.4", 3, Verdict::Repudiated),
+        ];
+        let mut out = Vec::new();
+        write_domains(&mut out, &rows).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text.lines().nth(1),
+            Some("owner.example,25,4,7,18,0,0,0,72.00,0,0,0,0,0,0,0,4,11")
+        );
+    }
 
     #[test]
     fn one_row_per_domain_with_sums_and_share() {
@@ -153,10 +187,11 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "domain,messages,pairs,nonrepudiated,repudiated,no_policy,tempfail,permerror,repudiated_pct,\
-             spf_pass,spf_fail,spf_softfail,spf_neutral,spf_none,spf_temperror,spf_permerror\n\
-             a.example,8,3,1,3,0,4,0,37.50,0,3,0,0,0,4,0\n\
-             \"b,quoted.example\",2,1,0,0,2,0,0,0.00,0,0,0,0,2,0,0\n\
-             c.example,2,1,0,0,0,0,2,0.00,0,0,0,0,0,0,0\n"
+             spf_pass,spf_fail,spf_softfail,spf_neutral,spf_none,spf_temperror,spf_permerror,\
+             repudiated_authenticated,repudiated_unauthenticated\n\
+             a.example,8,3,1,3,0,4,0,37.50,0,3,0,0,0,4,0,,\n\
+             \"b,quoted.example\",2,1,0,0,2,0,0,0.00,0,0,0,0,2,0,0,,\n\
+             c.example,2,1,0,0,0,0,2,0.00,0,0,0,0,0,0,0,,\n"
         );
     }
 }

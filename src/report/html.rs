@@ -135,6 +135,7 @@ pub fn render(r: &HtmlReport) -> String {
     s.push_str("<h2>Messages by verdict</h2>\n");
     chart(&mut s, t);
     verdict_table(&mut s, t);
+    evidence_table(&mut s, t);
     spf_table(&mut s, t);
     s.push_str("<div class=\"two\">\n<div>\n");
     skipped_table(&mut s, t);
@@ -286,6 +287,24 @@ fn spf_table(s: &mut String, t: &Totals) {
         let _ = write!(s, "<th class=\"num\">{}</th>", t.of_spf(r));
     }
     s.push_str("</tr>\n</table>\n");
+}
+
+/// Only when some input knew which mail was authenticated (DMARC reports).
+fn evidence_table(s: &mut String, t: &Totals) {
+    let e = &t.evidence;
+    if e.messages == 0 {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "<h2>Repudiated mail by authentication</h2>\n<p class=\"note\">Of the {} messages \
+         whose input knew whether they were authenticated (DKIM-aligned in DMARC reports).</p>\n\
+         <table>\n<tr><th>repudiated</th><th class=\"num\">messages</th><th>meaning</th></tr>\n\
+         <tr><td>authenticated</td><td class=\"num\">{}</td><td>legitimate mail the check would lose</td></tr>\n\
+         <tr><td>not authenticated</td><td class=\"num\">{}</td><td>forgery stopped (or mail whose signature broke on the way)</td></tr>\n\
+         </table>",
+        e.messages, e.repudiated_authenticated, e.repudiated_unauthenticated
+    );
 }
 
 fn skipped_table(s: &mut String, t: &Totals) {

@@ -7,4 +7,5 @@ pub mod domains;
 pub mod history;
 pub mod html;
 pub mod progress;
+pub mod proposal;
 pub mod summary;

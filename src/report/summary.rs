@@ -31,6 +31,38 @@ pub struct Totals {
     pub inputs_ok: usize,
     pub inputs_failed: usize,
     pub dns: DnsTotals,
+    /// What inputs that know authentication (DMARC reports) say of the repudiated mail.
+    pub evidence: Evidence,
+}
+
+/// Repudiated messages of the pairs whose input could tell which were authenticated: those
+/// that were (legitimate mail the check would lose) apart from the rest (forgery stopped, or
+/// mail whose signature did not survive). Pairs without evidence count in neither.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// Messages of every pair with evidence, whatever its verdict.
+    pub messages: u64,
+    pub repudiated_authenticated: u64,
+    pub repudiated_unauthenticated: u64,
+}
+
+impl Evidence {
+    /// Adds one pair's messages; `authenticated` is `None` when its input could not tell.
+    pub fn add(&mut self, row: &PairRow) {
+        let Some(authenticated) = row.authenticated else {
+            return;
+        };
+        // A pairs file may claim anything; never more authenticated than messages.
+        let authenticated = authenticated.min(row.messages);
+        self.messages = self.messages.saturating_add(row.messages);
+        if row.verdict == Verdict::Repudiated {
+            self.repudiated_authenticated =
+                self.repudiated_authenticated.saturating_add(authenticated);
+            self.repudiated_unauthenticated = self
+                .repudiated_unauthenticated
+                .saturating_add(row.messages - authenticated);
+        }
+    }
 }
 
 /// What resolution cost (`audit` only).
@@ -59,6 +91,7 @@ impl Totals {
                 let n = &mut self.spf[r.verdict.index()][spf.index()];
                 *n = n.saturating_add(r.messages);
             }
+            self.evidence.add(r);
         }
     }
 
@@ -174,6 +207,7 @@ pub fn render_audit(t: &Totals, domains: &[Ranked], relays: &[Ranked]) -> String
             t.pairs[v.index()]
         );
     }
+    render_evidence(&mut s, t);
     render_spf(&mut s, t);
     render_skipped(&mut s, t);
     render_ranked(&mut s, "sender domains", domains, "relays");
@@ -223,6 +257,36 @@ fn render_spf(s: &mut String, t: &Totals) {
         let _ = write!(s, " {:>9}", t.of_spf(r));
     }
     s.push('\n');
+}
+
+/// Only when some input could tell authenticated mail apart (DMARC reports).
+fn render_evidence(s: &mut String, t: &Totals) {
+    let e = &t.evidence;
+    if e.messages == 0 {
+        return;
+    }
+    let repudiated = e
+        .repudiated_authenticated
+        .saturating_add(e.repudiated_unauthenticated);
+    let _ = writeln!(
+        s,
+        "  repudiated, of the {} messages whose input knew authentication (DMARC reports):",
+        e.messages
+    );
+    let _ = writeln!(
+        s,
+        "    {:<34} {:>10} {:>6.1}%",
+        "authenticated (legitimate, lost)",
+        e.repudiated_authenticated,
+        pct(e.repudiated_authenticated, repudiated)
+    );
+    let _ = writeln!(
+        s,
+        "    {:<34} {:>10} {:>6.1}%",
+        "not authenticated (forgery stopped)",
+        e.repudiated_unauthenticated,
+        pct(e.repudiated_unauthenticated, repudiated)
+    );
 }
 
 fn render_ranked(s: &mut String, what: &str, ranked: &[Ranked], pairs_are: &str) {
@@ -306,6 +370,40 @@ pub(crate) mod tests {
             authenticated: None,
             spf: None,
         }
+    }
+
+    #[test]
+    fn repudiated_mail_with_evidence_is_split_in_the_table() {
+        let evidenced = |ip, messages, verdict, authenticated| PairRow {
+            authenticated: Some(authenticated),
+            ..row("owner.example", ip, messages, verdict)
+        };
+        let rows = vec![
+            evidenced("192.0.2.1", 30, Verdict::Repudiated, 10),
+            evidenced("192.0.2.2", 10, Verdict::Nonrepudiated, 10),
+            row("other.example", "192.0.2.3", 5, Verdict::Repudiated),
+        ];
+        let mut t = Totals::default();
+        t.count_rows(&rows);
+        assert_eq!(
+            t.evidence,
+            Evidence {
+                messages: 40,
+                repudiated_authenticated: 10,
+                repudiated_unauthenticated: 20
+            }
+        );
+        let text = render_audit(&t, &[], &[]);
+        assert_eq!(
+            squeezed(&text, "authenticated"),
+            "authenticated (legitimate, lost) 10 33.3%"
+        );
+        assert_eq!(
+            squeezed(&text, "not"),
+            "not authenticated (forgery stopped) 20 66.7%"
+        );
+        let plain = render_audit(&Totals::default(), &[], &[]);
+        assert!(!plain.contains("authenticated ("), "{plain}");
     }
 
     fn squeezed(s: &str, first: &str) -> String {

@@ -6,6 +6,7 @@ mod support;
 
 mod check_cache;
 mod cli;
+mod dmarc_round_trip;
 mod dns_faults;
 mod dns_server_smoke;
 mod dns_verdicts;

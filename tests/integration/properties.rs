@@ -1339,3 +1339,42 @@ proptest! {
         let _ = decompress(garbage);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// DMARC aggregate reports
+// ---------------------------------------------------------------------------------------
+
+const DMARC_REPORT: &str = include_str!("../../fixtures/dmarc/rules-rfc7489.xml");
+const DMARC_ZIP: &[u8] = include_bytes!("../../fixtures/dmarc/rules-rfc9990.zip");
+const DMARC_MESSAGE: &[u8] = include_bytes!("../../fixtures/dmarc/two-reports.eml");
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Mutated reports, zips and report messages end as reports or as an error, never a
+    /// panic or a hang; every pair a report yields has a count of at least its
+    /// authenticated messages.
+    #[test]
+    fn mutated_reports_never_panic(
+        which in 0usize..3,
+        mutations in prop::collection::vec(mutation(), 1..6),
+    ) {
+        let seed: &[u8] = [DMARC_REPORT.as_bytes(), DMARC_ZIP, DMARC_MESSAGE][which];
+        let bad = apply(seed, &mutations);
+        let reports = finishes(move || {
+            use repudiate::extract::dmarc::{MAX_REPORT_BYTES, read_reports, reports_in_message};
+            if which == 2 {
+                reports_in_message(&bad, MAX_REPORT_BYTES)
+            } else {
+                read_reports(&bad)
+            }
+        });
+        for report in reports.into_iter().flatten() {
+            for row in report.rows {
+                if let repudiate::extract::dmarc::ReportRow::Pair(p) = row {
+                    prop_assert!(p.authenticated <= p.messages, "{p:?}");
+                }
+            }
+        }
+    }
+}
