@@ -73,6 +73,11 @@ else
   BIN=$REPO/target/release/repudiate
 fi
 
+# The commit measured, taken now: commits made while the bench runs do not change the binary.
+COMMIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || COMMIT="$COMMIT with uncommitted changes"
+[ -n "${REPUDIATE:-}" ] && COMMIT="$COMMIT (binary given as REPUDIATE=$REPUDIATE)"
+
 # --- workloads (cached outside the repository) -----------------------------------------------
 world() { # SIZE -> directory holding mail.mbox, maillog, zones/, perimeter.txt
   local dir=$BENCH_DIR/world-$1
@@ -318,9 +323,6 @@ WHEN=$(date -u '+%Y-%m-%d %H:%M UTC')
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 RAM=$(awk '/^MemTotal:/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-COMMIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || COMMIT="$COMMIT with uncommitted changes"
-[ -n "${REPUDIATE:-}" ] && COMMIT="$COMMIT (binary given as REPUDIATE=$REPUDIATE)"
 REPORT=$(python3 "$TOOLS" report "$RESULTS")
 echo
 if wanted shapes; then
