@@ -11,7 +11,9 @@
 #   --slow-runs N  runs of the Python baseline and pflogsumm (default: --runs)
 #   --only LIST    comma list of: mbox,log,dns,spf,mem,shapes,cores (default: all); shapes
 #                  is scripts/memory_check.py: peak RSS on the input shapes of docs/memory.md
-#   --figure FILE  where the Markdown figure goes (default docs/figures/bench.md; none: nowhere)
+#   --figure FILE  where the Markdown figure goes (none: nowhere; default docs/figures/bench.md,
+#                  or docs/figures/bench-LIST.md with --only, so a partial run never replaces
+#                  the full table: `--only spf` writes docs/figures/bench-spf.md)
 # environment: BENCH_DIR (workload cache, default /work/bench-cache), BENCH_DNS_PORT (5391;
 #   the delaying proxy uses the next port), REPUDIATE (a built binary to use instead)
 set -euo pipefail
@@ -24,10 +26,11 @@ DNS_PORT=${BENCH_DNS_PORT:-5391}
 PROXY_PORT=$((DNS_PORT + 1))
 RUNS=3
 SLOW_RUNS=
-ONLY=mbox,log,dns,spf,mem,shapes,cores
+ALL=mbox,log,dns,spf,mem,shapes,cores
+ONLY=$ALL
 SIZE=1G
 SMALL=100M
-FIGURE=$REPO/docs/figures/bench.md
+FIGURE=
 COMMAND="scripts/bench.sh${*:+ $*}"
 
 while [ $# -gt 0 ]; do
@@ -37,12 +40,16 @@ while [ $# -gt 0 ]; do
     --slow-runs) SLOW_RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --figure) FIGURE=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
 done
 SLOW_RUNS=${SLOW_RUNS:-$RUNS}
+if [ -z "$FIGURE" ]; then
+  if [ "$ONLY" = "$ALL" ]; then FIGURE=$REPO/docs/figures/bench.md
+  else FIGURE=$REPO/docs/figures/bench-${ONLY//,/-}.md; fi
+fi
 wanted() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 log() { printf 'bench: %s\n' "$*" >&2; }
 
