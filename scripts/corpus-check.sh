@@ -57,7 +57,7 @@ def fail(msg):
 
 # ---------------------------------------------------------------- running the tool
 
-REASONS = ["local", "authenticated", "internal", "rejected", "incomplete", "malformed"]
+REASONS = ["local", "authenticated", "internal", "rejected", "incomplete", "malformed", "oversized"]
 
 
 class Run:
