@@ -6,7 +6,7 @@ What a careful admin would write without repudiate: `mailbox.mbox` splits the fi
 top whose client IP is external. It writes the same `domain,ip,messages` CSV as
 `repudiate scan`, in the same order, so the two outputs can be compared.
 
-Rules (README "Where D and S come from"): D is the topmost Return-Path, else the mbox From_
+Rules (docs/design.md §3, "Where D and S come from"): D is the topmost Return-Path, else the mbox From_
 sender; S is the IP of the first Received hop that is not loopback, private (RFC 1918, CGNAT,
 link-local, ULA) or in --perimeter, and is not a mail fetch (IMAP/POP3, fetchmail, getmail);
 an authenticated hop (ESMTPA/ESMTPSA..., "(Authenticated sender: ...)") skips the message.

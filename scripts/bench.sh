@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Measures repudiate against fast and slow baselines on gen.py workloads (seed 1) and prints
-# medians, throughput, peak memory and PASS/FAIL for the targets of issue 6 (README
-# "Performance"). Not part of .ci/run: a full run reads 2 GB several times and takes a while.
+# medians, throughput, peak memory and PASS/FAIL for the targets of issue 6
+# (docs/performance.md), and writes the same table with the date, the machine, the commit
+# and this command line to docs/figures/bench.md, the only place the docs take bench figures
+# from. Not part of .ci/run: a full run reads 2 GB several times and takes a while.
 #
-# usage: scripts/bench.sh [--quick] [--runs N] [--slow-runs N] [--only LIST]
+# usage: scripts/bench.sh [--quick] [--runs N] [--slow-runs N] [--only LIST] [--figure FILE]
 #   --quick        50 MB workloads (memory also at 10 MB) instead of 1 GB (and 100 MB)
 #   --runs N       runs of each fast measurement, alternating (default 3)
 #   --slow-runs N  runs of the Python baseline and pflogsumm (default: --runs)
 #   --only LIST    comma list of: mbox,log,dns,spf,mem,shapes,cores (default: all); shapes
 #                  is scripts/memory_check.py: peak RSS on the input shapes of docs/memory.md
+#   --figure FILE  where the Markdown figure goes (none: nowhere; default docs/figures/bench.md,
+#                  or docs/figures/bench-LIST.md with --only, so a partial run never replaces
+#                  the full table: `--only spf` writes docs/figures/bench-spf.md)
 # environment: BENCH_DIR (workload cache, default /work/bench-cache), BENCH_DNS_PORT (5391;
 #   the delaying proxy uses the next port), REPUDIATE (a built binary to use instead)
 set -euo pipefail
@@ -21,9 +26,12 @@ DNS_PORT=${BENCH_DNS_PORT:-5391}
 PROXY_PORT=$((DNS_PORT + 1))
 RUNS=3
 SLOW_RUNS=
-ONLY=mbox,log,dns,spf,mem,shapes,cores
+ALL=mbox,log,dns,spf,mem,shapes,cores
+ONLY=$ALL
 SIZE=1G
 SMALL=100M
+FIGURE=
+COMMAND="scripts/bench.sh${*:+ $*}"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -31,12 +39,17 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --slow-runs) SLOW_RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --figure) FIGURE=$2; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
 done
 SLOW_RUNS=${SLOW_RUNS:-$RUNS}
+if [ -z "$FIGURE" ]; then
+  if [ "$ONLY" = "$ALL" ]; then FIGURE=$REPO/docs/figures/bench.md
+  else FIGURE=$REPO/docs/figures/bench-${ONLY//,/-}.md; fi
+fi
 wanted() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 log() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -66,6 +79,11 @@ else
   cargo build --release --locked --quiet
   BIN=$REPO/target/release/repudiate
 fi
+
+# The commit measured, taken now: commits made while the bench runs do not change the binary.
+COMMIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || COMMIT="$COMMIT with uncommitted changes"
+[ -n "${REPUDIATE:-}" ] && COMMIT="$COMMIT (binary given as REPUDIATE=$REPUDIATE)"
 
 # --- workloads (cached outside the repository) -----------------------------------------------
 world() { # SIZE -> directory holding mail.mbox, maillog, zones/, perimeter.txt
@@ -307,13 +325,38 @@ PY
   stop_daemons
 fi
 
+# --- the report, on standard output and as the docs' figure -------------------------------
+WHEN=$(date -u '+%Y-%m-%d %H:%M UTC')
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+RAM=$(awk '/^MemTotal:/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+REPORT=$(python3 "$TOOLS" report "$RESULTS")
 echo
-echo "repudiate bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, workloads $SIZE (memory also $SMALL), $RUNS runs ($SLOW_RUNS for slow baselines)"
-echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$TOOLS" report "$RESULTS"
 if wanted shapes; then
-  echo
-  echo "peak RSS of scan per input shape (limit 200 MB, docs/memory.md):"
-  echo "$SHAPES_TABLE"
+  REPORT="$REPORT
+
+peak RSS of scan per input shape (limit 200 MB, docs/memory.md):
+$SHAPES_TABLE"
+fi
+echo "repudiate bench: $WHEN, $(nproc) cores, workloads $SIZE (memory also $SMALL), $RUNS runs ($SLOW_RUNS for slow baselines)"
+echo "load average at the end: $LOAD"
+echo "$REPORT"
+if [ "$FIGURE" != none ]; then
+  mkdir -p "$(dirname "$FIGURE")"
+  {
+    echo "Written by \`$COMMAND\` on $WHEN; rerun it to replace this file (wall times depend on the machine and its load, so no CI step compares them)."
+    echo
+    echo "* commit: $COMMIT; $(rustc --version 2>/dev/null || echo 'rustc unknown')"
+    echo "* machine: $(nproc) cores ($CPU), $RAM RAM; load average at the end $LOAD"
+    echo "* workloads: gen.py --seed 1, $SIZE (memory also $SMALL), in $BENCH_DIR; $RUNS runs of each fast measurement, $SLOW_RUNS of the slow baselines; measured: $ONLY"
+    echo
+    echo '```text'
+    echo "$REPORT"
+    echo '```'
+  } > "$FIGURE.tmp"
+  mv "$FIGURE.tmp" "$FIGURE"
+  log "wrote $FIGURE"
+fi
+if wanted shapes; then
   [ "$SHAPES_STATUS" -eq 0 ] || { echo "memory per input shape: FAIL" >&2; exit 1; }
 fi

@@ -18,9 +18,22 @@
 # one each. For stored mail, every message with a Return-Path or a From_ sender and a Received
 # header holding a public IP literal goes through `scan --strict` the same way.
 #
-# usage: scripts/corpus-check.sh            (REPUDIATE=path/to/binary to test another build)
+# The per-set figures are also a Markdown table, the one docs/checks.md quotes:
+# docs/figures/corpus-check.md. `--markdown` writes that file; without it (as .ci/run runs
+# the script) the committed file must equal what this run prints, below its first line (which
+# says who wrote it and when), so the documented figures cannot go stale: when the tool or
+# the corpora change the counts, rerun with --markdown, read the diff, commit it.
+#
+# usage: scripts/corpus-check.sh [--markdown]   (REPUDIATE=path/to/binary to test another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE=check
+case "${1:-}" in
+  --markdown) MODE=write ;;
+  '') ;;
+  *) echo "usage: scripts/corpus-check.sh [--markdown]" >&2; exit 1 ;;
+esac
+FIGURE=docs/figures/corpus-check.md
 CORPORA=${REPUDIATE_SHARED:-../shared}/corpora
 [ -d "$CORPORA" ] || { echo "corpus-check: $CORPORA not found" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "corpus-check: python3 is required" >&2; exit 1; }
@@ -29,11 +42,12 @@ BIN=${REPUDIATE:-target/release/repudiate}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-python3 - "$BIN" "$CORPORA" "$OUT" <<'PY'
-import csv, glob, ipaddress, json, os, re, subprocess, sys
+python3 - "$BIN" "$CORPORA" "$OUT" "$MODE" "$FIGURE" <<'PY'
+import csv, datetime, difflib, glob, ipaddress, json, os, re, subprocess, sys
 
-BIN, CORPORA, OUT = sys.argv[1:4]
+BIN, CORPORA, OUT, MODE, FIGURE = sys.argv[1:6]
 failures = []
+table = {}   # set name -> its row of the Markdown figure, filled as the checks run
 
 
 def fail(msg):
@@ -43,7 +57,7 @@ def fail(msg):
 
 # ---------------------------------------------------------------- running the tool
 
-REASONS = ["local", "authenticated", "internal", "rejected", "incomplete", "malformed"]
+REASONS = ["local", "authenticated", "internal", "rejected", "incomplete", "malformed", "oversized"]
 
 
 class Run:
@@ -108,6 +122,7 @@ def report_set(name, inputs, expect_pairs, flags=()):
           f" inputs not read (exit {run.rc}): {len(run.errors)}")
     for l in run.errors[:5]:
         print("   ", l)
+    table[name] = {"flags": flags, "run": run, "accepted": "–", "no_ip": "–"}
     if run.healthy(name) and expect_pairs is True and run.kinds["pairs"] == 0:
         fail(f"{name}: no pairs")
     elif expect_pairs is not True:
@@ -119,6 +134,7 @@ def strict_check(name, good, bad, what):
     one belongs) must come out malformed, one record each."""
     n_good, n_bad = len(good.records), len(bad.records)
     print(f"  {what}: {n_good} with an IP client or none (local), {n_bad} whose address is no IP")
+    table[name].update(accepted=n_good, no_ip=n_bad)
     if n_good:
         run = Run(name + ".strict", good.paths(), ["--strict"])
         # --strict stops at the first malformed record: exit 2, or 1 when it was the only input.
@@ -324,6 +340,7 @@ def check_mail_set(name, root, expect_pairs):
                         w.write(m if m.endswith(b"\n") else m + b"\n")
                 inputs.append(sub)
     print(f"  messages with a sender and a public Received IP: {count} of {total}")
+    table[name]["accepted"] = count
     if not count:
         # Nothing to hold the rule against would make the check prove nothing.
         fail(f"{name}: no message with a sender and a public Received IP to check under --strict")
@@ -445,6 +462,62 @@ check_log_set("postfix-grok-patterns", [synthetic_log("grok", grok_cases())], Tr
 check_log_set("sekoia-postfix", [synthetic_log("sekoia", sekoia_cases())],
               "its refused attempts are `NOQUEUE: filter`, its one client= has no qmgr line", REJECTS)
 check_log_set("wazuh-exim-postfix", [raw_log("wazuh", wazuh_lines())], True, REJECTS)
+
+# ---------------------------------------------------------------- the figure docs/checks.md quotes
+
+def num(n):
+    return f"{n:,}" if isinstance(n, int) else n
+
+
+def markdown():
+    """The per-set table; only what this run measured, in the order the sets ran."""
+    notes = {"--include-rejected": "refused attempts counted as pairs (`--include-rejected`)",
+             "--no-skip-private": "private clients are foreign (`--no-skip-private`)"}
+    marks = {flag: "¹²³⁴⁵"[i] for i, flag in enumerate(notes)}
+    out = ["| set | records | pairs (and `unknown` rows) | skipped | malformed | inputs not read "
+           "| accepted, `--strict` clean | accepted, no IP |",
+           "|---|---:|---|---|---:|---:|---:|---:|"]
+    other = {"null sender": "null", "no external hop": "no hop",
+             "no envelope sender": "no sender", "malformed sender": "bad sender"}
+    for name, row in table.items():
+        run = row["run"]
+        label = name + "".join(marks.get(f, "") for f in row["flags"])
+        extra = ", ".join(f"{num(run.kinds[k])} {short}" for k, short in other.items() if run.kinds[k])
+        pairs = num(run.kinds["pairs"]) + (f" (+{extra})" if extra else "")
+        skipped = ", ".join(f"{num(run.skipped[r])} {r}" for r in REASONS
+                            if r != "malformed" and run.skipped.get(r)) or "–"
+        out.append(f"| {label} | {num(run.records())} | {pairs} | {skipped} "
+                   f"| {num(run.skipped.get('malformed', 0))} | {num(len(run.errors))} "
+                   f"| {num(row['accepted'])} | {num(row['no_ip'])} |")
+    used = [f for f in notes if any(f in row["flags"] for row in table.values())]
+    if used:
+        out.append("")
+        out.append(" ".join(f"{marks[f]} {notes[f]}." for f in used))
+    return "\n".join(out) + "\n"
+
+
+body = markdown()
+if MODE == "write":
+    os.makedirs(os.path.dirname(FIGURE), exist_ok=True)
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    with open(FIGURE + ".tmp", "w") as w:
+        w.write(f"Written by `scripts/corpus-check.sh --markdown` on {when}; do not edit: "
+                "`.ci/run` fails when the script prints anything else below this line.\n\n" + body)
+    os.replace(FIGURE + ".tmp", FIGURE)
+    print(f"corpus-check: wrote {FIGURE}")
+else:
+    try:
+        committed = open(FIGURE).read().split("\n", 1)[1].lstrip("\n")
+    except (OSError, IndexError):
+        committed = None
+    if committed is None:
+        fail(f"{FIGURE} missing: run scripts/corpus-check.sh --markdown and commit it")
+    elif committed != body:
+        sys.stdout.writelines(difflib.unified_diff(
+            committed.splitlines(True), body.splitlines(True), FIGURE + " (committed)", "this run"))
+        fail(f"{FIGURE} is stale: run scripts/corpus-check.sh --markdown, read the diff, commit it")
+    else:
+        print(f"corpus-check: {FIGURE} matches this run")
 
 if failures:
     print(f"corpus-check: {len(failures)} failure(s):")

@@ -3,9 +3,18 @@
 # with the world's perimeter) and compares pairs, message counts and verdicts with gen.py's truth
 # files. Prints the agreement and the known, deliberate differences; fails on any difference
 # it cannot explain.
-# usage: scripts/world-check.sh [WORKDIR]
+#
+# The same figures are a Markdown table, the one docs/checks.md quotes:
+# docs/figures/world-check.md. `--markdown` writes that file; without it (as .ci/run runs the
+# script) the committed file must equal what this run prints, below its first line (which says
+# who wrote it and when): the world is generated from a fixed seed, so any difference is a
+# change of behaviour to read and commit (rerun with --markdown).
+# usage: scripts/world-check.sh [--markdown] [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE=check
+if [ "${1:-}" = --markdown ]; then MODE=write; shift; fi
+FIGURE=docs/figures/world-check.md
 GEN=${REPUDIATE_SHARED:-../shared}/bench/gen.py
 [ -f "$GEN" ] || { echo "world-check: $GEN not found" >&2; exit 1; }
 WORK=${1:-target/world-check}
@@ -26,9 +35,10 @@ for artifact in mbox:mail.mbox postfix:maillog; do
   name=${artifact%%:*}; file=${artifact#*:}
   "$BIN" audit "$W/$file" "${zones[@]}" --offline "${perimeter[@]}" -q -o "$WORK/$name-audit.csv"
 done
-python3 - "$W" "$WORK" <<'PY'
-import csv, ipaddress, sys
-world, work = sys.argv[1], sys.argv[2]
+python3 - "$W" "$WORK" "$MODE" "$FIGURE" <<'PY'
+import csv, datetime, difflib, ipaddress, os, sys
+world, work, mode, figure = sys.argv[1:5]
+summary, differences = [], []   # rows of the Markdown figure
 perimeter = [ipaddress.ip_network(l.strip()) for l in open(f"{world}/perimeter.txt")
              if l.strip() and not l.startswith("#")]
 def in_perimeter(ip):
@@ -46,9 +56,9 @@ for name in ("mbox", "postfix"):
             agree += n
             continue
         if o is None and name == "postfix" and in_perimeter(key[1]):
-            why = "explained: perimeter client, internal in logs (SPEC §3); gen.py counts it"
+            why = "explained: perimeter client, internal in logs (docs/design.md §3); gen.py counts it"
         elif o is not None and o["verdict"] == "tempfail" and ": offline" in o["reason"]:
-            why = "explained: policy target not in the zones, offline gives tempfail (SPEC §4)"
+            why = "explained: policy target not in the zones, offline gives tempfail (docs/design.md §4)"
         else:
             why = f"UNEXPLAINED: truth {t['verdict']}/{n}, ours {o and o['verdict']}/{o and o['messages']}"
         groups.setdefault(why, []).append((key, n))
@@ -59,8 +69,41 @@ for name in ("mbox", "postfix"):
     print(f"world-check {name}: {total} truth messages in {len(truth)} pairs: {agree} agree exactly "
           f"({100.0*agree/total:.2f}%), {explained} differ for documented reasons, "
           f"{100.0*agree/max(total-explained,1):.2f}% of the comparable ones agree")
+    summary.append(f"| {name} | {total:,} | {len(truth):,} | {agree:,} ({100.0*agree/total:.2f} %) "
+                   f"| {explained:,} | {100.0*agree/max(total-explained,1):.2f} % |")
     for why, ks in sorted(groups.items()):
         print(f"  {len(ks):5d} pairs, {sum(n for _, n in ks):5d} messages  {why}  e.g. {ks[0][0]}")
         failed |= why.startswith("UNEXPLAINED")
+        differences.append(f"| {name} | {len(ks):,} | {sum(n for _, n in ks):,} | {why} "
+                           f"| `{ks[0][0][0]}` from `{ks[0][0][1]}` |")
+
+body = "\n".join([
+    "| input | truth messages | truth pairs | agree exactly | differ for documented reasons "
+    "| agreement of the comparable ones |",
+    "|---|---:|---:|---:|---:|---:|", *summary, "",
+    "| input | pairs | messages | why they differ | e.g. |", "|---|---:|---:|---|---|",
+    *(differences or ["| – | 0 | 0 | no differences | |"])]) + "\n"
+if mode == "write":
+    os.makedirs(os.path.dirname(figure), exist_ok=True)
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    with open(figure + ".tmp", "w") as w:
+        w.write(f"Written by `scripts/world-check.sh --markdown` on {when}; do not edit: "
+                "`.ci/run` fails when the script prints anything else below this line.\n\n" + body)
+    os.replace(figure + ".tmp", figure)
+    print(f"world-check: wrote {figure}")
+else:
+    try:
+        committed = open(figure).read().split("\n", 1)[1].lstrip("\n")
+    except (OSError, IndexError):
+        committed = None
+    if committed != body:
+        if committed is not None:
+            sys.stdout.writelines(difflib.unified_diff(
+                committed.splitlines(True), body.splitlines(True), figure + " (committed)", "this run"))
+        print(f"world-check: {figure} is {'stale' if committed else 'missing'}: run "
+              "scripts/world-check.sh --markdown, read the diff, commit it")
+        failed = True
+    else:
+        print(f"world-check: {figure} matches this run")
 sys.exit(1 if failed else 0)
 PY
