@@ -98,6 +98,7 @@ class Run:
                                  self.stderr, re.M)
         self.errors = [l for l in self.errors if not re.match(
             r"repudiate: (not mail|excluded|not regular files|reached twice|outgoing mail"
+            r"|warning: |symlink loop: |  "
             r"|and \d+ more byte|\d+ log records found|.* is a byte-identical copy of)", l)]
 
     def messages(self):
