@@ -90,6 +90,16 @@ class Run:
                 self.skipped[m.group(1)] = int(m.group(2))
         self.errors = [l for l in lines if l.startswith("repudiate: ")]
         self.panicked = "panicked" in self.stderr or self.rc == 101
+        # Counted once (SPEC §3): log records found in another file of the run, and files
+        # that are byte-identical copies of another input (named with -v).
+        m = re.search(r"^repudiate: (\d+) log records found in more than one file", self.stderr, re.M)
+        self.repeated = int(m.group(1)) if m else 0
+        self.copies = re.findall(r"^repudiate: (.*) is a byte-identical copy of .*; read once$",
+                                 self.stderr, re.M)
+        self.errors = [l for l in self.errors if not re.match(
+            r"repudiate: (not mail|excluded|not regular files|reached twice|outgoing mail"
+            r"|warning: |symlink loop: |  "
+            r"|and \d+ more byte|\d+ log records found|.* is a byte-identical copy of)", l)]
 
     def messages(self):
         return sum(self.kinds.values())
@@ -107,6 +117,31 @@ class Run:
             print("\n".join("    " + l for l in self.stderr.splitlines()[-10:]))
             return False
         return True
+
+
+class Runs(Run):
+    """One `repudiate scan` per file, added up: the script's selections are written one file
+    per source file, and the exim test suite's logs repeat the same normalised lines
+    (times, message ids) from file to file, which one run over them all counts once (a
+    record read from two files of one run, SPEC §3). Each file on its own is what the
+    script's count of that file's records describes."""
+
+    def __init__(self, tag, inputs, flags=()):
+        runs = [Run(f"{tag}.{i}", [p], flags) for i, p in enumerate(inputs)]
+        self.rc = max([r.rc for r in runs] or [0])
+        if any(r.rc == 0 for r in runs) and self.rc == 1 and len(runs) > 1:
+            self.rc = 2
+        self.stderr = "".join(r.stderr for r in runs)
+        self.kinds = {k: sum(r.kinds[k] for r in runs) for k in (runs[0].kinds if runs else {})}
+        self.rows = sum(r.rows for r in runs)
+        self.skipped = {}
+        for r in runs:
+            for k, v in r.skipped.items():
+                self.skipped[k] = self.skipped.get(k, 0) + v
+        self.errors = [e for r in runs for e in r.errors]
+        self.panicked = any(r.panicked for r in runs)
+        self.repeated = sum(r.repeated for r in runs)
+        self.copies = [c for r in runs for c in r.copies]
 
 
 def report_set(name, inputs, expect_pairs, flags=()):
@@ -136,7 +171,7 @@ def strict_check(name, good, bad, what):
     print(f"  {what}: {n_good} with an IP client or none (local), {n_bad} whose address is no IP")
     table[name].update(accepted=n_good, no_ip=n_bad)
     if n_good:
-        run = Run(name + ".strict", good.paths(), ["--strict"])
+        run = Runs(name + ".strict", good.paths(), ["--strict"])
         # --strict stops at the first malformed record: exit 2, or 1 when it was the only input.
         if run.healthy(name + " --strict", also_ok=(1,)):
             if run.rc != 0:
@@ -151,7 +186,7 @@ def strict_check(name, good, bad, what):
             else:
                 print(f"    --strict: exit 0, all {n_good} accounted for: {run.breakdown()}")
     if n_bad:
-        run = Run(name + ".noip", bad.paths())
+        run = Runs(name + ".noip", bad.paths())
         got = run.skipped.get("malformed", 0)
         if run.healthy(name + " (no-IP lines)") and (got != n_bad or run.records() != n_bad):
             fail(f"{name}: {n_bad} accepted deliveries with no IP, the tool calls {got} of "
@@ -317,7 +352,7 @@ NOT_MAIL = {"README", "SOURCES.md", "index.tsv", ".gitattributes"}
 
 def check_mail_set(name, root, expect_pairs):
     report_set(name, [root], expect_pairs)
-    inputs, count, total = [], 0, 0
+    inputs, count, total, per_file = [], 0, 0, {}
     for dirpath, dirs, files in os.walk(root):
         dirs.sort()
         if os.path.basename(dirpath) == "tmp":
@@ -331,6 +366,7 @@ def check_mail_set(name, root, expect_pairs):
             total += len(parts)
             chosen = [p for p in parts if qualifies(*p)]
             count += len(chosen)
+            per_file[path] = len(chosen)
             if len(chosen) == len(parts) and chosen:
                 inputs.append(path)
             elif chosen:
@@ -345,7 +381,9 @@ def check_mail_set(name, root, expect_pairs):
         # Nothing to hold the rule against would make the check prove nothing.
         fail(f"{name}: no message with a sender and a public Received IP to check under --strict")
         return
-    run = Run(name + ".strict", inputs, ["--strict"])
+    run = Run(name + ".strict", inputs, ["--strict", "-v"])
+    # A byte-identical copy of another message file is read once, as it should be.
+    count -= sum(per_file.get(c, 0) for c in run.copies)
     if run.healthy(name + " --strict", also_ok=(1,)):
         if run.rc != 0:
             fail(f"{name}: scan --strict exit {run.rc}")

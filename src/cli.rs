@@ -194,7 +194,8 @@ pub struct InputArgs {
     #[arg(long, value_enum, default_value_t = NullSender::Skip, value_name = "MODE")]
     pub null_sender: NullSender,
 
-    /// Stop reading an input at its first malformed message or line, naming file and line.
+    /// Stop reading an input at its first malformed message or line, naming file and line;
+    /// an input from which nothing was recognised is then an error, not a warning.
     #[arg(long)]
     pub strict: bool,
 
@@ -208,6 +209,15 @@ pub struct InputArgs {
     /// memory bounded (default: 3).
     #[arg(long, value_name = "DAYS")]
     pub queue_window: Option<f64>,
+
+    /// Leave out walked files and folders whose name matches GLOB (`*`, `?`, `[...]`), or
+    /// whose path does when GLOB holds a `/` (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Name every file a walk passed over (not mail, excluded, special, reached twice).
+    #[arg(short, long)]
+    pub verbose: bool,
 
     /// Parser threads (default: one per core).
     #[arg(long, value_name = "N")]

@@ -15,7 +15,7 @@ use crate::cli::{
 };
 use crate::dns::upstream::UpstreamConfig;
 use crate::extract::{ExtractOptions, NullSenderMode};
-use crate::inputs::ReadOptions;
+use crate::inputs::{Glob, ReadOptions};
 use crate::model::Sender;
 use crate::model::address::{normalize_address, normalize_domain};
 use crate::policy::PolicyConfig;
@@ -52,6 +52,8 @@ pub struct DnsSettings {
 }
 
 /// The configuration of one command: each carries only what its command uses.
+// One value per run, moved once: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Config {
     Audit(AuditConfig),
@@ -81,6 +83,8 @@ pub struct RunSettings {
     pub config_file: Option<PathBuf>,
     pub jobs: Option<usize>,
     pub quiet: bool,
+    /// `-v`: name every file a walk passed over.
+    pub verbose: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -523,6 +527,10 @@ fn input_settings(
                 Some(n) => n,
                 None => defaults::MAX_LINE_BYTES,
             },
+            exclude: pick(&input.exclude, &file.exclude)
+                .iter()
+                .map(|g| Glob::new(g))
+                .collect(),
         },
         perimeter,
     };
@@ -531,6 +539,7 @@ fn input_settings(
         config_file: input.config,
         jobs: input.jobs,
         quiet: input.quiet,
+        verbose: input.verbose,
     };
     Ok((settings, input.output, run))
 }

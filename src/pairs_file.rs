@@ -7,6 +7,8 @@
 //! only the first three columns matter and the domain is normalised again, so hand-edited
 //! files are safe.
 
+pub mod meta;
+
 use std::cmp::Ordering;
 use std::io::{self, BufRead, Write};
 use std::net::IpAddr;

@@ -32,7 +32,7 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     let mut read = cfg.input.read.clone();
     read.extract.perimeter.extend(relays.perimeter_nets);
 
-    let report = read_inputs(&cfg.input, &read, cfg.run.quiet)?;
+    let report = read_inputs(&cfg.input, &read, &cfg.run)?;
     let status = status_of(&report);
     let Tally {
         pairs,

@@ -14,7 +14,7 @@ mod scan;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{Config, DnsSettings, InputSettings, defaults};
+use crate::config::{Config, DnsSettings, InputSettings, RunSettings, defaults};
 use crate::dns::Dns;
 use crate::dns::persist;
 use crate::dns::upstream::Upstream;
@@ -183,9 +183,9 @@ fn resolve_relays(
 fn read_inputs(
     input: &InputSettings,
     read: &inputs::ReadOptions,
-    quiet: bool,
+    run: &RunSettings,
 ) -> Result<ReadReport, Fatal> {
-    let bar = Progress::new(quiet).reading();
+    let bar = Progress::new(run.quiet).reading();
     let report = inputs::read_all(&input.paths, read, &bar);
     bar.finish();
     for e in &report.errors {
@@ -195,6 +195,11 @@ fn read_inputs(
     // not count, and the offset lets the user look at it.
     for o in &report.oversized {
         eprintln!("repudiate: {o}");
+    }
+    inputs::notes::warnings(&report).iter().for_each(|l| say(l));
+    if !run.quiet {
+        let notes = inputs::notes::notes(&report, run.verbose);
+        notes.iter().for_each(|l| say(l));
     }
     if report.inputs_ok == 0 && !report.errors.is_empty() {
         return Err(Fatal("no input could be read".into()));

@@ -15,7 +15,7 @@ use crate::policy::propose::{Flow, ProposeOptions, propose};
 use crate::report::proposal::{render_coverage, write_zone};
 
 pub(super) fn run(cfg: &ProposeConfig) -> Result<RunStatus, Fatal> {
-    let report = read_inputs(&cfg.input, &cfg.input.read, cfg.run.quiet)?;
+    let report = read_inputs(&cfg.input, &cfg.input.read, &cfg.run)?;
     let status = status_of(&report);
     let runtime = async_runtime()?;
     let dns = resolution_stack(&cfg.dns, &runtime)?;

@@ -1,19 +1,38 @@
-//! `scan`: extraction and dedupe only, no DNS; writes `domain,ip,messages` for merging.
+//! `scan`: extraction and dedupe only, no DNS; writes `domain,ip,messages` for merging, and
+//! beside a pairs file its sidecar (skipped counts and inputs), so merges are lossless.
 
-use super::{Fatal, RunStatus, output_error, read_inputs, status_of};
+use std::path::Path;
+
+use super::{Fatal, RunStatus, output_error, read_inputs, say, status_of};
 use crate::config::ScanConfig;
-use crate::fileio::output::write_output;
+use crate::fileio::output::{is_renamed_into_place, write_output};
 use crate::model::PairKey;
+use crate::pairs_file::meta::{self, Meta, Summing};
 use crate::pairs_file::write_scan;
 use crate::report::summary::{Totals, render_scan};
 
 pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
-    let report = read_inputs(&cfg.input, &cfg.input.read, cfg.run.quiet)?;
+    let report = read_inputs(&cfg.input, &cfg.input.read, &cfg.run)?;
     let status = status_of(&report);
     let messages = report.tally.messages();
     let mut pairs: Vec<(PairKey, u64)> = report.tally.pairs.into_iter().collect();
-    write_output(cfg.output.as_deref(), |w| write_scan(w, &mut pairs))
-        .map_err(|e| output_error(cfg.output.as_deref(), e))?;
+    let mut sum = meta::Sum::default();
+    write_output(cfg.output.as_deref(), |w| {
+        let mut summed = Summing::new(w);
+        write_scan(&mut summed, &mut pairs)?;
+        sum = summed.sum;
+        Ok(())
+    })
+    .map_err(|e| output_error(cfg.output.as_deref(), e))?;
+    if let Some(path) = cfg.output.as_deref().filter(|p| is_renamed_into_place(p)) {
+        let sidecar = Meta {
+            skipped: report.tally.skipped,
+            inputs_read: report.inputs_ok,
+            inputs: report.sources.clone(),
+            pairs: sum,
+        };
+        write_sidecar(path, &sidecar)?;
+    }
     if !cfg.run.quiet {
         let totals = Totals {
             skipped: report.tally.skipped,
@@ -24,4 +43,22 @@ pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
         eprint!("{}", render_scan(&totals, messages, pairs.len()));
     }
     Ok(status)
+}
+
+/// Writes `pairs.csv.meta`; a file of that name that is not a sidecar is left alone (and
+/// the merge it would have served loses its skipped counts, which is said).
+fn write_sidecar(pairs: &Path, sidecar: &Meta) -> Result<(), Fatal> {
+    let path = meta::sidecar_path(pairs);
+    if let Ok(existing) = std::fs::read(&path)
+        && !meta::is_sidecar(&existing)
+    {
+        say(&format!(
+            "{} exists and is not a pairs sidecar; it is left alone, and a merge of {} will \
+             not know its skipped counts",
+            path.display(),
+            pairs.display()
+        ));
+        return Ok(());
+    }
+    write_output(Some(&path), |w| meta::write(w, sidecar)).map_err(|e| output_error(Some(&path), e))
 }

@@ -1,5 +1,5 @@
 //! The `--config` TOML file, for runs that should not carry a long command line (cron).
-//! It holds what a site sets once — perimeter, forwarders, nameservers, limits, output
+//! It holds what a site sets once — perimeter, forwarders, nameservers, excludes, limits, output
 //! paths — and nothing else: an unknown key is an error naming the key, because a misspelt
 //! `perimeter` silently ignored would change every verdict. The file only supplies values;
 //! `config` decides that flags win over it.
@@ -15,6 +15,9 @@ pub struct FileConfig {
     pub perimeter: Vec<String>,
     #[serde(default)]
     pub forwarders: Vec<String>,
+    /// `--exclude` globs.
+    #[serde(default)]
+    pub exclude: Vec<String>,
     #[serde(default)]
     pub nameservers: Vec<String>,
     #[serde(default)]
@@ -87,6 +90,7 @@ mod tests {
 perimeter = ["192.0.2.0/28", "mx1.example.net"]
 forwarders = ["198.51.100.7"]
 nameservers = ["127.0.0.1:53"]
+exclude = ["*.pos", "*/spam/*"]
 [limits]
 timeout = 1.5
 attempts = 3
@@ -105,6 +109,7 @@ html = "report.html"
         )
         .unwrap();
         assert_eq!(cfg.perimeter, ["192.0.2.0/28", "mx1.example.net"]);
+        assert_eq!(cfg.exclude, ["*.pos", "*/spam/*"]);
         assert_eq!(cfg.limits.timeout, Some(1.5));
         assert_eq!(
             cfg.limits.eval_timeout,

@@ -14,10 +14,12 @@ use std::borrow::Cow;
 use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 use super::log_time::{self, LogTime};
+use super::once::Seen;
 use super::postfix::{PostfixEvent, PostfixJoiner, PostfixParser};
 use super::sendmail::{SendmailLog, is_sendmail, wants};
 use super::{ExtractOptions, exim, syslog};
 use crate::model::Record;
+use std::sync::Arc;
 
 /// What one log line amounts to, for [`LogExtractor::apply`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,12 +73,13 @@ impl LogLineParser {
     /// needs. Invalid UTF-8 reads as `U+FFFD`, as everywhere else in the tool.
     pub fn classify<'a>(&self, text: &'a [u8]) -> Option<LogEvent<'a>> {
         if let Some(line) = syslog::split_bytes(text) {
-            if line.program.starts_with(b"postfix") {
+            let program = unit_program(line.program);
+            if program.starts_with(b"postfix") {
                 let event = self.postfix.classify(&line)?;
                 Some(LogEvent::Postfix(event, log_time::parse(text)))
-            } else if is_sendmail(line.program) {
+            } else if is_sendmail(program) {
                 wants(line.message).then(|| LogEvent::Sendmail(syslog::text(text)))
-            } else if exim::is_exim(line.program) {
+            } else if exim::is_exim(program) {
                 exim::message(&syslog::text(line.message), &self.opts).map(LogEvent::Record)
             } else {
                 None
@@ -94,6 +97,10 @@ pub struct LogExtractor {
     parser: LogLineParser,
     postfix: PostfixJoiner,
     sendmail: SendmailLog,
+    /// Records already counted from another file of the run, when more than one is read.
+    seen: Option<(Arc<Seen>, u32)>,
+    /// Records this extractor found already counted.
+    pub repeated: u64,
 }
 
 impl LogExtractor {
@@ -111,7 +118,16 @@ impl LogExtractor {
             },
             postfix,
             sendmail: SendmailLog::new(opts),
+            seen: None,
+            repeated: 0,
         }
+    }
+
+    /// Counts each record once across every extractor sharing `seen` (SPEC §3); `job`
+    /// tells this extractor's records from the others'.
+    pub fn once_with(mut self, seen: Arc<Seen>, job: u32) -> Self {
+        self.seen = Some((seen, job));
+        self
     }
 
     /// The classifier whose events [`Self::apply`] accepts.
@@ -139,9 +155,75 @@ impl LogExtractor {
         }
     }
 
-    /// End of the log (of the last file of a rotation set): reports records still open.
-    pub fn finish(self, emit: &mut dyn FnMut(Record)) {
-        self.postfix.finish(emit);
+    /// [`Self::apply`] for the event of `line` (the whole log line): with a shared
+    /// [`Seen`], the records it completes are emitted only if no other file did first.
+    pub fn apply_line(&mut self, event: LogEvent<'_>, line: &[u8], emit: &mut dyn FnMut(Record)) {
+        if self.seen.is_none() {
+            return self.apply(event, emit);
+        }
+        let LogExtractor {
+            postfix,
+            sendmail,
+            seen: Some((seen, job)),
+            repeated,
+            ..
+        } = self
+        else {
+            return;
+        };
+        let job = *job;
+        // Most events complete no record (a `client=` line, a `removed` line): the line is
+        // hashed only when one does.
+        let mut id = None;
+        let mut nth = 0u64;
+        let mut once = |record| {
+            let base = *id.get_or_insert_with(|| seen.line_id(line));
+            if seen.first(base.wrapping_add(nth), job) {
+                emit(record);
+            } else {
+                *repeated += 1;
+            }
+            nth += 1;
+        };
+        match event {
+            LogEvent::Postfix(event, time) => postfix.apply(event, time, &mut once),
+            LogEvent::Sendmail(text) => {
+                if let Some(line) = syslog::split(&text) {
+                    sendmail.feed(&line, &mut once);
+                }
+            }
+            LogEvent::Record(record) => once(record),
+        }
+    }
+
+    /// End of the log (of the last file of a rotation set): reports records still open,
+    /// and returns how many records were found already counted.
+    pub fn finish(self, emit: &mut dyn FnMut(Record)) -> u64 {
+        let mut repeated = self.repeated;
+        match self.seen {
+            None => self.postfix.finish(emit),
+            Some((seen, job)) => self.postfix.finish_keyed(&mut |key, record| {
+                if seen.first(seen.open_id(key), job) {
+                    emit(record);
+                } else {
+                    repeated += 1;
+                }
+            }),
+        }
+        repeated
+    }
+}
+
+/// The program a systemd unit name stands for: `journalctl -o with-unit` writes the unit
+/// (`postfix@-.service`, `exim4.service`, `sendmail.service`) where the program name was.
+/// Other names are returned as they are.
+pub fn unit_program(program: &[u8]) -> &[u8] {
+    let Some(unit) = program.strip_suffix(b".service") else {
+        return program;
+    };
+    match memchr::memchr(b'@', unit) {
+        Some(at) => &unit[..at],
+        None => unit,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod exim;
 pub mod log_time;
 pub mod logs;
 pub mod message;
+pub mod once;
 pub mod postfix;
 pub mod received;
 pub mod sendmail;

@@ -84,6 +84,13 @@ enum KeyBytes {
 }
 
 impl KeyBytes {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            KeyBytes::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            KeyBytes::Heap(b) => b,
+        }
+    }
+
     fn new(qid: &[u8], host: &[u8]) -> Self {
         let len = qid.len() + 1 + host.len();
         match u8::try_from(len) {
@@ -150,13 +157,22 @@ impl PostfixParser {
             None => line.program,
         };
         let key = || self.key(line.host, qid);
+        // `journalctl -o with-unit` names the unit (`postfix@-.service`), not the service:
+        // each line is then known by its text alone, which only that service writes.
+        let unit = line.program.ends_with(b".service");
         match service {
-            b"smtpd" | b"qmqpd" if rest.starts_with(b"client=") => Some(PostfixEvent::Client {
-                client: self.client(&text(&rest[b"client=".len()..])),
-                key: key(),
-            }),
-            b"pickup" if rest.starts_with(b"uid=") => Some(PostfixEvent::Pickup(key())),
-            b"qmgr" if rest.starts_with(b"from=") => {
+            _ if rest.starts_with(b"client=")
+                && (unit || matches!(service, b"smtpd" | b"qmqpd")) =>
+            {
+                Some(PostfixEvent::Client {
+                    client: self.client(&text(&rest[b"client=".len()..])),
+                    key: key(),
+                })
+            }
+            _ if rest.starts_with(b"uid=") && (unit || service == b"pickup") => {
+                Some(PostfixEvent::Pickup(key()))
+            }
+            _ if rest.starts_with(b"from=") && (unit || service == b"qmgr") => {
                 let sender = match qmgr_sender(&rest[b"from=".len()..])? {
                     QmgrSender::Sender(sender) => Some(sender),
                     QmgrSender::Malformed => None,
@@ -430,9 +446,14 @@ impl PostfixJoiner {
 
     /// End of input: reports records still open.
     pub fn finish(self, emit: &mut dyn FnMut(Record)) {
+        self.finish_keyed(&mut |_, record| emit(record));
+    }
+
+    /// [`Self::finish`], each record with its `QID HOST` key (its identity across files).
+    pub fn finish_keyed(self, emit: &mut dyn FnMut(&[u8], Record)) {
         for slot in self.open {
             if let Some(record) = slot.open.unfinished() {
-                emit(record);
+                emit(slot.key.as_slice(), record);
             }
         }
     }

@@ -1,5 +1,7 @@
 //! The syslog line prefix of MTA logs: traditional `Mmm dd hh:mm:ss host prog[pid]: msg`
-//! and RFC 3339 `2026-11-28T10:00:01.123456+00:00 host prog[pid]: msg`.
+//! and RFC 3339 `2026-11-28T10:00:01.123456+00:00 host prog[pid]: msg`, and journalctl's
+//! text forms (`short-full`/`with-unit` `Sat 2026-11-28 10:00:01 UTC`, `short-unix`
+//! `1764324001.123456`; the others are one of the first two).
 //!
 //! This runs on every line of multi-gigabyte logs and also decides format detection, so it
 //! works on bytes by hand (no regex, no allocation) and insists on a real timestamp: a mail
@@ -138,13 +140,61 @@ fn digits_at(b: &[u8], pos: usize, n: usize) -> bool {
     b.len() >= pos + n && b[pos..pos + n].iter().all(u8::is_ascii_digit)
 }
 
-/// Either timestamp form starting at `pos`; returns the index just after it.
+/// Any timestamp form starting at `pos`; returns the index just after it.
 fn timestamp_end(b: &[u8], pos: usize) -> Option<usize> {
     if digits_at(b, pos, 4) {
-        rfc3339_end(b, pos)
-    } else {
+        rfc3339_end(b, pos).or_else(|| unix_end(b, pos))
+    } else if is_month(b.get(pos..pos + 3)?) {
         bsd_end(b, pos)
+    } else {
+        full_end(b, pos)
     }
+}
+
+/// journalctl `short-unix`: `SECONDS.MICROS`, the fraction required (a bare number is too
+/// common a start of a line to be taken for a time).
+fn unix_end(b: &[u8], pos: usize) -> Option<usize> {
+    let mut p = pos;
+    while b.get(p).is_some_and(u8::is_ascii_digit) {
+        p += 1;
+    }
+    (p - pos <= 12 && b.get(p) == Some(&b'.') && digits_at(b, p + 1, 1)).then(|| fraction_end(b, p))
+}
+
+fn is_weekday(d: &[u8]) -> bool {
+    matches!(
+        d,
+        b"Mon" | b"Tue" | b"Wed" | b"Thu" | b"Fri" | b"Sat" | b"Sun"
+    )
+}
+
+/// journalctl `short-full` and `with-unit`: `Www YYYY-MM-DD hh:mm:ss[.frac] ZONE`, the zone
+/// an abbreviation (`UTC`, `CET`) or an offset (`+03`, `+0530`).
+fn full_end(b: &[u8], pos: usize) -> Option<usize> {
+    if !is_weekday(b.get(pos..pos + 3)?) || b.get(pos + 3) != Some(&b' ') {
+        return None;
+    }
+    let d = pos + 4;
+    let date = digits_at(b, d, 4)
+        && b.get(d + 4) == Some(&b'-')
+        && digits_at(b, d + 5, 2)
+        && b.get(d + 7) == Some(&b'-')
+        && digits_at(b, d + 8, 2)
+        && b.get(d + 10) == Some(&b' ');
+    if !date {
+        return None;
+    }
+    let p = fraction_end(b, clock_end(b, d + 11)?);
+    if b.get(p) != Some(&b' ') {
+        return None;
+    }
+    let zone = token_end(b, p + 1);
+    let len = zone - (p + 1);
+    let zone_ok = (1..=6).contains(&len)
+        && b[p + 1..zone]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-'));
+    zone_ok.then_some(zone)
 }
 
 fn is_month(m: &[u8]) -> bool {
@@ -388,6 +438,36 @@ mod tests {
         assert_eq!(parts("2023-03-14T00:08:33.5 h p: x"), ("h", "p", "x"));
         assert!(split("2023-03-14T00:08:33+01 h p[1]: x").is_none());
         assert!(split("2023-03-14 00:08:33 h p[1]: x").is_none());
+    }
+
+    #[test]
+    fn journalctl_text_forms() {
+        let m = "postfix/smtpd[100]: 4A1B2C3D4E: client=x[192.0.2.1]";
+        let want = ("mx", "postfix/smtpd", "4A1B2C3D4E: client=x[192.0.2.1]");
+        for stamp in [
+            "Jun 04 10:01:00",                  // short
+            "2024-06-04T10:01:00+0000",         // short-iso
+            "Jun 04 10:01:00.123456",           // short-precise
+            "2024-06-04T10:01:00.123456+00:00", // short-iso-precise
+            "Tue 2024-06-04 10:01:00 UTC",      // short-full
+            "Tue 2024-06-04 10:01:00 +0530",    // short-full, zone without a name
+            "1717495260.123456",                // short-unix
+        ] {
+            assert_eq!(parts(&format!("{stamp} mx {m}")), want, "{stamp}");
+        }
+        assert_eq!(
+            parts("Tue 2024-06-04 10:01:00 CEST mx postfix@-.service[100]: X: removed"),
+            ("mx", "postfix@-.service", "X: removed"),
+            "with-unit names the unit"
+        );
+        for line in [
+            "1717495260 mx p[1]: m",
+            "Tue 2024-06-04 10:01:00 VERYLONGZONE mx p[1]: m",
+            "Xyz 2024-06-04 10:01:00 UTC mx p[1]: m",
+            "2026-11-28 10:00:01 10HmaX-000000005vi-0000 <= a@b.example H=[192.0.2.1] P=esmtp",
+        ] {
+            assert!(split(line).is_none(), "{line}");
+        }
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub enum Format {
     /// An mbox whose messages deliver DMARC reports: read whole, not header by header.
     #[value(skip)]
     ReportMailbox,
+    /// `journalctl -o json` (or `json-seq`): one journal entry per line. The text forms of
+    /// journalctl are `log`.
+    Journal,
 }
 
 /// How many leading lines are examined for a syslog prefix.
@@ -30,6 +33,9 @@ const LOG_PROBE_LINES: usize = 20;
 pub fn detect(head: &[u8]) -> Option<Format> {
     if dmarc::looks_like_report(head) {
         return Some(Format::Dmarc);
+    }
+    if super::journal::is_json(head) {
+        return Some(Format::Journal);
     }
     let text = String::from_utf8_lossy(head);
     let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
@@ -54,7 +60,7 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     if is_log_line(first) || text.lines().take(LOG_PROBE_LINES).any(is_log_line) {
         return Some(Format::Log);
     }
-    if is_header_field(first) {
+    if is_header_block(&text, head.len() >= DETECT_FULL) {
         return Some(Format::Message);
     }
     None
@@ -73,6 +79,63 @@ fn first_header(head: &[u8]) -> &[u8] {
         .min()
         .unwrap_or(body.len());
     &body[..end]
+}
+
+/// A head this long may have been cut by the reader: a header block may go on after it.
+const DETECT_FULL: usize = 8192;
+
+/// Field names of which a message's header block holds at least one: a text file that
+/// merely starts with `Note: ...` is not a message.
+const MAIL_FIELDS: [&str; 16] = [
+    "received",
+    "return-path",
+    "from",
+    "to",
+    "cc",
+    "date",
+    "subject",
+    "message-id",
+    "delivered-to",
+    "mime-version",
+    "content-type",
+    "dkim-signature",
+    "authentication-results",
+    "x-original-to",
+    "reply-to",
+    "sender",
+];
+
+/// True when `text` starts with an RFC 5322 header block: field lines (and their folded
+/// continuations) up to an empty line or, when the head may have been cut (`cut`), its end;
+/// at least one of them a field every message has. Anything else (a README, a JSON line,
+/// `alternatives.log`) is no stored message, never a silent `unknown` row.
+fn is_header_block(text: &str, cut: bool) -> bool {
+    let mut lines = text
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .peekable();
+    while lines.next_if(|l| l.trim().is_empty()).is_some() {}
+    let mut fields = 0;
+    let mut mail_field = false;
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            break;
+        }
+        if fields > 0 && line.starts_with([' ', '\t']) {
+            continue;
+        }
+        if !is_header_field(line) {
+            // Only the last line of a head cut by the reader may be half a field.
+            if !(cut && lines.peek().is_none()) {
+                return false;
+            }
+            break;
+        }
+        fields += 1;
+        let name = &line[..line.find(':').unwrap_or(0)];
+        mail_field |= MAIL_FIELDS.iter().any(|f| name.eq_ignore_ascii_case(f));
+    }
+    fields > 0 && mail_field
 }
 
 /// `From addr ...` that is not the header field `From:` (nor the obsolete `From  :`).
@@ -148,8 +211,41 @@ mod tests {
             detect(b"From rua@r.example Tue Jun  4 10:00:00 2024\nSubject: Report Domain: o.example Submitter: r.example\n\nx\n"),
             Some(Format::ReportMailbox)
         );
+        assert_eq!(
+            detect(b"{\"__REALTIME_TIMESTAMP\":\"1\",\"MESSAGE\":\"x\"}\n"),
+            Some(Format::Journal)
+        );
         assert_eq!(detect(b"\x00\x01\x02binary"), None);
         assert_eq!(detect(b""), None);
         assert_eq!(detect(b"just some text\n"), None);
+    }
+
+    #[test]
+    fn a_message_needs_a_header_block() {
+        let msg =
+            b"Received: from a (a [192.0.2.1])\n\tby mx; Tue, 4 Jun 2024\nSubject: x\n\nbody\n";
+        assert_eq!(detect(msg), Some(Format::Message));
+        assert_eq!(
+            detect(b"Subject: headers only\nX-Y: z\n"),
+            Some(Format::Message)
+        );
+        for not_a_message in [
+            &b"Note: this folder holds mail\nand more text here\n"[..],
+            b"X-Custom: 1\nX-Other: 2\n\n",
+            b"{\"a\": 1}\n",
+            b"Title: readme\n\nSubject: later\n",
+            b"Start-Date: 2024-06-04  10:00:00\nCommandline: apt install x\n",
+        ] {
+            assert_eq!(
+                detect(not_a_message),
+                None,
+                "{}",
+                String::from_utf8_lossy(not_a_message)
+            );
+        }
+        // A head cut by the reader inside a long header block is still a message.
+        let mut long = b"Received: from a (a [192.0.2.1]) by mx\n".repeat(300);
+        long.truncate(DETECT_FULL);
+        assert_eq!(detect(&long), Some(Format::Message));
     }
 }

@@ -183,7 +183,9 @@ impl Applier<'_> {
                 };
                 let mut malformed = false;
                 let tally = &mut *self.tally;
-                self.log.apply(event, &mut |record| {
+                let rest = &chunk.text[offset..];
+                let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+                self.log.apply_line(event, line, &mut |record| {
                     malformed |= record == Record::Skipped(SkipReason::Malformed);
                     tally.add(record);
                 });

@@ -4,28 +4,36 @@
 
 pub mod decompress;
 pub mod detect;
+pub mod glob;
 mod gzip;
+pub mod identical;
+pub mod journal;
 pub mod log_reader;
 pub mod mbox;
 mod mbox_ranges;
+pub mod notes;
 pub mod oversize;
 mod reports;
 pub mod rotation;
 pub mod walk;
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::aggregate::Tally;
 use crate::extract::logs::LogExtractor;
+use crate::extract::once::Seen;
 use crate::extract::{ExtractOptions, message};
 use crate::model::{Record, SkipReason};
 use crate::pairs_file;
 pub use detect::Format;
+pub use glob::Glob;
 use mbox::{MboxReader, MboxSplit};
 use oversize::{BoundedLines, CappedReader, Line, LineLimit, Oversized};
 pub use walk::Input;
@@ -43,6 +51,8 @@ pub struct ReadOptions {
     pub strict: bool,
     /// `--max-line-bytes`: a longer line or header block is skipped as oversized.
     pub max_line_bytes: usize,
+    /// `--exclude`: entries left out of walks (and named paths they match).
+    pub exclude: Vec<Glob>,
 }
 
 impl Default for ReadOptions {
@@ -52,6 +62,7 @@ impl Default for ReadOptions {
             format: None,
             strict: false,
             max_line_bytes: oversize::DEFAULT_MAX_LINE_BYTES,
+            exclude: Vec::new(),
         }
     }
 }
@@ -103,15 +114,84 @@ pub struct ReadReport {
     pub errors: Vec<InputError>,
     /// The inputs that held oversized items, in input order.
     pub oversized: Vec<OversizedInput>,
-    /// Inputs read to the end without error.
+    /// Inputs read to the end without error (files passed over are not inputs).
     pub inputs_ok: usize,
     pub inputs_total: usize,
+    /// What the inputs were, for a pairs file's sidecar: the command line's paths, a pairs
+    /// file with a sidecar replaced by the paths its sidecar names.
+    pub sources: Vec<String>,
+    /// Files met in walked folders that are no mail format ("not mail").
+    pub not_mail: Vec<String>,
+    /// Inputs read without error from which nothing was recognised; errors under
+    /// `--strict` instead.
+    pub warnings: Vec<InputError>,
+    /// What the walk passed over (special files, exclusions, outgoing folders, loops).
+    pub passed: walk::Passed,
+    /// Byte-identical copies not read: (copy, the input it repeats).
+    pub copies: Vec<(String, String)>,
+    /// Log records read in more than one file and counted once.
+    pub repeated: u64,
+}
+
+/// What one input amounted to.
+enum Outcome {
+    /// Read to the end; `nothing` when it held bytes but no record came out of it.
+    Read {
+        nothing: bool,
+        merged: Merged,
+    },
+    Failed(String),
+    /// A walked file in no mail format.
+    NotMail,
+}
+
+/// What a pairs file's sidecar added: how many inputs it stands for and their paths, or
+/// why it was ignored.
+#[derive(Default)]
+enum Merged {
+    #[default]
+    No,
+    From {
+        inputs: usize,
+        sources: Vec<String>,
+    },
+    Ignored(String),
+}
+
+/// Per-thread fold of the jobs.
+#[derive(Default)]
+struct Fold {
+    tally: Tally,
+    errors: Vec<InputError>,
+    oversized: Vec<OversizedInput>,
+    warnings: Vec<InputError>,
+    not_mail: Vec<String>,
+    /// Inputs read; a pairs file counts the inputs its sidecar names.
+    read: usize,
+    /// Pairs files with a sidecar, and the paths it names.
+    merged: Vec<(String, Vec<String>)>,
+    repeated: u64,
+}
+
+impl Fold {
+    fn merge(mut self, other: Fold) -> Fold {
+        self.tally.merge(other.tally);
+        self.errors.extend(other.errors);
+        self.oversized.extend(other.oversized);
+        self.warnings.extend(other.warnings);
+        self.not_mail.extend(other.not_mail);
+        self.read += other.read;
+        self.merged.extend(other.merged);
+        self.repeated += other.repeated;
+        self
+    }
 }
 
 /// Reads every path; never stops at the first failure. `progress` counts the bytes read
 /// from disk (compressed bytes for compressed files) against their total size.
 pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -> ReadReport {
-    let (inputs, walk_errors) = walk::expand(paths);
+    let expanded = walk::expand(paths, &opts.exclude);
+    let (inputs, copies) = identical::drop_copies(expanded.inputs);
     if !progress.is_hidden() {
         // A stat per file is only worth it when someone watches the bar.
         match walk::total_size(&inputs) {
@@ -119,7 +199,8 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
             None => progress.unset_length(),
         }
     }
-    let mut errors: Vec<InputError> = walk_errors
+    let mut errors: Vec<InputError> = expanded
+        .errors
         .into_iter()
         .map(|e| InputError {
             input: e.path.display().to_string(),
@@ -130,105 +211,185 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
     // pairs, not the number of files (a maildir may hold millions). A job is one file, or
     // a rotation set read in order.
     let jobs = rotation::group(inputs.clone());
-    let (tally, mut read_errors, mut oversized, inputs_ok) = jobs
+    // With one job there is nothing to count twice, and nothing to remember.
+    let seen = (jobs.len() > 1).then(|| Arc::new(Seen::default()));
+    let ctx = JobContext {
+        opts,
+        named: &expanded.named,
+        seen: seen.as_ref(),
+        progress,
+    };
+    let fold = jobs
         .par_iter()
-        .fold(
-            || (Tally::default(), Vec::new(), Vec::new(), 0usize),
-            |(mut tally, mut errs, mut long, mut ok), job| {
-                let job_errors = read_job(job, opts, &mut tally, &mut long, progress);
-                ok += job.len() - job_errors.len();
-                errs.extend(job_errors);
-                (tally, errs, long, ok)
-            },
-        )
-        .reduce(
-            || (Tally::default(), Vec::new(), Vec::new(), 0usize),
-            |(mut a, mut ae, mut al, ao), (b, be, bl, bo)| {
-                a.merge(b);
-                ae.extend(be);
-                al.extend(bl);
-                (a, ae, al, ao + bo)
-            },
-        );
-    // Threads finish in any order; errors are reported in input order.
-    if read_errors.len() + oversized.len() > 1 {
+        .enumerate()
+        .fold(Fold::default, |mut fold, (i, job)| {
+            read_job(job, i as u32, &ctx, &mut fold);
+            fold
+        })
+        .reduce(Fold::default, Fold::merge);
+    let Fold {
+        tally,
+        errors: mut read_errors,
+        mut oversized,
+        mut warnings,
+        mut not_mail,
+        read: inputs_ok,
+        merged,
+        repeated,
+    } = fold;
+    // Threads finish in any order; everything is reported in input order. The order map
+    // costs a name per input (a maildir may hold millions): built only when needed.
+    if read_errors.len() > 1 || oversized.len() > 1 || warnings.len() > 1 || not_mail.len() > 1 {
         let order: std::collections::HashMap<String, usize> = inputs
             .iter()
             .enumerate()
             .map(|(i, input)| (input.name(), i))
             .collect();
-        read_errors.sort_by_key(|e| order.get(&e.input).copied());
-        oversized.sort_by_key(|o| order.get(&o.input).copied());
+        let rank = |name: &String| order.get(name).copied();
+        read_errors.sort_by_key(|e| rank(&e.input));
+        oversized.sort_by_key(|o| rank(&o.input));
+        warnings.sort_by_key(|e| rank(&e.input));
+        not_mail.sort_by_key(rank);
     }
-    let inputs_total = inputs.len() + errors.len();
+    let inputs_total = inputs_ok + read_errors.len() + errors.len();
+    let merged: std::collections::HashMap<String, Vec<String>> = merged.into_iter().collect();
+    let sources = paths
+        .iter()
+        .flat_map(|p| {
+            let name = if walk::is_stdin(p) {
+                Input::Stdin.name()
+            } else {
+                p.display().to_string()
+            };
+            merged.get(&name).cloned().unwrap_or_else(|| vec![name])
+        })
+        .collect();
     errors.extend(read_errors);
+    let show = |p: &PathBuf| p.display().to_string();
     ReadReport {
         tally,
         inputs_total,
         inputs_ok,
         errors,
         oversized,
+        sources,
+        not_mail,
+        warnings,
+        passed: expanded.passed,
+        copies: copies.iter().map(|(c, o)| (show(c), show(o))).collect(),
+        repeated,
     }
 }
 
+/// What every job needs besides its inputs.
+struct JobContext<'a> {
+    opts: &'a ReadOptions,
+    named: &'a HashSet<PathBuf>,
+    seen: Option<&'a Arc<Seen>>,
+    progress: &'a ProgressBar,
+}
+
 /// Reads the inputs of one job in order; log lines of all of them go through one
-/// extractor, which is finished after the last. Returns the inputs that failed.
-fn read_job(
-    job: &[Input],
-    opts: &ReadOptions,
-    tally: &mut Tally,
-    oversized: &mut Vec<OversizedInput>,
-    progress: &ProgressBar,
-) -> Vec<InputError> {
-    let mut log = LogExtractor::new(opts.extract.clone());
-    let errors = job
-        .iter()
-        .filter_map(|input| {
-            let mut limit = LineLimit::new(opts.max_line_bytes);
-            let error = read_input(input, opts, tally, &mut log, &mut limit, progress);
-            if limit.oversized.count > 0 {
-                oversized.push(OversizedInput {
-                    input: input.name(),
-                    oversized: limit.oversized,
-                    max: limit.max,
-                });
+/// extractor, which is finished after the last. Its records go to a tally of its own
+/// first, so that a job from which nothing came is known.
+fn read_job(job: &[Input], index: u32, ctx: &JobContext<'_>, fold: &mut Fold) {
+    let mut log = LogExtractor::new(ctx.opts.extract.clone());
+    if let Some(seen) = ctx.seen {
+        log = log.once_with(Arc::clone(seen), index);
+    }
+    let mut tally = Tally::default();
+    let mut held_bytes = Vec::new();
+    for input in job {
+        let mut limit = LineLimit::new(ctx.opts.max_line_bytes);
+        let outcome = read_input(input, ctx, &mut tally, &mut log, &mut limit);
+        if limit.oversized.count > 0 {
+            fold.oversized.push(OversizedInput {
+                input: input.name(),
+                oversized: limit.oversized,
+                max: limit.max,
+            });
+        }
+        match outcome {
+            Outcome::Read { nothing, merged } => {
+                match merged {
+                    Merged::From { inputs, sources } => {
+                        fold.read += inputs;
+                        fold.merged.push((input.name(), sources));
+                    }
+                    Merged::Ignored(why) => {
+                        fold.read += 1;
+                        fold.warnings.push(InputError {
+                            input: input.name(),
+                            message: why,
+                        });
+                    }
+                    Merged::No => fold.read += 1,
+                }
+                if nothing {
+                    held_bytes.push(input.name());
+                }
             }
-            error
-        })
-        .collect();
-    log.finish(&mut |record| tally.add(record));
-    errors
+            Outcome::Failed(message) => fold.errors.push(InputError {
+                input: input.name(),
+                message,
+            }),
+            Outcome::NotMail => fold.not_mail.push(input.name()),
+        }
+    }
+    let repeated = log.finish(&mut |record| tally.add(record));
+    fold.repeated += repeated;
+    // Records repeated from another file were recognised, just not counted again.
+    let nothing = tally.pairs.is_empty() && tally.skipped_total() == 0 && repeated == 0;
+    if nothing {
+        for name in held_bytes {
+            let message = "nothing recognised in it (no message, log record or pair); \
+                           use --format to say what it is"
+                .to_string();
+            let e = InputError {
+                input: name,
+                message,
+            };
+            if ctx.opts.strict {
+                fold.read -= 1;
+                fold.errors.push(InputError {
+                    message: format!("{} (--strict)", e.message),
+                    ..e
+                });
+            } else {
+                fold.warnings.push(e);
+            }
+        }
+    }
+    fold.tally.merge(tally);
 }
 
 /// Reads one input into `tally`. What was read before a failure is kept; the error says
 /// where it stopped.
 fn read_input(
     input: &Input,
-    opts: &ReadOptions,
+    ctx: &JobContext<'_>,
     tally: &mut Tally,
     log: &mut LogExtractor,
     limit: &mut LineLimit,
-    progress: &ProgressBar,
-) -> Option<InputError> {
-    let fail = |message: String| {
-        Some(InputError {
-            input: input.name(),
-            message,
-        })
-    };
+) -> Outcome {
+    let (opts, progress) = (ctx.opts, ctx.progress);
     let reader: Box<dyn Read + Send> = match input {
         Input::Stdin => Box::new(progress.wrap_read(io::stdin())),
         Input::File(path) => {
             let file = match File::open(path) {
                 Ok(f) => f,
-                Err(e) => return fail(e.to_string()),
+                Err(e) => return Outcome::Failed(e.to_string()),
             };
             // Positional reads only: when the range reader declines, the file is still
             // at its start for the stream below, so each input is opened once.
             if let Some(result) = mbox_ranges::read_if_suited(&file, opts, tally, limit, progress) {
-                return result
-                    .err()
-                    .and_then(|e| fail(ReadError::Io(e).to_string()));
+                return match result {
+                    Ok(()) => Outcome::Read {
+                        nothing: false,
+                        merged: Merged::No,
+                    },
+                    Err(e) => Outcome::Failed(ReadError::Io(e).to_string()),
+                };
             }
             Box::new(progress.wrap_read(file))
         }
@@ -238,33 +399,109 @@ fn read_input(
         .and_then(skip_leading_nuls)
     {
         Ok(x) => x,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    let named = match input {
+        Input::File(path) => ctx.named.contains(path),
+        Input::Stdin => true,
     };
     let format = match opts.format.or_else(|| detect::detect(&head)) {
         Some(f) => f,
-        None if head.is_empty() => return None,
-        None => return fail("unrecognised format (use --format to say what it is)".into()),
+        None if head.is_empty() => {
+            return Outcome::Read {
+                nothing: false,
+                merged: Merged::No,
+            };
+        }
+        None if journal::looks_like_cat(&head) => {
+            return Outcome::Failed(journal::CAT_REFUSED.into());
+        }
+        None if named => {
+            return Outcome::Failed("unrecognised format (use --format to say what it is)".into());
+        }
+        None => return Outcome::NotMail,
     };
     let reader = Cursor::new(head).chain(rest);
     let buffered = |reader| BufReader::with_capacity(READ_BUFFER, reader);
+    let before = (tally.pairs.len(), tally.skipped_total(), log.repeated);
     let mut sink = Sink {
         tally,
         strict: opts.strict,
         limit,
     };
+    if format == Format::Pairs {
+        let mut summed = pairs_file::meta::Summing::new(reader);
+        let reader = BufReader::with_capacity(READ_BUFFER, &mut summed);
+        if let Err(e) = read_pairs(reader, &mut sink) {
+            return Outcome::Failed(e.to_string());
+        }
+        // A pairs file with no rows is still a pairs file: a host that saw no mail.
+        return Outcome::Read {
+            nothing: false,
+            merged: match input {
+                Input::File(path) => apply_sidecar(path, summed.sum, sink.tally),
+                Input::Stdin => Merged::No,
+            },
+        };
+    }
     let result = match format {
         Format::Mbox => read_mbox(buffered(reader), opts, &mut sink),
         Format::Message => read_message(buffered(reader), opts, &mut sink),
         // Reads in windows of its own, no BufReader copy.
         Format::Log => read_log(reader, opts, &mut sink, log),
-        Format::Pairs => read_pairs(buffered(reader), &mut sink),
+        Format::Journal => read_log(
+            journal::JsonToSyslog::new(buffered(reader)),
+            opts,
+            &mut sink,
+            log,
+        ),
+        Format::Pairs => unreachable!("read above, with its sidecar"),
         Format::Dmarc => {
             reports::read_report_file(reader, opts, sink.tally).map_err(ReadError::Report)
         }
         Format::ReportMailbox => reports::read_report_mailbox(buffered(reader), opts, sink.tally)
             .map_err(ReadError::Report),
     };
-    result.err().and_then(|e| fail(e.to_string()))
+    match result {
+        Ok(()) => Outcome::Read {
+            nothing: before
+                == (
+                    sink.tally.pairs.len(),
+                    sink.tally.skipped_total(),
+                    log.repeated,
+                ),
+            merged: Merged::No,
+        },
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// Adds what the sidecar of the pairs file at `path` says (skipped records, the inputs it
+/// was made from) when it belongs to the bytes just read (`sum`).
+fn apply_sidecar(path: &std::path::Path, sum: pairs_file::meta::Sum, tally: &mut Tally) -> Merged {
+    let side = pairs_file::meta::sidecar_path(path);
+    let text = match std::fs::read(&side) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Merged::No,
+        Err(e) => return Merged::Ignored(format!("sidecar {}: {e}; ignored", side.display())),
+    };
+    match pairs_file::meta::parse(&text) {
+        Ok(meta) if meta.pairs == sum => {
+            for (n, add) in tally.skipped.iter_mut().zip(meta.skipped) {
+                *n = n.saturating_add(add);
+            }
+            Merged::From {
+                inputs: meta.inputs_read,
+                sources: meta.inputs,
+            }
+        }
+        Ok(_) => Merged::Ignored(format!(
+            "sidecar {} belongs to other contents (the file was changed after scan wrote \
+             it); its skipped counts and inputs are ignored",
+            side.display()
+        )),
+        Err(e) => Merged::Ignored(format!("sidecar {}: {e}; ignored", side.display())),
+    }
 }
 
 /// Where and why reading stopped.
@@ -669,36 +906,90 @@ mod tests {
     #[test]
     fn read_all_folds_every_file_and_reports_errors_in_input_order() {
         let d = tempfile::tempdir().unwrap();
-        let msg = "Return-Path: <a@x.example>\nReceived: from m (m [192.0.2.1]) by mx with ESMTP id 1; Tue, 4 Jun 2024 10:00:00 +0000\n\n";
         for i in 0..20 {
+            let msg = format!(
+                "Return-Path: <a@x.example>\nReceived: from m (m [192.0.2.1]) by mx with ESMTP id {i}; Tue, 4 Jun 2024 10:00:00 +0000\n\n"
+            );
             std::fs::write(d.path().join(format!("m{i:02}.eml")), msg).unwrap();
         }
-        std::fs::write(d.path().join("z-bad1"), "\x00junk").unwrap();
+        std::fs::write(d.path().join("z-bad1"), "\x00junk1").unwrap();
         std::fs::write(d.path().join("a-bad0"), "\x00junk").unwrap();
+        let named_bad = d.path().join("z-bad1");
         let opts = ReadOptions::default();
         let missing = d.path().join("missing");
         let r = read_all(
-            &[d.path().to_path_buf(), missing],
+            &[d.path().to_path_buf(), missing, named_bad],
             &opts,
             &ProgressBar::hidden(),
         );
         assert_eq!(r.inputs_ok, 20);
-        assert_eq!(r.inputs_total, 23);
+        assert_eq!(
+            r.inputs_total, 21,
+            "walked files in no format are no inputs"
+        );
         assert_eq!(
             r.tally.pairs[&key(Sender::Domain("x.example".into()), "192.0.2.1")],
             20
         );
-        let names: Vec<&str> = r
-            .errors
-            .iter()
-            .map(|e| e.input.rsplit('/').next().unwrap())
-            .collect();
-        assert_eq!(
-            names,
-            ["missing", "a-bad0", "z-bad1"],
-            "walk errors first, then input order"
-        );
+        let base = |s: &str| s.rsplit('/').next().unwrap().to_string();
+        let names: Vec<String> = r.errors.iter().map(|e| base(&e.input)).collect();
+        assert_eq!(names, ["missing"], "z-bad1 was reached first by the walk");
+        let not_mail: Vec<String> = r.not_mail.iter().map(|n| base(n)).collect();
+        assert_eq!(not_mail, ["a-bad0", "z-bad1"]);
+        let r = read_all(&[d.path().join("a-bad0")], &opts, &ProgressBar::hidden());
+        assert_eq!(r.errors.len(), 1, "named, it is an error");
+        assert!(r.errors[0].message.contains("unrecognised format"));
     }
+
+    #[test]
+    fn copies_and_repeated_records_count_once() {
+        let d = tempfile::tempdir().unwrap();
+        let log = "Jun  1 19:00:55 mx postfix/smtpd[1]: ABCDE12345: client=h[192.0.2.7]\n\
+                   Jun  1 19:00:56 mx postfix/qmgr[2]: ABCDE12345: from=<a@d.example>, size=1, nrcpt=1 (queue active)\n\
+                   Jun  1 19:00:57 mx postfix/qmgr[2]: ABCDE12345: removed\n";
+        let noise = "Jun  1 19:00:50 mx kernel: something else\n";
+        std::fs::write(d.path().join("mail.log"), log).unwrap();
+        std::fs::write(d.path().join("mail.log.copy"), log).unwrap();
+        std::fs::write(d.path().join("syslog"), format!("{noise}{log}")).unwrap();
+        let r = read_all(
+            &[d.path().to_path_buf()],
+            &ReadOptions::default(),
+            &ProgressBar::hidden(),
+        );
+        assert_eq!(r.tally.messages(), 1, "{:?}", r.tally.pairs);
+        assert_eq!(r.repeated, 1, "syslog repeats mail.log's record");
+        assert_eq!(r.copies.len(), 1);
+        assert!(r.copies[0].0.ends_with("mail.log.copy"));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn nothing_recognised_is_a_warning_or_a_strict_error() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("syslog");
+        std::fs::write(&f, "Jun  1 19:00:50 mx kernel: no mail here\n").unwrap();
+        let r = read_all(
+            std::slice::from_ref(&f),
+            &ReadOptions::default(),
+            &ProgressBar::hidden(),
+        );
+        assert!(r.errors.is_empty());
+        assert_eq!(r.warnings.len(), 1);
+        assert_eq!(r.inputs_ok, 1);
+        let strict = ReadOptions {
+            strict: true,
+            ..ReadOptions::default()
+        };
+        let r = read_all(&[f], &strict, &ProgressBar::hidden());
+        assert_eq!(r.errors.len(), 1);
+        assert!(
+            r.errors[0].message.contains("nothing recognised"),
+            "{}",
+            r.errors[0]
+        );
+        assert_eq!(r.inputs_ok, 0);
+    }
+
     #[test]
     fn a_large_mbox_is_read_in_batches_in_order() {
         // More messages than one batch holds; one message with no header field at all.

@@ -1,0 +1,141 @@
+//! What reading the inputs passed over or noticed, said on standard error (issues 13, 14):
+//! counts of the routine things (files that are not mail, exclusions, outgoing-mail folders,
+//! special files, paths reached twice), named one by one with `-v`; and the warnings that
+//! are printed even with `--quiet`, because a cron job must notice them (symlink loops,
+//! inputs from which nothing was recognised, sidecars that do not match their pairs file).
+//! Identical copies are always named: the user must know which file was not read.
+
+use std::path::Path;
+
+use super::ReadReport;
+
+/// Copies named without `-v`.
+const NAMED_COPIES: usize = 10;
+
+/// The notes, one message per line without the `repudiate: ` prefix (the caller prints
+/// them with it, control characters escaped): routine, silenced by `--quiet`.
+pub fn notes(report: &ReadReport, verbose: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let passed = &report.passed;
+    let shown = |p: &Path| p.display().to_string();
+    count(
+        &mut out,
+        "not mail",
+        "in walked folders skipped",
+        &report.not_mail,
+        verbose,
+    );
+    let excluded: Vec<String> = passed.excluded.iter().map(|p| shown(p)).collect();
+    count(&mut out, "excluded", "(--exclude)", &excluded, verbose);
+    let special: Vec<String> = passed
+        .special
+        .iter()
+        .map(|(p, what)| format!("{}: {what}", p.display()))
+        .collect();
+    count(
+        &mut out,
+        "not regular files",
+        "skipped unopened (FIFOs, sockets, devices, dangling symlinks)",
+        &special,
+        verbose,
+    );
+    let again: Vec<String> = passed
+        .again
+        .iter()
+        .map(|(p, first)| format!("{} (already read as {})", p.display(), first.display()))
+        .collect();
+    count(&mut out, "reached twice", "read once", &again, verbose);
+    if !passed.outgoing.is_empty() {
+        let names: Vec<String> = passed.outgoing.iter().map(|p| shown(p)).collect();
+        out.push(format!(
+            "outgoing mail folders not read (name one to read it): {}",
+            names.join(", ")
+        ));
+    }
+    // Named, for the user must know which file was not read; past a few, only with -v.
+    let shown_copies = if verbose { usize::MAX } else { NAMED_COPIES };
+    for (copy, first) in report.copies.iter().take(shown_copies) {
+        out.push(format!(
+            "{copy} is a byte-identical copy of {first}; read once"
+        ));
+    }
+    if report.copies.len() > shown_copies {
+        out.push(format!(
+            "and {} more byte-identical copies read once (-v names them)",
+            report.copies.len() - shown_copies
+        ));
+    }
+    if report.repeated > 0 {
+        out.push(format!(
+            "{} log records found in more than one file were counted once",
+            report.repeated
+        ));
+    }
+    out
+}
+
+/// The warnings, as [`notes`]: printed even with `--quiet`.
+pub fn warnings(report: &ReadReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for (link, dir) in &report.passed.loops {
+        out.push(format!(
+            "symlink loop: {} leads back to {}; not followed",
+            link.display(),
+            dir.display()
+        ));
+    }
+    for w in &report.warnings {
+        out.push(format!("warning: {w}"));
+    }
+    out
+}
+
+/// `LABEL: N files WHAT`, then the names with `-v`.
+fn count(out: &mut Vec<String>, label: &str, what: &str, names: &[String], verbose: bool) {
+    if names.is_empty() {
+        return;
+    }
+    let files = if names.len() == 1 { "file" } else { "files" };
+    let hint = if verbose { "" } else { " (-v names them)" };
+    out.push(format!("{label}: {} {files} {what}{hint}", names.len()));
+    if verbose {
+        for name in names {
+            out.push(format!("  {name}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::InputError;
+    use std::path::PathBuf;
+
+    #[test]
+    fn counts_then_names_with_verbose() {
+        let mut r = ReadReport {
+            not_mail: vec!["d/README".into(), "d/cmds".into()],
+            copies: vec![("b.log".into(), "a.log".into())],
+            repeated: 3,
+            ..Default::default()
+        };
+        r.passed.outgoing.push(PathBuf::from("Maildir/.Sent"));
+        r.passed.loops.push(("d/up".into(), "d".into()));
+        r.warnings.push(InputError {
+            input: "x".into(),
+            message: "nothing recognised".into(),
+        });
+        let quiet = notes(&r, false).join("\n");
+        assert!(quiet.contains("not mail: 2 files in walked folders skipped (-v names them)"));
+        assert!(!quiet.contains("d/README"));
+        assert!(quiet.contains("Maildir/.Sent"));
+        assert!(quiet.contains("b.log is a byte-identical copy of a.log"));
+        assert!(quiet.contains("3 log records"));
+        let loud = notes(&r, true);
+        assert!(loud.contains(&"  d/README".to_string()), "{loud:?}");
+        let warnings = warnings(&r).join("\n");
+        assert!(warnings.contains("symlink loop: d/up leads back to d"));
+        assert!(warnings.contains("warning: x: nothing recognised"));
+        assert!(notes(&ReadReport::default(), true).is_empty());
+    }
+}
