@@ -126,9 +126,11 @@ fn dns_totals(dns: &Dns, started: Instant) -> DnsTotals {
     use std::sync::atomic::Ordering::Relaxed;
     DnsTotals {
         queries: dns.stats.queries.load(Relaxed),
-        cache_hits: dns.stats.cache_hits.load(Relaxed),
+        file_answers: dns.file_answers(),
         zone_answers: dns.stats.zone_answers.load(Relaxed),
         failures: dns.stats.failures.load(Relaxed),
+        offline: dns.stats.offline.load(Relaxed),
+        reused: dns.stats.reused.load(Relaxed),
         elapsed: started.elapsed(),
     }
 }

@@ -146,7 +146,7 @@ fn resolution_stack(dns: &DnsSettings, runtime: &tokio::runtime::Runtime) -> Res
 /// the run starts with an empty cache, never with part of a damaged file.
 fn load_cache(dns: &Dns, path: &Path) {
     let now = persist::unix_now();
-    match persist::load(path, now) {
+    match persist::load(path, now, 0) {
         Ok(entries) => dns.preload(entries, now),
         Err(e) => say(&format!(
             "--cache {e}; it is ignored, every question is asked again"
@@ -161,7 +161,7 @@ fn save_cache(settings: &DnsSettings, dns: &Dns) {
         return;
     };
     let now = persist::unix_now();
-    if let Err(e) = persist::save(path, &dns.persistable(now)) {
+    if let Err(e) = persist::save(path, &dns.persistable(now, 0)) {
         say(&format!("cannot write --cache {}: {e}", path.display()));
     }
 }

@@ -80,7 +80,7 @@ impl Exchange {
 }
 
 /// A recursive query (the nameserver may be a resolver) with EDNS, a random ID.
-fn request_for(query: &Query) -> Message {
+pub(super) fn request_for(query: &Query) -> Message {
     let mut request = Message::query();
     request.metadata.recursion_desired = true;
     request.add_query(query.clone());

@@ -4,7 +4,9 @@
 //! because the policy turns the first into `no-policy` and the second into `tempfail`.
 
 pub mod cache;
+pub mod diagnose;
 pub mod exchange;
+pub mod health;
 pub mod occupancy;
 pub mod persist;
 pub mod upstream;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cache::Cache;
+use health::Health;
 use persist::Entry;
 use tokio::sync::Semaphore;
 use upstream::Upstream;
@@ -84,9 +87,17 @@ pub enum Failure {
     Refused,
     /// Another error response code (FORMERR, NOTIMP, ...).
     Rcode(String),
+    /// No reply in time, and the network said nothing either: a silent server.
     Timeout,
+    /// Nothing listens on the server's port (ICMP port unreachable, or a TCP reset).
+    ConnectionRefused,
+    /// This machine has no network towards the server (no interface, no route at all).
+    Unreachable,
+    /// The network reports the server's host unreachable (no route to host).
+    NoRoute,
     /// A reply that could not be used: truncated over TCP too, unparseable, looping CNAMEs.
     BadAnswer(String),
+    /// Any other socket error, or servers failing in different ways (each named).
     Network(String),
     /// `--offline` and neither a zone file nor the cache had the answer.
     Offline,
@@ -99,10 +110,30 @@ impl fmt::Display for Failure {
             Failure::Refused => f.write_str("REFUSED"),
             Failure::Rcode(code) => f.write_str(code),
             Failure::Timeout => f.write_str("timeout"),
+            Failure::ConnectionRefused => f.write_str("connection refused"),
+            Failure::Unreachable => f.write_str("network unreachable"),
+            Failure::NoRoute => f.write_str("no route to host"),
             Failure::BadAnswer(why) => write!(f, "bad answer: {why}"),
             Failure::Network(why) => write!(f, "network error: {why}"),
             Failure::Offline => f.write_str("offline"),
         }
+    }
+}
+
+impl Failure {
+    /// Whether the failure says the server is unusable rather than that this one question
+    /// is: it did not answer, could not be reached, or refuses to serve us. Enough of these
+    /// at the start of a run, and nothing else, mean a dead resolver (see [`health`]).
+    pub fn says_server_unusable(&self) -> bool {
+        matches!(
+            self,
+            Failure::Timeout
+                | Failure::ConnectionRefused
+                | Failure::Unreachable
+                | Failure::NoRoute
+                | Failure::Network(_)
+                | Failure::Refused
+        )
     }
 }
 
@@ -161,13 +192,20 @@ pub trait Lookup: Sync {
     fn lookup(&self, name: &str, qtype: QType) -> impl Future<Output = Answer> + Send;
 }
 
-/// Counters for the summary.
+/// Counters for the summary. Each distinct question is counted once, by where its answer
+/// came from; lookups the run answered from its own earlier questions are `reused`.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Questions sent to a DNS server.
     pub queries: AtomicU64,
-    pub cache_hits: AtomicU64,
+    /// Lookups answered by a question this run had already asked (or was asking).
+    pub reused: AtomicU64,
+    /// Lookups answered by `--zone` files.
     pub zone_answers: AtomicU64,
+    /// Questions without a usable answer: sent and failed, or not sent under `--offline`.
     pub failures: AtomicU64,
+    /// Of `failures`, the questions `--offline` did not send.
+    pub offline: AtomicU64,
 }
 
 /// The resolution stack: zone files, then the cache, then DNS (unless offline).
@@ -176,6 +214,8 @@ pub struct Dns {
     cache: Cache,
     network: Network,
     pub stats: Arc<Stats>,
+    /// Whether the first questions found the nameservers usable at all.
+    pub health: Arc<Health>,
 }
 
 /// What a cache miss needs, shareable with the spawned query task.
@@ -186,17 +226,26 @@ struct Network {
     /// The semaphore's size: `--concurrency`.
     concurrency: usize,
     stats: Arc<Stats>,
+    health: Arc<Health>,
 }
 
 impl Network {
     async fn ask(self, name: String, qtype: QType) -> Answer {
         let Some(upstream) = self.upstream else {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+            self.stats.offline.fetch_add(1, Ordering::Relaxed);
             return Answer::failed(Failure::Offline, Source::None);
         };
         // The permit is held only while the query is on the wire.
         let _permit = self.in_flight.acquire().await;
+        // Once the servers are known to be unusable, nothing more is sent: the run stops.
+        if self.health.is_dead() {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+            return Answer::failed(Failure::Network(health::NOT_ASKED.into()), Source::None);
+        }
         self.stats.queries.fetch_add(1, Ordering::Relaxed);
         let answer = upstream.query(&name, qtype).await;
+        self.health.record(&answer.outcome);
         if matches!(answer.outcome, Outcome::Failed(_)) {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
         }
@@ -208,6 +257,10 @@ impl Dns {
     /// `upstream` is `None` for `--offline`; `concurrency` bounds queries in flight.
     pub fn new(zones: Zones, upstream: Option<Upstream>, concurrency: usize) -> Dns {
         let stats = Arc::new(Stats::default());
+        let servers = upstream
+            .as_ref()
+            .map_or(Vec::new(), |u| u.servers().to_vec());
+        let health = Arc::new(Health::new(health::FIRST_QUESTIONS, servers));
         Dns {
             zones,
             cache: Cache::default(),
@@ -216,9 +269,16 @@ impl Dns {
                 in_flight: Arc::new(Semaphore::new(concurrency.max(1))),
                 concurrency: concurrency.max(1),
                 stats: stats.clone(),
+                health: health.clone(),
             },
             stats,
+            health,
         }
+    }
+
+    /// Questions the `--cache` file has answered so far (each counted once).
+    pub fn file_answers(&self) -> u64 {
+        self.cache.file_answers()
     }
 
     /// Reads the queries on the wire (permits of `--concurrency` in use) whenever called,
@@ -236,10 +296,10 @@ impl Dns {
     }
 
     /// What a `--cache` file should keep at `now`: every definite answer of this run and
-    /// every loaded one still valid. Zone-file answers never enter the cache, so they are
-    /// never here.
-    pub fn persistable(&self, now: u64) -> Vec<Entry> {
-        self.cache.snapshot(now)
+    /// every loaded one still usable under `max_age` (`--cache-max-age`, seconds).
+    /// Zone-file answers never enter the cache, so they are never here.
+    pub fn persistable(&self, now: u64, max_age: u64) -> Vec<Entry> {
+        self.cache.snapshot(now, max_age)
     }
 }
 
@@ -267,7 +327,9 @@ impl Lookup for Dns {
         if fresh {
             answer
         } else {
-            self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+            if answer.source == Source::Dns {
+                self.stats.reused.fetch_add(1, Ordering::Relaxed);
+            }
             Answer {
                 source: if answer.source == Source::Dns {
                     Source::Cache
