@@ -685,7 +685,7 @@ async fn one_query_per_question_per_run() {
     let stats = &dns.stats;
     let (queries, hits) = (
         stats.queries.load(std::sync::atomic::Ordering::Relaxed),
-        stats.cache_hits.load(std::sync::atomic::Ordering::Relaxed),
+        stats.reused.load(std::sync::atomic::Ordering::Relaxed),
     );
     assert_eq!(queries, 9);
     assert_eq!(
