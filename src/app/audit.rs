@@ -11,7 +11,7 @@ use crate::aggregate::Tally;
 use crate::config::AuditConfig;
 use crate::dns::Dns;
 use crate::fileio::output::write_output;
-use crate::model::PairRow;
+use crate::model::{PairRow, Verdict};
 use crate::pairs_file::write_audit;
 use crate::policy::{self, evaluate_all};
 use crate::report::domains::write_domains;
@@ -49,6 +49,11 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
         &|| bar.inc(1),
     ));
     bar.finish();
+    // A dead resolver is fatal, before any report or cache file is touched: every verdict
+    // of the run would be a tempfail that says nothing about the domains.
+    if let Some(unusable) = dns.health.unusable() {
+        return Err(Fatal(unusable.to_string()));
+    }
     for row in &mut rows {
         row.authenticated = authenticated.get(&row.key).copied();
     }
@@ -70,17 +75,56 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     if !cfg.run.quiet {
         eprint!("{}", render_audit(&totals, &ranked.domains, &ranked.relays));
     }
-    Ok(match cfg.reports.fail_above {
-        Some(limit) if totals.repudiated_pct() > limit => {
-            // Printed even with --quiet: cron mails what a job prints, and this is the alert.
-            say(&format!(
-                "{:.2} % of messages would be repudiated, above --fail-above {limit}",
-                totals.repudiated_pct()
-            ));
-            RunStatus::ShareExceeded
-        }
-        _ => status,
-    })
+    Ok(alerts(cfg, &totals, &rows, status))
+}
+
+/// The exit conditions of a completed run, each said on standard error even with
+/// `--quiet` (cron mails what a job prints, and these are the alerts): 4 (tempfail above
+/// `--max-tempfail`) wins over 3 (repudiated above `--fail-above`), which wins over 2.
+fn alerts(cfg: &AuditConfig, totals: &Totals, rows: &[PairRow], status: RunStatus) -> RunStatus {
+    let mut status = status;
+    if let Some(limit) = cfg.reports.fail_above
+        && totals.repudiated_pct() > limit
+    {
+        say(&format!(
+            "{:.2} % of messages would be repudiated, above --fail-above {limit}",
+            totals.repudiated_pct()
+        ));
+        status = RunStatus::ShareExceeded;
+    }
+    let limit = cfg.reports.max_tempfail;
+    if totals.tempfail_pct() > limit {
+        say(&format!(
+            "{:.2} % of evaluated messages are tempfail ({}), above --max-tempfail {limit}: \
+             DNS was too unreliable to trust this report",
+            totals.tempfail_pct(),
+            tempfail_causes(rows)
+        ));
+        status = RunStatus::TempfailExceeded;
+    }
+    status
+}
+
+/// The commonest ways the tempfail rows' questions failed, with their message counts:
+/// `timeout 812, SERVFAIL 40, offline 3`.
+fn tempfail_causes(rows: &[PairRow]) -> String {
+    let mut causes: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for row in rows.iter().filter(|r| r.verdict == Verdict::Tempfail) {
+        let reason = row.reason.as_deref().unwrap_or("");
+        // `NAME TYPE: failure[; NAME TYPE: failure]`: the first question's failure.
+        let first = reason.split("; ").next().unwrap_or(reason);
+        let cause = first.split_once(": ").map_or(first, |(_, why)| why);
+        let n = causes.entry(cause).or_default();
+        *n = n.saturating_add(row.messages);
+    }
+    let mut causes: Vec<(&str, u64)> = causes.into_iter().collect();
+    causes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let shown: Vec<String> = causes
+        .iter()
+        .take(3)
+        .map(|(cause, n)| format!("{cause} {n}"))
+        .collect();
+    shown.join(", ")
 }
 
 /// The sender domains and relay IPs with the most repudiated messages.

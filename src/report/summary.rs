@@ -133,6 +133,23 @@ impl Totals {
     pub fn repudiated_pct(&self) -> f64 {
         pct(self.of(Verdict::Repudiated), self.total_messages())
     }
+
+    /// Messages whose sender's policy was evaluated: every verdict but `null-sender` and
+    /// `unknown`, which never reach DNS.
+    pub fn evaluated_messages(&self) -> u64 {
+        crate::aggregate::saturating_sum(
+            Verdict::ALL
+                .iter()
+                .filter(|v| !matches!(v, Verdict::NullSender | Verdict::Unknown))
+                .map(|v| self.of(*v)),
+        )
+    }
+
+    /// Tempfail messages as a share of the evaluated ones, in percent: what
+    /// `--max-tempfail` compares.
+    pub fn tempfail_pct(&self) -> f64 {
+        pct(self.of(Verdict::Tempfail), self.evaluated_messages())
+    }
 }
 
 pub use crate::model::pct;
@@ -493,6 +510,15 @@ pub(crate) mod tests {
         assert_eq!(squeezed(&s, "total"), "total 2");
         assert!(s.contains("null-sender"));
         assert_eq!(t.repudiated_pct(), 25.0);
+        t.messages[Verdict::Tempfail.index()] = 1;
+        t.messages[Verdict::NullSender.index()] = 5;
+        t.messages[Verdict::Unknown.index()] = 5;
+        assert_eq!(
+            t.evaluated_messages(),
+            5,
+            "null sender and unknown are not evaluated"
+        );
+        assert_eq!(t.tempfail_pct(), 20.0);
     }
 
     #[test]
@@ -544,15 +570,17 @@ pub(crate) mod tests {
 
     #[test]
     fn the_dns_table_says_where_answers_came_from() {
-        let mut t = Totals::default();
-        t.dns = DnsTotals {
-            queries: 191,
-            file_answers: 40,
-            zone_answers: 2,
-            failures: 7,
-            offline: 3,
-            reused: 900,
-            elapsed: Duration::from_secs(5),
+        let t = Totals {
+            dns: DnsTotals {
+                queries: 191,
+                file_answers: 40,
+                zone_answers: 2,
+                failures: 7,
+                offline: 3,
+                reused: 900,
+                elapsed: Duration::from_secs(5),
+            },
+            ..Default::default()
         };
         let s = render_audit(&t, &[], &[]);
         assert_eq!(

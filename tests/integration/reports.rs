@@ -153,9 +153,11 @@ fn every_output_is_renamed_into_place_and_the_table_lists_the_worst() {
     };
     assert_eq!(squeezed("shop.example"), "shop.example 2 of 7 28.6% 1");
     assert_eq!(squeezed("203.0.113.66"), "203.0.113.66 2 of 2 100.0% 1");
-    assert_eq!(
-        squeezed("sender"),
-        "sender domain repudiated messages % client IPs"
+    assert!(
+        err.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")
+                == "sender domain repudiated messages % client IPs"),
+        "the ranking has column headers: {err}"
     );
     assert_eq!(squeezed("sent"), "sent to a server 0 0.0/s over 0.0 s");
     assert!(!err.contains("cache hits"), "{err}");

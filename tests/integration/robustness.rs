@@ -532,13 +532,20 @@ fn pair_counts_that_would_overflow_saturate() {
         "{}",
         stderr(&out)
     );
+    // Offline, every pair is tempfail: exit 4 (--max-tempfail), its message naming the
+    // saturated count; the report and the table are still written.
     let out = bin()
         .args(["audit", "--offline"])
         .arg(&a)
         .arg(&b)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("(offline {max})")),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         stderr(&out).contains(&format!("{max} messages")),
         "{}",
