@@ -11,8 +11,7 @@
 //! "no connections available", and a run against a dead resolver took minutes to report
 //! every pair `tempfail` with exit 0.
 
-#[path = "support/dns_server.rs"]
-mod dns_server;
+use crate::support::dns_server;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

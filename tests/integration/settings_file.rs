@@ -6,8 +6,7 @@
 //! are refused with the reason; a pairs file saved by a spreadsheet (byte-order mark, CRLF)
 //! is read. DNS traffic goes to the in-process server on 127.0.0.1 only.
 
-#[path = "support/dns_server.rs"]
-mod dns_server;
+use crate::support::dns_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
