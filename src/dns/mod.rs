@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cache::Cache;
+use dashmap::DashSet;
 use health::Health;
 use persist::Entry;
 use tokio::sync::Semaphore;
@@ -201,7 +202,7 @@ pub struct Stats {
     pub queries: AtomicU64,
     /// Lookups answered by a question this run had already asked (or was asking).
     pub reused: AtomicU64,
-    /// Lookups answered by `--zone` files.
+    /// Questions answered by `--zone` files (each counted once, however often looked up).
     pub zone_answers: AtomicU64,
     /// Questions without a usable answer: sent and failed, or not sent under `--offline`.
     pub failures: AtomicU64,
@@ -212,6 +213,8 @@ pub struct Stats {
 /// The resolution stack: zone files, then the cache, then DNS (unless offline).
 pub struct Dns {
     zones: Zones,
+    /// The questions the zone files have answered, so each counts once.
+    zone_answered: DashSet<(String, QType)>,
     cache: Cache,
     network: Network,
     pub stats: Arc<Stats>,
@@ -264,6 +267,7 @@ impl Dns {
         let health = Arc::new(Health::new(health::FIRST_QUESTIONS, servers));
         Dns {
             zones,
+            zone_answered: Default::default(),
             cache: Cache::default(),
             network: Network {
                 upstream: upstream.map(Arc::new),
@@ -311,7 +315,9 @@ impl Lookup for Dns {
         } else {
             match self.zones.answer(name, qtype) {
                 ZoneAnswer::Answer(answer) => {
-                    self.stats.zone_answers.fetch_add(1, Ordering::Relaxed);
+                    if self.zone_answered.insert((name.to_string(), qtype)) {
+                        self.stats.zone_answers.fetch_add(1, Ordering::Relaxed);
+                    }
                     return answer;
                 }
                 // A CNAME inside the zones pointing outside them: ask for the target.
