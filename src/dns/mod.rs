@@ -348,3 +348,32 @@ impl Lookup for Dns {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_zone_answered_question_counts_once() {
+        let mut zones = Zones::default();
+        zones
+            .add_text(
+                "$ORIGIN example.\n$TTL 60\nrelay A 192.0.2.1\nMAIL-FROM.a MX 0 relay\n",
+                None,
+            )
+            .unwrap();
+        let dns = Dns::new(zones, None, 1);
+        for _ in 0..3 {
+            dns.lookup("relay.example", QType::A).await;
+            dns.lookup("mail-from.a.example", QType::Mx).await;
+        }
+        dns.lookup("relay.example", QType::Aaaa).await;
+        assert_eq!(dns.stats.zone_answers.load(Ordering::Relaxed), 3);
+        // Outside the zones and offline: a failure, counted as an offline one.
+        dns.lookup("elsewhere.test", QType::A).await;
+        dns.lookup("elsewhere.test", QType::A).await;
+        assert_eq!(dns.stats.failures.load(Ordering::Relaxed), 1);
+        assert_eq!(dns.stats.offline.load(Ordering::Relaxed), 1);
+        assert_eq!(dns.stats.queries.load(Ordering::Relaxed), 0);
+    }
+}
