@@ -11,14 +11,16 @@ use crate::aggregate::Tally;
 use crate::config::AuditConfig;
 use crate::dns::Dns;
 use crate::fileio::output::write_output;
-use crate::model::{PairRow, Verdict};
+use crate::model::PairRow;
 use crate::pairs_file::write_audit;
 use crate::policy::{self, evaluate_all};
 use crate::report::domains::write_domains;
 use crate::report::history;
 use crate::report::html::{HtmlReport, write_html};
 use crate::report::progress::Progress;
-use crate::report::summary::{DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit};
+use crate::report::summary::{
+    DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit, tempfail_causes,
+};
 
 pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     let run_at = history::rfc3339_utc(SystemTime::now());
@@ -103,28 +105,6 @@ fn alerts(cfg: &AuditConfig, totals: &Totals, rows: &[PairRow], status: RunStatu
         status = RunStatus::TempfailExceeded;
     }
     status
-}
-
-/// The commonest ways the tempfail rows' questions failed, with their message counts:
-/// `timeout 812, SERVFAIL 40, offline 3`.
-fn tempfail_causes(rows: &[PairRow]) -> String {
-    let mut causes: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-    for row in rows.iter().filter(|r| r.verdict == Verdict::Tempfail) {
-        let reason = row.reason.as_deref().unwrap_or("");
-        // `NAME TYPE: failure[; NAME TYPE: failure]`: the first question's failure.
-        let first = reason.split("; ").next().unwrap_or(reason);
-        let cause = first.split_once(": ").map_or(first, |(_, why)| why);
-        let n = causes.entry(cause).or_default();
-        *n = n.saturating_add(row.messages);
-    }
-    let mut causes: Vec<(&str, u64)> = causes.into_iter().collect();
-    causes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    let shown: Vec<String> = causes
-        .iter()
-        .take(3)
-        .map(|(cause, n)| format!("{cause} {n}"))
-        .collect();
-    shown.join(", ")
 }
 
 /// The sender domains and relay IPs with the most repudiated messages.

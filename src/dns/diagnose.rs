@@ -54,7 +54,8 @@ pub async fn diagnose(servers: &[SocketAddr], query: &Query, per_try: Duration) 
         return Some(first.clone());
     }
     let each: Vec<String> = kinds.iter().map(|(s, k)| format!("{s} {k}")).collect();
-    Some(Failure::Network(each.join("; ")))
+    // `, ` because a pair's reason already separates its failed questions with `; `.
+    Some(Failure::Network(each.join(", ")))
 }
 
 /// Sends the query from a fresh socket connected to `server` and listens for `window`.
@@ -144,7 +145,7 @@ mod tests {
         assert_eq!(
             mixed,
             Some(Failure::Network(format!(
-                "{closed} connection refused; {silent_addr} timeout"
+                "{closed} connection refused, {silent_addr} timeout"
             )))
         );
 

@@ -425,6 +425,28 @@ fn render_failed_inputs(s: &mut String, t: &Totals) {
     }
 }
 
+/// The commonest ways the tempfail rows' questions failed, with their message counts:
+/// `timeout 812, SERVFAIL 40, offline 3`.
+pub fn tempfail_causes(rows: &[PairRow]) -> String {
+    let mut causes: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for row in rows.iter().filter(|r| r.verdict == Verdict::Tempfail) {
+        let reason = row.reason.as_deref().unwrap_or("");
+        // `NAME TYPE: failure[; NAME TYPE: failure]`: the first question's failure.
+        let first = reason.split("; ").next().unwrap_or(reason);
+        let cause = first.split_once(": ").map_or(first, |(_, why)| why);
+        let n = causes.entry(cause).or_default();
+        *n = n.saturating_add(row.messages);
+    }
+    let mut causes: Vec<(&str, u64)> = causes.into_iter().collect();
+    causes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let shown: Vec<String> = causes
+        .iter()
+        .take(3)
+        .map(|(cause, n)| format!("{cause} {n}"))
+        .collect();
+    shown.join(", ")
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -656,6 +678,25 @@ pub(crate) mod tests {
         assert!(
             s.contains("d09.example") && !s.contains("d10.example"),
             "{s}"
+        );
+    }
+
+    #[test]
+    fn tempfail_causes_are_the_first_failed_question_of_each_row_by_messages() {
+        let mut rows = vec![
+            row("a.example", "192.0.2.1", 5, Verdict::Tempfail),
+            row("b.example", "192.0.2.1", 2, Verdict::Tempfail),
+            row("c.example", "192.0.2.1", 4, Verdict::Tempfail),
+            row("d.example", "192.0.2.1", 9, Verdict::Nonrepudiated),
+        ];
+        rows[0].reason = Some("mail-from.a.example MX: timeout".into());
+        rows[1].reason =
+            Some("relay.b.example A: SERVFAIL; mail-from.relay.b.example MX: timeout".into());
+        rows[2].reason = Some("mail-from.c.example MX: network error: 127.0.0.1:9 connection refused, 127.0.0.2:53 timeout".into());
+        assert_eq!(
+            tempfail_causes(&rows),
+            "timeout 5, network error: 127.0.0.1:9 connection refused, 127.0.0.2:53 timeout 4, \
+             SERVFAIL 2"
         );
     }
 }
