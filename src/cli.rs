@@ -29,7 +29,8 @@ pub enum Command {
     /// Extract (sender domain, client IP) pairs, resolve each domain's MAIL-FROM policy and
     /// write the verdict of every pair as CSV.
     Audit(Box<AuditArgs>),
-    /// Extract and dedupe pairs only, without DNS; the output merges into a later audit.
+    /// Extract and dedupe pairs only, without policy lookups (a perimeter host name is
+    /// resolved once); the output merges into a later audit.
     Scan(ScanArgs),
     /// Explain one verdict: every DNS question asked, its answer, TTL and source, the
     /// delegation depth, the lookup count, and the rule that decided.
