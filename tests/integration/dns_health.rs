@@ -252,10 +252,11 @@ async fn the_demo_against_a_closed_port_is_exit_1_naming_the_server_and_writes_n
     let (o, _) = run(audit_args(&demo, port, &out, &[])).await;
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    // The demo log asks two questions (two sender domains); both were refused.
+    // The demo log asks four questions (two sender domains: each policy and each SPF
+    // record); all were refused.
     assert!(
         err.contains(&format!(
-            "repudiate: DNS is unusable: all 2 questions sent to {port} failed (connection refused: 2)"
+            "repudiate: DNS is unusable: all 4 questions sent to {port} failed (connection refused: 4)"
         )),
         "{err}"
     );
@@ -306,8 +307,9 @@ async fn a_silent_server_stops_the_run_after_the_first_questions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_answering_refused_is_exit_1() {
     let domains: Vec<String> = (0..60).map(|i| format!("d{i}.test")).collect();
+    // Every question refused: the policies and the SPF records alike.
     let faults = domains.iter().fold(Faults::default(), |f, d| {
-        f.refused(&format!("mail-from.{d}"))
+        f.refused(&format!("mail-from.{d}")).refused(d)
     });
     let server = TestDns::start(&[("test.", ZONE)], faults).await;
     let dir = tempfile::tempdir().unwrap();

@@ -200,9 +200,10 @@ async fn a_cache_max_age_lets_last_nights_answers_serve_after_their_ttl() {
     ]);
     let (first, err) = ok(night.clone()).await;
     assert!(cache.exists());
-    // The policy, its relay's address, and the relay's own MAIL-FROM (no such name).
+    // The policy, its relay's address, the relay's own MAIL-FROM (no such name) and the
+    // domain's SPF record (none).
     let asked = server.queries();
-    assert_eq!(asked, 3);
+    assert_eq!(asked, 4);
     assert!(
         line(&err, "sent to a server").starts_with(&format!("sent to a server {asked} ")),
         "{err}"
@@ -290,6 +291,6 @@ async fn a_pairs_file_saved_by_a_spreadsheet_is_read() {
     assert_eq!(
         out,
         "domain,ip,messages,verdict,matched,relays,reason,authenticated,spf\n\
-         shop.example,203.0.113.66,4,repudiated,,out.shop.example,,,\n"
+         shop.example,203.0.113.66,4,repudiated,,out.shop.example,,,fail\n"
     );
 }
