@@ -16,7 +16,7 @@ use tokio::net::UdpSocket;
 use tokio::time::timeout;
 
 use super::Failure;
-use super::exchange::request_for;
+use super::exchange::{foreign, reply_with_id, request_for};
 
 /// The longest a probe waits for the network to say why a server did not answer.
 pub const PROBE_WINDOW: Duration = Duration::from_secs(1);
@@ -32,19 +32,25 @@ enum Heard {
     Error(io::Error),
 }
 
-/// The failure the network reports for `query` at `servers`, or `None` when a server
-/// answered the probe (it is alive; the resolver's own failure stands) or there is no
-/// server to ask. Servers failing in different ways are each named.
+/// The failure the network reports for `query` at `servers`: [`Failure::Slow`] when a
+/// server answered the probe (it is there, only late), or `None` when there is no server
+/// to ask. Servers failing in different ways are each named.
 pub async fn diagnose(servers: &[SocketAddr], query: &Query, per_try: Duration) -> Option<Failure> {
     let window = per_try.min(PROBE_WINDOW);
-    let Ok(wire) = request_for(query).to_vec() else {
+    let request = request_for(query);
+    let Ok(wire) = request.to_vec() else {
         return None;
     };
-    let heard = futures::future::join_all(servers.iter().map(|&s| probe(s, &wire, window))).await;
+    let asked = Asked {
+        wire: &wire,
+        id: request.metadata.id,
+        query,
+    };
+    let heard = futures::future::join_all(servers.iter().map(|&s| probe(s, &asked, window))).await;
     let mut kinds: Vec<(SocketAddr, Failure)> = Vec::with_capacity(servers.len());
     for (&server, heard) in servers.iter().zip(heard) {
         match heard {
-            Heard::Reply => return None,
+            Heard::Reply => return Some(Failure::Slow),
             Heard::Silence => kinds.push((server, Failure::Timeout)),
             Heard::Error(e) => kinds.push((server, io_failure(&e))),
         }
@@ -58,8 +64,17 @@ pub async fn diagnose(servers: &[SocketAddr], query: &Query, per_try: Duration) 
     Some(Failure::Network(each.join(", ")))
 }
 
-/// Sends the query from a fresh socket connected to `server` and listens for `window`.
-async fn probe(server: SocketAddr, wire: &[u8], window: Duration) -> Heard {
+/// The probe's question: its bytes, message ID and query, to know its reply.
+struct Asked<'a> {
+    wire: &'a [u8],
+    id: u16,
+    query: &'a Query,
+}
+
+/// Sends the query from a fresh socket connected to `server` and listens for `window` for
+/// its reply: one with its message ID that answers its question (anything else, such as a
+/// reply to another question, is not the server answering, and is waited past).
+async fn probe(server: SocketAddr, asked: &Asked<'_>, window: Duration) -> Heard {
     let local: SocketAddr = if server.is_ipv4() {
         (Ipv4Addr::UNSPECIFIED, 0).into()
     } else {
@@ -68,9 +83,16 @@ async fn probe(server: SocketAddr, wire: &[u8], window: Duration) -> Heard {
     let exchange = async {
         let socket = UdpSocket::bind(local).await?;
         socket.connect(server).await?;
-        socket.send(wire).await?;
-        let mut buf = [0u8; 512];
-        socket.recv(&mut buf).await
+        socket.send(asked.wire).await?;
+        let mut buf = vec![0u8; 65_535];
+        loop {
+            let n = socket.recv(&mut buf).await?;
+            if let Ok(Some(reply)) = reply_with_id(&buf[..n], asked.id)
+                && foreign(&reply, asked.query).is_none()
+            {
+                return Ok(());
+            }
+        }
     };
     match timeout(window, exchange).await {
         Err(_) => Heard::Silence,
@@ -151,13 +173,35 @@ mod tests {
 
         let live = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let live_addr = live.local_addr().unwrap();
+        // Answers as a server would: the question back, flagged as a response.
         let echo = tokio::spawn(async move {
             let mut buf = [0u8; 512];
             let (n, from) = live.recv_from(&mut buf).await.unwrap();
-            live.send_to(&buf[..n], from).await.unwrap();
+            let mut reply = hickory_resolver::proto::op::Message::from_vec(&buf[..n]).unwrap();
+            reply.metadata.message_type = hickory_resolver::proto::op::MessageType::Response;
+            live.send_to(&reply.to_vec().unwrap(), from).await.unwrap();
         });
-        assert_eq!(diagnose(&[live_addr], &query(), window).await, None);
+        assert_eq!(
+            diagnose(&[live_addr], &query(), window).await,
+            Some(Failure::Slow)
+        );
         echo.await.unwrap();
+
+        // A datagram that is not a reply to the question (here the query sent back as it
+        // came) is not the server answering: still a timeout.
+        let parrot = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let parrot_addr = parrot.local_addr().unwrap();
+        let repeat = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (n, from) = parrot.recv_from(&mut buf).await.unwrap();
+            parrot.send_to(&buf[..n], from).await.unwrap();
+            parrot
+        });
+        assert_eq!(
+            diagnose(&[parrot_addr], &query(), window).await,
+            Some(Failure::Timeout)
+        );
+        drop(repeat.await.unwrap());
         drop(silent);
     }
 }

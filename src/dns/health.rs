@@ -193,6 +193,7 @@ mod tests {
             Outcome::Found(Data::Addrs(vec![])),
             failed(Failure::ServFail),
             failed(Failure::BadAnswer("x".into())),
+            failed(Failure::Slow),
         ] {
             let h = Health::new(3, server());
             h.record(&failed(Failure::Timeout));

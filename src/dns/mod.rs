@@ -91,6 +91,9 @@ pub enum Failure {
     Rcode(String),
     /// No reply in time, and the network said nothing either: a silent server.
     Timeout,
+    /// No reply in time, but the server answered the same question asked once more: it is
+    /// there, only slow (a resolver still waiting on an authoritative server, say).
+    Slow,
     /// Nothing listens on the server's port (ICMP port unreachable, or a TCP reset).
     ConnectionRefused,
     /// This machine has no network towards the server (no interface, no route at all).
@@ -112,6 +115,7 @@ impl fmt::Display for Failure {
             Failure::Refused => f.write_str("REFUSED"),
             Failure::Rcode(code) => f.write_str(code),
             Failure::Timeout => f.write_str("timeout"),
+            Failure::Slow => f.write_str("timeout (the server answered a later try)"),
             Failure::ConnectionRefused => f.write_str("connection refused"),
             Failure::Unreachable => f.write_str("network unreachable"),
             Failure::NoRoute => f.write_str("no route to host"),

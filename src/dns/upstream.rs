@@ -154,12 +154,16 @@ impl Upstream {
     /// the kernel reports to a probe ([`super::diagnose`]).
     async fn failed(&self, error: NetError, query: Query) -> Answer {
         let answer = classify(error);
-        if let Outcome::Failed(Failure::Timeout | Failure::Network(_)) = answer.outcome
-            && let Some(found) = diagnose(&self.recheck.servers, &query, self.recheck.timeout).await
-        {
-            return Answer::failed(found, Source::Dns);
+        let hickory = match &answer.outcome {
+            Outcome::Failed(f @ (Failure::Timeout | Failure::Network(_))) => f.clone(),
+            _ => return answer,
+        };
+        match diagnose(&self.recheck.servers, &query, self.recheck.timeout).await {
+            // A reply to the probe explains a timeout (a slow server), not a socket error.
+            Some(Failure::Slow) if hickory != Failure::Timeout => answer,
+            Some(found) => Answer::failed(found, Source::Dns),
+            None => answer,
         }
-        answer
     }
 
     /// The nameservers asked, as addresses (for naming them when they fail).
