@@ -32,7 +32,9 @@ PY
 
 fail() { echo "tty-check: FAIL: $*" >&2; for f in "$WORK"/*.screen; do echo "--- $f"; cat "$f"; done >&2; exit 1; }
 
-screen() { tmux capture-pane -p -t "$SESSION" > "$WORK/$1.screen"; }
+# The scrollback too (-S -): the end-of-run table is taller than the window, and the last
+# state of the bars drawn above it must still be seen.
+screen() { tmux capture-pane -p -S - -t "$SESSION" > "$WORK/$1.screen"; }
 
 wait_for() {  # wait_for PATTERN SECONDS
   for _ in $(seq 1 $(( $2 * 10 ))); do
@@ -56,6 +58,10 @@ screen scan-end
 grep -q 'RC=0' "$WORK/scan-end.screen" || fail "scan exit status"
 grep -q 'repudiate scan: 6000 messages' "$WORK/scan-end.screen" || fail "summary missing after the bar"
 
+# Nothing of the scan may reach the audit's screens through the scrollback.
+tmux send-keys -t "$SESSION" "clear" Enter
+sleep 0.5
+tmux clear-history -t "$SESSION"
 tmux send-keys -t "$SESSION" "clear; $BIN audit fixtures/demo/mail.mbox fixtures/demo/maillog --zone fixtures/demo/what-if.zone --offline --perimeter 198.51.100.0/28 -o $WORK/audit.csv; echo RC\"\"=\$?" Enter
 wait_for 'RC=' 30 || { screen audit-late; fail "audit did not end"; }
 screen audit-end

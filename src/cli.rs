@@ -29,7 +29,8 @@ pub enum Command {
     /// Extract (sender domain, client IP) pairs, resolve each domain's MAIL-FROM policy and
     /// write the verdict of every pair as CSV.
     Audit(Box<AuditArgs>),
-    /// Extract and dedupe pairs only, without DNS; the output merges into a later audit.
+    /// Extract and dedupe pairs only, without policy lookups (a perimeter host name is
+    /// resolved once); the output merges into a later audit.
     Scan(ScanArgs),
     /// Explain one verdict: every DNS question asked, its answer, TTL and source, the
     /// delegation depth, the lookup count, and the rule that decided.
@@ -115,8 +116,8 @@ pub struct ScanArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The envelope sender: an address (user@example.org), <> for the null sender, or a
-    /// bare domain.
+    /// The envelope sender: an address (user@example.org), '<>' for the null sender (quoted,
+    /// or the shell reads it as a redirection), or a bare domain.
     #[arg(value_name = "ADDRESS-OR-DOMAIN", allow_hyphen_values = true)]
     pub sender: String,
 
@@ -161,8 +162,8 @@ pub struct InputArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Read settings from this TOML file (perimeter, forwarders, nameservers, limits,
-    /// outputs); flags given on the command line win over it.
+    /// Read settings from this TOML file (perimeter, forwarders, nameservers, zones, offline,
+    /// cache, what to count, limits, outputs); flags given on the command line win over it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -190,9 +191,9 @@ pub struct InputArgs {
     pub include_rejected: bool,
 
     /// What to do with the null sender (MAIL FROM:<>): report it as null-sender, or use the
-    /// client's HELO name as the domain when the input records it.
-    #[arg(long, value_enum, default_value_t = NullSender::Skip, value_name = "MODE")]
-    pub null_sender: NullSender,
+    /// client's HELO name as the domain when the input records it (default: skip).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub null_sender: Option<NullSender>,
 
     /// Stop reading an input at its first malformed message or line, naming file and line;
     /// an input from which nothing was recognised is then an error, not a warning.
@@ -250,15 +251,22 @@ pub struct ReportArgs {
     /// in the report (for cron alerts).
     #[arg(long, value_name = "PCT")]
     pub fail_above: Option<f64>,
+
+    /// Exit with code 4 when tempfail messages are more than PCT percent of the evaluated
+    /// messages (all but null-sender and unknown): DNS was too unreliable to trust the report
+    /// (default: 10; 100 turns it off).
+    #[arg(long, value_name = "PCT")]
+    pub max_tempfail: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum NullSender {
     Skip,
     Helo,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct DnsArgs {
     /// DNS server to ask, IP[:PORT] (repeatable; default: the system configuration).
     #[arg(long, value_name = "IP[:PORT]")]
@@ -290,6 +298,11 @@ pub struct DnsArgs {
     /// (failures and zone-file answers are not kept). A damaged file is reported and ignored.
     #[arg(long, value_name = "FILE")]
     pub cache: Option<PathBuf>,
+
+    /// Reuse --cache answers up to this old even after their TTL ran out: 36h, 7d, 90m or
+    /// seconds (default: 0, each answer's own TTL).
+    #[arg(long, value_name = "DURATION")]
+    pub cache_max_age: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,12 @@ pub mod defaults {
     pub const DNS_PORT: u16 = 53;
     pub const MAX_LINE_BYTES: usize = crate::inputs::oversize::DEFAULT_MAX_LINE_BYTES;
     pub const QUEUE_WINDOW_DAYS: f64 = crate::extract::DEFAULT_QUEUE_WINDOW_SECS as f64 / 86_400.0;
+    /// `--max-tempfail`: a healthy resolver leaves tempfail to the odd broken domain, far
+    /// below this; a resolver failing one question in ten makes the report's verdicts a
+    /// guess for those domains, and the night is better reported than trusted.
+    pub const MAX_TEMPFAIL_PCT: f64 = 10.0;
+    /// `--cache-max-age`: 0 keeps every answer to its own TTL, as DNS means it.
+    pub const CACHE_MAX_AGE_SECS: u64 = 0;
 }
 
 /// The most parser threads `--jobs` may ask for: 256 start in milliseconds, 1,000 already
@@ -49,6 +55,8 @@ pub struct DnsSettings {
     pub offline: bool,
     /// `--cache FILE`: answers kept between runs.
     pub cache: Option<PathBuf>,
+    /// `--cache-max-age`, seconds: how long a kept answer may be reused past its TTL.
+    pub cache_max_age: u64,
 }
 
 /// The configuration of one command: each carries only what its command uses.
@@ -92,6 +100,9 @@ pub struct ScanConfig {
     pub input: InputSettings,
     pub output: Option<PathBuf>,
     pub run: RunSettings,
+    /// How to resolve perimeter host names, once, before reading (scan does no other DNS):
+    /// the `--config` file's nameservers, zone files, offline and limits.
+    pub dns: DnsSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -154,6 +165,8 @@ pub struct ReportSettings {
     pub html: Option<PathBuf>,
     /// Percent of all messages; more repudiated than this is exit code 3.
     pub fail_above: Option<f64>,
+    /// Percent of evaluated messages; more tempfail than this is exit code 4.
+    pub max_tempfail: f64,
 }
 
 impl Config {
@@ -252,18 +265,15 @@ impl ScanConfig {
     fn new(args: ScanArgs) -> Result<ScanConfig, String> {
         let file = load_file(args.input.config.as_deref())?;
         let (input, output, run) = input_settings(args.input, &file)?;
-        // scan does no DNS and writes only its pairs: it takes the perimeter from a
-        // config file and nothing else.
-        if let Some(RelaySpec::Host(h)) = input
-            .perimeter
-            .iter()
-            .find(|r| matches!(r, RelaySpec::Host(_)))
-        {
-            return Err(format!(
-                "scan does no DNS: give --perimeter {h} as an IP address or CIDR network"
-            ));
-        }
-        let cfg = ScanConfig { input, output, run };
+        // scan writes only its pairs; of DNS it needs only the perimeter's host names,
+        // resolved as the audit would resolve them (the config file's nameservers).
+        let dns = dns_settings(&DnsArgs::default(), &file)?;
+        let cfg = ScanConfig {
+            input,
+            output,
+            run,
+            dns,
+        };
         Config::Scan(cfg.clone()).check_outputs_distinct()?;
         Ok(cfg)
     }
@@ -429,6 +439,17 @@ impl AuditConfig {
         if let Some(pct) = self.reports.fail_above {
             lines.push(("fail above", format!("{pct} % repudiated")));
         }
+        lines.push((
+            "max tempfail",
+            format!("{} % of evaluated messages", self.reports.max_tempfail),
+        ));
+        if let Some(cache) = &self.dns.cache {
+            let age = match self.dns.cache_max_age {
+                0 => "answers reused within their TTL".to_string(),
+                secs => format!("answers reused up to {secs} s old"),
+            };
+            lines.push(("DNS cache", format!("{}, {age}", cache.display())));
+        }
         if let Some(file) = &self.run.config_file {
             lines.push(("config file", file.display().to_string()));
         }
@@ -487,18 +508,21 @@ fn input_settings(
     file: &FileConfig,
 ) -> Result<(InputSettings, Option<PathBuf>, RunSettings), String> {
     let perimeter = relays(pick(&input.perimeter, &file.perimeter), "--perimeter")?;
+    // A switch given as a flag turns the setting on whatever the file says; the file can
+    // turn it on for every run.
     let extract = ExtractOptions {
         perimeter: perimeter.iter().filter_map(RelaySpec::net).collect(),
-        skip_private: !input.no_skip_private,
-        include_rejected: input.include_rejected,
-        null_sender: match input.null_sender {
-            NullSender::Skip => NullSenderMode::Skip,
-            NullSender::Helo => NullSenderMode::Helo,
+        skip_private: !input.no_skip_private && file.skip_private != Some(false),
+        include_rejected: input.include_rejected || file.include_rejected == Some(true),
+        null_sender: match input.null_sender.or(file.null_sender) {
+            None | Some(NullSender::Skip) => NullSenderMode::Skip,
+            Some(NullSender::Helo) => NullSenderMode::Helo,
         },
         queue_window_secs: queue_window(input.queue_window.or(file.limits.queue_window))?,
     };
-    match input.jobs {
-        Some(0) => return Err("--jobs must be at least 1".into()),
+    let jobs = input.jobs.or(file.limits.jobs);
+    match jobs {
+        Some(0) => return Err("--jobs must be at least 1: a run needs one thread to read".into()),
         Some(n) if n > MAX_JOBS => {
             return Err(format!(
                 "--jobs {n} is more than {MAX_JOBS}: reading is bound by the cores and the \
@@ -521,7 +545,7 @@ fn input_settings(
         read: ReadOptions {
             extract,
             format: input.format,
-            strict: input.strict,
+            strict: input.strict || file.strict == Some(true),
             max_line_bytes: match input.max_line_bytes.or(file.limits.max_line_bytes) {
                 Some(0) => return Err("--max-line-bytes must be at least 1".into()),
                 Some(n) => n,
@@ -537,7 +561,7 @@ fn input_settings(
     let run = RunSettings {
         lock_wait: Duration::from_secs_f64(lock_wait),
         config_file: input.config,
-        jobs: input.jobs,
+        jobs,
         quiet: input.quiet,
         verbose: input.verbose,
     };
@@ -580,14 +604,16 @@ fn dns_settings(d: &DnsArgs, file: &FileConfig) -> Result<DnsSettings, String> {
         .or(file.limits.attempts)
         .unwrap_or(defaults::ATTEMPTS);
     if attempts == 0 {
-        return Err("--attempts must be at least 1".into());
+        return Err("--attempts must be at least 1: with 0 tries no question is asked".into());
     }
     let concurrency = d
         .concurrency
         .or(file.limits.concurrency)
         .unwrap_or(defaults::CONCURRENCY);
     if concurrency == 0 {
-        return Err("--concurrency must be at least 1".into());
+        return Err(
+            "--concurrency must be at least 1: with 0 questions in flight none is asked".into(),
+        );
     }
     let timeout = d
         .timeout
@@ -600,9 +626,22 @@ fn dns_settings(d: &DnsArgs, file: &FileConfig) -> Result<DnsSettings, String> {
             attempts,
         },
         concurrency,
-        zones: d.zone.clone(),
-        offline: d.offline,
-        cache: d.cache.clone(),
+        zones: if d.zone.is_empty() {
+            file.zones.clone()
+        } else {
+            d.zone.clone()
+        },
+        offline: d.offline || file.offline == Some(true),
+        cache: d.cache.clone().or(file.cache.clone()),
+        cache_max_age: match d.cache_max_age.clone().or(file
+            .limits
+            .cache_max_age
+            .as_ref()
+            .map(file::Age::as_text))
+        {
+            Some(text) => duration_secs(&text, "--cache-max-age")?,
+            None => defaults::CACHE_MAX_AGE_SECS,
+        },
     })
 }
 
@@ -614,6 +653,29 @@ fn literal_sender(text: &str) -> String {
         .and_then(|t| t.strip_suffix('>'))
         .unwrap_or(t)
         .to_string()
+}
+
+/// A duration as `--cache-max-age` takes it: a number of seconds, or a number with a unit
+/// (`s`, `m`, `h`, `d`, `w`).
+fn duration_secs(text: &str, flag: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "{flag} must be a duration such as 36h, 7d, 90m or a number of seconds, not {text:?}"
+        )
+    };
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let scale = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(scale).ok_or_else(bad)
 }
 
 /// `check`'s first argument: an address as an MTA logs it (`user@example.org`, `<>`,
@@ -638,15 +700,23 @@ fn policy_settings(p: &PolicyArgs, file: &FileConfig) -> Result<PolicyConfig, St
             .unwrap_or(defaults::EVAL_TIMEOUT_SECS),
         "--eval-timeout",
     )?;
+    let max_lookups = p
+        .max_lookups
+        .or(file.limits.max_lookups)
+        .unwrap_or(defaults::MAX_LOOKUPS);
+    if max_lookups == 0 {
+        return Err(
+            "--max-lookups must be at least 1: every evaluation asks one question (the \
+             MAIL-FROM MX) before it can decide anything"
+                .into(),
+        );
+    }
     Ok(PolicyConfig {
         max_depth: p
             .max_depth
             .or(file.limits.max_depth)
             .unwrap_or(defaults::MAX_DEPTH),
-        max_lookups: p
-            .max_lookups
-            .or(file.limits.max_lookups)
-            .unwrap_or(defaults::MAX_LOOKUPS),
+        max_lookups,
         eval_timeout,
         trusted: Vec::new(),
         trace: false,
@@ -663,11 +733,21 @@ fn report_settings(r: ReportArgs, file: &FileConfig) -> Result<ReportSettings, S
             "--fail-above must be a percentage from 0 to 100, not {pct}"
         ));
     }
+    let max_tempfail = r
+        .max_tempfail
+        .or(file.limits.max_tempfail)
+        .unwrap_or(defaults::MAX_TEMPFAIL_PCT);
+    if !(max_tempfail.is_finite() && (0.0..=100.0).contains(&max_tempfail)) {
+        return Err(format!(
+            "--max-tempfail must be a percentage from 0 to 100, not {max_tempfail}"
+        ));
+    }
     Ok(ReportSettings {
         summary: r.summary.or(file.outputs.summary.clone()),
         history: r.history.or(file.outputs.history.clone()),
         html: r.html.or(file.outputs.html.clone()),
         fail_above,
+        max_tempfail,
     })
 }
 
@@ -795,7 +875,25 @@ mod tests {
     fn validation_errors() {
         assert!(cfg(&["repudiate", "audit", "x", "--timeout", "0"]).is_err());
         assert!(cfg(&["repudiate", "audit", "x", "--concurrency", "0"]).is_err());
-        assert!(cfg(&["repudiate", "scan", "x", "--perimeter", "mx.example.org"]).is_err());
+        assert!(
+            cfg(&["repudiate", "scan", "x", "--perimeter", "mx.example.org"]).is_ok(),
+            "scan resolves a perimeter host name"
+        );
+        for (flag, value, why) in [
+            (
+                "--max-lookups",
+                "0",
+                "must be at least 1: every evaluation asks",
+            ),
+            ("--attempts", "0", "with 0 tries no question is asked"),
+            ("--jobs", "0", "one thread to read"),
+            ("--max-tempfail", "101", "from 0 to 100"),
+            ("--cache-max-age", "7 days", "a duration such as"),
+            ("--cache-max-age", "soon", "a duration such as"),
+        ] {
+            let e = cfg(&["repudiate", "audit", "x", flag, value]).unwrap_err();
+            assert!(e.contains(why), "{flag} {value}: {e}");
+        }
         let c = audit(&[
             "repudiate",
             "audit",
@@ -856,6 +954,9 @@ mod tests {
         assert_eq!(flags.dns.upstream.nameservers[0].port(), 53);
         assert_eq!(flags.reports.html, Some(PathBuf::from("other.html")));
         let plain = audit(&["repudiate", "audit", "x"]).unwrap();
+        assert_eq!(plain.reports.max_tempfail, defaults::MAX_TEMPFAIL_PCT);
+        assert_eq!(plain.dns.cache_max_age, 0);
+        assert!(!plain.dns.offline && plain.dns.zones.is_empty() && plain.dns.cache.is_none());
         assert_eq!(plain.dns.upstream.timeout, Duration::from_secs(2));
         assert_eq!(plain.dns.concurrency, 64);
         assert_eq!(plain.run.lock_wait, Duration::from_secs(60));
@@ -876,6 +977,8 @@ mod tests {
             ("eval-timeout", defaults::EVAL_TIMEOUT_SECS.to_string()),
             ("max-line-bytes", defaults::MAX_LINE_BYTES.to_string()),
             ("queue-window", defaults::QUEUE_WINDOW_DAYS.to_string()),
+            ("max-tempfail", defaults::MAX_TEMPFAIL_PCT.to_string()),
+            ("cache-max-age", defaults::CACHE_MAX_AGE_SECS.to_string()),
         ];
         let default_in = regex::Regex::new(r"default: ([0-9.]+)").unwrap();
         let cli = Cli::command();
@@ -907,6 +1010,79 @@ mod tests {
                 "--{flag} does not state its default"
             );
         }
-        assert!(stated >= 7);
+        assert!(stated >= 9);
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        let d = |t: &str| duration_secs(t, "--cache-max-age");
+        assert_eq!(d("3600"), Ok(3_600));
+        assert_eq!(d("90m"), Ok(5_400));
+        assert_eq!(d("36h"), Ok(129_600));
+        assert_eq!(d("7d"), Ok(604_800));
+        assert_eq!(d("2w"), Ok(1_209_600));
+        assert_eq!(d("0"), Ok(0));
+        for bad in ["", "d", "7y", "1.5h", "-3", "99999999999999999999"] {
+            assert!(d(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Every audit setting can live in the `--config` file (issue 13): a nightly job's
+    /// command line needs nothing but the file and its inputs.
+    #[test]
+    fn every_audit_setting_can_come_from_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("nightly.toml");
+        std::fs::write(
+            &file,
+            "zones = [\"what-if.zone\"]\noffline = true\ncache = \"dns.cache\"\n\
+             null_sender = \"helo\"\ninclude_rejected = true\nskip_private = false\n\
+             strict = true\n\
+             [limits]\nmax_tempfail = 25\ncache_max_age = \"7d\"\njobs = 3\nmax_lookups = 9\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let c = audit(&["repudiate", "audit", "x", "--config", f]).unwrap();
+        assert_eq!(c.dns.zones, [d.path().join("what-if.zone")]);
+        assert!(c.dns.offline);
+        assert_eq!(c.dns.cache, Some(d.path().join("dns.cache")));
+        assert_eq!(c.dns.cache_max_age, 7 * 86_400);
+        let x = &c.input.read.extract;
+        assert_eq!(x.null_sender, NullSenderMode::Helo);
+        assert!(x.include_rejected && !x.skip_private && c.input.read.strict);
+        assert_eq!(c.reports.max_tempfail, 25.0);
+        assert_eq!(c.run.jobs, Some(3));
+        assert_eq!(c.policy.max_lookups, 9);
+        // Flags still win where a flag can say something else.
+        let flags = audit(&[
+            "repudiate",
+            "audit",
+            "x",
+            "--config",
+            f,
+            "--zone",
+            "other.zone",
+            "--cache",
+            "c2",
+            "--null-sender",
+            "skip",
+            "--max-tempfail",
+            "5",
+            "--cache-max-age",
+            "1h",
+        ])
+        .unwrap();
+        assert_eq!(flags.dns.zones, [PathBuf::from("other.zone")]);
+        assert_eq!(flags.dns.cache, Some(PathBuf::from("c2")));
+        assert_eq!(flags.input.read.extract.null_sender, NullSenderMode::Skip);
+        assert_eq!(flags.reports.max_tempfail, 5.0);
+        assert_eq!(flags.dns.cache_max_age, 3_600);
+        // scan takes the file's nameservers and zones for its perimeter names.
+        let scan = match cfg(&["repudiate", "scan", "x", "--config", f]).unwrap() {
+            Config::Scan(s) => s,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(scan.dns.zones, [d.path().join("what-if.zone")]);
+        assert!(scan.dns.offline);
     }
 }

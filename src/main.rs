@@ -12,6 +12,7 @@ use repudiate::config::Config;
 const EXIT_FATAL: u8 = 1;
 const EXIT_INPUTS_FAILED: u8 = 2;
 const EXIT_SHARE_EXCEEDED: u8 = 3;
+const EXIT_TEMPFAIL_EXCEEDED: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Ok(RunStatus::Clean) => ExitCode::SUCCESS,
         Ok(RunStatus::InputsFailed) => ExitCode::from(EXIT_INPUTS_FAILED),
         Ok(RunStatus::ShareExceeded) => ExitCode::from(EXIT_SHARE_EXCEEDED),
+        Ok(RunStatus::TempfailExceeded) => ExitCode::from(EXIT_TEMPFAIL_EXCEEDED),
         Err(app::Fatal(msg)) => {
             app::say(&msg);
             ExitCode::from(EXIT_FATAL)

@@ -195,6 +195,14 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_not_part_of_the_header() {
+        let read = rows("\u{feff}domain,ip,messages\r\nexample.org,192.0.2.1,3\r\n");
+        assert_eq!(read.len(), 1, "{read:?}");
+        let (_, row) = &read[0];
+        assert_eq!(row.as_ref().map(|(_, n)| *n), Some(3), "{read:?}");
+    }
+
+    #[test]
     fn reads_scan_and_audit_files() {
         let r = rows("domain,ip,messages\nExample.org,192.0.2.1,3\n<>,2001:DB8::1,2\n,,1\n");
         assert_eq!(r.len(), 3);

@@ -18,7 +18,9 @@ use crate::report::domains::write_domains;
 use crate::report::history;
 use crate::report::html::{HtmlReport, write_html};
 use crate::report::progress::Progress;
-use crate::report::summary::{DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit};
+use crate::report::summary::{
+    DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit, tempfail_causes,
+};
 
 pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     let run_at = history::rfc3339_utc(SystemTime::now());
@@ -49,6 +51,11 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
         &|| bar.inc(1),
     ));
     bar.finish();
+    // A dead resolver is fatal, before any report or cache file is touched: every verdict
+    // of the run would be a tempfail that says nothing about the domains.
+    if let Some(unusable) = dns.health.unusable() {
+        return Err(Fatal(unusable.to_string()));
+    }
     for row in &mut rows {
         row.authenticated = authenticated.get(&row.key).copied();
     }
@@ -70,17 +77,34 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     if !cfg.run.quiet {
         eprint!("{}", render_audit(&totals, &ranked.domains, &ranked.relays));
     }
-    Ok(match cfg.reports.fail_above {
-        Some(limit) if totals.repudiated_pct() > limit => {
-            // Printed even with --quiet: cron mails what a job prints, and this is the alert.
-            say(&format!(
-                "{:.2} % of messages would be repudiated, above --fail-above {limit}",
-                totals.repudiated_pct()
-            ));
-            RunStatus::ShareExceeded
-        }
-        _ => status,
-    })
+    Ok(alerts(cfg, &totals, &rows, status))
+}
+
+/// The exit conditions of a completed run, each said on standard error even with
+/// `--quiet` (cron mails what a job prints, and these are the alerts): 4 (tempfail above
+/// `--max-tempfail`) wins over 3 (repudiated above `--fail-above`), which wins over 2.
+fn alerts(cfg: &AuditConfig, totals: &Totals, rows: &[PairRow], status: RunStatus) -> RunStatus {
+    let mut status = status;
+    if let Some(limit) = cfg.reports.fail_above
+        && totals.repudiated_pct() > limit
+    {
+        say(&format!(
+            "{:.2} % of messages would be repudiated, above --fail-above {limit}",
+            totals.repudiated_pct()
+        ));
+        status = RunStatus::ShareExceeded;
+    }
+    let limit = cfg.reports.max_tempfail;
+    if totals.tempfail_pct() > limit {
+        say(&format!(
+            "{:.2} % of evaluated messages are tempfail ({}), above --max-tempfail {limit}: \
+             DNS was too unreliable to trust this report",
+            totals.tempfail_pct(),
+            tempfail_causes(rows)
+        ));
+        status = RunStatus::TempfailExceeded;
+    }
+    status
 }
 
 /// The sender domains and relay IPs with the most repudiated messages.
@@ -126,9 +150,11 @@ fn dns_totals(dns: &Dns, started: Instant) -> DnsTotals {
     use std::sync::atomic::Ordering::Relaxed;
     DnsTotals {
         queries: dns.stats.queries.load(Relaxed),
-        cache_hits: dns.stats.cache_hits.load(Relaxed),
+        file_answers: dns.file_answers(),
         zone_answers: dns.stats.zone_answers.load(Relaxed),
         failures: dns.stats.failures.load(Relaxed),
+        offline: dns.stats.offline.load(Relaxed),
+        reused: dns.stats.reused.load(Relaxed),
         elapsed: started.elapsed(),
     }
 }

@@ -40,6 +40,10 @@ pub enum RunStatus {
     /// over `InputsFailed`: the alert is what the cron job asked for, and failed inputs are
     /// named on standard error either way.
     ShareExceeded,
+    /// The reports were written but the tempfail share is above `--max-tempfail`: DNS was
+    /// too unreliable to trust them. It wins over the others, whose verdicts it undermines;
+    /// every condition is said on standard error.
+    TempfailExceeded,
 }
 
 /// Prints one `repudiate: ` line on standard error. Every message goes through here, with
@@ -137,16 +141,16 @@ fn resolution_stack(dns: &DnsSettings, runtime: &tokio::runtime::Runtime) -> Res
     };
     let stack = Dns::new(zones, upstream, dns.concurrency);
     if let Some(path) = &dns.cache {
-        load_cache(&stack, path);
+        load_cache(&stack, path, dns);
     }
     Ok(stack)
 }
 
 /// A cache file that cannot be used costs only time: it is named on standard error and
 /// the run starts with an empty cache, never with part of a damaged file.
-fn load_cache(dns: &Dns, path: &Path) {
+fn load_cache(dns: &Dns, path: &Path, settings: &DnsSettings) {
     let now = persist::unix_now();
-    match persist::load(path, now) {
+    match persist::load(path, now, settings.cache_max_age) {
         Ok(entries) => dns.preload(entries, now),
         Err(e) => say(&format!(
             "--cache {e}; it is ignored, every question is asked again"
@@ -161,7 +165,7 @@ fn save_cache(settings: &DnsSettings, dns: &Dns) {
         return;
     };
     let now = persist::unix_now();
-    if let Err(e) = persist::save(path, &dns.persistable(now)) {
+    if let Err(e) = persist::save(path, &dns.persistable(now, settings.cache_max_age)) {
         say(&format!("cannot write --cache {}: {e}", path.display()));
     }
 }

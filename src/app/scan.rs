@@ -1,18 +1,24 @@
-//! `scan`: extraction and dedupe only, no DNS; writes `domain,ip,messages` for merging, and
-//! beside a pairs file its sidecar (skipped counts and inputs), so merges are lossless.
+//! `scan`: extraction and dedupe only; writes `domain,ip,messages` for merging, and beside a
+//! pairs file its sidecar (skipped counts and inputs), so merges are lossless. Its only DNS
+//! is resolving the perimeter's host names, once, before reading, as `audit` would.
 
 use std::path::Path;
 
-use super::{Fatal, RunStatus, output_error, read_inputs, say, status_of};
-use crate::config::ScanConfig;
+use super::{
+    Fatal, RunStatus, async_runtime, output_error, read_inputs, resolution_stack, resolve_relays,
+    say, status_of,
+};
+use crate::config::{RelaySpec, ScanConfig};
 use crate::fileio::output::{is_renamed_into_place, write_output};
+use crate::inputs::ReadOptions;
 use crate::model::PairKey;
 use crate::pairs_file::meta::{self, Meta, Summing};
 use crate::pairs_file::write_scan;
 use crate::report::summary::{Totals, render_scan};
 
 pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
-    let report = read_inputs(&cfg.input, &cfg.input.read, &cfg.run)?;
+    let read = with_resolved_perimeter(cfg)?;
+    let report = read_inputs(&cfg.input, &read, &cfg.run)?;
     let status = status_of(&report);
     let messages = report.tally.messages();
     let mut pairs: Vec<(PairKey, u64)> = report.tally.pairs.into_iter().collect();
@@ -61,4 +67,22 @@ fn write_sidecar(pairs: &Path, sidecar: &Meta) -> Result<(), Fatal> {
         return Ok(());
     }
     write_output(Some(&path), |w| meta::write(w, sidecar)).map_err(|e| output_error(Some(&path), e))
+}
+
+/// The read options with the perimeter's host names resolved to addresses; without host
+/// names, no DNS at all (and no resolver is built).
+fn with_resolved_perimeter(cfg: &ScanConfig) -> Result<ReadOptions, Fatal> {
+    let mut read = cfg.input.read.clone();
+    let perimeter = &cfg.input.perimeter;
+    if !perimeter.iter().any(|r| matches!(r, RelaySpec::Host(_))) {
+        return Ok(read);
+    }
+    // The names only: the answers are not worth a cache file of their own.
+    let mut settings = cfg.dns.clone();
+    settings.cache = None;
+    let runtime = async_runtime()?;
+    let dns = resolution_stack(&settings, &runtime)?;
+    let relays = resolve_relays(&runtime, &dns, perimeter, &[])?;
+    read.extract.perimeter.extend(relays.perimeter_nets);
+    Ok(read)
 }

@@ -1,12 +1,15 @@
 //! The `--config` TOML file, for runs that should not carry a long command line (cron).
-//! It holds what a site sets once — perimeter, forwarders, nameservers, excludes, limits, output
-//! paths — and nothing else: an unknown key is an error naming the key, because a misspelt
-//! `perimeter` silently ignored would change every verdict. The file only supplies values;
-//! `config` decides that flags win over it.
+//! It holds every setting of an audit a site sets once — perimeter, forwarders, nameservers,
+//! excludes, zone files, offline, the DNS cache, what to count (null sender, rejected
+//! attempts, private clients), limits, output paths — and nothing else: an unknown key is an
+//! error naming the key, because a misspelt `perimeter` silently ignored would change every
+//! verdict. The file only supplies values; `config` decides that flags win over it.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::cli::NullSender;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +23,17 @@ pub struct FileConfig {
     pub exclude: Vec<String>,
     #[serde(default)]
     pub nameservers: Vec<String>,
+    /// `--zone` files; relative paths are relative to the config file.
+    #[serde(default, alias = "zone")]
+    pub zones: Vec<PathBuf>,
+    pub offline: Option<bool>,
+    /// `--cache` file; a relative path is relative to the config file.
+    pub cache: Option<PathBuf>,
+    pub null_sender: Option<NullSender>,
+    pub include_rejected: Option<bool>,
+    /// `false` is `--no-skip-private`.
+    pub skip_private: Option<bool>,
+    pub strict: Option<bool>,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -37,9 +51,31 @@ pub struct Limits {
     pub max_lookups: Option<u32>,
     pub eval_timeout: Option<f64>,
     pub fail_above: Option<f64>,
+    pub max_tempfail: Option<f64>,
     pub lock_wait: Option<f64>,
     pub max_line_bytes: Option<usize>,
     pub queue_window: Option<f64>,
+    pub jobs: Option<usize>,
+    /// `--cache-max-age`: `"7d"`, `"36h"`, or seconds as a number.
+    pub cache_max_age: Option<Age>,
+}
+
+/// A duration as the file may write it: text with a unit, or a number of seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Age {
+    Seconds(u64),
+    Text(String),
+}
+
+impl Age {
+    /// The text `config` parses, the same as the flag's.
+    pub fn as_text(&self) -> String {
+        match self {
+            Age::Seconds(n) => n.to_string(),
+            Age::Text(t) => t.clone(),
+        }
+    }
 }
 
 /// `[outputs]`: where `audit` writes; relative paths are relative to the config file.
@@ -64,9 +100,11 @@ pub fn load(path: &Path) -> Result<FileConfig, String> {
         &mut cfg.outputs.summary,
         &mut cfg.outputs.history,
         &mut cfg.outputs.html,
+        &mut cfg.cache,
     ]
     .into_iter()
     .flatten()
+    .chain(cfg.zones.iter_mut())
     {
         if out.is_relative() {
             *out = base.join(&*out);
@@ -91,6 +129,13 @@ perimeter = ["192.0.2.0/28", "mx1.example.net"]
 forwarders = ["198.51.100.7"]
 nameservers = ["127.0.0.1:53"]
 exclude = ["*.pos", "*/spam/*"]
+zones = ["what-if.zone"]
+offline = true
+cache = "dns.cache"
+null_sender = "helo"
+include_rejected = true
+skip_private = false
+strict = true
 [limits]
 timeout = 1.5
 attempts = 3
@@ -99,7 +144,10 @@ max_depth = 0
 max_lookups = 50
 eval_timeout = 10
 fail_above = 5
+max_tempfail = 20
 lock_wait = 0
+jobs = 2
+cache_max_age = "7d"
 [outputs]
 pairs = "pairs.csv"
 summary = "/abs/domains.csv"
@@ -118,6 +166,26 @@ html = "report.html"
         );
         assert_eq!(cfg.limits.max_depth, Some(0));
         assert_eq!(cfg.outputs.html, Some(PathBuf::from("report.html")));
+        assert_eq!(cfg.zones, [PathBuf::from("what-if.zone")]);
+        assert_eq!(
+            (
+                cfg.offline,
+                cfg.include_rejected,
+                cfg.skip_private,
+                cfg.strict
+            ),
+            (Some(true), Some(true), Some(false), Some(true))
+        );
+        assert_eq!(cfg.null_sender, Some(NullSender::Helo));
+        assert_eq!(cfg.limits.cache_max_age, Some(Age::Text("7d".into())));
+        assert_eq!(cfg.limits.max_tempfail, Some(20.0));
+        assert_eq!(
+            parse("zone = [\"a.zone\"]\n[limits]\ncache_max_age = 3600\n")
+                .map(|c| (c.zones, c.limits.cache_max_age)),
+            Ok((vec![PathBuf::from("a.zone")], Some(Age::Seconds(3600)))),
+            "the flag's name for the list, and seconds as a number"
+        );
+        assert!(parse("null_sender = \"maybe\"\n").is_err());
     }
 
     #[test]
@@ -143,11 +211,14 @@ html = "report.html"
         let path = d.path().join("repudiate.toml");
         std::fs::write(
             &path,
-            "[outputs]\npairs = \"out/pairs.csv\"\nhtml = \"/srv/r.html\"\n",
+            "zones = [\"z/a.zone\"]\ncache = \"dns.cache\"\n\
+             [outputs]\npairs = \"out/pairs.csv\"\nhtml = \"/srv/r.html\"\n",
         )
         .unwrap();
         let cfg = load(&path).unwrap();
         assert_eq!(cfg.outputs.pairs, Some(d.path().join("out/pairs.csv")));
+        assert_eq!(cfg.zones, [d.path().join("z/a.zone")]);
+        assert_eq!(cfg.cache, Some(d.path().join("dns.cache")));
         assert_eq!(cfg.outputs.html, Some(PathBuf::from("/srv/r.html")));
         let missing = load(&d.path().join("nope.toml")).unwrap_err();
         assert!(missing.contains("nope.toml"), "{missing}");

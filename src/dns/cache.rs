@@ -7,9 +7,12 @@
 //!
 //! Each answer carries its absolute expiry, taken when it arrived, so the end of the run can
 //! hand [`super::persist`] what is worth keeping; answers loaded from a `--cache` file are
-//! seeded as already-finished entries and are served as [`Source::Cache`].
+//! seeded as already-finished entries and are served as [`Source::Cache`]. A seeded entry
+//! counts once when first used, so the run can say how many answers the file gave.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use dashmap::DashMap;
 use futures::FutureExt;
@@ -18,11 +21,14 @@ use futures::future::{BoxFuture, Shared};
 use super::persist::{Entry, unix_now};
 use super::{Answer, Failure, Outcome, QType, Source};
 
-/// A finished answer and the Unix second it stops being valid.
+/// A finished answer, the Unix second its TTL runs out and the one it arrived.
 #[derive(Clone, Debug)]
 struct Cached {
     answer: Answer,
     expires: u64,
+    received: u64,
+    /// For an answer from the `--cache` file: whether the run has used it yet.
+    from_file: Option<Arc<AtomicBool>>,
 }
 
 type Pending = Shared<BoxFuture<'static, Cached>>;
@@ -33,6 +39,8 @@ type Pending = Shared<BoxFuture<'static, Cached>>;
 #[derive(Default)]
 pub struct Cache {
     entries: [DashMap<String, Pending>; 5],
+    /// Questions answered from the `--cache` file (each counted at its first use).
+    file_answers: AtomicU64,
 }
 
 fn slot(qtype: QType) -> usize {
@@ -72,9 +80,24 @@ impl Cache {
         };
         // A finished answer is read without polling the shared future.
         if let Some(cached) = pending.peek() {
+            self.count_file_use(cached);
             return (cached.answer.clone(), started);
         }
         (pending.await.answer, started)
+    }
+
+    fn count_file_use(&self, cached: &Cached) {
+        if let Some(used) = &cached.from_file
+            && !used.load(Ordering::Relaxed)
+            && !used.swap(true, Ordering::Relaxed)
+        {
+            self.file_answers.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How many questions the `--cache` file has answered so far.
+    pub fn file_answers(&self) -> u64 {
+        self.file_answers.load(Ordering::Relaxed)
     }
 
     /// Adds an answer remembered from an earlier run, unless the question is already here.
@@ -88,6 +111,8 @@ impl Cache {
         let cached = Cached {
             answer,
             expires: entry.expires,
+            received: entry.received,
+            from_file: Some(Arc::new(AtomicBool::new(false))),
         };
         let ready = futures::future::ready(cached).boxed().shared();
         // Polled once here, so `snapshot` sees it as finished even if no one asks for it.
@@ -97,22 +122,25 @@ impl Cache {
             .or_insert(ready);
     }
 
-    /// The finished, definite answers still valid at `now`: what a `--cache` file keeps.
-    /// Questions still in flight and temporary failures are left out.
-    pub fn snapshot(&self, now: u64) -> Vec<Entry> {
+    /// The finished, definite answers still usable at `now` under `max_age` (see
+    /// [`Entry::usable`]): what a `--cache` file keeps. Questions still in flight and
+    /// temporary failures are left out.
+    pub fn snapshot(&self, now: u64, max_age: u64) -> Vec<Entry> {
         let mut kept = Vec::new();
         for (map, qtype) in self.entries.iter().zip(QTYPES) {
             kept.extend(map.iter().filter_map(|item| {
                 let cached = item.value().peek()?;
-                if matches!(cached.answer.outcome, Outcome::Failed(_)) || cached.expires <= now {
+                if matches!(cached.answer.outcome, Outcome::Failed(_)) {
                     return None;
                 }
-                Some(Entry {
+                let entry = Entry {
                     name: item.key().clone(),
                     qtype,
                     outcome: cached.answer.outcome.clone(),
                     expires: cached.expires,
-                })
+                    received: cached.received,
+                };
+                entry.usable(now, max_age).then_some(entry)
             }));
         }
         kept
@@ -138,8 +166,14 @@ where
                 Source::Dns,
             )
         });
-        let expires = unix_now().saturating_add(u64::from(answer.ttl));
-        Cached { answer, expires }
+        let received = unix_now();
+        let expires = received.saturating_add(u64::from(answer.ttl));
+        Cached {
+            answer,
+            expires,
+            received,
+            from_file: None,
+        }
     }
     .boxed()
     .shared()
@@ -199,6 +233,7 @@ mod tests {
                 qtype: QType::Mx,
                 outcome: Outcome::NxDomain,
                 expires: now + 100,
+                received: now - 10,
             },
             now,
         );
@@ -223,6 +258,7 @@ mod tests {
                 qtype: QType::A,
                 outcome: Outcome::NoData,
                 expires: now + 50,
+                received: now - 10,
             },
             now,
         );
@@ -236,8 +272,15 @@ mod tests {
                 Answer::failed(Failure::ServFail, Source::Dns)
             })
             .await;
+        assert_eq!(cache.file_answers(), 1, "one seeded answer used so far");
+        cache
+            .get_or_fetch("mail-from.kept.example", QType::Mx, || {
+                slow_nx(fetches.clone(), 1)
+            })
+            .await;
+        assert_eq!(cache.file_answers(), 1, "counted once however often used");
         let mut kept: Vec<(String, u64)> = cache
-            .snapshot(now)
+            .snapshot(now, 0)
             .into_iter()
             .map(|e| (e.name, e.expires - now))
             .collect();
@@ -247,7 +290,17 @@ mod tests {
         assert_eq!(kept[2], ("never.asked.example".to_string(), 50));
         assert_eq!(kept[0].0, "fresh.example");
         assert!((1..=2).contains(&kept[0].1), "{kept:?}");
-        assert_eq!(cache.snapshot(now + 100), [], "all expired by then");
+        assert_eq!(cache.snapshot(now + 100, 0), [], "all expired by then");
+        let kept_for_a_day: Vec<String> = cache
+            .snapshot(now + 100, 86_400)
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(
+            kept_for_a_day.len(),
+            3,
+            "a max age keeps them past their TTL"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,7 +80,7 @@ impl Exchange {
 }
 
 /// A recursive query (the nameserver may be a resolver) with EDNS, a random ID.
-fn request_for(query: &Query) -> Message {
+pub(super) fn request_for(query: &Query) -> Message {
     let mut request = Message::query();
     request.metadata.recursion_desired = true;
     request.add_query(query.clone());
@@ -154,7 +154,7 @@ async fn over_tcp(
 
 /// The reply in `wire` if it is a response carrying message ID `id`; `None` for anything
 /// else that does not even claim to be ours (too short, another ID, a query).
-fn reply_with_id(wire: &[u8], id: u16) -> Result<Option<Message>, ExchangeError> {
+pub(super) fn reply_with_id(wire: &[u8], id: u16) -> Result<Option<Message>, ExchangeError> {
     if wire.len() < 2 || u16::from_be_bytes([wire[0], wire[1]]) != id {
         return Ok(None);
     }

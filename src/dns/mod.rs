@@ -4,10 +4,13 @@
 //! because the policy turns the first into `no-policy` and the second into `tempfail`.
 
 pub mod cache;
+pub mod diagnose;
 pub mod exchange;
+pub mod health;
 pub mod occupancy;
 pub mod persist;
 pub mod upstream;
+pub mod zone_error;
 pub mod zones;
 
 use std::borrow::Cow;
@@ -18,6 +21,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cache::Cache;
+use dashmap::DashSet;
+use health::Health;
 use persist::Entry;
 use tokio::sync::Semaphore;
 use upstream::Upstream;
@@ -84,9 +89,20 @@ pub enum Failure {
     Refused,
     /// Another error response code (FORMERR, NOTIMP, ...).
     Rcode(String),
+    /// No reply in time, and the network said nothing either: a silent server.
     Timeout,
+    /// No reply in time, but the server answered the same question asked once more: it is
+    /// there, only slow (a resolver still waiting on an authoritative server, say).
+    Slow,
+    /// Nothing listens on the server's port (ICMP port unreachable, or a TCP reset).
+    ConnectionRefused,
+    /// This machine has no network towards the server (no interface, no route at all).
+    Unreachable,
+    /// The network reports the server's host unreachable (no route to host).
+    NoRoute,
     /// A reply that could not be used: truncated over TCP too, unparseable, looping CNAMEs.
     BadAnswer(String),
+    /// Any other socket error, or servers failing in different ways (each named).
     Network(String),
     /// `--offline` and neither a zone file nor the cache had the answer.
     Offline,
@@ -99,10 +115,31 @@ impl fmt::Display for Failure {
             Failure::Refused => f.write_str("REFUSED"),
             Failure::Rcode(code) => f.write_str(code),
             Failure::Timeout => f.write_str("timeout"),
+            Failure::Slow => f.write_str("timeout (the server answered a later try)"),
+            Failure::ConnectionRefused => f.write_str("connection refused"),
+            Failure::Unreachable => f.write_str("network unreachable"),
+            Failure::NoRoute => f.write_str("no route to host"),
             Failure::BadAnswer(why) => write!(f, "bad answer: {why}"),
             Failure::Network(why) => write!(f, "network error: {why}"),
             Failure::Offline => f.write_str("offline"),
         }
+    }
+}
+
+impl Failure {
+    /// Whether the failure says the server is unusable rather than that this one question
+    /// is: it did not answer, could not be reached, or refuses to serve us. Enough of these
+    /// at the start of a run, and nothing else, mean a dead resolver (see [`health`]).
+    pub fn says_server_unusable(&self) -> bool {
+        matches!(
+            self,
+            Failure::Timeout
+                | Failure::ConnectionRefused
+                | Failure::Unreachable
+                | Failure::NoRoute
+                | Failure::Network(_)
+                | Failure::Refused
+        )
     }
 }
 
@@ -161,21 +198,32 @@ pub trait Lookup: Sync {
     fn lookup(&self, name: &str, qtype: QType) -> impl Future<Output = Answer> + Send;
 }
 
-/// Counters for the summary.
+/// Counters for the summary. Each distinct question is counted once, by where its answer
+/// came from; lookups the run answered from its own earlier questions are `reused`.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Questions sent to a DNS server.
     pub queries: AtomicU64,
-    pub cache_hits: AtomicU64,
+    /// Lookups answered by a question this run had already asked (or was asking).
+    pub reused: AtomicU64,
+    /// Questions answered by `--zone` files (each counted once, however often looked up).
     pub zone_answers: AtomicU64,
+    /// Questions without a usable answer: sent and failed, or not sent under `--offline`.
     pub failures: AtomicU64,
+    /// Of `failures`, the questions `--offline` did not send.
+    pub offline: AtomicU64,
 }
 
 /// The resolution stack: zone files, then the cache, then DNS (unless offline).
 pub struct Dns {
     zones: Zones,
+    /// The questions the zone files have answered, so each counts once.
+    zone_answered: DashSet<(String, QType)>,
     cache: Cache,
     network: Network,
     pub stats: Arc<Stats>,
+    /// Whether the first questions found the nameservers usable at all.
+    pub health: Arc<Health>,
 }
 
 /// What a cache miss needs, shareable with the spawned query task.
@@ -186,17 +234,26 @@ struct Network {
     /// The semaphore's size: `--concurrency`.
     concurrency: usize,
     stats: Arc<Stats>,
+    health: Arc<Health>,
 }
 
 impl Network {
     async fn ask(self, name: String, qtype: QType) -> Answer {
         let Some(upstream) = self.upstream else {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+            self.stats.offline.fetch_add(1, Ordering::Relaxed);
             return Answer::failed(Failure::Offline, Source::None);
         };
         // The permit is held only while the query is on the wire.
         let _permit = self.in_flight.acquire().await;
+        // Once the servers are known to be unusable, nothing more is sent: the run stops.
+        if self.health.is_dead() {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+            return Answer::failed(Failure::Network(health::NOT_ASKED.into()), Source::None);
+        }
         self.stats.queries.fetch_add(1, Ordering::Relaxed);
         let answer = upstream.query(&name, qtype).await;
+        self.health.record(&answer.outcome);
         if matches!(answer.outcome, Outcome::Failed(_)) {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
         }
@@ -208,17 +265,29 @@ impl Dns {
     /// `upstream` is `None` for `--offline`; `concurrency` bounds queries in flight.
     pub fn new(zones: Zones, upstream: Option<Upstream>, concurrency: usize) -> Dns {
         let stats = Arc::new(Stats::default());
+        let servers = upstream
+            .as_ref()
+            .map_or(Vec::new(), |u| u.servers().to_vec());
+        let health = Arc::new(Health::new(health::FIRST_QUESTIONS, servers));
         Dns {
             zones,
+            zone_answered: Default::default(),
             cache: Cache::default(),
             network: Network {
                 upstream: upstream.map(Arc::new),
                 in_flight: Arc::new(Semaphore::new(concurrency.max(1))),
                 concurrency: concurrency.max(1),
                 stats: stats.clone(),
+                health: health.clone(),
             },
             stats,
+            health,
         }
+    }
+
+    /// Questions the `--cache` file has answered so far (each counted once).
+    pub fn file_answers(&self) -> u64 {
+        self.cache.file_answers()
     }
 
     /// Reads the queries on the wire (permits of `--concurrency` in use) whenever called,
@@ -236,10 +305,10 @@ impl Dns {
     }
 
     /// What a `--cache` file should keep at `now`: every definite answer of this run and
-    /// every loaded one still valid. Zone-file answers never enter the cache, so they are
-    /// never here.
-    pub fn persistable(&self, now: u64) -> Vec<Entry> {
-        self.cache.snapshot(now)
+    /// every loaded one still usable under `max_age` (`--cache-max-age`, seconds).
+    /// Zone-file answers never enter the cache, so they are never here.
+    pub fn persistable(&self, now: u64, max_age: u64) -> Vec<Entry> {
+        self.cache.snapshot(now, max_age)
     }
 }
 
@@ -250,7 +319,9 @@ impl Lookup for Dns {
         } else {
             match self.zones.answer(name, qtype) {
                 ZoneAnswer::Answer(answer) => {
-                    self.stats.zone_answers.fetch_add(1, Ordering::Relaxed);
+                    if self.zone_answered.insert((name.to_string(), qtype)) {
+                        self.stats.zone_answers.fetch_add(1, Ordering::Relaxed);
+                    }
                     return answer;
                 }
                 // A CNAME inside the zones pointing outside them: ask for the target.
@@ -267,7 +338,9 @@ impl Lookup for Dns {
         if fresh {
             answer
         } else {
-            self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+            if answer.source == Source::Dns {
+                self.stats.reused.fetch_add(1, Ordering::Relaxed);
+            }
             Answer {
                 source: if answer.source == Source::Dns {
                     Source::Cache
@@ -277,5 +350,34 @@ impl Lookup for Dns {
                 ..answer
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_zone_answered_question_counts_once() {
+        let mut zones = Zones::default();
+        zones
+            .add_text(
+                "$ORIGIN example.\n$TTL 60\nrelay A 192.0.2.1\nMAIL-FROM.a MX 0 relay\n",
+                None,
+            )
+            .unwrap();
+        let dns = Dns::new(zones, None, 1);
+        for _ in 0..3 {
+            dns.lookup("relay.example", QType::A).await;
+            dns.lookup("mail-from.a.example", QType::Mx).await;
+        }
+        dns.lookup("relay.example", QType::Aaaa).await;
+        assert_eq!(dns.stats.zone_answers.load(Ordering::Relaxed), 3);
+        // Outside the zones and offline: a failure, counted as an offline one.
+        dns.lookup("elsewhere.test", QType::A).await;
+        dns.lookup("elsewhere.test", QType::A).await;
+        assert_eq!(dns.stats.failures.load(Ordering::Relaxed), 1);
+        assert_eq!(dns.stats.offline.load(Ordering::Relaxed), 1);
+        assert_eq!(dns.stats.queries.load(Ordering::Relaxed), 0);
     }
 }

@@ -1,18 +1,20 @@
 //! `--cache FILE`: DNS answers kept between runs (SPEC §4), so a nightly audit does not ask
-//! yesterday's questions again while their TTLs last.
+//! yesterday's questions again while their TTLs last — or, with `--cache-max-age`, for as
+//! long as the user accepts answers that old (an audit measures what a policy would have
+//! done, so an answer of last night is usually good enough, whatever its TTL).
 //!
 //! The file is small, line-oriented text, sorted, so it diffs well and 20,000 domains fit in a
 //! few megabytes: it holds the answer data the check uses (MX targets, addresses, "no such
 //! name", "no such data"), never whole DNS responses.
 //!
 //! ```text
-//! repudiate-dns-cache 1
-//! 1767222600 mail-from.example.net MX nxdomain
-//! 1767225900 mail-from.example.org MX found 10:mx1.example.org 20:mx2.example.org
-//! 1767222600 mail-from.nomail.example MX found 0:.
-//! 1767225900 mx1.example.org A found 192.0.2.25 192.0.2.26
-//! 1767222600 mx1.example.org AAAA nodata
-//! end 5 fnv1a64:21188999c14eed88
+//! repudiate-dns-cache 2
+//! 1767222600 1767222300 mail-from.example.net MX nxdomain
+//! 1767225900 1767222300 mail-from.example.org MX found 10:mx1.example.org 20:mx2.example.org
+//! 1767222600 1767222300 mail-from.nomail.example MX found 0:.
+//! 1767225900 1767222300 mx1.example.org A found 192.0.2.25 192.0.2.26
+//! 1767222600 1767222300 mx1.example.org AAAA nodata
+//! end 5 fnv1a64:8c1dfdc8338b64f9
 //! ```
 //!
 //! SPF's questions are kept the same way: `example.org TXT found "v=spf1%20mx%20-all"` (one
@@ -21,18 +23,19 @@
 //!
 //! - Line 1 names the format and its version.
 //! - One line per question: the absolute expiry (Unix seconds: when the answer was received
-//!   plus its TTL, or the negative TTL for `nxdomain`/`nodata`), the name, the type, the
-//!   outcome, and for `found` the data: `PREFERENCE:EXCHANGE` per MX target (`.` is the root,
-//!   RFC 7505's null MX), one address per field, one quoted text per TXT record, or one
-//!   name per PTR record. Bytes of a name outside printable ASCII,
+//!   plus its TTL, or the negative TTL for `nxdomain`/`nodata`), when it was received, the
+//!   name, the type, the outcome, and for `found` the data: `PREFERENCE:EXCHANGE` per MX
+//!   target (`.` is the root, RFC 7505's null MX), one address per field, one quoted text
+//!   per TXT record, or one name per PTR record. Bytes of a name outside printable ASCII,
 //!   and `%`, are written as `%XX`.
 //! - The last line counts the entries and carries an FNV-1a 64 checksum of every byte before
 //!   it, so truncation and damage are detected. It guards against accidents, not attackers.
 //!
+//! Version 1 files (no receipt time) are still read; their entries live by their TTL only.
 //! Temporary failures (SERVFAIL, timeouts, `offline`) are never written, nor are answers from
 //! `--zone` files (they never enter the run's cache). A file that is missing is an empty
 //! cache; one that is truncated, damaged or of another version is reported (file and line)
-//! and ignored as a whole, never trusted in part. Expired entries are dropped on load.
+//! and ignored as a whole, never trusted in part. Entries too old to use are dropped on load.
 
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
@@ -45,7 +48,9 @@ use crate::fileio::guard::Kind;
 use crate::fileio::output::write_output;
 
 /// The first line of every cache file this version writes and reads.
-pub const HEADER: &str = "repudiate-dns-cache 1";
+pub const HEADER: &str = "repudiate-dns-cache 2";
+/// The first line of the files of version 1, which had no receipt times.
+const HEADER_V1: &str = "repudiate-dns-cache 1";
 const MAGIC: &str = "repudiate-dns-cache";
 
 /// What `--cache` writes, so a file that is not a cache (notes, a history) is refused and
@@ -70,11 +75,19 @@ pub struct Entry {
     pub qtype: QType,
     /// `Found`, `NxDomain` or `NoData`; a failure is never an entry.
     pub outcome: Outcome,
-    /// Unix seconds after which the question must be asked again.
+    /// Unix seconds when its TTL runs out.
     pub expires: u64,
+    /// Unix seconds when it was received (0: unknown, from a version 1 file).
+    pub received: u64,
 }
 
 impl Entry {
+    /// Whether the answer may still be used at `now`: within its TTL, or not older than
+    /// `max_age` seconds (`--cache-max-age`; 0 keeps to the TTL).
+    pub fn usable(&self, now: u64, max_age: u64) -> bool {
+        self.expires > now || (self.received > 0 && self.received.saturating_add(max_age) > now)
+    }
+
     /// Seconds of life left at `now` (0 once expired), capped to a DNS TTL's range.
     pub fn ttl_at(&self, now: u64) -> u32 {
         u32::try_from(self.expires.saturating_sub(now)).unwrap_or(u32::MAX)
@@ -107,8 +120,9 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Reads the still-valid entries of `path`. A missing file is an empty cache.
-pub fn load(path: &Path, now: u64) -> Result<Vec<Entry>, LoadError> {
+/// Reads the entries of `path` still usable at `now` (see [`Entry::usable`]). A missing
+/// file is an empty cache.
+pub fn load(path: &Path, now: u64, max_age: u64) -> Result<Vec<Entry>, LoadError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -120,7 +134,7 @@ pub fn load(path: &Path, now: u64) -> Result<Vec<Entry>, LoadError> {
             });
         }
     };
-    parse(&bytes, now).map_err(|(line, why)| LoadError {
+    parse(&bytes, now, max_age).map_err(|(line, why)| LoadError {
         path: path.to_path_buf(),
         line: Some(line),
         why,
@@ -155,8 +169,9 @@ pub fn render(entries: &[Entry]) -> String {
 fn write_entry(out: &mut String, e: &Entry) {
     let _ = write!(
         out,
-        "{} {} {}",
+        "{} {} {} {}",
         e.expires,
+        e.received,
         encode_name(&e.name),
         e.qtype.as_str()
     );
@@ -197,8 +212,8 @@ fn write_entry(out: &mut String, e: &Entry) {
 }
 
 /// Parses a whole file; on failure, the 1-based line and what is wrong with it. Entries
-/// that expired by `now` are left out.
-pub fn parse(bytes: &[u8], now: u64) -> Result<Vec<Entry>, (usize, String)> {
+/// not usable at `now` under `max_age` are left out.
+pub fn parse(bytes: &[u8], now: u64, max_age: u64) -> Result<Vec<Entry>, (usize, String)> {
     let lines: Vec<&[u8]> = match bytes.strip_suffix(b"\n") {
         Some(body) => body.split(|&b| b == b'\n').collect(),
         None if bytes.is_empty() => return Err((1, "the file is empty (truncated)".into())),
@@ -207,7 +222,7 @@ pub fn parse(bytes: &[u8], now: u64) -> Result<Vec<Entry>, (usize, String)> {
             return Err((n, "truncated: the last line has no line end".into()));
         }
     };
-    check_header(lines[0])?;
+    let version = check_header(lines[0])?;
     let end_no = lines.len();
     let (count, sum) = parse_end(lines[end_no - 1]).ok_or_else(|| {
         (
@@ -234,17 +249,21 @@ pub fn parse(bytes: &[u8], now: u64) -> Result<Vec<Entry>, (usize, String)> {
     }
     let mut entries = Vec::with_capacity(entry_lines.len());
     for (i, line) in entry_lines.iter().enumerate() {
-        let entry = parse_entry(line).map_err(|why| (i + 2, why))?;
-        if entry.expires > now {
+        let entry = parse_entry(line, version).map_err(|why| (i + 2, why))?;
+        if entry.usable(now, max_age) {
             entries.push(entry);
         }
     }
     Ok(entries)
 }
 
-fn check_header(line: &[u8]) -> Result<(), (usize, String)> {
+/// The format version the first line names, if this build reads it.
+fn check_header(line: &[u8]) -> Result<u8, (usize, String)> {
     if line == HEADER.as_bytes() {
-        return Ok(());
+        return Ok(2);
+    }
+    if line == HEADER_V1.as_bytes() {
+        return Ok(1);
     }
     let text = String::from_utf8_lossy(line);
     let why = match text.strip_prefix(MAGIC) {
@@ -269,14 +288,21 @@ fn parse_end(line: &[u8]) -> Option<(u64, u64)> {
     fields.next().is_none().then_some((count, sum))
 }
 
-fn parse_entry(line: &[u8]) -> Result<Entry, String> {
+fn parse_entry(line: &[u8], version: u8) -> Result<Entry, String> {
     let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
     let mut fields = text.split(' ');
     let mut next = |what: &str| fields.next().ok_or_else(|| format!("no {what}"));
-    let expires = next("expiry")?;
-    let expires: u64 = expires
-        .parse()
-        .map_err(|_| format!("expiry {expires:?} is not a number of seconds"))?;
+    let seconds = |what: &str, field: &str| {
+        field
+            .parse::<u64>()
+            .map_err(|_| format!("{what} {field:?} is not a number of seconds"))
+    };
+    let expires = seconds("expiry", next("expiry")?)?;
+    let received = if version >= 2 {
+        seconds("receipt time", next("receipt time")?)?
+    } else {
+        0
+    };
     let name = decode_name(next("name")?)?;
     let qtype = match next("type")? {
         "MX" => QType::Mx,
@@ -300,6 +326,7 @@ fn parse_entry(line: &[u8]) -> Result<Entry, String> {
         qtype,
         outcome,
         expires,
+        received,
     })
 }
 
@@ -437,12 +464,14 @@ mod tests {
                     },
                 ])),
                 expires: NOW + 300,
+                received: NOW - 100,
             },
             Entry {
                 name: "mx1.example.org".into(),
                 qtype: QType::Aaaa,
                 outcome: Outcome::Found(Data::Addrs(vec!["2001:db8::25".parse().unwrap()])),
                 expires: NOW + 60,
+                received: NOW - 100,
             },
             Entry {
                 name: "mx1.example.org".into(),
@@ -452,12 +481,14 @@ mod tests {
                     "192.0.2.26".parse().unwrap(),
                 ])),
                 expires: NOW + 60,
+                received: NOW - 100,
             },
             Entry {
                 name: "mail-from.example.net".into(),
                 qtype: QType::Mx,
                 outcome: Outcome::NxDomain,
                 expires: NOW + 1,
+                received: NOW - 100,
             },
             Entry {
                 name: "mail-from.nomail.example".into(),
@@ -467,6 +498,7 @@ mod tests {
                     exchange: String::new(),
                 }])),
                 expires: NOW + 3600,
+                received: NOW - 100,
             },
             Entry {
                 name: "example.org".into(),
@@ -477,18 +509,21 @@ mod tests {
                     "say \"%\u{e9}\"".into(),
                 ])),
                 expires: NOW + 300,
+                received: NOW - 100,
             },
             Entry {
                 name: "25.2.0.192.in-addr.arpa".into(),
                 qtype: QType::Ptr,
                 outcome: Outcome::Found(Data::Ptr(vec!["mx1.example.org".into()])),
                 expires: NOW + 300,
+                received: NOW - 100,
             },
             Entry {
                 name: "odd name%\u{e9}.example".into(),
                 qtype: QType::A,
                 outcome: Outcome::NoData,
                 expires: NOW + 5,
+                received: NOW - 100,
             },
         ]
     }
@@ -501,11 +536,12 @@ mod tests {
     #[test]
     fn round_trip_keeps_every_entry_sorted() {
         let text = render(&entries());
-        assert!(text.starts_with("repudiate-dns-cache 1\n"), "{text}");
+        assert!(text.starts_with("repudiate-dns-cache 2\n"), "{text}");
         assert!(
             text.contains(&format!(
-                "\n{} mail-from.example.org MX found 10:mx1.example.org 20:mx2.example.org\n",
-                NOW + 300
+                "\n{} {} mail-from.example.org MX found 10:mx1.example.org 20:mx2.example.org\n",
+                NOW + 300,
+                NOW - 100
             )),
             "{text}"
         );
@@ -528,7 +564,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\nend 8 fnv1a64:"), "{text}");
-        assert_eq!(parse(text.as_bytes(), NOW).unwrap(), sorted(entries()));
+        assert_eq!(parse(text.as_bytes(), NOW, 0).unwrap(), sorted(entries()));
         // the same entries in another order give the same bytes
         let mut reversed = entries();
         reversed.reverse();
@@ -543,10 +579,11 @@ mod tests {
             qtype: QType::A,
             outcome: Outcome::Failed(super::super::Failure::ServFail),
             expires: NOW + 300,
+            received: NOW - 100,
         });
         let text = render(&with_failure);
         assert!(!text.contains("down.example"), "{text}");
-        let later = parse(text.as_bytes(), NOW + 60).unwrap();
+        let later = parse(text.as_bytes(), NOW + 60, 0).unwrap();
         let names: Vec<(&str, QType)> = later.iter().map(|e| (e.name.as_str(), e.qtype)).collect();
         assert_eq!(
             names,
@@ -564,7 +601,7 @@ mod tests {
     fn every_truncation_is_detected() {
         let text = render(&entries());
         for cut in 0..text.len() {
-            let r = parse(&text.as_bytes()[..cut], NOW);
+            let r = parse(&text.as_bytes()[..cut], NOW, 0);
             assert!(r.is_err(), "cut at {cut} was accepted: {r:?}");
         }
     }
@@ -573,15 +610,15 @@ mod tests {
     fn damage_is_detected_and_located() {
         let text = render(&entries());
         let damaged = text.replacen("192.0.2.25", "192.0.2.99", 1);
-        let (line, why) = parse(damaged.as_bytes(), NOW).unwrap_err();
+        let (line, why) = parse(damaged.as_bytes(), NOW, 0).unwrap_err();
         assert_eq!(line, 10, "the end line");
         assert!(why.contains("checksum"), "{why}");
 
-        let (line, why) = parse(b"something else\nend 0 fnv1a64:0\n", NOW).unwrap_err();
+        let (line, why) = parse(b"something else\nend 0 fnv1a64:0\n", NOW, 0).unwrap_err();
         assert_eq!(line, 1);
         assert!(why.contains("not a repudiate DNS cache"), "{why}");
 
-        let (line, why) = parse(b"repudiate-dns-cache 9\nend 0 fnv1a64:0\n", NOW).unwrap_err();
+        let (line, why) = parse(b"repudiate-dns-cache 9\nend 0 fnv1a64:0\n", NOW, 0).unwrap_err();
         assert_eq!(line, 1);
         assert!(why.contains("version \"9\""), "{why}");
     }
@@ -591,35 +628,39 @@ mod tests {
     #[test]
     fn a_bad_entry_behind_a_good_checksum_names_its_line() {
         let cases = [
-            ("x mail-from.a.example MX nxdomain", "expiry"),
-            ("1900000000 a.example SPF nodata", "record type"),
-            ("1900000000 a.example TXT found v=spf1", "not quoted"),
-            ("1900000000 a.example TXT found \"%zz\"", "badly encoded"),
+            ("x 1 mail-from.a.example MX nxdomain", "expiry"),
+            ("1900000000 a.example MX nxdomain", "receipt time"),
+            ("1900000000 1 a.example SPF nodata", "record type"),
+            ("1900000000 1 a.example TXT found v=spf1", "not quoted"),
+            ("1900000000 1 a.example TXT found \"%zz\"", "badly encoded"),
             (
-                "1900000000 a.example A found 2001:db8::1",
+                "1900000000 1 a.example A found 2001:db8::1",
                 "not an address of type A",
             ),
-            ("1900000000 a.example A found", "without data"),
+            ("1900000000 1 a.example A found", "without data"),
             (
-                "1900000000 a.example MX found mx.example",
+                "1900000000 1 a.example MX found mx.example",
                 "PREFERENCE:EXCHANGE",
             ),
-            ("1900000000 a.example MX nxdomain extra", "after a negative"),
-            ("1900000000 a%zz.example A nodata", "badly encoded"),
-            ("1900000000 a.example MX maybe", "unknown outcome"),
+            (
+                "1900000000 1 a.example MX nxdomain extra",
+                "after a negative",
+            ),
+            ("1900000000 1 a%zz.example A nodata", "badly encoded"),
+            ("1900000000 1 a.example MX maybe", "unknown outcome"),
         ];
         for (line, expected) in cases {
-            let mut body = format!("{HEADER}\n1900000000 ok.example A nodata\n{line}\n");
+            let mut body = format!("{HEADER}\n1900000000 1 ok.example A nodata\n{line}\n");
             let sum = fnv1a64(body.as_bytes());
             body.push_str(&format!("end 2 fnv1a64:{sum:016x}\n"));
-            let (at, why) = parse(body.as_bytes(), NOW).unwrap_err();
+            let (at, why) = parse(body.as_bytes(), NOW, 0).unwrap_err();
             assert_eq!(at, 3, "{line}");
             assert!(why.contains(expected), "{line}: {why}");
         }
-        let mut body = format!("{HEADER}\n1900000000 ok.example A nodata\n");
+        let mut body = format!("{HEADER}\n1900000000 1 ok.example A nodata\n");
         let sum = fnv1a64(body.as_bytes());
         body.push_str(&format!("end 5 fnv1a64:{sum:016x}\n"));
-        let (at, why) = parse(body.as_bytes(), NOW).unwrap_err();
+        let (at, why) = parse(body.as_bytes(), NOW, 0).unwrap_err();
         assert_eq!((at, why.contains("counts 5 entries")), (3, true), "{why}");
     }
 
@@ -633,7 +674,7 @@ mod tests {
             .take_while(|l| *l != "//! ```")
             .map(|l| format!("{}\n", l.trim_start_matches("//! ")))
             .collect();
-        let entries = parse(doc.as_bytes(), 1_767_222_000).unwrap();
+        let entries = parse(doc.as_bytes(), 1_767_222_000, 0).unwrap();
         assert_eq!(entries.len(), 5);
         let readme = include_str!("../../README.md");
         let indented: String = doc.lines().map(|l| format!("    {l}\n")).collect();
@@ -644,13 +685,44 @@ mod tests {
     fn load_reports_the_file_and_a_missing_file_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dns.cache");
-        assert_eq!(load(&path, NOW).unwrap(), []);
+        assert_eq!(load(&path, NOW, 0).unwrap(), []);
         save(&path, &entries()).unwrap();
-        assert_eq!(load(&path, NOW).unwrap(), sorted(entries()));
-        std::fs::write(&path, "repudiate-dns-cache 1\n1900000000 a.exa").unwrap();
-        let e = load(&path, NOW).unwrap_err();
+        assert_eq!(load(&path, NOW, 0).unwrap(), sorted(entries()));
+        std::fs::write(&path, "repudiate-dns-cache 2\n1900000000 1 a.exa").unwrap();
+        let e = load(&path, NOW, 0).unwrap_err();
         assert_eq!(e.line, Some(2));
         let shown = e.to_string();
         assert!(shown.contains("dns.cache line 2: truncated"), "{shown}");
+    }
+
+    #[test]
+    fn max_age_keeps_answers_past_their_ttl_but_not_past_itself() {
+        let text = render(&entries());
+        let day = 86_400;
+        // A day later every TTL has run out: without a max age nothing is left.
+        assert_eq!(parse(text.as_bytes(), NOW + day, 0).unwrap(), []);
+        // With a week's max age everything received 100 s before NOW is still usable...
+        let week = 7 * day;
+        let kept = parse(text.as_bytes(), NOW + day, week).unwrap();
+        assert_eq!(kept, sorted(entries()));
+        assert_eq!(
+            kept[0].ttl_at(NOW + day),
+            0,
+            "a stale answer has no TTL left"
+        );
+        // ...until a week after it was received.
+        assert_eq!(parse(text.as_bytes(), NOW - 100 + week, week).unwrap(), []);
+    }
+
+    #[test]
+    fn version_1_files_are_read_and_live_by_their_ttl_only() {
+        let mut body = format!("{HEADER_V1}\n{} ok.example A nodata\n", NOW + 60);
+        let sum = fnv1a64(body.as_bytes());
+        body.push_str(&format!("end 1 fnv1a64:{sum:016x}\n"));
+        let entries = parse(body.as_bytes(), NOW, 0).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!((entries[0].expires, entries[0].received), (NOW + 60, 0));
+        let week = 7 * 86_400;
+        assert_eq!(parse(body.as_bytes(), NOW + 61, week).unwrap(), []);
     }
 }

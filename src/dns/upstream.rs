@@ -40,6 +40,7 @@ use hickory_resolver::proto::rr::domain::usage::{
 };
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
+use super::diagnose::{diagnose, io_failure};
 use super::exchange::{self, Exchange, ExchangeError};
 use super::zones::{name_text, txt_text};
 use super::{Answer, Data, Failure, MxTarget, Outcome, QType, Source};
@@ -144,8 +145,30 @@ impl Upstream {
                 self.recheck_negative(Query::query(fqdn, rtype), qtype)
                     .await
             }
-            Err(e) => classify(e),
+            Err(e) => self.failed(e, Query::query(fqdn, rtype)).await,
         }
+    }
+
+    /// The answer for a lookup hickory failed: its error classified, and when that error
+    /// does not say what went wrong on the network (a timeout, "no connections"), the kind
+    /// the kernel reports to a probe ([`super::diagnose`]).
+    async fn failed(&self, error: NetError, query: Query) -> Answer {
+        let answer = classify(error);
+        let hickory = match &answer.outcome {
+            Outcome::Failed(f @ (Failure::Timeout | Failure::Network(_))) => f.clone(),
+            _ => return answer,
+        };
+        match diagnose(&self.recheck.servers, &query, self.recheck.timeout).await {
+            // A reply to the probe explains a timeout (a slow server), not a socket error.
+            Some(Failure::Slow) if hickory != Failure::Timeout => answer,
+            Some(found) => Answer::failed(found, Source::Dns),
+            None => answer,
+        }
+    }
+
+    /// The nameservers asked, as addresses (for naming them when they fail).
+    pub fn servers(&self) -> &[SocketAddr] {
+        &self.recheck.servers
     }
 
     /// A negative answer came without an SOA, so it may have been made of a foreign reply or
@@ -316,7 +339,7 @@ fn classify(error: NetError) -> Answer {
         }
         NetError::Dns(DnsError::ResponseCode(code)) => rcode_failure(code),
         NetError::Timeout => Failure::Timeout,
-        NetError::Io(e) => Failure::Network(e.to_string()),
+        NetError::Io(e) => io_failure(&e),
         NetError::NoConnections | NetError::Busy => Failure::Network(error.to_string()),
         other => Failure::BadAnswer(other.to_string()),
     };

@@ -85,7 +85,9 @@ impl Zones {
     /// Adds one master file's records (it must set `$ORIGIN`).
     pub fn add_text(&mut self, text: &str, path: Option<&Path>) -> Result<(), String> {
         let parser = Parser::new(text, path.map(Path::to_path_buf), None);
-        let (origin, rrsets) = parser.parse().map_err(|e| e.to_string())?;
+        let (origin, rrsets) = parser
+            .parse()
+            .map_err(|e| super::zone_error::locate(text, path, &e.to_string()))?;
         let mut negative_ttl = 0;
         for (key, rrset) in &rrsets {
             let owner = name_text(&Name::from(key.name.clone()));

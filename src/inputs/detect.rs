@@ -29,8 +29,13 @@ pub enum Format {
 /// How many leading lines are examined for a syslog prefix.
 const LOG_PROBE_LINES: usize = 20;
 
+/// The UTF-8 byte-order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Guesses the format from the first bytes of a file (a few KiB are enough).
 pub fn detect(head: &[u8]) -> Option<Format> {
+    // A spreadsheet saving a pairs CSV as "UTF-8" puts a byte-order mark in front.
+    let head = head.strip_prefix(UTF8_BOM).unwrap_or(head);
     if dmarc::looks_like_report(head) {
         return Some(Format::Dmarc);
     }
@@ -176,6 +181,11 @@ mod tests {
         assert_eq!(
             detect(b"domain,ip,messages\nexample.org,192.0.2.1,3\n"),
             Some(Format::Pairs)
+        );
+        assert_eq!(
+            detect(b"\xEF\xBB\xBFdomain,ip,messages\r\nexample.org,192.0.2.1,3\r\n"),
+            Some(Format::Pairs),
+            "a byte-order mark and CRLF, as a spreadsheet saves it"
         );
         assert_eq!(
             detect(b"Jun  4 10:01:00 mx postfix/smtpd[100]: 4A1B2C3D4E: client=x[192.0.2.1]\n"),

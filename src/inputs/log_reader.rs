@@ -32,9 +32,10 @@ const CHUNK: usize = if cfg!(test) { 4 << 10 } else { 64 << 10 };
 #[derive(Debug)]
 pub enum Stop {
     Io(io::Error),
-    /// `--strict`: the (1-based) line of the first malformed record.
+    /// `--strict`: the (1-based) line of the first malformed record, and its text.
     Malformed {
         line: u64,
+        text: String,
     },
     /// `--strict`: the byte offset of the first line longer than the limit.
     Oversized {
@@ -190,8 +191,13 @@ impl Applier<'_> {
                     tally.add(record);
                 });
                 if self.strict && malformed {
+                    let rest = &chunk.text[offset..];
+                    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
                     return Err(Stop::Malformed {
                         line: self.lines_done + line_ends(&chunk.text[..offset]) + 1,
+                        text: String::from_utf8_lossy(&rest[..end])
+                            .trim_end_matches('\r')
+                            .to_string(),
                     });
                 }
             }
@@ -496,7 +502,7 @@ mod tests {
         );
         log.finish(&mut |r| bulk.add(r));
         match (result, expected_stop) {
-            (Err(Stop::Malformed { line }), Some(expected)) => assert_eq!(line, expected),
+            (Err(Stop::Malformed { line, .. }), Some(expected)) => assert_eq!(line, expected),
             (Err(Stop::Io(_)), None) => assert!(fail_at.is_some()),
             (Ok(()), None) => assert!(fail_at.is_none()),
             (other, expected) => panic!("{other:?}, expected stop at {expected:?}"),
@@ -552,7 +558,7 @@ mod tests {
             &mut LineLimit::new(1 << 30),
         );
         assert!(
-            matches!(stop, Err(Stop::Malformed { line }) if line == first_bad),
+            matches!(stop, Err(Stop::Malformed { line, .. }) if line == first_bad),
             "{stop:?}"
         );
     }

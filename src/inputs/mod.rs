@@ -511,6 +511,8 @@ enum ReadError {
     Malformed {
         line: u64,
         what: &'static str,
+        /// Which field was wrong, when it can be said.
+        why: Option<String>,
     },
     /// `--strict`: a line or header block over the limit, at this byte offset.
     Oversized {
@@ -531,8 +533,12 @@ impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadError::Io(e) => write!(f, "read error: {e}"),
-            ReadError::Malformed { line, what } => {
-                write!(f, "line {line}: malformed {what} (--strict)")
+            ReadError::Malformed { line, what, why } => {
+                write!(f, "line {line}: malformed {what} (--strict)")?;
+                match why {
+                    Some(why) => write!(f, ": {why}"),
+                    None => Ok(()),
+                }
             }
             ReadError::Oversized { offset, max } => write!(
                 f,
@@ -583,6 +589,19 @@ fn read_head(mut reader: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn R
     Ok((head, reader))
 }
 
+/// What a pairs row must be, said when `--strict` stops at one that is not.
+const PAIRS_ROW_RULE: &str =
+    "a row needs a domain, an IP address (or nothing) and a whole number of messages";
+
+/// Why a malformed item of kind `what` is malformed, where its kind says it.
+fn why_for(what: &str) -> Option<String> {
+    match what {
+        "pairs row" => Some(PAIRS_ROW_RULE.to_string()),
+        "message" => Some("its header block holds no header field (Name: value)".to_string()),
+        _ => None,
+    }
+}
+
 /// Where the records of one input go.
 struct Sink<'a> {
     tally: &'a mut Tally,
@@ -594,7 +613,11 @@ impl Sink<'_> {
     /// Adds a record; in strict mode a malformed one stops the input at `line`.
     fn add(&mut self, record: Record, line: u64, what: &'static str) -> Result<(), ReadError> {
         if self.strict && record == Record::Skipped(SkipReason::Malformed) {
-            return Err(ReadError::Malformed { line, what });
+            return Err(ReadError::Malformed {
+                line,
+                what,
+                why: why_for(what),
+            });
         }
         self.tally.add(record);
         Ok(())
@@ -785,13 +808,22 @@ fn read_log(
     log_reader::read_log(reader, log, sink.tally, opts.strict, sink.limit).map_err(
         |stop| match stop {
             log_reader::Stop::Io(e) => ReadError::Io(e),
-            log_reader::Stop::Malformed { line } => ReadError::Malformed {
+            log_reader::Stop::Malformed { line, text } => ReadError::Malformed {
                 line,
                 what: "log line",
+                why: Some(why_malformed(&text)),
             },
             log_reader::Stop::Oversized { offset } => ReadError::Oversized { offset, max },
         },
     )
+}
+
+/// The field at fault, or the line itself (cut short) when no field can be blamed.
+fn why_malformed(text: &str) -> String {
+    crate::extract::malformed::explain(text).unwrap_or_else(|| {
+        let shown: String = text.chars().take(160).collect();
+        format!("the line reads {shown:?}")
+    })
 }
 
 /// A pairs file; the CSV parser sees each line over the limit as an empty line.

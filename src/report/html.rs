@@ -13,6 +13,7 @@ use crate::fileio::guard::Kind;
 use crate::model::SkipReason;
 use crate::model::{SpfResult, Verdict};
 
+use super::numbers::{rate, thousands};
 use super::summary::{Ranked, Totals, pct};
 
 /// Rows in each of the domain and relay tables; the CSVs have all of them.
@@ -127,9 +128,9 @@ pub fn render(r: &HtmlReport) -> String {
         "<h1>What the Repudiating MAIL FROM check would have done</h1>\n\
          <p class=\"sub\">repudiate audit, run at {} — {} messages in {} pairs from {} inputs</p>",
         escape(r.run_at),
-        t.total_messages(),
-        t.total_pairs(),
-        t.inputs()
+        thousands(t.total_messages()),
+        thousands(t.total_pairs()),
+        thousands(t.inputs() as u64)
     );
     cards(&mut s, t);
     s.push_str("<h2>Messages by verdict</h2>\n");
@@ -146,12 +147,12 @@ pub fn render(r: &HtmlReport) -> String {
         &mut s,
         "Sender domains that would be repudiated",
         "domain",
-        "relays",
+        "client IPs",
         r.domains,
     );
     ranked_table(
         &mut s,
-        "Relays that would be repudiated",
+        "Client IPs whose messages would be repudiated",
         "client IP",
         "domains",
         r.relays,
@@ -176,11 +177,11 @@ fn cards(s: &mut String, t: &Totals) {
          <div class=\"card\"><span class=\"n\">{}</span>skipped records</div>\n\
          <div class=\"card\"><span class=\"n\">{}</span>inputs{}</div>\n</section>",
         t.repudiated_pct(),
-        repudiated,
-        t.total_messages(),
-        t.total_pairs(),
-        t.total_skipped(),
-        t.inputs(),
+        thousands(repudiated),
+        thousands(t.total_messages()),
+        thousands(t.total_pairs()),
+        thousands(t.total_skipped()),
+        thousands(t.inputs() as u64),
         if t.inputs_failed > 0 {
             format!(" ({} failed)", t.inputs_failed)
         } else {
@@ -215,7 +216,7 @@ fn chart(s: &mut String, t: &Totals) {
             s,
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#1f2328\">{}</text>\
              <rect x=\"{LABEL_W}\" y=\"{}\" width=\"{w:.1}\" height=\"{}\" rx=\"3\" fill=\"{}\"/>\
-             <text x=\"{:.1}\" y=\"{}\" fill=\"#57606a\">{n} ({:.1} %)</text>",
+             <text x=\"{:.1}\" y=\"{}\" fill=\"#57606a\">{} ({:.1} %)</text>",
             LABEL_W - 10,
             y + 21,
             v.as_str(),
@@ -224,6 +225,7 @@ fn chart(s: &mut String, t: &Totals) {
             colour(*v),
             f64::from(LABEL_W) + w + 8.0,
             y + 21,
+            thousands(n),
             pct(n, total)
         );
     }
@@ -241,19 +243,21 @@ fn verdict_table(s: &mut String, t: &Totals) {
         let _ = writeln!(
             s,
             "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td>\
-             <td class=\"num\">{n}</td><td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+             <td class=\"num\">{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             colour(v),
             v.as_str(),
+            thousands(n),
             pct(n, total),
-            t.pairs[v.index()],
+            thousands(t.pairs[v.index()]),
             escape(meaning(v))
         );
     }
     let _ = writeln!(
         s,
-        "<tr><th>total</th><th class=\"num\">{total}</th><th class=\"num\">100.0</th>\
+        "<tr><th>total</th><th class=\"num\">{}</th><th class=\"num\">100.0</th>\
          <th class=\"num\">{}</th><th></th></tr>\n</table>",
-        t.total_pairs()
+        thousands(total),
+        thousands(t.total_pairs())
     );
 }
 
@@ -316,31 +320,39 @@ fn skipped_table(s: &mut String, t: &Totals) {
             s,
             "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
             r.as_str(),
-            t.skipped[r.index()]
+            thousands(t.skipped[r.index()])
         );
     }
     let _ = writeln!(
         s,
         "<tr><th>total</th><th class=\"num\">{}</th></tr>\n</table>",
-        t.total_skipped()
+        thousands(t.total_skipped())
     );
 }
 
 fn dns_table(s: &mut String, t: &Totals) {
     let d = &t.dns;
+    let failed = if d.offline > 0 {
+        format!("failed ({} offline)", thousands(d.offline))
+    } else {
+        "failed".to_string()
+    };
     let _ = writeln!(
         s,
-        "<h2>DNS</h2>\n<table>\n\
-         <tr><td>queries sent</td><td class=\"num\">{}</td></tr>\n\
-         <tr><td>cache hits</td><td class=\"num\">{}</td></tr>\n\
-         <tr><td>zone-file answers</td><td class=\"num\">{}</td></tr>\n\
-         <tr><td>failed queries</td><td class=\"num\">{}</td></tr>\n\
-         <tr><td>resolution time</td><td class=\"num\">{:.1} s</td></tr>\n</table>",
-        d.queries,
-        d.cache_hits,
-        d.zone_answers,
-        d.failures,
-        d.elapsed.as_secs_f64()
+        "<h2>DNS</h2>\n<table>\n<tr><th>questions</th><th class=\"num\">number</th></tr>\n\
+         <tr><td>sent to a server</td><td class=\"num\">{}</td></tr>\n\
+         <tr><td>answered by the --cache file</td><td class=\"num\">{}</td></tr>\n\
+         <tr><td>answered by zone files</td><td class=\"num\">{}</td></tr>\n\
+         <tr><td>{failed}</td><td class=\"num\">{}</td></tr>\n\
+         <tr><td>answers reused within the run</td><td class=\"num\">{}</td></tr>\n\
+         <tr><td>resolution time</td><td class=\"num\">{:.1} s ({})</td></tr>\n</table>",
+        thousands(d.queries),
+        thousands(d.file_answers),
+        thousands(d.zone_answers),
+        thousands(d.failures),
+        thousands(d.reused),
+        d.elapsed.as_secs_f64(),
+        rate(d.queries, d.elapsed)
     );
 }
 
@@ -364,10 +376,10 @@ fn ranked_table(s: &mut String, title: &str, name: &str, pairs_are: &str, ranked
             "<tr><td class=\"name\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{:.1}</td><td class=\"num\">{}</td></tr>",
             escape(label),
-            r.repudiated,
-            r.messages,
+            thousands(r.repudiated),
+            thousands(r.messages),
             pct(r.repudiated, r.messages),
-            r.repudiated_pairs
+            thousands(r.repudiated_pairs)
         );
     }
     s.push_str("</table>\n");
@@ -375,7 +387,7 @@ fn ranked_table(s: &mut String, title: &str, name: &str, pairs_are: &str, ranked
         let _ = writeln!(
             s,
             "<p class=\"note\">… and {} more; the CSV reports list them all.</p>",
-            ranked.len() - MAX_LISTED
+            thousands((ranked.len() - MAX_LISTED) as u64)
         );
     }
 }
@@ -494,5 +506,19 @@ mod tests {
         let html = page(&rows, &[]);
         assert!(html.contains("d49.example") && !html.contains("d50.example"));
         assert!(html.contains("… and 10 more"));
+    }
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        let rows = vec![
+            row("big.example", "203.0.113.9", 1_234_567, Verdict::Repudiated),
+            row("ok.example", "192.0.2.10", 12_000, Verdict::Nonrepudiated),
+        ];
+        let html = page(&rows, &[]);
+        assert!(html.contains("— 1,246,567 messages in 2 pairs"), "{html}");
+        assert!(html.contains("repudiated (1,234,567 messages)"), "{html}");
+        assert!(html.contains("<td class=\"num\">12,000</td>"), "{html}");
+        assert!(html.contains(">1,234,567 (99.0 %)</text>"), "{html}");
+        assert!(!html.contains("1234567"), "{html}");
     }
 }

@@ -6,6 +6,7 @@ pub mod check;
 pub mod domains;
 pub mod history;
 pub mod html;
+pub mod numbers;
 pub mod progress;
 pub mod proposal;
 pub mod summary;

@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Makes the run's bars, all drawn or all hidden.
 #[derive(Clone, Copy, Debug)]
@@ -35,7 +35,7 @@ impl Progress {
     pub fn resolving(&self, pairs: u64) -> ProgressBar {
         self.bar(
             pairs,
-            "resolving [{bar:40}] {pos}/{len} pairs {per_sec} eta {eta}",
+            "resolving [{bar:40}] {pos}/{len} pairs {rate} eta {eta}",
         )
     }
 
@@ -43,8 +43,15 @@ impl Progress {
         if !self.drawn {
             return ProgressBar::hidden();
         }
+        // indicatif's own {per_sec} prints four decimals (38.2189/s); one is what a person reads.
         let style = ProgressStyle::with_template(template)
             .expect("the templates above are valid")
+            .with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.1}/s", state.per_sec());
+                },
+            )
             .progress_chars("=> ");
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr())
             .with_style(style);

@@ -8,12 +8,10 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::model::SkipReason;
 use crate::model::text::one_line;
-use crate::model::{SpfResult, Verdict};
+use crate::model::{PairRow, SkipReason, SpfResult, Verdict};
 use crate::pairs_file::sender_column;
-
-use crate::model::PairRow;
+use crate::report::numbers::rate;
 
 /// How many domains and relays the table lists.
 pub const TOP: usize = 10;
@@ -70,12 +68,16 @@ impl Evidence {
 pub struct DnsTotals {
     /// Questions sent to a DNS server.
     pub queries: u64,
-    /// Questions answered by the run's cache (asked before, or in flight).
-    pub cache_hits: u64,
-    /// Questions answered by `--zone` files.
+    /// Questions answered by the `--cache` file (each counted once).
+    pub file_answers: u64,
+    /// Lookups answered by `--zone` files.
     pub zone_answers: u64,
-    /// Questions sent that got no usable answer (SERVFAIL, timeout, ...).
+    /// Questions without a usable answer (SERVFAIL, timeout, ...), `--offline` ones included.
     pub failures: u64,
+    /// Of `failures`, the questions `--offline` kept from the network.
+    pub offline: u64,
+    /// Lookups answered by a question this run had already sent (not the `--cache` file).
+    pub reused: u64,
     /// Wall time of the resolution stage.
     pub elapsed: Duration,
 }
@@ -130,6 +132,23 @@ impl Totals {
     /// in percent. The table, the history and `--fail-above` all use this one number.
     pub fn repudiated_pct(&self) -> f64 {
         pct(self.of(Verdict::Repudiated), self.total_messages())
+    }
+
+    /// Messages whose sender's policy was evaluated: every verdict but `null-sender` and
+    /// `unknown`, which never reach DNS.
+    pub fn evaluated_messages(&self) -> u64 {
+        crate::aggregate::saturating_sum(
+            Verdict::ALL
+                .iter()
+                .filter(|v| !matches!(v, Verdict::NullSender | Verdict::Unknown))
+                .map(|v| self.of(*v)),
+        )
+    }
+
+    /// Tempfail messages as a share of the evaluated ones, in percent: what
+    /// `--max-tempfail` compares.
+    pub fn tempfail_pct(&self) -> f64 {
+        pct(self.of(Verdict::Tempfail), self.evaluated_messages())
     }
 }
 
@@ -210,18 +229,9 @@ pub fn render_audit(t: &Totals, domains: &[Ranked], relays: &[Ranked]) -> String
     render_evidence(&mut s, t);
     render_spf(&mut s, t);
     render_skipped(&mut s, t);
-    render_ranked(&mut s, "sender domains", domains, "relays");
-    render_ranked(&mut s, "relay IPs", relays, "domains");
-    let d = &t.dns;
-    let _ = writeln!(
-        s,
-        "  DNS: {} queries sent, {} cache hits, {} zone-file answers, {} failed, {:.1} s",
-        d.queries,
-        d.cache_hits,
-        d.zone_answers,
-        d.failures,
-        d.elapsed.as_secs_f64()
-    );
+    render_ranked(&mut s, DOMAINS, domains);
+    render_ranked(&mut s, CLIENTS, relays);
+    render_dns(&mut s, &t.dns);
     render_failed_inputs(&mut s, t);
     s
 }
@@ -289,15 +299,43 @@ fn render_evidence(s: &mut String, t: &Totals) {
     );
 }
 
-fn render_ranked(s: &mut String, what: &str, ranked: &[Ranked], pairs_are: &str) {
+/// What a ranking lists: its title, the header of its name column, and of the column that
+/// counts the other side of its repudiated pairs.
+struct Ranking {
+    title: &'static str,
+    name: &'static str,
+    others: &'static str,
+}
+
+/// The sender domains; `client IPs` counts the distinct connecting clients whose messages
+/// for the domain would be repudiated (not the relays its policy lists).
+const DOMAINS: Ranking = Ranking {
+    title: "sender domains",
+    name: "sender domain",
+    others: "client IPs",
+};
+
+const CLIENTS: Ranking = Ranking {
+    title: "client IPs",
+    name: "client IP",
+    others: "domains",
+};
+
+fn render_ranked(s: &mut String, what: Ranking, ranked: &[Ranked]) {
     if ranked.is_empty() {
         return;
     }
     let _ = writeln!(
         s,
-        "  {what} with the most repudiated messages ({} of {}):",
+        "  {} with the most repudiated messages ({} of {}):",
+        what.title,
         ranked.len().min(TOP),
         ranked.len()
+    );
+    let _ = writeln!(
+        s,
+        "    {:<39} {:>10}    {:>10} {:>7} {:>10}",
+        what.name, "repudiated", "messages", "%", what.others
     );
     for r in ranked.iter().take(TOP) {
         let name = if r.name.is_empty() {
@@ -307,7 +345,7 @@ fn render_ranked(s: &mut String, what: &str, ranked: &[Ranked], pairs_are: &str)
         };
         let _ = writeln!(
             s,
-            "    {:<39} {:>10} of {:>10} {:>6.1}% {:>6} {pairs_are}",
+            "    {:<39} {:>10} of {:>10} {:>6.1}% {:>10}",
             name,
             r.repudiated,
             r.messages,
@@ -315,6 +353,41 @@ fn render_ranked(s: &mut String, what: &str, ranked: &[Ranked], pairs_are: &str)
             r.repudiated_pairs
         );
     }
+}
+
+/// Where the answers came from. Each question is counted once by its source; lookups that
+/// reused an answer of this run are said apart, because they cost nothing.
+fn render_dns(s: &mut String, d: &DnsTotals) {
+    let _ = writeln!(s, "  {:<31} {:>10}", "DNS questions", "number");
+    let _ = writeln!(
+        s,
+        "    {:<29} {:>10}  {} over {:.1} s",
+        "sent to a server",
+        d.queries,
+        rate(d.queries, d.elapsed),
+        d.elapsed.as_secs_f64()
+    );
+    let _ = writeln!(
+        s,
+        "    {:<29} {:>10}",
+        "answered by the --cache file", d.file_answers
+    );
+    let _ = writeln!(
+        s,
+        "    {:<29} {:>10}",
+        "answered by zone files", d.zone_answers
+    );
+    let failed = if d.offline > 0 {
+        format!("failed ({} offline)", d.offline)
+    } else {
+        "failed".to_string()
+    };
+    let _ = writeln!(s, "    {failed:<29} {:>10}", d.failures);
+    let _ = writeln!(
+        s,
+        "    {:<29} {:>10}",
+        "answers reused within the run", d.reused
+    );
 }
 
 pub fn render_scan(t: &Totals, messages: u64, pairs: usize) -> String {
@@ -332,13 +405,14 @@ pub fn render_scan(t: &Totals, messages: u64, pairs: usize) -> String {
 }
 
 fn render_skipped(s: &mut String, t: &Totals) {
-    let _ = writeln!(s, "  {:<15} {:>10}", "skipped", t.total_skipped());
+    let _ = writeln!(s, "  {:<15} {:>10}", "skipped (why)", "records");
     for r in SkipReason::ALL {
         let n = t.skipped[r.index()];
         if n > 0 {
             let _ = writeln!(s, "    {:<13} {:>10}", r.as_str(), n);
         }
     }
+    let _ = writeln!(s, "    {:<13} {:>10}", "total", t.total_skipped());
 }
 
 fn render_failed_inputs(s: &mut String, t: &Totals) {
@@ -349,6 +423,28 @@ fn render_failed_inputs(s: &mut String, t: &Totals) {
             t.inputs_failed
         );
     }
+}
+
+/// The commonest ways the tempfail rows' questions failed, with their message counts:
+/// `timeout 812, SERVFAIL 40, offline 3`.
+pub fn tempfail_causes(rows: &[PairRow]) -> String {
+    let mut causes: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for row in rows.iter().filter(|r| r.verdict == Verdict::Tempfail) {
+        let reason = row.reason.as_deref().unwrap_or("");
+        // `NAME TYPE: failure[; NAME TYPE: failure]`: the first question's failure.
+        let first = reason.split("; ").next().unwrap_or(reason);
+        let cause = first.split_once(": ").map_or(first, |(_, why)| why);
+        let n = causes.entry(cause).or_default();
+        *n = n.saturating_add(row.messages);
+    }
+    let mut causes: Vec<(&str, u64)> = causes.into_iter().collect();
+    causes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let shown: Vec<String> = causes
+        .iter()
+        .take(3)
+        .map(|(cause, n)| format!("{cause} {n}"))
+        .collect();
+    shown.join(", ")
 }
 
 #[cfg(test)]
@@ -406,6 +502,12 @@ pub(crate) mod tests {
         assert!(!plain.contains("authenticated ("), "{plain}");
     }
 
+    /// Whether `s` has a line reading `words` once its spacing is squeezed.
+    fn has_line(s: &str, words: &str) -> bool {
+        s.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") == words)
+    }
+
     fn squeezed(s: &str, first: &str) -> String {
         s.lines()
             .find(|l| l.split_whitespace().next() == Some(first))
@@ -426,8 +528,19 @@ pub(crate) mod tests {
         assert_eq!(squeezed(&s, "repudiated"), "repudiated 1 25.0% 0");
         assert_eq!(squeezed(&s, "nonrepudiated"), "nonrepudiated 3 75.0% 0");
         assert_eq!(squeezed(&s, "local"), "local 2");
+        assert_eq!(squeezed(&s, "skipped"), "skipped (why) records");
+        assert_eq!(squeezed(&s, "total"), "total 2");
         assert!(s.contains("null-sender"));
         assert_eq!(t.repudiated_pct(), 25.0);
+        t.messages[Verdict::Tempfail.index()] = 1;
+        t.messages[Verdict::NullSender.index()] = 5;
+        t.messages[Verdict::Unknown.index()] = 5;
+        assert_eq!(
+            t.evaluated_messages(),
+            5,
+            "null sender and unknown are not evaluated"
+        );
+        assert_eq!(t.tempfail_pct(), 20.0);
     }
 
     #[test]
@@ -463,15 +576,44 @@ pub(crate) mod tests {
         t.count_rows(&rows);
         t.dns.queries = 17;
         let s = render_audit(&t, &domains, &relays);
-        assert_eq!(
-            squeezed(&s, "b.example"),
-            "b.example 7 of 7 100.0% 1 relays"
+        assert_eq!(squeezed(&s, "b.example"), "b.example 7 of 7 100.0% 1");
+        assert_eq!(squeezed(&s, "192.0.2.1"), "192.0.2.1 12 of 12 100.0% 2");
+        assert!(
+            has_line(&s, "sender domain repudiated messages % client IPs"),
+            "each table has its column headers: {s}"
         );
-        assert_eq!(
-            squeezed(&s, "192.0.2.1"),
-            "192.0.2.1 12 of 12 100.0% 2 domains"
+        assert!(
+            has_line(&s, "client IP repudiated messages % domains"),
+            "{s}"
         );
-        assert!(s.contains("DNS: 17 queries sent"), "{s}");
+        assert_eq!(squeezed(&s, "verdict"), "verdict messages % pairs");
+        assert_eq!(squeezed(&s, "sent"), "sent to a server 17 - over 0.0 s");
+    }
+
+    #[test]
+    fn the_dns_table_says_where_answers_came_from() {
+        let t = Totals {
+            dns: DnsTotals {
+                queries: 191,
+                file_answers: 40,
+                zone_answers: 2,
+                failures: 7,
+                offline: 3,
+                reused: 900,
+                elapsed: Duration::from_secs(5),
+            },
+            ..Default::default()
+        };
+        let s = render_audit(&t, &[], &[]);
+        assert_eq!(
+            squeezed(&s, "sent"),
+            "sent to a server 191 38.2/s over 5.0 s"
+        );
+        assert_eq!(squeezed(&s, "answered"), "answered by the --cache file 40");
+        assert!(has_line(&s, "answered by zone files 2"), "{s}");
+        assert_eq!(squeezed(&s, "failed"), "failed (3 offline) 7");
+        assert_eq!(squeezed(&s, "answers"), "answers reused within the run 900");
+        assert!(!s.contains("cache hits"), "{s}");
     }
 
     #[test]
@@ -536,6 +678,25 @@ pub(crate) mod tests {
         assert!(
             s.contains("d09.example") && !s.contains("d10.example"),
             "{s}"
+        );
+    }
+
+    #[test]
+    fn tempfail_causes_are_the_first_failed_question_of_each_row_by_messages() {
+        let mut rows = vec![
+            row("a.example", "192.0.2.1", 5, Verdict::Tempfail),
+            row("b.example", "192.0.2.1", 2, Verdict::Tempfail),
+            row("c.example", "192.0.2.1", 4, Verdict::Tempfail),
+            row("d.example", "192.0.2.1", 9, Verdict::Nonrepudiated),
+        ];
+        rows[0].reason = Some("mail-from.a.example MX: timeout".into());
+        rows[1].reason =
+            Some("relay.b.example A: SERVFAIL; mail-from.relay.b.example MX: timeout".into());
+        rows[2].reason = Some("mail-from.c.example MX: network error: 127.0.0.1:9 connection refused, 127.0.0.2:53 timeout".into());
+        assert_eq!(
+            tempfail_causes(&rows),
+            "timeout 5, network error: 127.0.0.1:9 connection refused, 127.0.0.2:53 timeout 4, \
+             SERVFAIL 2"
         );
     }
 }

@@ -350,9 +350,23 @@ fn fatal_conditions_exit_1() {
         Some(1)
     );
     assert_eq!(exit_code(&demo, &["audit", "--no-such-flag"]), Some(1));
-    assert_eq!(
-        exit_code(&demo, &["scan", "x", "--perimeter", "mx.example.org"]),
-        Some(1)
+    // a perimeter host name that cannot be resolved (scan resolves it once; offline here,
+    // so no question leaves the machine)
+    let tmp = tempfile::tempdir().unwrap();
+    let offline = tmp.path().join("offline.toml");
+    std::fs::write(&offline, "offline = true\n").unwrap();
+    let out = bin()
+        .args(["scan", "x", "--perimeter", "mx.example.org", "--config"])
+        .arg(&offline)
+        .current_dir(&demo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--perimeter mx.example.org: A lookup failed: offline"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     // output not writable
     let out = bin()

@@ -494,10 +494,25 @@ fn strict_names_the_first_malformed_record_of_each_format() {
             GOOD_MBOX.replace("good.example", "kept.example")
         ),
     );
+    // Each error says why the line is malformed, not only where.
     for (path, name, what) in [
-        (&log, "bad.log", "line 7: malformed log line"),
-        (&pairs, "bad.csv", "line 3: malformed pairs row"),
-        (&mbox, "bad.mbox", "line 13: malformed message"),
+        (
+            &log,
+            "bad.log",
+            "line 7: malformed log line (--strict): the client address \"999.1.2.3\" after \
+             client= is not an IP address",
+        ),
+        (
+            &pairs,
+            "bad.csv",
+            "line 3: malformed pairs row (--strict): a row needs a domain, an IP address (or \
+             nothing) and a whole number of messages",
+        ),
+        (
+            &mbox,
+            "bad.mbox",
+            "line 13: malformed message (--strict): its header block holds no header field",
+        ),
     ] {
         // Lenient: counted as skipped, exit 0.
         let out = scan(&[], &[path, &good], None);
@@ -532,13 +547,20 @@ fn pair_counts_that_would_overflow_saturate() {
         "{}",
         stderr(&out)
     );
+    // Offline, every pair is tempfail: exit 4 (--max-tempfail), its message naming the
+    // saturated count; the report and the table are still written.
     let out = bin()
         .args(["audit", "--offline"])
         .arg(&a)
         .arg(&b)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("(offline {max})")),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         stderr(&out).contains(&format!("{max} messages")),
         "{}",

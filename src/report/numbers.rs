@@ -1,0 +1,54 @@
+//! Numbers as a person reads them: thousands separated (`12,345`) on the HTML page, rates
+//! with one decimal (`38.2/s`) wherever a rate is shown. One place, so every report writes
+//! them alike.
+
+use std::time::Duration;
+
+/// `n` with a comma between each group of three digits: `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `count` per second over `elapsed`, one decimal: `38.2/s`; `-` when no time passed.
+pub fn rate(count: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    if secs <= 0.0 {
+        return "-".to_string();
+    }
+    format!("{:.1}/s", count as f64 / secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_separated() {
+        let cases = [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (12_345, "12,345"),
+            (1_234_567, "1,234,567"),
+            (u64::MAX, "18,446,744,073,709,551,615"),
+        ];
+        for (n, text) in cases {
+            assert_eq!(thousands(n), text);
+        }
+    }
+
+    #[test]
+    fn rates_have_one_decimal() {
+        assert_eq!(rate(191, Duration::from_secs(5)), "38.2/s");
+        assert_eq!(rate(3, Duration::from_millis(1500)), "2.0/s");
+        assert_eq!(rate(3, Duration::ZERO), "-");
+    }
+}
