@@ -1,7 +1,8 @@
-//! The README's usage blocks must be exactly what `--help` prints, so the flag docs in
-//! `src/cli.rs` stay the single source of the reference; and the README's crontab line, with
+//! The manual's usage blocks (`docs/usage.md`) must be exactly what `--help` prints, so the
+//! flag docs in `src/cli.rs` stay the single source of the reference; its crontab line, with
 //! its example config file, must run as written (paths swapped for test ones, its nameserver
-//! for an in-process DNS server on 127.0.0.1).
+//! for an in-process DNS server on 127.0.0.1); and the README's command list and crontab line
+//! must agree with the binary and the manual.
 
 use crate::support::dns_server;
 
@@ -33,7 +34,7 @@ fn readme_block(marker: &str) -> String {
 /// The body of the first ```LANG block after `marker`.
 fn fenced_block(marker: &str, lang: &str) -> String {
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/usage.md")).unwrap();
     let start = readme
         .find(marker)
         .unwrap_or_else(|| panic!("{marker} missing from README.md"));
@@ -49,17 +50,17 @@ fn readme_usage_matches_help() {
     assert_eq!(
         readme_block("<!-- usage:audit"),
         help("audit"),
-        "README audit usage is stale: paste `repudiate audit --help`"
+        "docs/usage.md audit usage is stale: paste `repudiate audit --help`"
     );
     assert_eq!(
         readme_block("<!-- usage:scan"),
         help("scan"),
-        "README scan usage is stale: paste `repudiate scan --help`"
+        "docs/usage.md scan usage is stale: paste `repudiate scan --help`"
     );
     assert_eq!(
         readme_block("<!-- usage:check"),
         help("check"),
-        "README check usage is stale: paste `repudiate check --help`"
+        "docs/usage.md check usage is stale: paste `repudiate check --help`"
     );
 }
 
@@ -170,6 +171,64 @@ async fn readme_crontab_line_runs_as_written() {
     );
     assert!(dns.queries() > 0, "the configured nameserver was asked");
     dns.stop().await;
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+}
+
+/// The README's "Commands" block names every command `--help` lists, and only those.
+#[test]
+fn readme_commands_are_the_binarys() {
+    let out = Command::new(env!("CARGO_BIN_EXE_repudiate"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let mut from_help: Vec<String> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        // a command's line starts two spaces in; wrapped descriptions further
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| *w != "help")
+        .map(String::from)
+        .collect();
+    from_help.sort();
+    let text = readme();
+    let block = text
+        .split("## Commands")
+        .nth(1)
+        .expect("a Commands section")
+        .split("\n\n")
+        .find(|p| p.trim_start().starts_with("repudiate "))
+        .expect("the command list");
+    let mut from_readme: Vec<String> = block
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .map(String::from)
+        .collect();
+    from_readme.sort();
+    assert_eq!(
+        from_readme, from_help,
+        "README's command list against --help"
+    );
+}
+
+/// The README's crontab line is the one the manual's test runs.
+#[test]
+fn readme_crontab_line_is_the_manuals() {
+    let cron = fenced_block("<!-- crontab", "crontab");
+    let line = cron.lines().find(|l| !l.trim().is_empty()).unwrap().trim();
+    assert!(
+        readme().contains(line),
+        "README lacks the crontab line {line}"
+    );
 }
 
 fn demo() -> std::path::PathBuf {
