@@ -135,20 +135,30 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NAME")]
     pub helo: Option<String>,
 
-    /// The site's own border relays and networks: IP, CIDR or host name (repeatable). They
-    /// are permitted relays for every domain with a policy.
-    #[arg(long, value_name = "IP|CIDR|HOST")]
-    pub perimeter: Vec<String>,
-
-    /// Read the perimeter, forwarders, nameservers and limits from the audit's TOML file;
-    /// flags given on the command line win over it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub site: SiteArgs,
 
     #[command(flatten)]
     pub dns: DnsArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+/// The site's settings every command that judges mail takes: its own relays and its
+/// settings file. Declared once, flattened where needed.
+#[derive(Debug, Args)]
+pub struct SiteArgs {
+    /// The site's own border relays and networks: IP, CIDR or host name (repeatable).
+    /// Received hops and log clients from them are internal, and they are permitted relays
+    /// for every domain with a policy.
+    #[arg(long, value_name = "IP|CIDR|HOST")]
+    pub perimeter: Vec<String>,
+
+    /// Read settings from this TOML file (perimeter, forwarders, nameservers, zones, offline,
+    /// cache, what to count, limits, outputs; each command takes the keys it uses); flags
+    /// given on the command line win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -162,10 +172,8 @@ pub struct InputArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Read settings from this TOML file (perimeter, forwarders, nameservers, zones, offline,
-    /// cache, what to count, limits, outputs); flags given on the command line win over it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub site: SiteArgs,
 
     /// Seconds to wait for another run that is writing the same output files before giving
     /// up (default: 60).
@@ -175,12 +183,6 @@ pub struct InputArgs {
     /// Input format for every input; by default it is detected per file from its content.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
-
-    /// The site's own border relays and networks: IP, CIDR or host name (repeatable).
-    /// Received hops and log clients from them are internal, and they are permitted relays
-    /// for every domain with a policy.
-    #[arg(long, value_name = "IP|CIDR|HOST")]
-    pub perimeter: Vec<String>,
 
     /// Count clients in private, CGNAT, link-local and unique-local ranges as external.
     #[arg(long)]

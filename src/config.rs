@@ -263,7 +263,7 @@ impl Config {
 
 impl ScanConfig {
     fn new(args: ScanArgs) -> Result<ScanConfig, String> {
-        let file = load_file(args.input.config.as_deref())?;
+        let file = load_file(args.input.site.config.as_deref())?;
         let (input, output, run) = input_settings(args.input, &file)?;
         // scan writes only its pairs; of DNS it needs only the perimeter's host names,
         // resolved as the audit would resolve them (the config file's nameservers).
@@ -299,7 +299,7 @@ impl ProposeConfig {
         if min_messages == Some(0) {
             return Err("--min-messages must be at least 1".into());
         }
-        let file = load_file(input.config.as_deref())?;
+        let file = load_file(input.site.config.as_deref())?;
         let (input, output, run) = input_settings(input, &file)?;
         let cfg = ProposeConfig {
             input,
@@ -324,7 +324,7 @@ impl AuditConfig {
             policy,
             no_spf,
         } = args;
-        let file = load_file(input.config.as_deref())?;
+        let file = load_file(input.site.config.as_deref())?;
         let (input, output, run) = input_settings(input, &file)?;
         let cfg = AuditConfig {
             input,
@@ -461,7 +461,7 @@ impl CheckConfig {
     /// A `--config` file gives `check` the same perimeter, forwarders, nameservers and
     /// limits as the nightly audit.
     fn new(args: CheckArgs) -> Result<CheckConfig, String> {
-        let file = load_file(args.config.as_deref())?;
+        let file = load_file(args.site.config.as_deref())?;
         let request = CheckRequest {
             sender: check_sender(&args.sender),
             raw_sender: literal_sender(&args.sender),
@@ -476,7 +476,7 @@ impl CheckConfig {
         };
         Ok(CheckConfig {
             request,
-            perimeter: relays(pick(&args.perimeter, &file.perimeter), "--perimeter")?,
+            perimeter: relays(pick(&args.site.perimeter, &file.perimeter), "--perimeter")?,
             forwarders: relays(
                 pick(&args.policy.forwarder, &file.forwarders),
                 "--forwarder",
@@ -507,7 +507,7 @@ fn input_settings(
     input: InputArgs,
     file: &FileConfig,
 ) -> Result<(InputSettings, Option<PathBuf>, RunSettings), String> {
-    let perimeter = relays(pick(&input.perimeter, &file.perimeter), "--perimeter")?;
+    let perimeter = relays(pick(&input.site.perimeter, &file.perimeter), "--perimeter")?;
     // A switch given as a flag turns the setting on whatever the file says; the file can
     // turn it on for every run.
     let extract = ExtractOptions {
@@ -560,7 +560,7 @@ fn input_settings(
     };
     let run = RunSettings {
         lock_wait: Duration::from_secs_f64(lock_wait),
-        config_file: input.config,
+        config_file: input.site.config,
         jobs,
         quiet: input.quiet,
         verbose: input.verbose,
@@ -1084,5 +1084,36 @@ mod tests {
         };
         assert_eq!(scan.dns.zones, [d.path().join("what-if.zone")]);
         assert!(scan.dns.offline);
+    }
+
+    /// Each flag is declared once: a flag that several commands take comes from one shared
+    /// definition, so its help is the same everywhere. `--format` is two flags that share a
+    /// name (what `check` prints, what the inputs are), the one exception.
+    #[test]
+    fn flags_shared_by_commands_are_declared_once() {
+        use clap::CommandFactory;
+        use std::collections::BTreeMap;
+        let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for sub in Cli::command().get_subcommands() {
+            for arg in sub.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                if long == "format" {
+                    continue;
+                }
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                match seen.get(long) {
+                    Some((first, help_there)) => assert_eq!(
+                        &help,
+                        help_there,
+                        "--{long} of {} and of {first} are two declarations",
+                        sub.get_name()
+                    ),
+                    None => {
+                        seen.insert(long.to_string(), (sub.get_name().to_string(), help));
+                    }
+                }
+            }
+        }
+        assert!(seen.contains_key("perimeter") && seen.contains_key("config"));
     }
 }
