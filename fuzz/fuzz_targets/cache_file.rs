@@ -13,8 +13,8 @@ fuzz_target!(|data: &[u8]| {
         _ => data.to_vec(),
     };
     let now = 1_800_000_000;
-    if let Ok(entries) = persist::parse(&bytes, now) {
-        let again = persist::parse(persist::render(&entries).as_bytes(), now)
+    if let Ok(entries) = persist::parse(&bytes, now, 0) {
+        let again = persist::parse(persist::render(&entries).as_bytes(), now, 0)
             .expect("a rendered cache parses");
         let key = |e: &persist::Entry| (e.name.clone(), e.qtype);
         let (mut a, mut b) = (entries, again);

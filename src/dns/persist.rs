@@ -3,35 +3,43 @@
 //! long as the user accepts answers that old (an audit measures what a policy would have
 //! done, so an answer of last night is usually good enough, whatever its TTL).
 //!
-//! The file is small, line-oriented text, sorted, so it diffs well and 20,000 domains fit in a
-//! few megabytes: it holds the answer data the check uses (MX targets, addresses, "no such
-//! name", "no such data"), never whole DNS responses.
+//! The file is CSV written and read through serde like the tool's other files, sorted, so
+//! it diffs well and 20,000 domains fit in a few megabytes: it holds the answer data the
+//! check uses (MX targets, addresses, "no such name", "no such data"), never whole DNS
+//! responses.
 //!
 //! ```text
-//! repudiate-dns-cache 2
-//! 1767222600 1767222300 mail-from.example.net MX nxdomain
-//! 1767225900 1767222300 mail-from.example.org MX found 10:mx1.example.org 20:mx2.example.org
-//! 1767222600 1767222300 mail-from.nomail.example MX found 0:.
-//! 1767225900 1767222300 mx1.example.org A found 192.0.2.25 192.0.2.26
-//! 1767222600 1767222300 mx1.example.org AAAA nodata
-//! end 5 fnv1a64:8c1dfdc8338b64f9
+//! repudiate_dns_cache_v3,type,outcome,expires,received,data
+//! mail-from.example.net,MX,nxdomain,1767222600,1767222300,
+//! mail-from.example.org,MX,found,1767225900,1767222300,10:mx1.example.org 20:mx2.example.org
+//! mail-from.nomail.example,MX,found,1767222600,1767222300,0:.
+//! mx1.example.org,A,found,1767225900,1767222300,192.0.2.25 192.0.2.26
+//! mx1.example.org,AAAA,nodata,1767222600,1767222300,
+//! end 5 fnv1a64:615c39c09e5a3610
 //! ```
 //!
-//! SPF's questions are kept the same way: `example.org TXT found "v=spf1%20mx%20-all"` (one
-//! quoted field per record, its strings joined, bytes outside printable ASCII and `%` `"` as
-//! `%XX`) and `4.2.0.192.in-addr.arpa PTR found mx1.example.org`.
+//! SPF's questions are kept the same way: `example.org,TXT,found,...,"""v=spf1%20mx%20-all"""`
+//! (one quoted item per record, its strings joined, bytes outside printable ASCII and `%` `"`
+//! as `%XX`; CSV doubles the quotes) and `4.2.0.192.in-addr.arpa,PTR,found,...,mx1.example.org`.
 //!
-//! - Line 1 names the format and its version.
-//! - One line per question: the absolute expiry (Unix seconds: when the answer was received
-//!   plus its TTL, or the negative TTL for `nxdomain`/`nodata`), when it was received, the
-//!   name, the type, the outcome, and for `found` the data: `PREFERENCE:EXCHANGE` per MX
-//!   target (`.` is the root, RFC 7505's null MX), one address per field, one quoted text
-//!   per TXT record, or one name per PTR record. Bytes of a name outside printable ASCII,
-//!   and `%`, are written as `%XX`.
-//! - The last line counts the entries and carries an FNV-1a 64 checksum of every byte before
-//!   it, so truncation and damage are detected. It guards against accidents, not attackers.
+//! - The header row names the format and its version in its first column, which holds the
+//!   name, so the first bytes say what the file is (the output-safety check reads them).
+//! - One row per question: the name, the type, the outcome, the absolute expiry (Unix
+//!   seconds: when the answer was received plus its TTL, or the negative TTL for
+//!   `nxdomain`/`nodata`), when it was received, and for `found` the data, items separated
+//!   by spaces: `PREFERENCE:EXCHANGE` per MX target (`.` is the root, RFC 7505's null MX),
+//!   one address per item, one quoted text per TXT record, or one name per PTR record.
+//!   Bytes of a name outside printable ASCII, and `%`, are written as `%XX`, so a data item
+//!   never holds a space.
+//! - The last line, after the CSV, counts the entries and carries an FNV-1a 64 checksum of
+//!   every byte before it. CSV alone cannot tell a file cut after a complete row, or a
+//!   changed address, from a good one; the tests require both to be refused (a count alone
+//!   would miss the changed address). It guards against accidents, not attackers.
 //!
-//! Version 1 files (no receipt time) are still read; their entries live by their TTL only.
+//! Version 2 files (`repudiate-dns-cache 2`, the same fields separated by spaces, expiry
+//! first) and version 1 files (no receipt time; entries live by their TTL only) are still
+//! read, with the same trailer and the same item decoder, so the legacy reader is one short
+//! function; every file written is version 3.
 //! Temporary failures (SERVFAIL, timeouts, `offline`) are never written, nor are answers from
 //! `--zone` files (they never enter the run's cache). A file that is missing is an empty
 //! cache; one that is truncated, damaged or of another version is reported (file and line)
@@ -43,28 +51,34 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
+
 use super::{Data, MxTarget, Outcome, QType};
 use crate::fileio::guard::Kind;
 use crate::fileio::output::write_output;
 
-/// The first line of every cache file this version writes and reads.
-pub const HEADER: &str = "repudiate-dns-cache 2";
+/// The first line (the CSV header) of every cache file this version writes and reads.
+pub const HEADER: &str = "repudiate_dns_cache_v3,type,outcome,expires,received,data";
+/// The first line of the files of version 2, the space-separated format before CSV.
+const HEADER_V2: &str = "repudiate-dns-cache 2";
 /// The first line of the files of version 1, which had no receipt times.
 const HEADER_V1: &str = "repudiate-dns-cache 1";
 const MAGIC: &str = "repudiate-dns-cache";
+/// How the CSV versions (3 on) begin.
+const MAGIC_CSV: &str = "repudiate_dns_cache_v";
 
 /// What `--cache` writes, so a file that is not a cache (notes, a history) is refused and
 /// never replaced; a cache of another version or a damaged one is still this tool's own,
 /// and is replaced. It is read back, so only a regular file will do.
 pub const KIND: Kind = Kind {
     flag: "--cache",
-    what: "a repudiate DNS cache (first line `repudiate-dns-cache VERSION`)",
+    what: "a repudiate DNS cache (first line `repudiate_dns_cache_vVERSION,...`)",
     is_ours: is_cache,
     regular_only: true,
 };
 
 fn is_cache(prefix: &[u8]) -> bool {
-    prefix.starts_with(format!("{MAGIC} ").as_bytes())
+    prefix.starts_with(format!("{MAGIC} ").as_bytes()) || prefix.starts_with(MAGIC_CSV.as_bytes())
 }
 
 /// One remembered answer.
@@ -147,6 +161,21 @@ pub fn save(path: &Path, entries: &[Entry]) -> io::Result<()> {
     write_output(Some(path), |w: &mut dyn Write| w.write_all(text.as_bytes()))
 }
 
+/// The columns of a version 3 file. The first column holds the name; its heading names the
+/// format and its version, so the first bytes of the file say what it is.
+#[derive(Debug, Serialize, Deserialize)]
+struct Row {
+    #[serde(rename = "repudiate_dns_cache_v3")]
+    name: String,
+    #[serde(rename = "type")]
+    qtype: String,
+    outcome: String,
+    expires: u64,
+    received: u64,
+    /// Space-separated items, each encoded as in version 2 (see the module documentation).
+    data: String,
+}
+
 /// The file text for `entries`, sorted by name and type so two runs diff cleanly.
 pub fn render(entries: &[Entry]) -> String {
     let mut sorted: Vec<&Entry> = entries
@@ -154,32 +183,48 @@ pub fn render(entries: &[Entry]) -> String {
         .filter(|e| !matches!(e.outcome, Outcome::Failed(_)))
         .collect();
     sorted.sort_by(|a, b| (&a.name, a.qtype).cmp(&(&b.name, b.qtype)));
-    let mut text = String::with_capacity(64 * (sorted.len() + 2));
-    text.push_str(HEADER);
-    text.push('\n');
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(64 * (sorted.len() + 2)));
     for e in &sorted {
-        write_entry(&mut text, e);
-        text.push('\n');
+        let (outcome, data) = outcome_fields(&e.outcome);
+        w.serialize(Row {
+            name: encode_name(&e.name),
+            qtype: e.qtype.as_str().to_string(),
+            outcome: outcome.to_string(),
+            expires: e.expires,
+            received: e.received,
+            data,
+        })
+        .expect("a CSV row of strings and numbers always serializes");
     }
+    if sorted.is_empty() {
+        w.write_record(HEADER.split(','))
+            .expect("writing to memory cannot fail");
+    }
+    let mut text = String::from_utf8(w.into_inner().expect("writing to memory cannot fail"))
+        .expect("the rows are UTF-8");
     let sum = fnv1a64(text.as_bytes());
     let _ = writeln!(text, "end {} fnv1a64:{sum:016x}", sorted.len());
     text
 }
 
-fn write_entry(out: &mut String, e: &Entry) {
-    let _ = write!(
-        out,
-        "{} {} {} {}",
-        e.expires,
-        e.received,
-        encode_name(&e.name),
-        e.qtype.as_str()
-    );
-    match &e.outcome {
-        Outcome::NxDomain => out.push_str(" nxdomain"),
-        Outcome::NoData => out.push_str(" nodata"),
-        Outcome::Found(Data::Mx(targets)) => {
-            out.push_str(" found");
+/// The outcome column and the data column of an answer.
+fn outcome_fields(outcome: &Outcome) -> (&'static str, String) {
+    let mut out = String::new();
+    let word = match outcome {
+        Outcome::NxDomain => "nxdomain",
+        Outcome::NoData => "nodata",
+        Outcome::Found(data) => {
+            write_data(&mut out, data);
+            "found"
+        }
+        Outcome::Failed(_) => unreachable!("failures are filtered out before writing"),
+    };
+    (word, out.trim_start().to_string())
+}
+
+fn write_data(out: &mut String, data: &Data) {
+    match data {
+        Data::Mx(targets) => {
             for t in targets {
                 let exchange = if t.exchange.is_empty() {
                     ".".to_string()
@@ -189,25 +234,21 @@ fn write_entry(out: &mut String, e: &Entry) {
                 let _ = write!(out, " {}:{exchange}", t.preference);
             }
         }
-        Outcome::Found(Data::Addrs(addrs)) => {
-            out.push_str(" found");
+        Data::Addrs(addrs) => {
             for a in addrs {
                 let _ = write!(out, " {a}");
             }
         }
-        Outcome::Found(Data::Txt(texts)) => {
-            out.push_str(" found");
+        Data::Txt(texts) => {
             for t in texts {
                 let _ = write!(out, " \"{}\"", encode_text(t));
             }
         }
-        Outcome::Found(Data::Ptr(names)) => {
-            out.push_str(" found");
+        Data::Ptr(names) => {
             for n in names {
                 let _ = write!(out, " {}", encode_name(n));
             }
         }
-        Outcome::Failed(_) => unreachable!("failures are filtered out before writing"),
     }
 }
 
@@ -222,7 +263,8 @@ pub fn parse(bytes: &[u8], now: u64, max_age: u64) -> Result<Vec<Entry>, (usize,
             return Err((n, "truncated: the last line has no line end".into()));
         }
     };
-    let version = check_header(lines[0])?;
+    let first = lines[0].strip_suffix(b"\r").unwrap_or(lines[0]);
+    let version = check_header(first)?;
     let end_no = lines.len();
     let (count, sum) = parse_end(lines[end_no - 1]).ok_or_else(|| {
         (
@@ -237,36 +279,85 @@ pub fn parse(bytes: &[u8], now: u64, max_age: u64) -> Result<Vec<Entry>, (usize,
             "checksum mismatch: the file was changed or damaged".into(),
         ));
     }
-    let entry_lines = &lines[1..end_no - 1];
-    if entry_lines.len() as u64 != count {
+    let all = if version == 3 {
+        parse_rows(&bytes[..body_len])?
+    } else {
+        parse_lines(&lines[1..end_no - 1], version)?
+    };
+    if all.len() as u64 != count {
         return Err((
             end_no,
             format!(
                 "the end line counts {count} entries, the file holds {}",
-                entry_lines.len()
+                all.len()
             ),
         ));
     }
-    let mut entries = Vec::with_capacity(entry_lines.len());
-    for (i, line) in entry_lines.iter().enumerate() {
-        let entry = parse_entry(line, version).map_err(|why| (i + 2, why))?;
-        if entry.usable(now, max_age) {
-            entries.push(entry);
+    Ok(all.into_iter().filter(|e| e.usable(now, max_age)).collect())
+}
+
+/// Version 3: CSV rows read through serde.
+fn parse_rows(body: &[u8]) -> Result<Vec<Entry>, (usize, String)> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(body);
+    let mut entries = Vec::new();
+    let mut record = csv::StringRecord::new();
+    let headers = reader.headers().map_err(|e| (1, e.to_string()))?.clone();
+    loop {
+        let line = reader.position().line() as usize;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err((line, format!("not a cache row: {e}"))),
         }
+        let line = record.position().map_or(line, |p| p.line() as usize);
+        let row: Row = record
+            .deserialize(Some(&headers))
+            .map_err(|e| (line, format!("not a cache row: {e}")))?;
+        let data: Vec<&str> = if row.data.is_empty() {
+            Vec::new()
+        } else {
+            row.data.split(' ').collect()
+        };
+        let entry = build_entry(
+            &row.name,
+            &row.qtype,
+            &row.outcome,
+            data,
+            row.expires,
+            row.received,
+        )
+        .map_err(|why| (line, why))?;
+        entries.push(entry);
     }
     Ok(entries)
+}
+
+/// Versions 1 and 2 (legacy, read only): space-separated fields, one line per entry.
+fn parse_lines(lines: &[&[u8]], version: u8) -> Result<Vec<Entry>, (usize, String)> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| parse_entry(line, version).map_err(|why| (i + 2, why)))
+        .collect()
 }
 
 /// The format version the first line names, if this build reads it.
 fn check_header(line: &[u8]) -> Result<u8, (usize, String)> {
     if line == HEADER.as_bytes() {
+        return Ok(3);
+    }
+    if line == HEADER_V2.as_bytes() {
         return Ok(2);
     }
     if line == HEADER_V1.as_bytes() {
         return Ok(1);
     }
     let text = String::from_utf8_lossy(line);
-    let why = match text.strip_prefix(MAGIC) {
+    let version = text.strip_prefix(MAGIC).or_else(|| {
+        text.strip_prefix(MAGIC_CSV)
+            .map(|rest| rest.split(',').next().unwrap_or(""))
+    });
+    let why = match version {
         Some(version) => format!(
             "cache format version {:?} is not supported (this build reads {HEADER:?})",
             version.trim()
@@ -292,19 +383,35 @@ fn parse_entry(line: &[u8], version: u8) -> Result<Entry, String> {
     let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
     let mut fields = text.split(' ');
     let mut next = |what: &str| fields.next().ok_or_else(|| format!("no {what}"));
-    let seconds = |what: &str, field: &str| {
-        field
-            .parse::<u64>()
-            .map_err(|_| format!("{what} {field:?} is not a number of seconds"))
-    };
     let expires = seconds("expiry", next("expiry")?)?;
     let received = if version >= 2 {
         seconds("receipt time", next("receipt time")?)?
     } else {
         0
     };
-    let name = decode_name(next("name")?)?;
-    let qtype = match next("type")? {
+    let name = next("name")?;
+    let qtype = next("type")?;
+    let outcome = next("outcome")?;
+    build_entry(name, qtype, outcome, fields.collect(), expires, received)
+}
+
+fn seconds(what: &str, field: &str) -> Result<u64, String> {
+    field
+        .parse::<u64>()
+        .map_err(|_| format!("{what} {field:?} is not a number of seconds"))
+}
+
+/// An entry from its fields as written (names and data items encoded).
+fn build_entry(
+    name: &str,
+    qtype: &str,
+    outcome: &str,
+    data: Vec<&str>,
+    expires: u64,
+    received: u64,
+) -> Result<Entry, String> {
+    let name = decode_name(name)?;
+    let qtype = match qtype {
         "MX" => QType::Mx,
         "A" => QType::A,
         "AAAA" => QType::Aaaa,
@@ -312,8 +419,6 @@ fn parse_entry(line: &[u8], version: u8) -> Result<Entry, String> {
         "PTR" => QType::Ptr,
         other => return Err(format!("unknown record type {other:?}")),
     };
-    let outcome = next("outcome")?;
-    let data: Vec<&str> = fields.collect();
     let outcome = match outcome {
         "found" => Outcome::Found(parse_data(qtype, data)?),
         _ if !data.is_empty() => return Err("data after a negative outcome".into()),
@@ -536,31 +641,33 @@ mod tests {
     #[test]
     fn round_trip_keeps_every_entry_sorted() {
         let text = render(&entries());
-        assert!(text.starts_with("repudiate-dns-cache 2\n"), "{text}");
+        assert!(text.starts_with(&format!("{HEADER}\n")), "{text}");
         assert!(
             text.contains(&format!(
-                "\n{} {} mail-from.example.org MX found 10:mx1.example.org 20:mx2.example.org\n",
+                "\nmail-from.example.org,MX,found,{},{},10:mx1.example.org 20:mx2.example.org\n",
                 NOW + 300,
                 NOW - 100
             )),
             "{text}"
         );
         assert!(
-            text.contains(" mail-from.nomail.example MX found 0:.\n"),
+            text.contains("\nmail-from.nomail.example,MX,found,"),
             "{text}"
         );
+        assert!(text.contains(",0:.\n"), "{text}");
         assert!(
-            text.contains(" odd%20name%25%C3%A9.example A nodata\n"),
+            text.contains("\nodd%20name%25%C3%A9.example,A,nodata,"),
             "{text}"
         );
         assert!(
             text.contains(
-                " example.org TXT found \"v=spf1%20mx%20-all\" \"\" \"say%20%22%25%C3%A9%22\"\n"
+                r#","""v=spf1%20mx%20-all"" """" ""say%20%22%25%C3%A9%22"""
+"#
             ),
             "{text}"
         );
         assert!(
-            text.contains(" 25.2.0.192.in-addr.arpa PTR found mx1.example.org\n"),
+            text.contains("\n25.2.0.192.in-addr.arpa,PTR,found,"),
             "{text}"
         );
         assert!(text.contains("\nend 8 fnv1a64:"), "{text}");
@@ -621,6 +728,11 @@ mod tests {
         let (line, why) = parse(b"repudiate-dns-cache 9\nend 0 fnv1a64:0\n", NOW, 0).unwrap_err();
         assert_eq!(line, 1);
         assert!(why.contains("version \"9\""), "{why}");
+
+        let (line, why) =
+            parse(b"repudiate_dns_cache_v9,type\nend 0 fnv1a64:0\n", NOW, 0).unwrap_err();
+        assert_eq!(line, 1);
+        assert!(why.contains("version \"9\""), "{why}");
     }
 
     /// A file whose checksum is right but whose entries are not (another writer, a hand
@@ -650,21 +762,21 @@ mod tests {
             ("1900000000 1 a.example MX maybe", "unknown outcome"),
         ];
         for (line, expected) in cases {
-            let mut body = format!("{HEADER}\n1900000000 1 ok.example A nodata\n{line}\n");
+            let mut body = format!("{HEADER_V2}\n1900000000 1 ok.example A nodata\n{line}\n");
             let sum = fnv1a64(body.as_bytes());
             body.push_str(&format!("end 2 fnv1a64:{sum:016x}\n"));
             let (at, why) = parse(body.as_bytes(), NOW, 0).unwrap_err();
             assert_eq!(at, 3, "{line}");
             assert!(why.contains(expected), "{line}: {why}");
         }
-        let mut body = format!("{HEADER}\n1900000000 1 ok.example A nodata\n");
+        let mut body = format!("{HEADER_V2}\n1900000000 1 ok.example A nodata\n");
         let sum = fnv1a64(body.as_bytes());
         body.push_str(&format!("end 5 fnv1a64:{sum:016x}\n"));
         let (at, why) = parse(body.as_bytes(), NOW, 0).unwrap_err();
         assert_eq!((at, why.contains("counts 5 entries")), (3, true), "{why}");
     }
 
-    /// The example in this module's documentation (and the README) is a valid file.
+    /// The example in this module's documentation (and docs/usage.md) is a valid file.
     #[test]
     fn the_documented_example_parses() {
         let doc: String = include_str!("persist.rs")
@@ -676,9 +788,12 @@ mod tests {
             .collect();
         let entries = parse(doc.as_bytes(), 1_767_222_000, 0).unwrap();
         assert_eq!(entries.len(), 5);
-        let readme = include_str!("../../README.md");
+        let usage = include_str!("../../docs/usage.md");
         let indented: String = doc.lines().map(|l| format!("    {l}\n")).collect();
-        assert!(readme.contains(&indented), "the README shows the same file");
+        assert!(
+            usage.contains(&indented),
+            "docs/usage.md shows the same file"
+        );
     }
 
     #[test]
@@ -724,5 +839,70 @@ mod tests {
         assert_eq!((entries[0].expires, entries[0].received), (NOW + 60, 0));
         let week = 7 * 86_400;
         assert_eq!(parse(body.as_bytes(), NOW + 61, week).unwrap(), []);
+    }
+
+    /// The CSV rows are checked like the legacy lines: a bad row behind a good checksum
+    /// names its line.
+    #[test]
+    fn a_bad_csv_row_behind_a_good_checksum_names_its_line() {
+        let cases = [
+            ("ok.example,A,nodata,x,1,", "not a cache row"),
+            ("ok.example,A,nodata,1900000000,1", "not a cache row"),
+            ("a.example,SPF,nodata,1900000000,1,", "record type"),
+            ("a.example,TXT,found,1900000000,1,v=spf1", "not quoted"),
+            (
+                "a.example,A,found,1900000000,1,2001:db8::1",
+                "not an address of type A",
+            ),
+            ("a.example,A,found,1900000000,1,", "without data"),
+            (
+                "a.example,MX,nxdomain,1900000000,1,10:mx.example",
+                "after a negative",
+            ),
+            ("a%zz.example,A,nodata,1900000000,1,", "badly encoded"),
+        ];
+        for (row, expected) in cases {
+            let mut body = format!("{HEADER}\nok.example,A,nodata,1900000000,1,\n{row}\n");
+            let sum = fnv1a64(body.as_bytes());
+            body.push_str(&format!("end 2 fnv1a64:{sum:016x}\n"));
+            let (at, why) = parse(body.as_bytes(), NOW, 0).unwrap_err();
+            assert_eq!(at, 3, "{row}: {why}");
+            assert!(why.contains(expected), "{row}: {why}");
+        }
+    }
+
+    /// A file written by the previous release (format 2) still loads, entries and all.
+    #[test]
+    fn version_2_files_are_still_read() {
+        let mut body = format!(
+            "{HEADER_V2}\n{} {} odd%20name.example TXT found \"v=spf1%20-all\"\n",
+            NOW + 60,
+            NOW - 5
+        );
+        let sum = fnv1a64(body.as_bytes());
+        body.push_str(&format!("end 1 fnv1a64:{sum:016x}\n"));
+        let entries = parse(body.as_bytes(), NOW, 0).unwrap();
+        assert_eq!(
+            entries,
+            [Entry {
+                name: "odd name.example".into(),
+                qtype: QType::Txt,
+                outcome: Outcome::Found(Data::Txt(vec!["v=spf1 -all".into()])),
+                expires: NOW + 60,
+                received: NOW - 5,
+            }]
+        );
+        // and is written back as version 3
+        assert!(render(&entries).starts_with(&format!("{HEADER}\n")));
+    }
+
+    #[test]
+    fn an_empty_cache_is_a_header_and_a_trailer() {
+        let text = render(&[]);
+        assert!(
+            text.starts_with(&format!("{HEADER}\nend 0 fnv1a64:")),
+            "{text}"
+        );
+        assert_eq!(parse(text.as_bytes(), NOW, 0).unwrap(), []);
     }
 }

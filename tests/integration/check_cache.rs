@@ -148,10 +148,10 @@ async fn check_explains_delegation_then_answers_from_the_cache() {
     assert_eq!(srv.queries(), 9, "one query per question");
     let kept = cache_text(&cache);
     assert!(
-        kept.contains(" relay.p3.chain.test A found 192.0.2.40\n"),
+        has_row(&kept, "relay.p3.chain.test,A,found", "192.0.2.40"),
         "{kept}"
     );
-    assert!(kept.contains(" chain.test TXT nodata\n"), "{kept}");
+    assert!(has_row(&kept, "chain.test,TXT,nodata", ""), "{kept}");
     assert!(kept.contains("\nend 9 fnv1a64:"), "{kept}");
 
     // Within the TTLs a rerun sends nothing: every answer is the cache's.
@@ -288,7 +288,7 @@ async fn failures_are_never_kept() {
         // the first run also asks SPF's TXT at twofail.test (NODATA, kept)
         let expected_total = if run == "first" { 4 } else { 1 };
         assert_eq!(srv.queries(), expected_total, "{run} run");
-        assert!(!cache_text(&cache).contains(" down.twofail.test A "));
+        assert!(!cache_text(&cache).contains("\ndown.twofail.test,A,"));
     }
     srv.stop().await;
 }
@@ -357,11 +357,57 @@ async fn expired_entries_are_asked_again_and_valid_ones_are_believed() {
     // loaded entries were kept.
     let kept = cache_text(&cache);
     assert!(
-        kept.contains(" mail-from.direct.test MX found 10:out.direct.test\n"),
+        has_row(
+            &kept,
+            "mail-from.direct.test,MX,found",
+            "10:out.direct.test"
+        ),
         "{kept}"
     );
     assert!(
-        kept.contains(" remembered.test A found 198.51.100.99\n"),
+        has_row(&kept, "remembered.test,A,found", "198.51.100.99"),
+        "{kept}"
+    );
+    srv.stop().await;
+}
+
+/// A cache written by the previous release (format 2, space-separated lines) is believed,
+/// and the run writes it back as CSV (format 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_format_2_cache_is_read_and_rewritten_as_csv() {
+    let srv = server(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = cache_path(&dir);
+    let now = persist::unix_now();
+    let mut v2 = format!(
+        "repudiate-dns-cache 2\n\
+         {e} {r} mail-from.alias.test MX found 10:remembered.test\n\
+         {e} {r} remembered.test A found 198.51.100.99\n",
+        e = now + 600,
+        r = now - 60
+    );
+    // FNV-1a 64 of every byte before the end line, as format 2 wrote it.
+    let sum = v2.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    v2.push_str(&format!("end 2 fnv1a64:{sum:016x}\n"));
+    std::fs::write(&cache, v2).unwrap();
+    let flags = ["--format", "csv", "--cache", cache.to_str().unwrap()];
+
+    let out = repudiate(check_args(&srv, "alias.test", "198.51.100.99", &flags)).await;
+    assert_eq!(stderr(&out), "", "a format 2 file is not an error");
+    let r = rows(&stdout(&out));
+    assert_eq!(r[0]["verdict"], "nonrepudiated");
+    assert!(r.iter().all(|r| r["source"] == "cache"), "{r:?}");
+    assert_eq!(srv.queries_for("mail-from.alias.test", "MX"), 0);
+
+    let kept = cache_text(&cache);
+    assert!(
+        kept.starts_with(&format!("{}\n", persist::HEADER)),
+        "{kept}"
+    );
+    assert!(
+        has_row(&kept, "remembered.test,A,found", "198.51.100.99"),
         "{kept}"
     );
     srv.stop().await;
@@ -413,7 +459,7 @@ async fn a_damaged_cache_file_is_reported_and_ignored_whole() {
     );
 
     // Cut inside the last entry: its first entry is intact but must not be trusted either.
-    let cut = good.rfind(" found").unwrap();
+    let cut = good.rfind(",found").unwrap();
     std::fs::write(&cache, &good[..cut]).unwrap();
     srv.reset_counts();
     let out = repudiate(check_args(&srv, "direct.test", "192.0.2.10", &flags)).await;
@@ -482,7 +528,7 @@ async fn zone_answers_are_not_written_to_the_cache() {
     let kept = cache_text(&cache);
     assert!(!kept.contains("whatif"), "{kept}");
     assert!(
-        kept.contains(" out.direct.test A found 192.0.2.10\n"),
+        has_row(&kept, "out.direct.test,A,found", "192.0.2.10"),
         "{kept}"
     );
     srv.stop().await;
@@ -708,4 +754,14 @@ async fn check_rejects_a_bad_ip_with_exit_1() {
         stderr(&out)
     );
     assert!(out.stdout.is_empty());
+}
+
+/// Whether the cache text has a row for `key` (`NAME,TYPE,OUTCOME`) whose data is `data`:
+/// the expiry and receipt times between them change from run to run.
+fn has_row(kept: &str, key: &str, data: &str) -> bool {
+    kept.lines().any(|l| {
+        l.strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(','))
+            .is_some_and(|rest| rest.ends_with(&format!(",{data}")))
+    })
 }

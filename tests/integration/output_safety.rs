@@ -253,7 +253,7 @@ fn a_file_that_is_not_what_the_flag_writes_is_refused_and_kept() {
     assert!(
         fs::read_to_string(&cache)
             .unwrap()
-            .starts_with("repudiate-dns-cache ")
+            .starts_with("repudiate_dns_cache_v3,")
     );
     assert!(
         fs::read_to_string(&pairs)
@@ -299,7 +299,7 @@ fn the_cache_takes_part_in_the_same_file_check_and_the_locks() {
     assert!(
         fs::read_to_string(&cache)
             .unwrap()
-            .starts_with("repudiate-dns-cache ")
+            .starts_with("repudiate_dns_cache_v3,")
     );
 }
 
