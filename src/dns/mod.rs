@@ -11,6 +11,7 @@ pub mod occupancy;
 pub mod persist;
 pub mod upstream;
 pub mod zone_error;
+pub mod wire;
 pub mod zones;
 
 use std::borrow::Cow;

@@ -34,7 +34,7 @@ use hickory_resolver::config::{
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::{Query, ResponseCode};
+use hickory_resolver::proto::op::{Message, Query, ResponseCode};
 use hickory_resolver::proto::rr::domain::usage::{
     IN_ADDR_ARPA_127, INVALID, IP6_ARPA_1, LOCALHOST, ONION, ResolverUsage,
 };
@@ -42,6 +42,7 @@ use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
 use super::diagnose::{diagnose, io_failure};
 use super::exchange::{self, Exchange, ExchangeError};
+use super::wire::Wire;
 use super::zones::{name_text, txt_text};
 use super::{Answer, Data, Failure, MxTarget, Outcome, QType, Source};
 
@@ -60,6 +61,8 @@ pub const MAX_CNAME_HOPS: usize = 16;
 
 pub struct Upstream {
     resolver: TokioResolver,
+    /// The lean UDP path every question takes first (`None`: hickory only).
+    wire: Option<Wire>,
     /// The same nameservers, timeout and tries, for asking a question again by hand.
     recheck: Exchange,
 }
@@ -99,7 +102,16 @@ impl Upstream {
             .with_options(opts)
             .build()
             .map_err(|e| format!("DNS resolver: {e}"))?;
-        Ok(Upstream { resolver, recheck })
+        let wire = Some(Wire::new(
+            recheck.servers.clone(),
+            recheck.timeout,
+            recheck.attempts,
+        ));
+        Ok(Upstream {
+            resolver,
+            wire,
+            recheck,
+        })
     }
 
     pub async fn query(&self, name: &str, qtype: QType) -> Answer {
@@ -121,6 +133,19 @@ impl Upstream {
             QType::Txt => RecordType::TXT,
             QType::Ptr => RecordType::PTR,
         };
+        if let Some(wire) = &self.wire
+            && !answered_by_resolver(&fqdn)
+        {
+            let query = Query::query(fqdn.clone(), rtype);
+            match wire.ask(&query).await {
+                Ok(reply) if !reply.metadata.truncation => {
+                    return self.judge(reply, query, qtype, First::Whole).await;
+                }
+                // Truncated: asked again below, where hickory-resolver retries over TCP.
+                Ok(_) => {}
+                Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),
+            }
+        }
         match self.resolver.lookup(fqdn.clone(), rtype).await {
             Ok(lookup) => {
                 let answers = lookup.answers();
@@ -172,19 +197,26 @@ impl Upstream {
     }
 
     /// A negative answer came without an SOA, so it may have been made of a foreign reply or
-    /// be where hickory stopped following a chain: asks `query` again by hand, judges that
-    /// reply, and follows its CNAMEs one question at a time (see the module doc).
+    /// be where hickory stopped following a chain: asks `query` again by hand and judges
+    /// that reply (see the module doc).
     async fn recheck_negative(&self, query: Query, qtype: QType) -> Answer {
+        match self.recheck.ask(&query).await {
+            Ok(reply) => self.judge(reply, query, qtype, First::Recheck).await,
+            Err(e) => Answer::failed(exchange_failure(e), Source::Dns),
+        }
+    }
+
+    /// The answer `reply` gives to `query`, seen whole: it must answer that question with
+    /// records of its owner (or of the names its CNAMEs lead to) and of its type; a CNAME
+    /// chain that ends without data is followed one question at a time, by hand.
+    async fn judge(&self, mut reply: Message, query: Query, qtype: QType, first: First) -> Answer {
         let rtype = query.query_type();
         let mut chain = vec![query.name().clone()];
         let mut current = query;
         loop {
-            let reply = match self.recheck.ask(&current).await {
-                Ok(reply) => reply,
-                Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),
-            };
             if let Some(why) = exchange::foreign(&reply, &current)
                 .or_else(|| exchange::other_type(&reply.answers, rtype))
+                .or_else(|| chain_too_long(&reply.answers, current.name()))
             {
                 return Answer::failed(Failure::BadAnswer(why), Source::Dns);
             }
@@ -193,7 +225,7 @@ impl Upstream {
                 return Answer::failed(rcode_failure(code), Source::Dns);
             }
             if let Some(answer) = found(&reply.answers, qtype) {
-                if chain.len() == 1 {
+                if chain.len() == 1 && first == First::Recheck {
                     // The first reply was not this server's answer: which one to believe
                     // is unknown.
                     return Answer::failed(
@@ -202,6 +234,12 @@ impl Upstream {
                     );
                 }
                 return answer;
+            }
+            // A negative answer with its SOA is the server's word for the end of the chain.
+            if first == First::Whole
+                && let Some(ttl) = negative_ttl(&reply)
+            {
+                return negative(code, ttl);
             }
             let hops = exchange::cname_hops(&reply.answers, current.name());
             if hops.is_empty() {
@@ -223,8 +261,31 @@ impl Upstream {
                 }
             }
             current = Query::query(chain[chain.len() - 1].clone(), rtype);
+            reply = match self.recheck.ask(&current).await {
+                Ok(reply) => reply,
+                Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),
+            };
         }
     }
+}
+
+/// Where the first reply [`Upstream::judge`] sees comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum First {
+    /// Asked again by hand after hickory read "no records" without an SOA: records here
+    /// contradict that first reply.
+    Recheck,
+    /// The lean path's own reply ([`super::wire`]): the only one there is.
+    Whole,
+}
+
+/// How long a negative answer may be kept (RFC 2308 §5: the SOA's TTL, at most its
+/// MINIMUM field), or `None` when the reply carries no SOA.
+fn negative_ttl(reply: &Message) -> Option<u32> {
+    reply.authorities.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
+        _ => None,
+    })
 }
 
 /// Why the CNAMEs in `answers`, followed from `qname`, are unusable as one answer: longer
