@@ -63,6 +63,8 @@ pub struct Upstream {
     resolver: TokioResolver,
     /// The lean UDP path every question takes first (`None`: hickory only).
     wire: Option<Wire>,
+    /// The same nameservers over TCP only, for questions whose UDP reply was truncated.
+    tcp: TokioResolver,
     /// The same nameservers, timeout and tries, for asking a question again by hand.
     recheck: Exchange,
 }
@@ -98,10 +100,8 @@ impl Upstream {
             timeout: cfg.timeout,
             attempts: cfg.attempts,
         };
-        let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
-            .with_options(opts)
-            .build()
-            .map_err(|e| format!("DNS resolver: {e}"))?;
+        let tcp = build(tcp_only(&config), opts.clone())?;
+        let resolver = build(config, opts)?;
         let wire = Some(Wire::new(
             recheck.servers.clone(),
             recheck.timeout,
@@ -110,8 +110,16 @@ impl Upstream {
         Ok(Upstream {
             resolver,
             wire,
+            tcp,
             recheck,
         })
+    }
+
+    /// The same resolver without the lean UDP path: every question through hickory-resolver
+    /// (the path the lean one replaced, kept for comparison and its own tests).
+    pub fn hickory_only(mut self) -> Upstream {
+        self.wire = None;
+        self
     }
 
     pub async fn query(&self, name: &str, qtype: QType) -> Answer {
@@ -141,12 +149,23 @@ impl Upstream {
                 Ok(reply) if !reply.metadata.truncation => {
                     return self.judge(reply, query, qtype, First::Whole).await;
                 }
-                // Truncated: asked again below, where hickory-resolver retries over TCP.
-                Ok(_) => {}
+                // Truncated: asked again over TCP, by hickory-resolver.
+                Ok(_) => return self.resolve(&self.tcp, fqdn, rtype, qtype).await,
                 Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),
             }
         }
-        match self.resolver.lookup(fqdn.clone(), rtype).await {
+        self.resolve(&self.resolver, fqdn, rtype, qtype).await
+    }
+
+    /// `fqdn`'s records of type `rtype` as `resolver` (hickory) finds them, checked.
+    async fn resolve(
+        &self,
+        resolver: &TokioResolver,
+        fqdn: Name,
+        rtype: RecordType,
+        qtype: QType,
+    ) -> Answer {
+        match resolver.lookup(fqdn.clone(), rtype).await {
             Ok(lookup) => {
                 let answers = lookup.answers();
                 let checked = exchange::stray_owner(answers, &fqdn)
@@ -352,6 +371,25 @@ fn found(answers: &[Record], qtype: QType) -> Option<Answer> {
         ttl,
         source: Source::Dns,
     })
+}
+
+fn build(config: ResolverConfig, opts: ResolverOpts) -> Result<TokioResolver, String> {
+    TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+        .with_options(opts)
+        .build()
+        .map_err(|e| format!("DNS resolver: {e}"))
+}
+
+/// `config` with each nameserver's TCP connections only.
+fn tcp_only(config: &ResolverConfig) -> ResolverConfig {
+    let servers = config.name_servers().iter().map(|server| {
+        let mut server = server.clone();
+        server
+            .connections
+            .retain(|c| matches!(c.protocol, ProtocolConfig::Tcp));
+        server
+    });
+    ResolverConfig::from_name_servers(servers.collect())
 }
 
 /// A `--nameserver` as hickory wants it: UDP and TCP on the address's port.

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use hickory_resolver::proto::op::{Message, MessageType, Query};
+use hickory_resolver::proto::op::{Message, MessageType, Query, ResponseCode};
 use tokio::net::UdpSocket;
 use tokio::sync::{OnceCell, oneshot};
 use tokio::task::JoinHandle;
@@ -47,10 +47,12 @@ pub struct Wire {
     next: AtomicUsize,
 }
 
-/// Who waits for the reply to one message ID: the question asked, and where to hand it.
+/// Who waits for the reply to one message ID: the question asked, where to hand it, and
+/// the last reply with this ID that answered another question.
 struct Waiter {
     query: Query,
     reply: oneshot::Sender<Result<Message, ExchangeError>>,
+    stray: Option<Message>,
 }
 
 /// One connected UDP socket, the questions in flight on it, and the task reading it.
@@ -72,22 +74,27 @@ impl Wire {
     }
 
     /// Asks `query`, each server in turn for up to `attempts` rounds; the first reply that
-    /// answers it is returned whatever it says, truncated or not. Only a reply that never
-    /// comes (timeout, socket error) moves on to the next server.
+    /// answers it is returned, truncated or not. A reply that never comes (timeout, socket
+    /// error), SERVFAIL or REFUSED moves on to the next try, as hickory-resolver does; when
+    /// every try ends so, the last SERVFAIL or REFUSED is the reply, else the last error.
     pub async fn ask(&self, query: &Query) -> Result<Message, ExchangeError> {
         let ports = self.ports.get_or_try_init(|| self.open()).await?;
-        let mut last = ExchangeError::Network("no nameserver configured".to_owned());
+        let mut last = Err(ExchangeError::Network(
+            "no nameserver configured".to_owned(),
+        ));
         for _ in 0..self.attempts.max(1) {
             for server in ports {
                 let turn = self.next.fetch_add(1, Ordering::Relaxed);
                 match server[turn % server.len()].ask(query, self.timeout).await {
+                    Ok(reply) if retried(&reply) => last = Ok(reply),
                     Ok(reply) => return Ok(reply),
                     Err(e @ ExchangeError::Unusable(_)) => return Err(e),
-                    Err(e) => last = e,
+                    Err(e) if last.is_err() => last = Err(e),
+                    Err(_) => {}
                 }
             }
         }
-        Err(last)
+        last
     }
 
     async fn open(&self) -> Result<Vec<Vec<Arc<Port>>>, ExchangeError> {
@@ -154,10 +161,12 @@ impl Port {
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(ExchangeError::Network("reply reader stopped".to_owned())),
-            Err(_) => {
-                self.pending().remove(&id);
-                Err(ExchangeError::Timeout)
-            }
+            // A reply to another question is what the server said, if it said nothing else:
+            // the caller then names the fault instead of a timeout.
+            Err(_) => match self.pending().remove(&id).and_then(|w| w.stray) {
+                Some(stray) => Ok(stray),
+                None => Err(ExchangeError::Timeout),
+            },
         }
     }
 
@@ -181,6 +190,7 @@ impl Port {
                 Waiter {
                     query: query.clone(),
                     reply,
+                    stray: None,
                 },
             );
             return Ok((id, bytes));
@@ -189,8 +199,8 @@ impl Port {
     }
 
     /// Hands `wire` to the question it answers; anything else (too short, unreadable, a
-    /// query, an ID nobody waits for, another question) is stray and dropped, as
-    /// hickory-resolver drops it over UDP.
+    /// query, an ID nobody waits for) is dropped, as hickory-resolver drops it over UDP. A
+    /// reply with the ID but another question is kept aside: the question goes on waiting.
     fn dispatch(&self, wire: &[u8]) {
         if wire.len() < 2 {
             return;
@@ -206,8 +216,14 @@ impl Port {
             return;
         }
         let mut pending = self.pending();
-        let ours = pending.get(&id).is_some_and(|w| answers(&reply, &w.query));
-        if let Some(waiter) = ours.then(|| pending.remove(&id)).flatten() {
+        let Some(waiter) = pending.get_mut(&id) else {
+            return;
+        };
+        if !answers(&reply, &waiter.query) {
+            waiter.stray = Some(reply);
+            return;
+        }
+        if let Some(waiter) = pending.remove(&id) {
             drop(pending);
             // The asker may have timed out just now: its reply is then nobody's.
             let _ = waiter.reply.send(Ok(reply));
@@ -224,6 +240,14 @@ impl Port {
                 .send(Err(ExchangeError::Network(error.to_string())));
         }
     }
+}
+
+/// Whether `reply` says "ask elsewhere or later" rather than answering.
+fn retried(reply: &Message) -> bool {
+    matches!(
+        reply.metadata.response_code,
+        ResponseCode::ServFail | ResponseCode::Refused
+    )
 }
 
 /// Whether `reply`'s question section is exactly `query` (names compared without case).
@@ -294,6 +318,16 @@ mod tests {
         let wire = Wire::new(vec![addr], Duration::from_secs(2), 1);
         let reply = wire.ask(&query("a.test.")).await.unwrap();
         assert_eq!(reply.queries[0].name(), query("a.test.").name());
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn a_reply_only_to_another_question_is_handed_over_when_the_try_ends() {
+        let (addr, task) =
+            server(|asked| vec![response(asked.metadata.id, &query("other.test."))]).await;
+        let wire = Wire::new(vec![addr], Duration::from_millis(200), 2);
+        let reply = wire.ask(&query("a.test.")).await.unwrap();
+        assert_eq!(reply.queries[0].name(), query("other.test.").name());
         task.abort();
     }
 
