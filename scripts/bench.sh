@@ -268,7 +268,7 @@ if wanted dns; then
       -q -o "$WORK/audit.csv"
     set_questions "$(nsd_questions)"
   done
-  for conc in 64 256; do
+  for conc in 64 256 1024; do
     start_proxy
     dnsperf_run "dns dnsperf delayed c$conc" "$PROXY_PORT" "$conc"
     stop_proxy
