@@ -32,6 +32,10 @@ use super::exchange::{ExchangeError, request_for};
 const SOCKETS_PER_SERVER: usize = 4;
 /// Largest UDP payload read (EDNS offers 1232; a server may send more, which is kept whole).
 const MAX_DATAGRAM: usize = 65_535;
+/// Receive buffer asked for each socket: room for a few thousand replies arriving together
+/// (`--concurrency 1024` spread over [`SOCKETS_PER_SERVER`] sockets, at ~1 kB of kernel
+/// memory per datagram).
+const RECV_BUFFER: usize = 4 << 20;
 /// How many fresh IDs are tried before a question gives up on a socket: only reached when
 /// nearly all 65,536 IDs of that socket are in flight.
 const ID_TRIES: usize = 64;
@@ -133,6 +137,9 @@ impl Port {
             (Ipv6Addr::UNSPECIFIED, 0).into()
         };
         let socket = UdpSocket::bind(local).await.map_err(network)?;
+        // Asked for; the kernel caps it at net.core.rmem_max, which is still better than
+        // its default (212 kB drops replies when hundreds of them arrive at once).
+        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECV_BUFFER);
         socket.connect(server).await.map_err(network)?;
         let port = Arc::new(Port {
             socket,
