@@ -222,8 +222,6 @@ start_nsd() { # [ZONEDIR] (default: the main world's)
     printf '  xfrdfile: "%s/xfrd.state"\n  zonelistfile: "%s/zone.list"\n  xfrdir: "%s"\n' "$run" "$run" "$run"
     printf '  database: ""\n  server-count: 1\n  verbosity: 1\n  hide-version: yes\n  refuse-any: yes\n'
     printf '  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n'
-    # 1,024 questions in flight arrive together: the default 212 kB buffer drops some.
-    printf '  so-rcvbuf: 4m\n  so-sndbuf: 4m\n'
     printf 'remote-control:\n  control-enable: yes\n  control-interface: "%s/ctl.sock"\n' "$run"
     while read -r origin file; do
       printf 'zone:\n  name: "%s"\n  zonefile: "%s"\n' "$origin" "$file"
