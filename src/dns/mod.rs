@@ -10,8 +10,8 @@ pub mod health;
 pub mod occupancy;
 pub mod persist;
 pub mod upstream;
-pub mod zone_error;
 pub mod wire;
+pub mod zone_error;
 pub mod zones;
 
 use std::borrow::Cow;

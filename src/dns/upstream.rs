@@ -151,7 +151,7 @@ impl Upstream {
                 }
                 // Truncated: asked again over TCP, by hickory-resolver.
                 Ok(_) => return self.resolve(&self.tcp, fqdn, rtype, qtype).await,
-                Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),
+                Err(e) => return self.unanswered(e, query).await,
             }
         }
         self.resolve(&self.resolver, fqdn, rtype, qtype).await
@@ -193,11 +193,22 @@ impl Upstream {
         }
     }
 
-    /// The answer for a lookup hickory failed: its error classified, and when that error
-    /// does not say what went wrong on the network (a timeout, "no connections"), the kind
-    /// the kernel reports to a probe ([`super::diagnose`]).
+    /// The answer for a lookup hickory failed: its error classified, then diagnosed.
     async fn failed(&self, error: NetError, query: Query) -> Answer {
-        let answer = classify(error);
+        self.diagnosed(classify(error), query).await
+    }
+
+    /// The answer for a question the lean path asked and no reply came back to: classified
+    /// and diagnosed as hickory's own errors are.
+    async fn unanswered(&self, error: ExchangeError, query: Query) -> Answer {
+        self.diagnosed(Answer::failed(exchange_failure(error), Source::Dns), query)
+            .await
+    }
+
+    /// `answer`, unless it is a failure that does not say what went wrong on the network (a
+    /// timeout, "no connections"): then the kind the kernel reports to a probe
+    /// ([`super::diagnose`]).
+    async fn diagnosed(&self, answer: Answer, query: Query) -> Answer {
         let hickory = match &answer.outcome {
             Outcome::Failed(f @ (Failure::Timeout | Failure::Network(_))) => f.clone(),
             _ => return answer,
