@@ -664,7 +664,7 @@ mod tests {
         assert_eq!((at, why.contains("counts 5 entries")), (3, true), "{why}");
     }
 
-    /// The example in this module's documentation (and the README) is a valid file.
+    /// The example in this module's documentation (and in docs/usage.md) is a valid file.
     #[test]
     fn the_documented_example_parses() {
         let doc: String = include_str!("persist.rs")
@@ -676,9 +676,12 @@ mod tests {
             .collect();
         let entries = parse(doc.as_bytes(), 1_767_222_000, 0).unwrap();
         assert_eq!(entries.len(), 5);
-        let readme = include_str!("../../README.md");
+        let usage = include_str!("../../docs/usage.md");
         let indented: String = doc.lines().map(|l| format!("    {l}\n")).collect();
-        assert!(readme.contains(&indented), "the README shows the same file");
+        assert!(
+            usage.contains(&indented),
+            "docs/usage.md shows the same file"
+        );
     }
 
     #[test]
