@@ -10,6 +10,7 @@ pub mod health;
 pub mod occupancy;
 pub mod persist;
 pub mod upstream;
+pub mod wire;
 pub mod zone_error;
 pub mod zones;
 

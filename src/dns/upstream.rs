@@ -34,7 +34,7 @@ use hickory_resolver::config::{
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::{Query, ResponseCode};
+use hickory_resolver::proto::op::{Message, Query, ResponseCode};
 use hickory_resolver::proto::rr::domain::usage::{
     IN_ADDR_ARPA_127, INVALID, IP6_ARPA_1, LOCALHOST, ONION, ResolverUsage,
 };
@@ -42,6 +42,7 @@ use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
 use super::diagnose::{diagnose, io_failure};
 use super::exchange::{self, Exchange, ExchangeError};
+use super::wire::Wire;
 use super::zones::{name_text, txt_text};
 use super::{Answer, Data, Failure, MxTarget, Outcome, QType, Source};
 
@@ -60,6 +61,10 @@ pub const MAX_CNAME_HOPS: usize = 16;
 
 pub struct Upstream {
     resolver: TokioResolver,
+    /// The lean UDP path every question takes first (`None`: hickory only).
+    wire: Option<Wire>,
+    /// The same nameservers over TCP only, for questions whose UDP reply was truncated.
+    tcp: TokioResolver,
     /// The same nameservers, timeout and tries, for asking a question again by hand.
     recheck: Exchange,
 }
@@ -95,11 +100,26 @@ impl Upstream {
             timeout: cfg.timeout,
             attempts: cfg.attempts,
         };
-        let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
-            .with_options(opts)
-            .build()
-            .map_err(|e| format!("DNS resolver: {e}"))?;
-        Ok(Upstream { resolver, recheck })
+        let tcp = build(tcp_only(&config), opts.clone())?;
+        let resolver = build(config, opts)?;
+        let wire = Some(Wire::new(
+            recheck.servers.clone(),
+            recheck.timeout,
+            recheck.attempts,
+        ));
+        Ok(Upstream {
+            resolver,
+            wire,
+            tcp,
+            recheck,
+        })
+    }
+
+    /// The same resolver without the lean UDP path: every question through hickory-resolver
+    /// (the path the lean one replaced, kept for comparison and its own tests).
+    pub fn hickory_only(mut self) -> Upstream {
+        self.wire = None;
+        self
     }
 
     pub async fn query(&self, name: &str, qtype: QType) -> Answer {
@@ -121,7 +141,31 @@ impl Upstream {
             QType::Txt => RecordType::TXT,
             QType::Ptr => RecordType::PTR,
         };
-        match self.resolver.lookup(fqdn.clone(), rtype).await {
+        if let Some(wire) = &self.wire
+            && !answered_by_resolver(&fqdn)
+        {
+            let query = Query::query(fqdn.clone(), rtype);
+            match wire.ask(&query).await {
+                Ok(reply) if !reply.metadata.truncation => {
+                    return self.judge(reply, query, qtype, First::Whole).await;
+                }
+                // Truncated: asked again over TCP, by hickory-resolver.
+                Ok(_) => return self.resolve(&self.tcp, fqdn, rtype, qtype).await,
+                Err(e) => return self.unanswered(e, query).await,
+            }
+        }
+        self.resolve(&self.resolver, fqdn, rtype, qtype).await
+    }
+
+    /// `fqdn`'s records of type `rtype` as `resolver` (hickory) finds them, checked.
+    async fn resolve(
+        &self,
+        resolver: &TokioResolver,
+        fqdn: Name,
+        rtype: RecordType,
+        qtype: QType,
+    ) -> Answer {
+        match resolver.lookup(fqdn.clone(), rtype).await {
             Ok(lookup) => {
                 let answers = lookup.answers();
                 let checked = exchange::stray_owner(answers, &fqdn)
@@ -149,11 +193,22 @@ impl Upstream {
         }
     }
 
-    /// The answer for a lookup hickory failed: its error classified, and when that error
-    /// does not say what went wrong on the network (a timeout, "no connections"), the kind
-    /// the kernel reports to a probe ([`super::diagnose`]).
+    /// The answer for a lookup hickory failed: its error classified, then diagnosed.
     async fn failed(&self, error: NetError, query: Query) -> Answer {
-        let answer = classify(error);
+        self.diagnosed(classify(error), query).await
+    }
+
+    /// The answer for a question the lean path asked and no reply came back to: classified
+    /// and diagnosed as hickory's own errors are.
+    async fn unanswered(&self, error: ExchangeError, query: Query) -> Answer {
+        self.diagnosed(Answer::failed(exchange_failure(error), Source::Dns), query)
+            .await
+    }
+
+    /// `answer`, unless it is a failure that does not say what went wrong on the network (a
+    /// timeout, "no connections"): then the kind the kernel reports to a probe
+    /// ([`super::diagnose`]).
+    async fn diagnosed(&self, answer: Answer, query: Query) -> Answer {
         let hickory = match &answer.outcome {
             Outcome::Failed(f @ (Failure::Timeout | Failure::Network(_))) => f.clone(),
             _ => return answer,
@@ -172,19 +227,26 @@ impl Upstream {
     }
 
     /// A negative answer came without an SOA, so it may have been made of a foreign reply or
-    /// be where hickory stopped following a chain: asks `query` again by hand, judges that
-    /// reply, and follows its CNAMEs one question at a time (see the module doc).
+    /// be where hickory stopped following a chain: asks `query` again by hand and judges
+    /// that reply (see the module doc).
     async fn recheck_negative(&self, query: Query, qtype: QType) -> Answer {
+        match self.recheck.ask(&query).await {
+            Ok(reply) => self.judge(reply, query, qtype, First::Recheck).await,
+            Err(e) => Answer::failed(exchange_failure(e), Source::Dns),
+        }
+    }
+
+    /// The answer `reply` gives to `query`, seen whole: it must answer that question with
+    /// records of its owner (or of the names its CNAMEs lead to) and of its type; a CNAME
+    /// chain that ends without data is followed one question at a time, by hand.
+    async fn judge(&self, mut reply: Message, query: Query, qtype: QType, first: First) -> Answer {
         let rtype = query.query_type();
         let mut chain = vec![query.name().clone()];
         let mut current = query;
         loop {
-            let reply = match self.recheck.ask(&current).await {
-                Ok(reply) => reply,
-                Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),
-            };
             if let Some(why) = exchange::foreign(&reply, &current)
                 .or_else(|| exchange::other_type(&reply.answers, rtype))
+                .or_else(|| chain_too_long(&reply.answers, current.name()))
             {
                 return Answer::failed(Failure::BadAnswer(why), Source::Dns);
             }
@@ -193,7 +255,7 @@ impl Upstream {
                 return Answer::failed(rcode_failure(code), Source::Dns);
             }
             if let Some(answer) = found(&reply.answers, qtype) {
-                if chain.len() == 1 {
+                if chain.len() == 1 && first == First::Recheck {
                     // The first reply was not this server's answer: which one to believe
                     // is unknown.
                     return Answer::failed(
@@ -202,6 +264,12 @@ impl Upstream {
                     );
                 }
                 return answer;
+            }
+            // A negative answer with its SOA is the server's word for the end of the chain.
+            if first == First::Whole
+                && let Some(ttl) = negative_ttl(&reply)
+            {
+                return negative(code, ttl);
             }
             let hops = exchange::cname_hops(&reply.answers, current.name());
             if hops.is_empty() {
@@ -223,8 +291,31 @@ impl Upstream {
                 }
             }
             current = Query::query(chain[chain.len() - 1].clone(), rtype);
+            reply = match self.recheck.ask(&current).await {
+                Ok(reply) => reply,
+                Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),
+            };
         }
     }
+}
+
+/// Where the first reply [`Upstream::judge`] sees comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum First {
+    /// Asked again by hand after hickory read "no records" without an SOA: records here
+    /// contradict that first reply.
+    Recheck,
+    /// The lean path's own reply ([`super::wire`]): the only one there is.
+    Whole,
+}
+
+/// How long a negative answer may be kept (RFC 2308 §5: the SOA's TTL, at most its
+/// MINIMUM field), or `None` when the reply carries no SOA.
+fn negative_ttl(reply: &Message) -> Option<u32> {
+    reply.authorities.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
+        _ => None,
+    })
 }
 
 /// Why the CNAMEs in `answers`, followed from `qname`, are unusable as one answer: longer
@@ -291,6 +382,25 @@ fn found(answers: &[Record], qtype: QType) -> Option<Answer> {
         ttl,
         source: Source::Dns,
     })
+}
+
+fn build(config: ResolverConfig, opts: ResolverOpts) -> Result<TokioResolver, String> {
+    TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+        .with_options(opts)
+        .build()
+        .map_err(|e| format!("DNS resolver: {e}"))
+}
+
+/// `config` with each nameserver's TCP connections only.
+fn tcp_only(config: &ResolverConfig) -> ResolverConfig {
+    let servers = config.name_servers().iter().map(|server| {
+        let mut server = server.clone();
+        server
+            .connections
+            .retain(|c| matches!(c.protocol, ProtocolConfig::Tcp));
+        server
+    });
+    ResolverConfig::from_name_servers(servers.collect())
 }
 
 /// A `--nameserver` as hickory wants it: UDP and TCP on the address's port.

@@ -545,12 +545,16 @@ impl RequestHandler for FaultyHandler {
         let protocol = request.protocol();
         let name = normalise(&qname.to_string());
         self.count(protocol, &name, qtype);
-        let _in_flight = InFlight::enter(&self.stats);
+        let in_flight = InFlight::enter(&self.stats);
 
         let (delay, fault) = self.faults.plan(&name, qtype);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        // A question stops counting before its answer leaves: a client that reuses its slot
+        // the moment the answer arrives (the lean UDP path does, in microseconds) must not
+        // be seen overlapping a handler still unwinding after its send.
+        drop(in_flight);
 
         let sent = match fault {
             None | Some(Fault::Delay(_)) => {
