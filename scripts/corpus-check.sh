@@ -90,7 +90,7 @@ class Run:
                 self.skipped[m.group(1)] = int(m.group(2))
         self.errors = [l for l in lines if l.startswith("repudiate: ")]
         self.panicked = "panicked" in self.stderr or self.rc == 101
-        # Counted once (SPEC §3): log records found in another file of the run, and files
+        # Counted once (docs/design.md §3): log records found in another file of the run, and files
         # that are byte-identical copies of another input (named with -v).
         m = re.search(r"^repudiate: (\d+) log records found in more than one file", self.stderr, re.M)
         self.repeated = int(m.group(1)) if m else 0
@@ -123,7 +123,7 @@ class Runs(Run):
     """One `repudiate scan` per file, added up: the script's selections are written one file
     per source file, and the exim test suite's logs repeat the same normalised lines
     (times, message ids) from file to file, which one run over them all counts once (a
-    record read from two files of one run, SPEC §3). Each file on its own is what the
+    record read from two files of one run, docs/design.md §3). Each file on its own is what the
     script's count of that file's records describes."""
 
     def __init__(self, tag, inputs, flags=()):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The pairs DMARC aggregate reports should give, computed without repudiate: Python's
 standard library only (xml.etree, gzip/zlib, zipfile, email, ipaddress), written from
-SPEC §3 and issue 12, not from the Rust code.
+docs/design.md §3 and issue 12, not from the Rust code.
 
 Usage: dmarc-expect.py DIR OUT_DIR
 Writes OUT_DIR/expected.csv (domain,ip,messages,authenticated; sorted as repudiate sorts),

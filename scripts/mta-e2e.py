@@ -2,7 +2,7 @@
 """The plan of scripts/mta-e2e.sh: which messages real MTAs receive, how they are sent, and
 what `repudiate scan` must extract from the logs and mailboxes the MTAs wrote.
 
-The expectations are derived from the plan alone, with SPEC §3's rules written out here
+The expectations are derived from the plan alone, with docs/design.md §3's rules written out here
 (which hops are internal, what a perimeter hop is, how a null sender is spelled), never from
 an earlier run of the tool.
 
@@ -135,7 +135,7 @@ PLAN = [
     Msg("ex-14", "exim-local", "backup@site.example", "site.example", None),
 ]
 
-# SPEC §3: the ranges that are never an external client. Documentation and benchmarking
+# docs/design.md §3: the ranges that are never an external client. Documentation and benchmarking
 # ranges are public on purpose, so this is not ipaddress's is_global.
 PRIVATE_NETS = [ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
@@ -213,7 +213,7 @@ def expect_postfix_log(instance, perimeter=False, include_rejected=False):
 
 def expect_exim_log(include_rejected=False, null_helo=False):
     """What exim's mainlog must yield: one arrival line (`<=`) per message, one refused
-    attempt per `rejected RCPT` line (SPEC §3). The arrival line records the HELO
+    attempt per `rejected RCPT` line (docs/design.md §3). The arrival line records the HELO
     (`H=(helo) [ip]`), so `--null-sender helo` can use it."""
     e = Expect()
     for m in PLAN:

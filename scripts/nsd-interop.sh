@@ -236,7 +236,7 @@ def report(label, bad, total):
     failed |= bool(bad)
 
 # The mail artifacts: every truth pair must come out with its verdict and count. The one
-# documented difference is the postfix backup-MX client (perimeter, internal in logs, SPEC §3).
+# documented difference is the postfix backup-MX client (perimeter, internal in logs, docs/design.md §3).
 for name in ("mbox", "postfix"):
     truth = {(r["domain"], r["ip"]): r for r in csv.DictReader(open(f"{world}/truth/{name}-pairs.csv"))}
     ours = {(r["domain"], r["ip"]): r for r in csv.DictReader(open(f"{work}/{name}-audit.csv"))}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Progress bars in a real terminal: runs repudiate inside tmux, reads the screen with
 # capture-pane while it runs and after it ends, and requires that the bars were drawn
-# (SPEC §5). The opposite case, standard error redirected, is a cargo test (tests/integration/cli.rs).
+# (docs/design.md §5). The opposite case, standard error redirected, is a cargo test (tests/integration/cli.rs).
 # usage: scripts/tty-check.sh   (installs tmux with apt when it is missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."

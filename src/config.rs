@@ -1,6 +1,6 @@
 //! A validated run configuration built from the flags and an optional `--config` TOML file
 //! (flags win): every value is checked here, once, so the stages never see a bad setting and
-//! a bad argument is exit code 1 (SPEC §6).
+//! a bad argument is exit code 1 (docs/design.md §6).
 
 mod file;
 

@@ -1,5 +1,5 @@
 //! `repudiate` binary: parse flags, build a validated config, run, map the outcome to the
-//! exit codes of SPEC §6.
+//! exit codes of docs/design.md §6.
 
 use std::process::ExitCode;
 
@@ -8,7 +8,7 @@ use repudiate::app::{self, RunStatus};
 use repudiate::cli::Cli;
 use repudiate::config::Config;
 
-/// Exit codes (SPEC §6).
+/// Exit codes (docs/design.md §6).
 const EXIT_FATAL: u8 = 1;
 const EXIT_INPUTS_FAILED: u8 = 2;
 const EXIT_SHARE_EXCEEDED: u8 = 3;

@@ -1,5 +1,5 @@
 //! IP addresses as the report sees them: canonical forms, CIDR networks, and the
-//! fixed list of "internal" ranges from SPEC §3.
+//! fixed list of "internal" ranges from docs/design.md §3.
 //!
 //! The private/CGNAT/link-local/unique-local list is spelled out by hand on purpose:
 //! documentation and benchmarking ranges must count as public, so a generic
@@ -164,7 +164,7 @@ pub enum InternalKind {
     Private,
 }
 
-/// Loopback, RFC 1918, CGNAT, link-local and unique-local: exactly SPEC §3's list.
+/// Loopback, RFC 1918, CGNAT, link-local and unique-local: exactly docs/design.md §3's list.
 pub fn internal_kind(ip: IpAddr) -> Option<InternalKind> {
     match canonical(ip) {
         IpAddr::V4(v4) => {

@@ -1,4 +1,4 @@
-//! The pairs CSV of SPEC §5, in one place: its header, its columns, the reader that takes
+//! The pairs CSV of docs/design.md §5, in one place: its header, its columns, the reader that takes
 //! pair files back as input (so files from many hosts or days merge by passing them to
 //! `audit` or `scan` again) and the writers. `audit` writes
 //! `domain,ip,messages,verdict,matched,relays,reason,authenticated,spf`, `scan` writes
@@ -24,7 +24,6 @@ pub const HEADER_PREFIX: &str = "domain,ip,messages";
 
 /// What `--output` writes, so an existing file of another kind is never replaced.
 pub const OUTPUT_KIND: Kind = Kind {
-    flag: "--output",
     what: "a pairs CSV (first line `domain,ip,messages...`)",
     is_ours: is_pairs_file,
     regular_only: false,

@@ -114,7 +114,7 @@ fn refuse_foreign_outputs(cfg: &Config) -> Result<(), Fatal> {
             "--cache" => persist::KIND,
             other => unreachable!("output flag {other} without a kind"),
         };
-        check_output(path, &kind).map_err(Fatal)?;
+        check_output(path, &kind).map_err(|e| Fatal(format!("{flag} {e}")))?;
     }
     Ok(())
 }

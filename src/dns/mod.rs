@@ -83,7 +83,7 @@ pub enum Data {
 }
 
 /// Why a question could not be answered. All of these are temporary for the check
-/// (SPEC §2.2: the draft's 450).
+/// (docs/design.md §2.2: the draft's 450).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
     ServFail,

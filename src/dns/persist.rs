@@ -1,4 +1,4 @@
-//! `--cache FILE`: DNS answers kept between runs (SPEC §4), so a nightly audit does not ask
+//! `--cache FILE`: DNS answers kept between runs (docs/design.md §4), so a nightly audit does not ask
 //! yesterday's questions again while their TTLs last — or, with `--cache-max-age`, for as
 //! long as the user accepts answers that old (an audit measures what a policy would have
 //! done, so an answer of last night is usually good enough, whatever its TTL).
@@ -71,7 +71,6 @@ const MAGIC_CSV: &str = "repudiate_dns_cache_v";
 /// never replaced; a cache of another version or a damaged one is still this tool's own,
 /// and is replaced. It is read back, so only a regular file will do.
 pub const KIND: Kind = Kind {
-    flag: "--cache",
     what: "a repudiate DNS cache (first line `repudiate_dns_cache_vVERSION,...`)",
     is_ours: is_cache,
     regular_only: true,

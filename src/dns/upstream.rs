@@ -20,7 +20,7 @@
 //!   answers one hop per query), or a loop: the chain is followed here, one question per hop,
 //!   up to [`MAX_CNAME_HOPS`] names; the end of the chain answers the question, and a loop,
 //!   a longer chain or a hop that fails is a failure. The whole chain is one question of the
-//!   policy's budget (SPEC §2.5).
+//!   policy's budget (docs/design.md §2.5).
 //!
 //! Names the resolver answers itself (RFC 6761: `localhost`, `invalid`, ...) reach no server,
 //! so their negative answers are taken as they are.

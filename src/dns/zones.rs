@@ -1,4 +1,4 @@
-//! `--zone FILE`: RFC 1035 master files consulted before DNS (SPEC §4), so a user can ask
+//! `--zone FILE`: RFC 1035 master files consulted before DNS (docs/design.md §4), so a user can ask
 //! "what if these domains published these records?". A name the files hold is answered
 //! from them (NODATA for a type they lack); a `MAIL-FROM.<domain>` name inside a loaded
 //! origin that the files do not hold is NXDOMAIN ("this domain has no policy"); any other

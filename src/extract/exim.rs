@@ -1,4 +1,4 @@
-//! Exim logs (SPEC §3): the arrival line `ID <= SENDER H=HOST (HELO) [IP]:PORT ... P=PROTO`
+//! Exim logs (docs/design.md §3): the arrival line `ID <= SENDER H=HOST (HELO) [IP]:PORT ... P=PROTO`
 //! holds the whole observation, so no join is needed. It comes from the mainlog
 //! (`2026-11-28 10:00:01[.123] [+0100] [[pid]] ID <= ...`) or through syslog
 //! (`host exim[pid]: ID <= ...`); both end up in [`message`].

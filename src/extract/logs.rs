@@ -3,7 +3,7 @@
 //! syslog prefix and is recognised by its timestamp. One [`LogExtractor`] reads a whole
 //! rotation set in order, so postfix records that straddle two files are still joined.
 //!
-//! Reading is cut in two (SPEC §7): [`LogLineParser::classify`] turns one line's bytes into
+//! Reading is cut in two (docs/design.md §7): [`LogLineParser::classify`] turns one line's bytes into
 //! a [`LogEvent`] without touching any state, so chunks of a log can be classified on many
 //! threads; [`LogExtractor::apply`] then runs the events in log order through the state that
 //! joins lines (postfix queue ids, sendmail AUTH marks). Most lines are dismissed by the
@@ -123,7 +123,7 @@ impl LogExtractor {
         }
     }
 
-    /// Counts each record once across every extractor sharing `seen` (SPEC §3); `job`
+    /// Counts each record once across every extractor sharing `seen` (docs/design.md §3); `job`
     /// tells this extractor's records from the others'.
     pub fn once_with(mut self, seen: Arc<Seen>, job: u32) -> Self {
         self.seen = Some((seen, job));

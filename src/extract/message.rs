@@ -1,4 +1,4 @@
-//! A stored message's header block to a [`Record`] (SPEC §3 "Stored messages"): D from the
+//! A stored message's header block to a [`Record`] (docs/design.md §3 "Stored messages"): D from the
 //! topmost `Return-Path` (else the mbox `From ` line), S from the first Received hop that is
 //! neither internal nor a mail fetch. mail-parser splits and unfolds the header fields; the
 //! Received syntax itself is read by [`super::received`].

@@ -34,7 +34,7 @@ pub enum NullSenderMode {
 /// internal), so tests and callers start from what a user gets.
 #[derive(Clone, Debug)]
 pub struct ExtractOptions {
-    /// The site's own relays and networks (SPEC: perimeter networks).
+    /// The site's own relays and networks (docs/design.md §3: perimeter networks).
     pub perimeter: Vec<IpNet>,
     /// Treat private/CGNAT/link-local/ULA clients as internal (default true).
     pub skip_private: bool,

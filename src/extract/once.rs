@@ -1,4 +1,4 @@
-//! Once per record across the files of one run (SPEC §3): the same log line reaches a run
+//! Once per record across the files of one run (docs/design.md §3): the same log line reaches a run
 //! through `mail.log` and `syslog`, `mail.info` and `mail.log`, `mail.log` and
 //! `mail.log.xz`. A record is known by the log line that completed it (time, host,
 //! program, pid, queue id and text, so the same line in two files is the same record) or,

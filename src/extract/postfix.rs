@@ -1,5 +1,5 @@
 //! Postfix logs: joins the `smtpd` line `QID: client=HOST[IP]` with the `qmgr` line
-//! `QID: from=<ADDR>, ...` by queue id (per host), as SPEC §3 describes.
+//! `QID: from=<ADDR>, ...` by queue id (per host), as docs/design.md §3 describes.
 //!
 //! Postscreen, dnsblog and TLS chatter outnumber the few lines that matter by orders of
 //! magnitude, so a line is dismissed on its service name and first bytes before anything

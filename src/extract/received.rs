@@ -1,5 +1,5 @@
 //! One `Received:` header value to a [`Hop`]: the connecting client's IP, its HELO name,
-//! and whether the hop was an authenticated submission or a mail fetch (SPEC §3).
+//! and whether the hop was an authenticated submission or a mail fetch (docs/design.md §3).
 //!
 //! One pass over words, comments and `;`, instead of SpamAssassin's per-MTA regexes: every
 //! syntax puts the client in the `from` clause, either inside its TCP-info comment or as the
@@ -474,7 +474,7 @@ mod tests {
     const VARIANTS: &str = include_str!("../../fixtures/received/received-variants.tsv");
     const SA_4_0_1: &str = include_str!("../../fixtures/received/received-variants.sa-4.0.1.tsv");
 
-    /// Where SPEC §3 deliberately differs from SpamAssassin 4.0.1.
+    /// Where docs/design.md §3 deliberately differs from SpamAssassin 4.0.1.
     const SA_IP_EXCEPTIONS: [(&str, &str); 1] = [(
         // SpamAssassin skips the fetch hop (and restarts its walk); we report the mailbox
         // server with `mail_fetch` so the walk can skip it itself.

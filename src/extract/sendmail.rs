@@ -1,4 +1,4 @@
-//! Sendmail logs (SPEC §3): one `QID: from=<ADDR>, size=..., nrcpts=N, ..., relay=HOST [IP]`
+//! Sendmail logs (docs/design.md §3): one `QID: from=<ADDR>, size=..., nrcpts=N, ..., relay=HOST [IP]`
 //! line per message carries both the envelope sender and the client, so no join by queue id
 //! is needed. What decides the skip reasons:
 //!

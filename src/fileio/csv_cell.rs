@@ -1,4 +1,4 @@
-//! Spreadsheet-safe CSV cells (SPEC §6, OWASP's CSV-injection rule), for every CSV the tool
+//! Spreadsheet-safe CSV cells (docs/design.md §6, OWASP's CSV-injection rule), for every CSV the tool
 //! writes: a spreadsheet — the reports' declared consumer — evaluates a cell starting with
 //! `=`, `+`, `-` or `@` as a formula (and may strip a leading tab or carriage return
 //! first), so such a cell is written with a leading `'`, which spreadsheets take as "this

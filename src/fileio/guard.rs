@@ -1,4 +1,4 @@
-//! The checks that keep a flag from destroying a file it does not own (SPEC §6), made before
+//! The checks that keep a flag from destroying a file it does not own (docs/design.md §6), made before
 //! a run reads any input, so a refused output costs nothing:
 //! - an existing file is replaced only when it is empty or already holds what the flag
 //!   writes (each format says how it recognises itself: [`Kind::is_ours`]); a cache file
@@ -18,8 +18,6 @@ use std::path::Path;
 /// What an output flag writes, for recognising a file it may replace.
 #[derive(Clone, Copy, Debug)]
 pub struct Kind {
-    /// The flag, for messages: `--cache`.
-    pub flag: &'static str,
     /// What it writes, for messages: `a repudiate DNS cache`.
     pub what: &'static str,
     /// Whether the first bytes of an existing file (up to [`PREFIX`]) are of this kind.
@@ -32,9 +30,9 @@ pub struct Kind {
 pub const PREFIX: usize = 4096;
 
 /// Whether `path` may be written as `kind` (see the module doc); the error says why not,
-/// naming the flag and the file.
+/// naming the file (the command layer adds the flag).
 pub fn check_output(path: &Path, kind: &Kind) -> Result<(), String> {
-    let refuse = |why: String| format!("{} {}: {why}", kind.flag, path.display());
+    let refuse = |why: String| format!("{}: {why}", path.display());
     check_links(path, effective_uid()).map_err(refuse)?;
     let meta = match fs::metadata(path) {
         Ok(meta) => meta,
@@ -138,14 +136,12 @@ mod tests {
     }
 
     const CACHE: Kind = Kind {
-        flag: "--cache",
         what: "a test cache",
         is_ours: starts_with_magic,
         regular_only: true,
     };
     const REPORT: Kind = Kind {
         regular_only: false,
-        flag: "-o",
         ..CACHE
     };
 
@@ -161,7 +157,7 @@ mod tests {
         fs::write(p("notes.txt"), "my notes\nkeep them\n").unwrap();
         let err = check_output(&p("notes.txt"), &CACHE).unwrap_err();
         assert!(
-            err.starts_with("--cache ")
+            !err.starts_with("--")
                 && err.contains("notes.txt: the file exists and is not a test cache")
                 && err.contains("\"my notes\""),
             "{err}"

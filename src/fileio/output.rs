@@ -1,5 +1,5 @@
 //! Output files are written to a temporary file beside the target and renamed into place,
-//! so a killed run never leaves a half-written report (SPEC §6). Two exceptions keep the
+//! so a killed run never leaves a half-written report (docs/design.md §6). Two exceptions keep the
 //! rename from doing harm: a target that is not a regular file (`/dev/null`, `/dev/stdout`,
 //! a FIFO) is written directly — renaming over it would replace the device with a file — and
 //! a symlink is followed, so the file it points to is replaced, not the link. Without a path

@@ -1,11 +1,11 @@
-//! Compressed inputs (SPEC §3): gzip (multi-member too, as `cat a.gz b.gz` and some log
+//! Compressed inputs (docs/design.md §3): gzip (multi-member too, as `cat a.gz b.gz` and some log
 //! rotators write; bytes after the last member ignored, as gzip does), zstd, bzip2 and xz
 //! are recognised by their magic bytes, never by file name, and decompressed as a stream so
 //! memory does not follow file size. A truncated or corrupt file surfaces as a read error
 //! naming the input; what was read before it is kept.
 //!
 //! Decoding runs on a thread of its own ([`on_own_thread`]) that hands blocks to the reader
-//! through a bounded channel (SPEC §7), so decompressing and parsing overlap and a parser
+//! through a bounded channel (docs/design.md §7), so decompressing and parsing overlap and a parser
 //! thread never waits on a slow decoder more than the channel allows.
 
 use std::io::{self, Read};

@@ -1,4 +1,4 @@
-//! Input formats and their detection from a file's first bytes (SPEC §3); `--format`
+//! Input formats and their detection from a file's first bytes (docs/design.md §3); `--format`
 //! overrides. Detection looks at content, never at file names, because rotated and
 //! exported files are named anything.
 

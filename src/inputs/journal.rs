@@ -1,4 +1,4 @@
-//! `journalctl -o json` (and `-o json-seq`) read as a mail log (SPEC §3): each object is
+//! `journalctl -o json` (and `-o json-seq`) read as a mail log (docs/design.md §3): each object is
 //! turned back into the syslog line it stands for, `TIME HOST IDENT[PID]: MESSAGE` with an
 //! RFC 3339 UTC time, and the log reader takes it from there, so joins, rotation sets and
 //! once-per-record counting work exactly as for `/var/log/mail.log`.

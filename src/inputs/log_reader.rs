@@ -1,4 +1,4 @@
-//! The bulk reader of one MTA log (SPEC §7): parses one file on every core while postfix
+//! The bulk reader of one MTA log (docs/design.md §7): parses one file on every core while postfix
 //! queue-id joins stay exactly as if the lines had been read one by one.
 //!
 //! The log is read in windows of a few megabytes cut at line ends (so memory does not follow

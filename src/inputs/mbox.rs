@@ -1,4 +1,4 @@
-//! The project's own mbox splitter (SPEC §3). mail-parser's iterator splits on every line
+//! The project's own mbox splitter (docs/design.md §3). mail-parser's iterator splits on every line
 //! that starts with `From `; here a `From ` line starts a message only at the start of the
 //! file or after an empty line, and only when it ends in a date (a time and a year), so an
 //! unquoted `From the warehouse: ...` paragraph in a body stays in the body. Only

@@ -1,4 +1,4 @@
-//! One large plain mbox file read as byte ranges in parallel (SPEC §7): splitting is a
+//! One large plain mbox file read as byte ranges in parallel (docs/design.md §7): splitting is a
 //! quarter of the work, so one sequential splitter would cap what a second core can give.
 //!
 //! Each range starts at the first separator (a dated `From ` line after a blank line) from

@@ -1,6 +1,6 @@
 //! Inputs: expands paths, opens each file, detects its format and streams it through the
 //! matching extractor into a per-input [`Tally`]. Files are read in parallel (rayon); a file
-//! that fails is named in an [`InputError`] and the others are still read (SPEC §6).
+//! that fails is named in an [`InputError`] and the others are still read (docs/design.md §6).
 
 pub mod decompress;
 pub mod detect;
@@ -658,7 +658,7 @@ struct MboxBatch {
 }
 
 /// One mbox file: split sequentially (cheap, memmem), header blocks parsed in parallel one
-/// batch at a time while the next batch is split (SPEC §7). Records are added in file
+/// batch at a time while the next batch is split (docs/design.md §7). Records are added in file
 /// order, so `--strict` stops at the same message as a sequential read. A large plain mbox
 /// file read without `--strict` goes by byte ranges instead ([`mbox_ranges`]).
 fn read_mbox(

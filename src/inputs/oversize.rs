@@ -1,4 +1,4 @@
-//! Bounded memory for long lines (SPEC §7, issue 14.3): a line or header block longer than
+//! Bounded memory for long lines (docs/design.md §7, issue 14.3): a line or header block longer than
 //! `--max-line-bytes` is skipped as `oversized` without ever being held whole, and the input
 //! remembers where the first one was, so the run can name the file and byte offset.
 //!

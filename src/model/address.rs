@@ -1,4 +1,4 @@
-//! Envelope addresses to sender domains (SPEC §3 "Domain normalisation"): the part after
+//! Envelope addresses to sender domains (docs/design.md §3 "Domain normalisation"): the part after
 //! the last `@` outside quotes, source routes dropped, trailing dot removed, lowercased,
 //! IDN to A-labels. Anything that is not a host name becomes [`Sender::Malformed`], a
 //! permanent condition reported as `unknown`, never a DNS failure.

@@ -15,7 +15,7 @@ pub struct PairRow {
     /// Messages known to be authenticated (DKIM-aligned in DMARC reports); `None` when the
     /// input cannot tell.
     pub authenticated: Option<u64>,
-    /// SPF's result for the pair (SPEC §2b); `None` for null-sender and unknown rows, and
+    /// SPF's result for the pair (docs/design.md §2b); `None` for null-sender and unknown rows, and
     /// with `--no-spf`.
     pub spf: Option<SpfResult>,
 }

@@ -1,4 +1,4 @@
-//! SPF results (RFC 7208 §2.6) as the reports spell them (SPEC §2b).
+//! SPF results (RFC 7208 §2.6) as the reports spell them (docs/design.md §2b).
 
 /// The result of SPF's `check_host()` for a pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,4 +1,4 @@
-//! The MAIL-FROM verdicts of SPEC §2, and their report spellings (here and nowhere else).
+//! The MAIL-FROM verdicts of docs/design.md §2, and their report spellings (here and nowhere else).
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Verdict {

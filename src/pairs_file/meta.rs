@@ -1,5 +1,5 @@
 //! The sidecar of a pairs file (`pairs.csv` → `pairs.csv.meta`): what the pairs were made
-//! from, so that merging `scan` files is lossless (SPEC §7, issue 13). It holds the skipped
+//! from, so that merging `scan` files is lossless (docs/design.md §7, issue 13). It holds the skipped
 //! records by reason and the inputs read, which the pairs rows cannot carry without
 //! breaking the CSV for spreadsheets (a comment row would be a data row to them). An audit
 //! over merged scans adds these up and reports the totals one audit over all logs would.

@@ -1,4 +1,4 @@
-//! The MAIL-FROM check of SPEC §2 as pure logic over [`Lookup`]: MX at `MAIL-FROM.D`, the
+//! The MAIL-FROM check of docs/design.md §2 as pure logic over [`Lookup`]: MX at `MAIL-FROM.D`, the
 //! client's address family at each target, delegation through `MAIL-FROM.T` (the critique's
 //! recursion) breadth-first by preference then name, with a visited set, a depth limit and a
 //! per-evaluation lookup budget. Each distinct (name, type) counts once against the budget
@@ -41,11 +41,11 @@ pub struct PolicyConfig {
     pub eval_timeout: Duration,
     /// Keep every step for `check`; audits leave it off.
     pub trace: bool,
-    /// Evaluate SPF beside the MAIL-FROM check (SPEC §2b); `--no-spf` turns it off.
+    /// Evaluate SPF beside the MAIL-FROM check (docs/design.md §2b); `--no-spf` turns it off.
     pub spf: bool,
 }
 
-/// SPEC §2.5's limits when none are given; `config::defaults` offers them to the flags.
+/// docs/design.md §2.5's limits when none are given; `config::defaults` offers them to the flags.
 pub const DEFAULT_MAX_DEPTH: u32 = 10;
 pub const DEFAULT_MAX_LOOKUPS: u32 = 100;
 pub const DEFAULT_EVAL_TIMEOUT: Duration = Duration::from_secs(20);

@@ -55,7 +55,7 @@ pub async fn verdict_for<L: Lookup>(dns: &L, cfg: &PolicyConfig, key: &PairKey) 
     evaluate(dns, domain, ip, cfg).await
 }
 
-/// SPF for an audit's pair (SPEC §2b): `check_host(S, D, postmaster@D)` with the HELO
+/// SPF for an audit's pair (docs/design.md §2b): `check_host(S, D, postmaster@D)` with the HELO
 /// unknown. `None` where the pair has no verdict of its own to set it beside (the null
 /// sender, no or a malformed sender, no client address) and with `--no-spf`.
 pub async fn spf_for<L: Lookup>(

@@ -1,6 +1,6 @@
 //! The site's own relays (`--perimeter`) and the forwarders it trusts (`--forwarder`), given
 //! as addresses, networks or host names, turned into the always-permitted part of every
-//! policy (SPEC §2.3). Host names are resolved once, through the same lookup as the policy
+//! policy (docs/design.md §2.3). Host names are resolved once, through the same lookup as the policy
 //! (zone files first): a name that does not resolve is an error, because every verdict would
 //! silently depend on it.
 

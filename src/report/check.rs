@@ -1,4 +1,4 @@
-//! `repudiate check`'s explanation of one verdict (SPEC §5): the verdict, the rule that
+//! `repudiate check`'s explanation of one verdict (docs/design.md §5): the verdict, the rule that
 //! decided, and every DNS question the evaluation asked — its answer or error, TTL, where the
 //! answer came from (zone file, cache, DNS), its delegation depth and its number against
 //! `--max-lookups`.
@@ -9,7 +9,7 @@
 //! (each step's `#N` keeps the order they were asked in). For machines, `--format csv` gives
 //! one row per question with the verdict columns repeated, and the parent's number.
 //!
-//! SPF's evaluation of the same client (SPEC §2b) follows as a second tree: each record,
+//! SPF's evaluation of the same client (docs/design.md §2b) follows as a second tree: each record,
 //! each term in the order evaluated, the lookups a term made with their answers, and the
 //! term that decided, indented by `include`/`redirect` level. The CSV carries its result in
 //! the `spf` column of every row.

@@ -1,4 +1,4 @@
-//! The domain summary CSV of SPEC §5 (`--summary`): one row per sender domain, so a
+//! The domain summary CSV of docs/design.md §5 (`--summary`): one row per sender domain, so a
 //! spreadsheet shows at a glance which domains would lose mail. Every domain column value of
 //! the pairs CSV gets a row (`<>` for the null sender, empty when no sender was recorded), so
 //! the `messages` column adds up to the report's total; `null-sender` and `unknown` messages
@@ -19,7 +19,6 @@ use crate::pairs_file::csv_writer;
 
 /// What `--summary` writes, so an existing file of another kind is never replaced.
 pub const KIND: Kind = Kind {
-    flag: "--summary",
     what: "a repudiate summary (first line `domain,messages,pairs,...`)",
     is_ours: is_summary,
     regular_only: false,

@@ -1,4 +1,4 @@
-//! The history CSV of SPEC §5 (`--history`): one row per run, so a nightly cron job builds a
+//! The history CSV of docs/design.md §5 (`--history`): one row per run, so a nightly cron job builds a
 //! time series of the repudiated share. The header is written when the file is new or empty.
 //!
 //! Appending safely: the row is not appended in place. Under the run's output lock
@@ -23,7 +23,6 @@ use crate::pairs_file::csv_writer;
 /// What `--history` writes, so an existing file of another kind is never extended or
 /// replaced (`append` checks the whole header line again under the lock).
 pub const KIND: Kind = Kind {
-    flag: "--history",
     what: "a repudiate history (first line `run_at,inputs,messages,...`)",
     is_ours: is_history,
     regular_only: false,

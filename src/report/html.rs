@@ -22,7 +22,6 @@ pub const MAX_LISTED: usize = 50;
 /// What `--html` writes, so an existing file of another kind is never replaced: a page this
 /// tool wrote carries its title near the top.
 pub const KIND: Kind = Kind {
-    flag: "--html",
     what: "a repudiate HTML report",
     is_ours: is_report,
     regular_only: false,

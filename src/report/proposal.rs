@@ -15,7 +15,6 @@ const FIRST_LINE: &str =
 
 /// What `propose -o` writes, so an existing file of another kind is never replaced.
 pub const KIND: Kind = Kind {
-    flag: "--output",
     what: "a zone fragment written by `repudiate propose`",
     is_ours: is_proposal,
     regular_only: false,

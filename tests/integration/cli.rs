@@ -2,7 +2,7 @@
 //! `fixtures/` with a `cmd` file: its arguments, inputs beside it, `expected.csv` the exact
 //! standard output; `{out}` in `cmd` is a fresh folder, and each file in the case's
 //! `expected-out/` must equal the file of that name written there), byte-identical reruns,
-//! merging scan files, and SPEC §6 exit codes.
+//! merging scan files, and docs/design.md §6 exit codes.
 
 use std::fs;
 use std::path::{Path, PathBuf};

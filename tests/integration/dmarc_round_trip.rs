@@ -347,7 +347,7 @@ fn bad_reports_are_named_and_the_rest_is_read() {
     );
 }
 
-/// `propose -o` replaces only a fragment it wrote itself (SPEC §6).
+/// `propose -o` replaces only a fragment it wrote itself (docs/design.md §6).
 #[test]
 fn propose_replaces_only_its_own_fragment() {
     let tmp = tempfile::tempdir().unwrap();

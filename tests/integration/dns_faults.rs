@@ -1,5 +1,5 @@
 //! DNS faults over real sockets, through the built binary: each fault of the in-process
-//! server (`tests/integration/support/dns_server.rs`) must end in the verdict SPEC §2 names, with the
+//! server (`tests/integration/support/dns_server.rs`) must end in the verdict docs/design.md §2 names, with the
 //! failed question in the CSV's `reason` column; a DNS failure never becomes `repudiated`
 //! or `no-policy`. Then the work bounds, counted at the server: a policy fanning out to
 //! hundreds of names stays within `--max-lookups`, a slow server is cut off by

@@ -1,4 +1,4 @@
-//! Every verdict of SPEC §2, reached through the real resolution stack (`Dns` + `Upstream`
+//! Every verdict of docs/design.md §2, reached through the real resolution stack (`Dns` + `Upstream`
 //! on hickory-resolver) over UDP and TCP sockets to the in-process test server, with its
 //! fault injection; plus one audit through the built binary.
 //!
@@ -91,7 +91,7 @@ async fn direct_relay_matches_in_the_clients_family_only() {
     assert_eq!(srv.queries_for("out.direct.test", "AAAA"), 1);
     assert_eq!(srv.queries_for("out.direct.test", "A"), 0);
 
-    // An IPv4-mapped client is IPv4 (SPEC §2.4): only A may be asked.
+    // An IPv4-mapped client is IPv4 (docs/design.md §2.4): only A may be asked.
     srv.reset_counts();
     let dns = stack(&srv, 1);
     let e = eval(&dns, "direct.test", "::ffff:192.0.2.10", &cfg).await;

@@ -1,4 +1,4 @@
-//! Outputs that cannot hurt their reader or destroy data (issue 14, SPEC §6), through the
+//! Outputs that cannot hurt their reader or destroy data (issue 14, docs/design.md §6), through the
 //! built binary: spreadsheet-safe CSV cells in every CSV the tool writes, read back raw when
 //! a pairs file is given as input again.
 

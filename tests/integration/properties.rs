@@ -1,4 +1,4 @@
-//! Property tests for SPEC §6 "never panic on any input bytes": every reader and extractor is
+//! Property tests for docs/design.md §6 "never panic on any input bytes": every reader and extractor is
 //! fed arbitrary bytes, token soups and mutated real lines (bytes flipped, inserted, deleted;
 //! NUL, CR and invalid UTF-8 spliced in; very long tokens), and checked for invariants that a
 //! bug would break — not only "no panic" — plus generated well-formed inputs whose exact

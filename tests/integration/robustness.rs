@@ -1,4 +1,4 @@
-//! SPEC §6 through the built binary: hostile files that must neither crash nor stall a run.
+//! docs/design.md §6 through the built binary: hostile files that must neither crash nor stall a run.
 //! A 20 MB header line (in a message and in an mbox, with the child's peak memory measured),
 //! 20,000 Received headers, NUL bytes, cut compressed files, an empty file, files that cannot
 //! be read even by root, an unrecognised file, and `--strict`. Each failing input is named on
@@ -70,7 +70,7 @@ fn messages(out: &Output, domain_ip: &str) -> Option<u64> {
     })
 }
 
-/// Asserts the SPEC §6 outcome for a bad input beside a good one: exit 2, the bad file named
+/// Asserts the docs/design.md §6 outcome for a bad input beside a good one: exit 2, the bad file named
 /// with `reason` on standard error, the good file's pairs in the report.
 fn assert_named_failure(out: &Output, name: &str, reason: &str) {
     let err = stderr(out);

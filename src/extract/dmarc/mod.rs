@@ -1,4 +1,4 @@
-//! DMARC aggregate (RUA) reports (SPEC §3, RFC 7489 and RFC 9990): each `<record>` is a
+//! DMARC aggregate (RUA) reports (docs/design.md §3, RFC 7489 and RFC 9990): each `<record>` is a
 //! (sender domain, source IP) pair with a message count and the part of it known to be
 //! authenticated. A domain owner's reports are the owner's own view of who sends mail in
 //! their name, so they feed the same pairs, verdicts and reports as archives and logs.

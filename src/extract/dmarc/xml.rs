@@ -207,7 +207,7 @@ fn value(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The rules of SPEC §3 for one record.
+/// The rules of docs/design.md §3 for one record.
 fn row(record: &XmlRecord, strict_dkim: bool) -> ReportRow {
     let malformed = ReportRow::Skipped(SkipReason::Malformed);
     let Some(row) = &record.row else {

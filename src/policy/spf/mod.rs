@@ -1,4 +1,4 @@
-//! SPF (RFC 7208) beside the MAIL-FROM check (SPEC §2b): `check_host()` as pure logic over
+//! SPF (RFC 7208) beside the MAIL-FROM check (docs/design.md §2b): `check_host()` as pure logic over
 //! the same [`Lookup`] as the MAIL-FROM policy, so SPF answers come through the same zone
 //! files, caches, `--offline` and statistics. Everything of §4–§7 except fetching `exp=`
 //! text. The limits are RFC 7208's and fixed: 10 DNS-querying terms, 2 void lookups, 10

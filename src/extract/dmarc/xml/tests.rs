@@ -1,4 +1,4 @@
-//! Each rule of SPEC §3 "DMARC aggregate reports" against the hand-written fixtures.
+//! Each rule of docs/design.md §3 "DMARC aggregate reports" against the hand-written fixtures.
 
 use super::*;
 use crate::extract::dmarc::{MAX_REPORT_BYTES, read_reports, reports_in_message};
