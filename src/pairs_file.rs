@@ -7,7 +7,7 @@
 //! only the first three columns matter and the domain is normalised again, so hand-edited
 //! files are safe.
 
-pub mod meta;
+pub(crate) mod meta;
 
 use std::cmp::Ordering;
 use std::io::{self, BufRead, Write};
@@ -135,7 +135,7 @@ fn ip_column(ip: Option<IpAddr>) -> String {
 }
 
 /// The crate's one CSV writer: `\n` line ends, every cell spreadsheet-safe
-/// ([`crate::fileio::csv_cell`]).
+/// (`fileio::csv_cell`).
 pub fn csv_writer(out: &mut dyn Write) -> SafeWriter<&mut dyn Write> {
     SafeWriter::new(
         csv::WriterBuilder::new()

@@ -3,15 +3,15 @@
 //! and hickory-resolver. Outcomes are typed: "no records" is never confused with a failure,
 //! because the policy turns the first into `no-policy` and the second into `tempfail`.
 
-pub mod cache;
-pub mod diagnose;
-pub mod exchange;
+pub(crate) mod cache;
+pub(crate) mod diagnose;
+pub(crate) mod exchange;
 pub mod health;
-pub mod occupancy;
+pub(crate) mod occupancy;
 pub mod persist;
 pub mod upstream;
 pub mod wire;
-pub mod zone_error;
+pub(crate) mod zone_error;
 pub mod zones;
 
 use std::borrow::Cow;

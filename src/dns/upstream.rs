@@ -1,5 +1,5 @@
 //! The network side: hickory-resolver pointed at `--nameserver`s (or the system
-//! configuration), its own cache off because [`super::cache`] is the run's single cache, and
+//! configuration), its own cache off because `dns::cache` is the run's single cache, and
 //! every error mapped to a typed [`Outcome`] in this one place.
 //!
 //! No reply is data unless it answers the question asked: every answer record must be of
@@ -12,7 +12,7 @@
 //! - a reply to another question, or with answer records for another owner or of another
 //!   type: hickory drops the first over UDP but takes it over its TCP retry, then discards
 //!   the foreign records, leaving "no records, NOERROR". The question is therefore asked
-//!   once more with [`super::exchange`], where the reply is seen whole: if it answers another
+//!   once more with `dns::exchange`, where the reply is seen whole: if it answers another
 //!   question or holds records of another owner or type, the answer is a failure; if it
 //!   matches and is still empty, the negative answer stands — a server such as dnsmasq
 //!   leaves the SOA out of a real NODATA.

@@ -40,7 +40,7 @@ const RECV_BUFFER: usize = 4 << 20;
 /// nearly all 65,536 IDs of that socket are in flight.
 const ID_TRIES: usize = 64;
 
-/// Where and how patiently to ask, as [`super::exchange::Exchange`]: the nameservers in
+/// Where and how patiently to ask, as `dns::exchange::Exchange`: the nameservers in
 /// order, the per-try timeout, the tries.
 pub struct Wire {
     servers: Vec<SocketAddr>,

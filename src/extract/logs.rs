@@ -135,7 +135,9 @@ impl LogExtractor {
         &self.parser
     }
 
-    /// Feeds one line (without its line ending).
+    /// Feeds one line (without its line ending). The binary reads logs in bulk
+    /// (`inputs::log_reader`); this line-by-line path is part of the library API the fuzz
+    /// targets and property tests use as the reference the bulk reader must match.
     pub fn feed(&mut self, text: &str, emit: &mut dyn FnMut(Record)) {
         if let Some(event) = self.parser.classify(text.as_bytes()) {
             self.apply(event, emit);

@@ -6,7 +6,7 @@ pub mod dmarc;
 pub mod exim;
 pub mod log_time;
 pub mod logs;
-pub mod malformed;
+pub(crate) mod malformed;
 pub mod message;
 pub mod once;
 pub mod postfix;

@@ -370,6 +370,8 @@ impl PostfixJoiner {
     }
 
     /// Feeds one postfix line (`line.program` starts with `postfix`) written at `time`.
+    /// The binary applies pre-classified events ([`Self::apply`]); this line-by-line path is
+    /// part of the library API the property tests use.
     pub fn feed(
         &mut self,
         line: &SyslogLine<'_>,

@@ -36,7 +36,8 @@ pub struct RawSyslogLine<'a> {
 }
 
 impl<'a> RawSyslogLine<'a> {
-    /// Views the parts of a [`SyslogLine`] as bytes.
+    /// Views the parts of a [`SyslogLine`] as bytes. Part of the library API the fuzz
+    /// targets use to compare the byte splitter with the text one.
     pub fn of(line: &SyslogLine<'a>) -> Self {
         RawSyslogLine {
             host: line.host.as_bytes(),

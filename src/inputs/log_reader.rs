@@ -22,11 +22,24 @@ use crate::aggregate::Tally;
 use crate::extract::logs::{LogEvent, LogExtractor, LogLineParser};
 use crate::model::{Record, SkipReason};
 
-/// Bytes read per window; two windows are alive at a time (one applied, one parsed). Unit
-/// tests use small windows so that small inputs cross many borders.
-const WINDOW: usize = if cfg!(test) { 64 << 10 } else { 1 << 20 };
-/// Bytes per chunk: enough chunks per window for the threads to balance their work.
-const CHUNK: usize = if cfg!(test) { 4 << 10 } else { 64 << 10 };
+/// How the log is cut: the same code runs with every size, so unit tests pass small ones
+/// (and small inputs cross many borders) while the binary uses [`Sizes::default`].
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    /// Bytes read per window; two windows are alive at a time (one applied, one parsed).
+    window: usize,
+    /// Bytes per chunk: enough chunks per window for the threads to balance their work.
+    chunk: usize,
+}
+
+impl Default for Sizes {
+    fn default() -> Self {
+        Sizes {
+            window: 1 << 20,
+            chunk: 64 << 10,
+        }
+    }
+}
 
 /// Why reading stopped early.
 #[derive(Debug)]
@@ -95,6 +108,18 @@ pub fn read_log<R: Read + Send>(
     strict: bool,
     limit: &mut LineLimit,
 ) -> Result<(), Stop> {
+    read_log_in(reader, log, tally, strict, limit, Sizes::default())
+}
+
+/// [`read_log`] with the window and chunk sizes given.
+fn read_log_in<R: Read + Send>(
+    reader: R,
+    log: &mut LogExtractor,
+    tally: &mut Tally,
+    strict: bool,
+    limit: &mut LineLimit,
+    sizes: Sizes,
+) -> Result<(), Stop> {
     let parser = log.parser().clone();
     let max_line = limit.max;
     let mut applier = Applier {
@@ -108,16 +133,24 @@ pub fn read_log<R: Read + Send>(
     let reader = &mut source;
     // Two buffers take turns: one holds the window being applied, the other is filled.
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    let mut current = window(&parser, reader, &mut a, &[], max_line);
+    let cut = Cut { max_line, sizes };
+    let mut current = window(&parser, reader, &mut a, &[], cut);
     loop {
-        let Some(next) = applier.step(&parser, reader, current, &mut b, max_line)? else {
+        let Some(next) = applier.step(&parser, reader, current, &mut b, cut)? else {
             return Ok(());
         };
-        let Some(after) = applier.step(&parser, reader, next, &mut a, max_line)? else {
+        let Some(after) = applier.step(&parser, reader, next, &mut a, cut)? else {
             return Ok(());
         };
         current = after;
     }
+}
+
+/// Where lines and windows are cut: the longest line kept, and the window and chunk sizes.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    max_line: usize,
+    sizes: Sizes,
 }
 
 /// The sequential side: the extractor, the tally and the line count so far.
@@ -138,7 +171,7 @@ impl Applier<'_> {
         reader: &mut Source<R>,
         current: Window<'_>,
         next: &'n mut Vec<u8>,
-        max_line: usize,
+        cut: Cut,
     ) -> Result<Option<Window<'n>>, Stop> {
         let Window {
             chunks,
@@ -149,7 +182,7 @@ impl Applier<'_> {
         let more = matches!(end, End::More);
         let (applied, next) = rayon::join(
             || self.apply(chunks),
-            || more.then(|| window(parser, reader, next, tail, max_line)),
+            || more.then(|| window(parser, reader, next, tail, cut)),
         );
         applied?;
         if let Some(offset) = oversized {
@@ -217,10 +250,10 @@ fn window<'a, R: Read>(
     source: &mut Source<R>,
     buf: &'a mut Vec<u8>,
     tail: &[u8],
-    max_line: usize,
+    cut: Cut,
 ) -> Window<'a> {
     let base = source.read - tail.len() as u64;
-    let filled = fill(source, buf, tail, max_line);
+    let filled = fill(source, buf, tail, cut);
     let buf: &'a [u8] = &buf[..filled.len];
     let complete = match (&filled.end, filled.oversized_at) {
         (_, Some(line_start)) => line_start,
@@ -228,7 +261,7 @@ fn window<'a, R: Read>(
         (End::More | End::Err(_), None) => memchr::memrchr(b'\n', buf).map_or(0, |nl| nl + 1),
     };
     Window {
-        chunks: classify(parser, &buf[..complete], base, max_line),
+        chunks: classify(parser, &buf[..complete], base, cut),
         tail: &buf[complete..],
         end: filled.end,
         oversized: filled.oversized_at.map(|at| base + at as u64),
@@ -244,19 +277,15 @@ struct Filled {
     oversized_at: Option<usize>,
 }
 
-/// Fills `buf` with `tail` and then up to [`WINDOW`] bytes, and on until the window holds a
+/// Fills `buf` with `tail` and then up to a window's bytes, and on until the window holds a
 /// line end (a line longer than a window makes it grow, up to `max_line`) or the input
 /// ends. The buffer stays initialised between windows and grows by doubling from one
 /// chunk, so a small log costs a small buffer and no window is zeroed twice.
-fn fill<R: Read>(
-    source: &mut Source<R>,
-    buf: &mut Vec<u8>,
-    tail: &[u8],
-    max_line: usize,
-) -> Filled {
+fn fill<R: Read>(source: &mut Source<R>, buf: &mut Vec<u8>, tail: &[u8], cut: Cut) -> Filled {
+    let Cut { max_line, sizes } = cut;
     let mut filled = tail.len();
-    if buf.len() < filled + CHUNK {
-        buf.resize(filled + CHUNK, 0);
+    if buf.len() < filled + sizes.chunk {
+        buf.resize(filled + sizes.chunk, 0);
     }
     buf[..filled].copy_from_slice(tail);
     // The start of the line the buffer ends in, as far as `scanned` bytes tell.
@@ -275,7 +304,7 @@ fn fill<R: Read>(
                     oversized_at: Some(line_start),
                 };
             }
-            if filled >= WINDOW && line_start > 0 {
+            if filled >= sizes.window && line_start > 0 {
                 return Filled {
                     len: filled,
                     end: End::More,
@@ -337,18 +366,15 @@ impl<R: Read> Read for Source<R> {
 
 /// Cuts complete lines into chunks at line ends and classifies the chunks in parallel;
 /// the result keeps the chunks in file order. `text` starts at offset `base` of the input.
-fn classify<'a>(
-    parser: &LogLineParser,
-    text: &'a [u8],
-    base: u64,
-    max_line: usize,
-) -> Vec<Chunk<'a>> {
-    let mut pieces = Vec::with_capacity(text.len() / CHUNK + 1);
+fn classify<'a>(parser: &LogLineParser, text: &'a [u8], base: u64, cut: Cut) -> Vec<Chunk<'a>> {
+    let Cut { max_line, sizes } = cut;
+    let chunk = sizes.chunk;
+    let mut pieces = Vec::with_capacity(text.len() / chunk + 1);
     let mut start = 0;
     while start < text.len() {
-        let end = match text.get(start + CHUNK..) {
+        let end = match text.get(start + chunk..) {
             Some(rest) => {
-                memchr::memchr(b'\n', rest).map_or(text.len(), |nl| start + CHUNK + nl + 1)
+                memchr::memchr(b'\n', rest).map_or(text.len(), |nl| start + chunk + nl + 1)
             }
             None => text.len(),
         };
@@ -427,6 +453,14 @@ mod tests {
     use crate::model::PairKey;
     use crate::model::Sender;
 
+    /// Small windows, so that small inputs cross many chunk and window borders.
+    const WINDOW: usize = 64 << 10;
+    const CHUNK: usize = 4 << 10;
+    const SMALL: Sizes = Sizes {
+        window: WINDOW,
+        chunk: CHUNK,
+    };
+
     /// A reader that hands out at most `step` bytes per call and fails after `fail_at`.
     struct Trickle {
         data: Vec<u8>,
@@ -493,12 +527,13 @@ mod tests {
             step,
             fail_at,
         };
-        let result = read_log(
+        let result = read_log_in(
             reader,
             &mut log,
             &mut bulk,
             strict,
             &mut LineLimit::new(1 << 30),
+            SMALL,
         );
         log.finish(&mut |r| bulk.add(r));
         match (result, expected_stop) {
@@ -521,12 +556,13 @@ mod tests {
         }
         let mut t = Tally::default();
         let mut log = LogExtractor::new(ExtractOptions::default());
-        read_log(
+        read_log_in(
             data.as_bytes(),
             &mut log,
             &mut t,
             false,
             &mut LineLimit::new(1 << 30),
+            SMALL,
         )
         .unwrap();
         let key = PairKey {
@@ -550,12 +586,13 @@ mod tests {
         data.extend((4_000..4_100).map(message));
         both(data.as_bytes(), usize::MAX, None, true);
         let mut log = LogExtractor::new(ExtractOptions::default());
-        let stop = read_log(
+        let stop = read_log_in(
             data.as_bytes(),
             &mut log,
             &mut Tally::default(),
             true,
             &mut LineLimit::new(1 << 30),
+            SMALL,
         );
         assert!(
             matches!(stop, Err(Stop::Malformed { line, .. }) if line == first_bad),
@@ -609,12 +646,13 @@ mod tests {
         let short: String = [message(1), message(2), message(3)].concat();
         let mut expected = Tally::default();
         let mut log = LogExtractor::new(ExtractOptions::default());
-        read_log(
+        read_log_in(
             short.as_bytes(),
             &mut log,
             &mut expected,
             false,
             &mut LineLimit::new(limit),
+            SMALL,
         )
         .unwrap();
         log.finish(&mut |r| expected.add(r));
@@ -629,7 +667,7 @@ mod tests {
                 step,
                 fail_at: None,
             };
-            read_log(reader, &mut log, &mut t, false, &mut seen).unwrap();
+            read_log_in(reader, &mut log, &mut t, false, &mut seen, SMALL).unwrap();
             log.finish(&mut |r| t.add(r));
             assert_eq!(t.pairs, expected.pairs, "step {step}");
             assert_eq!(t.skipped, expected.skipped, "step {step}");
@@ -637,12 +675,13 @@ mod tests {
             assert_eq!(seen.oversized.first_offset, Some(first));
         }
         let mut log = LogExtractor::new(ExtractOptions::default());
-        let stop = read_log(
+        let stop = read_log_in(
             data.as_bytes(),
             &mut log,
             &mut Tally::default(),
             true,
             &mut LineLimit::new(limit),
+            SMALL,
         );
         assert!(
             matches!(stop, Err(Stop::Oversized { offset }) if offset == first),
@@ -651,12 +690,13 @@ mod tests {
         // No limit at all (the largest one): every line is kept, and nothing overflows.
         let mut log = LogExtractor::new(ExtractOptions::default());
         let mut unlimited = LineLimit::new(usize::MAX);
-        read_log(
+        read_log_in(
             data.as_bytes(),
             &mut log,
             &mut Tally::default(),
             false,
             &mut unlimited,
+            SMALL,
         )
         .unwrap();
         assert_eq!(unlimited.oversized.count, 0);

@@ -120,8 +120,8 @@ impl<R: Read> MboxReader<R> {
         Self::with_buffer(reader, READ_BYTES)
     }
 
-    /// A reader whose window starts at `bytes` (tests use tiny windows to reach every
-    /// refill path).
+    /// A reader whose window starts at `bytes` ([`Self::new`] uses the production size;
+    /// tests and the fuzz targets use tiny windows to reach every refill path).
     pub fn with_buffer(reader: R, bytes: usize) -> Self {
         MboxReader {
             reader,
@@ -148,6 +148,9 @@ impl<R: Read> MboxReader<R> {
         self
     }
 
+    /// The next item, with the message's header copied out. The binary uses the
+    /// allocation-free split underneath; this is part of the library API the fuzz targets
+    /// and property tests use.
     pub fn next_item(&mut self) -> io::Result<Option<MboxItem>> {
         let mut header = Vec::new();
         Ok(self.next_into(&mut header)?.map(|split| match split {

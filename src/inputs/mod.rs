@@ -4,17 +4,17 @@
 
 pub mod decompress;
 pub mod detect;
-pub mod glob;
+pub(crate) mod glob;
 mod gzip;
-pub mod identical;
-pub mod journal;
+pub(crate) mod identical;
+pub(crate) mod journal;
 pub mod log_reader;
 pub mod mbox;
 mod mbox_ranges;
-pub mod notes;
+pub(crate) mod notes;
 pub mod oversize;
 mod reports;
-pub mod rotation;
+pub(crate) mod rotation;
 pub mod walk;
 
 use std::collections::HashSet;

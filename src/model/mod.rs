@@ -7,7 +7,7 @@ mod pair;
 mod row;
 mod skip;
 mod spf;
-pub mod text;
+pub(crate) mod text;
 mod verdict;
 
 pub use pair::{PairKey, Record, Sender};

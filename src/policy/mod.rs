@@ -7,8 +7,8 @@
 mod batch;
 mod fast_set;
 mod pair;
-pub mod propose;
-pub mod relays;
+pub(crate) mod propose;
+pub(crate) mod relays;
 pub mod spf;
 
 use std::collections::{HashMap, HashSet};

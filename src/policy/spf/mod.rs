@@ -11,8 +11,8 @@
 //! nothing.
 
 mod eval;
-pub mod macros;
-pub mod record;
+pub(crate) mod macros;
+pub(crate) mod record;
 
 use std::net::IpAddr;
 use std::time::Duration;
