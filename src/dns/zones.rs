@@ -112,6 +112,13 @@ impl Zones {
             }
         }
         self.origins.push((name_text(&origin), negative_ttl));
+        // A file may change `$ORIGIN` part way (a proposal for several domains does): each
+        // absolute origin it names speaks for its names too.
+        for later in text.lines().filter_map(later_origin) {
+            if !self.origins.iter().any(|(o, _)| *o == later) {
+                self.origins.push((later, negative_ttl));
+            }
+        }
         Ok(())
     }
 
@@ -167,6 +174,16 @@ impl Zones {
             .max_by_key(|(o, _)| o.len())
             .map(|(_, ttl)| *ttl)
     }
+}
+
+/// The name of an absolute `$ORIGIN` directive (`$ORIGIN MAIL-FROM.b.example.`), lowercase
+/// without the trailing dot; relative ones are left to the parser's first origin.
+fn later_origin(line: &str) -> Option<String> {
+    let rest = line.trim_start().strip_prefix("$ORIGIN")?;
+    let name = rest.split(';').next()?.trim();
+    let absolute = name.strip_suffix('.')?;
+    (!absolute.is_empty() && !absolute.contains(char::is_whitespace))
+        .then(|| absolute.to_ascii_lowercase())
 }
 
 /// `name` equals `origin` or lies below it (label-wise: `xexample` is not below `example`).
@@ -295,6 +312,29 @@ mod tests {
             outcome(&z, "loop1.example", QType::A),
             Outcome::Failed(Failure::BadAnswer(_))
         ));
+    }
+
+    /// A file that changes `$ORIGIN` (a proposal for two domains) speaks for both origins:
+    /// a `MAIL-FROM` name under the second that the file lacks has no policy.
+    #[test]
+    fn every_absolute_origin_of_a_file_is_held() {
+        let text = "$TTL 60\n$ORIGIN MAIL-FROM.a.example.\n@ MX 0 r1\nr1 A 192.0.2.1\n\
+                    $ORIGIN MAIL-FROM.b.example. ; the second domain\n@ MX 0 r2\nr2 A 192.0.2.2\n";
+        let mut z = Zones::default();
+        z.add_text(text, None).unwrap();
+        assert_eq!(
+            outcome(&z, "mail-from.r2.mail-from.b.example", QType::Mx),
+            Outcome::NxDomain
+        );
+        assert_eq!(
+            outcome(&z, "r2.mail-from.b.example", QType::A),
+            Outcome::Found(Data::Addrs(vec!["192.0.2.2".parse().unwrap()]))
+        );
+        assert_eq!(
+            z.answer("mail-from.c.example", QType::Mx),
+            ZoneAnswer::FallThrough("mail-from.c.example".into())
+        );
+        assert_eq!(later_origin("$ORIGIN relative"), None);
     }
 
     #[test]

@@ -29,9 +29,10 @@ const TTL: u32 = 3600;
 /// Flows listed one by one on standard error and in the fragment's comments.
 const LISTED: usize = 10;
 
-/// Writes the fragment. Its `$ORIGIN` is `MAIL-FROM.<first domain>`, so an audit loading it
-/// answers the names under it (the synthesized relays, their own `MAIL-FROM` names) from the
-/// file; every other name stays with DNS.
+/// Writes the fragment. Each domain's section sets `$ORIGIN MAIL-FROM.<domain>.`, so an audit
+/// loading it answers the names under each (the synthesized relays, their own `MAIL-FROM`
+/// names) from the file, for every domain of a multi-domain proposal; every other name stays
+/// with DNS.
 pub fn write_zone(w: &mut dyn Write, proposals: &[Proposal]) -> io::Result<()> {
     let mut out = String::new();
     let _ = writeln!(out, "{FIRST_LINE}");
@@ -39,9 +40,6 @@ pub fn write_zone(w: &mut dyn Write, proposals: &[Proposal]) -> io::Result<()> {
         out,
         "; Try them before publishing: repudiate audit --zone THIS-FILE <the same inputs>"
     );
-    if let Some(first) = proposals.first() {
-        let _ = writeln!(out, "$ORIGIN MAIL-FROM.{}.", first.domain);
-    }
     let _ = writeln!(out, "$TTL {TTL}");
     for p in proposals {
         domain_section(&mut out, p);
@@ -53,6 +51,7 @@ fn domain_section(out: &mut String, p: &Proposal) {
     let c = &p.coverage;
     let owner = format!("MAIL-FROM.{}.", p.domain);
     let _ = writeln!(out, "\n; {}", p.domain);
+    let _ = writeln!(out, "$ORIGIN {owner}");
     let _ = writeln!(
         out,
         "; observed: {} messages, {} authenticated; this set makes nonrepudiated {} ({:.1} %) \

@@ -383,3 +383,64 @@ fn propose_replaces_only_its_own_fragment() {
             .starts_with("domain,ip,messages\n")
     );
 }
+
+/// One proposal for two domains: each section sets its own `$ORIGIN`, so an offline audit
+/// with the file judges the second domain's forged flows `repudiated`, as the first's, not
+/// `tempfail` (its synthesized relays' own `MAIL-FROM` names are the file's to answer).
+#[test]
+fn a_proposal_for_two_domains_serves_both_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dmarc");
+    let first = fixtures.join("rules-rfc7489.xml");
+    let second = dir.path().join("second.xml");
+    let text = std::fs::read_to_string(&first).unwrap();
+    std::fs::write(&second, text.replace("owner.example", "second.example")).unwrap();
+    let zone = dir.path().join("p.zone");
+    let (first, second) = (first.to_str().unwrap(), second.to_str().unwrap());
+    let proposed = run(&[
+        "propose",
+        first,
+        second,
+        "--domain",
+        "owner.example",
+        "--domain",
+        "second.example",
+        "--offline",
+        "-q",
+        "-o",
+        zone.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        proposed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&proposed.stderr)
+    );
+    let audited = run(&[
+        "audit",
+        first,
+        second,
+        "--zone",
+        zone.to_str().unwrap(),
+        "--offline",
+        "-q",
+        "--max-tempfail",
+        "100",
+    ]);
+    let csv = String::from_utf8(audited.stdout).unwrap();
+    let verdicts = |domain: &str| -> Vec<String> {
+        let mut v: Vec<String> = csv
+            .lines()
+            .filter(|l| l.starts_with(&format!("{domain},")))
+            .map(|l| l.split(',').nth(3).unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    for domain in ["owner.example", "second.example"] {
+        let v = verdicts(domain);
+        assert!(v.contains(&"repudiated".to_string()), "{domain}: {csv}");
+        assert!(v.contains(&"nonrepudiated".to_string()), "{domain}: {csv}");
+        assert!(!v.contains(&"tempfail".to_string()), "{domain}: {csv}");
+    }
+}
