@@ -20,7 +20,9 @@ python3 scripts/dmarc-expect.py "$CORPUS" "$work"
 
 # 1. The pairs of every file holding reports, with their authenticated counts.
 mapfile -t reports <"$work/report-files"
-"$BIN" audit --offline --quiet -o "$work/audit.csv" "${reports[@]}"
+# Offline, every verdict is tempfail by design (only the pairs are compared), so the
+# unreliable-DNS alert (exit 4) is turned off.
+"$BIN" audit --offline --quiet --max-tempfail 100 -o "$work/audit.csv" "${reports[@]}"
 python3 - "$work/audit.csv" >"$work/got.csv" <<'PY'
 import csv, sys
 rows = csv.DictReader(open(sys.argv[1], newline=""))
