@@ -4,7 +4,8 @@
 //! Counts saturate: a pairs file may claim any count, and hostile input must not overflow.
 
 use crate::model::{PairKey, Record, SkipReason};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
@@ -14,6 +15,9 @@ pub struct Tally {
     /// (DMARC reports); a pair absent here has no such evidence. Kept beside `pairs` so the
     /// hot map of the other inputs stays as small and fast as it was.
     pub authenticated: HashMap<PairKey, u64>,
+    /// The name logs recorded for each client, where one did (`Record::ClientName`); the
+    /// smallest name when logs disagree, so the result does not depend on reading order.
+    pub client_names: BTreeMap<IpAddr, Box<str>>,
 }
 
 impl Tally {
@@ -29,6 +33,17 @@ impl Tally {
             Record::Skipped(reason) => {
                 let n = &mut self.skipped[reason.index()];
                 *n = n.saturating_add(1);
+            }
+            Record::ClientName { ip, name } => self.add_client_name(ip, name),
+        }
+    }
+
+    fn add_client_name(&mut self, ip: IpAddr, name: Box<str>) {
+        match self.client_names.get_mut(&ip) {
+            Some(known) if *known <= name => {}
+            Some(known) => *known = name,
+            None => {
+                self.client_names.insert(ip, name);
             }
         }
     }
@@ -51,6 +66,9 @@ impl Tally {
     }
 
     pub fn merge(&mut self, other: Tally) {
+        for (ip, name) in other.client_names {
+            self.add_client_name(ip, name);
+        }
         for (k, n) in other.authenticated {
             let mine = self.authenticated.entry(k).or_insert(0);
             *mine = mine.saturating_add(n);

@@ -300,7 +300,9 @@ impl ProposeConfig {
             return Err("--min-messages must be at least 1".into());
         }
         let file = load_file(input.site.config.as_deref())?;
-        let (input, output, run) = input_settings(input, &file)?;
+        let (mut input, output, run) = input_settings(input, &file)?;
+        // Relays are named by the name their log recorded where reverse DNS does not.
+        input.read.extract.client_names = true;
         let cfg = ProposeConfig {
             input,
             output,
@@ -519,6 +521,7 @@ fn input_settings(
             Some(NullSender::Helo) => NullSenderMode::Helo,
         },
         queue_window_secs: queue_window(input.queue_window.or(file.limits.queue_window))?,
+        client_names: false,
     };
     let jobs = input.jobs.or(file.limits.jobs);
     match jobs {

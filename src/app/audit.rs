@@ -40,6 +40,7 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
         pairs,
         skipped,
         authenticated,
+        ..
     } = report.tally;
     let resolving = Instant::now();
     let bar = Progress::new(cfg.run.quiet).resolving(pairs.len() as u64);

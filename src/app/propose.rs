@@ -54,6 +54,7 @@ fn flows_by_domain(tally: &Tally, domains: &[String]) -> BTreeMap<String, Vec<Fl
                 ip,
                 messages,
                 authenticated: tally.authenticated_of(key),
+                logged_name: tally.client_names.get(&ip).map(|n| n.to_string()),
             });
         }
     }

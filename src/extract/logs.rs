@@ -179,6 +179,10 @@ impl LogExtractor {
         let mut id = None;
         let mut nth = 0u64;
         let mut once = |record| {
+            // A client's name is no message: it is neither counted nor deduplicated.
+            if matches!(record, Record::ClientName { .. }) {
+                return emit(record);
+            }
             let base = *id.get_or_insert_with(|| seen.line_id(line));
             if seen.first(base.wrapping_add(nth), job) {
                 emit(record);

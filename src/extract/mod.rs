@@ -44,6 +44,9 @@ pub struct ExtractOptions {
     /// `--queue-window`: seconds of log time after which a postfix queue id that saw no
     /// line is evicted (counted `incomplete` when it owed a record).
     pub queue_window_secs: u32,
+    /// Emit `Record::ClientName` for clients a log names (`propose` only: names cost an
+    /// allocation per message that audits do not need).
+    pub client_names: bool,
 }
 
 /// The default `--queue-window`, in seconds: three days of log time. A queue id's lines
@@ -59,6 +62,7 @@ impl Default for ExtractOptions {
             include_rejected: false,
             null_sender: NullSenderMode::Skip,
             queue_window_secs: DEFAULT_QUEUE_WINDOW_SECS,
+            client_names: false,
         }
     }
 }
@@ -71,6 +75,22 @@ impl ExtractOptions {
             Some(crate::net::InternalKind::Private) if self.skip_private => true,
             _ => self.perimeter.iter().any(|n| n.contains(ip)),
         }
+    }
+
+    /// The name a log recorded for an external client, when names are asked for and it is
+    /// one: `unknown` (postfix's word for a name that did not confirm) and other non-host
+    /// names give none.
+    pub fn client_name(&self, name: &str, ip: IpAddr) -> Option<Record> {
+        if !self.client_names || self.is_internal(ip) {
+            return None;
+        }
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        (name != "unknown" && crate::model::address::is_host_name(&name)).then(|| {
+            Record::ClientName {
+                ip,
+                name: name.into(),
+            }
+        })
     }
 
     /// Builds the observation for a sender/client pair, applying `--null-sender helo`.

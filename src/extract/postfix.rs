@@ -113,6 +113,8 @@ pub enum PostfixEvent<'a> {
     Client {
         key: QueueKey,
         client: Option<Client>,
+        /// The `Record::ClientName` of the line's `HOST`, when names are asked for.
+        name: Option<Record>,
     },
     /// `pickup`'s `uid=` line: submitted on this host.
     Pickup(QueueKey),
@@ -164,8 +166,10 @@ impl PostfixParser {
             _ if rest.starts_with(b"client=")
                 && (unit || matches!(service, b"smtpd" | b"qmqpd")) =>
             {
+                let value = text(&rest[b"client=".len()..]);
                 Some(PostfixEvent::Client {
-                    client: self.client(&text(&rest[b"client=".len()..])),
+                    client: self.client(&value),
+                    name: self.client_name(&value),
                     key: key(),
                 })
             }
@@ -215,6 +219,17 @@ impl PostfixParser {
                     .and_then(|p| bracketed_ip(&tail[p..]))
                     .is_some_and(|(orig, _)| self.opts.is_internal(orig)),
         })
+    }
+
+    /// `HOST` of `client=HOST[IP]...`, as a `Record::ClientName` (postfix writes `unknown`
+    /// for a client whose reverse name did not confirm).
+    fn client_name(&self, value: &str) -> Option<Record> {
+        if !self.opts.client_names {
+            return None;
+        }
+        let open = value.find('[')?;
+        let (ip, _) = bracketed_ip(value)?;
+        self.opts.client_name(&value[..open], ip)
     }
 
     /// `KIND: STAGE from CLIENT: REPLY; from=<ADDR> to=<RCPT> proto=P helo=<HELO>` (smtpd)
@@ -398,7 +413,12 @@ impl PostfixJoiner {
         }
         match event {
             PostfixEvent::Record(record) => emit(record),
-            PostfixEvent::Client { key, client } => self.client(&key, client, emit),
+            PostfixEvent::Client { key, client, name } => {
+                if let Some(name) = name {
+                    emit(name);
+                }
+                self.client(&key, client, emit)
+            }
             PostfixEvent::Pickup(key) => self.entry(&key).local = true,
             PostfixEvent::QmgrFrom { key, sender } => self.qmgr_from(&key, sender, emit),
             PostfixEvent::Removed(key) => {
@@ -697,6 +717,38 @@ mod tests {
     #[test]
     fn normal_message() {
         assert_eq!(run(NORMAL), vec![obs("example.org", "192.0.2.10")]);
+    }
+
+    #[test]
+    fn client_names_only_when_asked_and_only_confirmed_ones() {
+        let named = ExtractOptions {
+            client_names: true,
+            ..ExtractOptions::default()
+        };
+        let log = format!(
+            "{NORMAL}
+            Jun  1 19:10:00 mx postfix/smtpd[10]: 4A1B2C3D4E5: client=unknown[198.51.100.20]
+            Jun  1 19:10:01 mx postfix/qmgr[12]: 4A1B2C3D4E5: from=<bob@example.com>, size=99, nrcpt=2 (queue active)
+            Jun  1 19:10:02 mx postfix/qmgr[12]: 4A1B2C3D4E5: removed"
+        );
+        let name = Record::ClientName {
+            ip: "192.0.2.10".parse().unwrap(),
+            name: "mail.example.org".into(),
+        };
+        let records = run_with(named, &log);
+        assert_eq!(
+            records,
+            vec![
+                name,
+                obs("example.org", "192.0.2.10"),
+                obs("example.com", "198.51.100.20")
+            ]
+        );
+        assert!(
+            !run(&log)
+                .iter()
+                .any(|r| matches!(r, Record::ClientName { .. }))
+        );
     }
 
     #[test]

@@ -78,12 +78,32 @@ impl SendmailLog {
             return;
         };
         if let Some(value) = rest.strip_prefix("from=") {
+            if let Some(name) = self.client_name(value) {
+                emit(name);
+            }
             emit(self.envelope_line(line, value));
         } else if rest.starts_with("ruleset=check_mail, ")
             && rest.contains(", reject=")
             && let Some(record) = self.check_mail(rest)
         {
             emit(record);
+        }
+    }
+
+    /// The confirmed `relay=NAME [IP]` of a `from=` line as a `Record::ClientName`: a name
+    /// sendmail could not confirm is marked `(may be forged)` and gives none.
+    fn client_name(&self, value: &str) -> Option<Record> {
+        if !self.opts.client_names {
+            return None;
+        }
+        let relay = field(value, "relay")?;
+        if relay.ends_with("(may be forged)") {
+            return None;
+        }
+        let (name, _) = relay.split_once(" [")?;
+        match parse_relay(relay) {
+            Relay::Client(ip) => self.opts.client_name(name, ip),
+            _ => None,
         }
     }
 
@@ -238,6 +258,29 @@ mod tests {
 
     fn domain(d: &str) -> Sender {
         Sender::Domain(d.into())
+    }
+
+    #[test]
+    fn client_names_skip_the_ones_sendmail_calls_forged() {
+        let log = "
+            Aug  8 12:28:47 ns2 sm-mta[13165]: j78ASk4e013165: from=<kweek@Glurpp.BAF>, size=786, class=0, nrcpts=1, msgid=<2005@x>, proto=ESMTP, daemon=MTA-v4, relay=MX1.glurpp.baf. [62.210.95.136]
+            Aug  8 12:28:48 ns2 sm-mta[13166]: j78ASk4e013166: from=<a@forged.example>, size=1, class=0, nrcpts=1, msgid=<a, b@x>, proto=SMTP, daemon=MTA, relay=helo.example [192.0.2.12] (may be forged)
+            Aug  8 12:28:49 ns2 sm-mta[13167]: j78ASk4e013167: from=<>, size=1, class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[192.0.2.13]";
+        let named = ExtractOptions {
+            client_names: true,
+            ..ExtractOptions::default()
+        };
+        let names: Vec<Record> = run_with(named, log)
+            .into_iter()
+            .filter(|r| matches!(r, Record::ClientName { .. }))
+            .collect();
+        assert_eq!(
+            names,
+            vec![Record::ClientName {
+                ip: "62.210.95.136".parse().unwrap(),
+                name: "mx1.glurpp.baf".into(),
+            }]
+        );
     }
 
     #[test]

@@ -32,4 +32,12 @@ pub struct PairKey {
 pub enum Record {
     Observed(PairKey),
     Skipped(SkipReason),
+    /// Not a message: the host name an MTA logged for a client it had confirmed (postfix
+    /// names a client only when its reverse and forward DNS agree, else `unknown`; sendmail
+    /// marks the others `may be forged`). `propose` names relays by it; only extracted when
+    /// asked for (`ExtractOptions::client_names`).
+    ClientName {
+        ip: IpAddr,
+        name: Box<str>,
+    },
 }

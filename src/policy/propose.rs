@@ -1,8 +1,11 @@
 //! `propose`: the `MAIL-FROM.<domain>` MX set that would make a domain's legitimate observed
 //! mail nonrepudiated (issue 12). A relay is legitimate when it sent authenticated mail
 //! (DKIM-aligned in DMARC reports) or at least `--min-messages` messages. Each is named by
-//! forward-confirmed reverse DNS (its PTR names, kept only when the name's addresses hold
-//! the relay again, so a forger's PTR cannot pick the name); a relay without one gets a
+//! the name its MTA's log recorded for it when that name's addresses hold it (postfix and
+//! sendmail log a name only after confirming it: it is the name the administrator knows),
+//! else by forward-confirmed reverse DNS (its PTR names, kept only when the name's
+//! addresses hold the relay again, so a forger's PTR cannot pick the name); a relay
+//! without either gets a
 //! synthesized name inside `MAIL-FROM.<domain>` with its own address record. Pure logic
 //! over [`Lookup`]: a fake answers in tests.
 
@@ -21,6 +24,8 @@ pub struct Flow {
     pub messages: u64,
     /// Messages known to be authenticated; `None` when no input could tell.
     pub authenticated: Option<u64>,
+    /// The name a log recorded for the relay, if one did.
+    pub logged_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -37,6 +42,8 @@ pub struct ProposeOptions {
 /// How a proposed target was named.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Naming {
+    /// The name the relay's log recorded, whose addresses hold the relay.
+    Logged,
     /// The relay's PTR name, whose addresses hold the relay.
     Confirmed,
     /// A name made up inside `MAIL-FROM.<domain>`; the fragment carries its address.
@@ -111,15 +118,17 @@ pub async fn propose<L: Lookup>(
     // chosen for, and coverage says so.
     let mut permitted: BTreeSet<IpAddr> = BTreeSet::new();
     for flow in flows.iter().filter(|f| is_legitimate(f, opts)) {
-        let confirmed = if opts.reverse_dns {
-            confirmed_name(dns, flow.ip).await
-        } else {
-            None
+        let mut confirmed = match &flow.logged_name {
+            Some(name) => logged_name(dns, name, flow.ip).await,
+            None => None,
         };
+        if confirmed.is_none() && opts.reverse_dns {
+            confirmed = confirmed_name(dns, flow.ip).await;
+        }
         let (name, naming) = match confirmed {
-            Some((name, addrs)) => {
+            Some((name, addrs, naming)) => {
                 permitted.extend(addrs);
-                (name, Naming::Confirmed)
+                (name, naming)
             }
             None => (
                 synthesized_name(domain, flow.ip),
@@ -216,7 +225,7 @@ async fn addresses<L: Lookup>(dns: &L, name: &str) -> Vec<IpAddr> {
 
 /// The first PTR name of `ip` (in name order) whose addresses of `ip`'s family hold `ip`,
 /// with those addresses. Failures and missing records simply give no name.
-async fn confirmed_name<L: Lookup>(dns: &L, ip: IpAddr) -> Option<(String, Vec<IpAddr>)> {
+async fn confirmed_name<L: Lookup>(dns: &L, ip: IpAddr) -> Option<(String, Vec<IpAddr>, Naming)> {
     let Outcome::Found(Data::Ptr(mut names)) =
         dns.lookup(&reverse_name(ip), QType::Ptr).await.outcome
     else {
@@ -228,16 +237,32 @@ async fn confirmed_name<L: Lookup>(dns: &L, ip: IpAddr) -> Option<(String, Vec<I
         if !crate::model::address::is_host_name(&name) {
             continue;
         }
-        if let Outcome::Found(Data::Addrs(addrs)) =
-            dns.lookup(&name, QType::for_ip(ip)).await.outcome
-        {
-            let addrs: Vec<IpAddr> = addrs.into_iter().map(crate::net::canonical).collect();
-            if addrs.contains(&ip) {
-                return Some((name, addrs));
-            }
+        if let Some(addrs) = holding(dns, &name, ip).await {
+            return Some((name, addrs, Naming::Confirmed));
         }
     }
     None
+}
+
+/// The name a log recorded for `ip`, with its addresses, if they hold `ip` today (the
+/// MTA confirmed it when it logged it; DNS may have changed since).
+async fn logged_name<L: Lookup>(
+    dns: &L,
+    name: &str,
+    ip: IpAddr,
+) -> Option<(String, Vec<IpAddr>, Naming)> {
+    let addrs = holding(dns, name, ip).await?;
+    Some((name.to_string(), addrs, Naming::Logged))
+}
+
+/// The addresses of `name` in `ip`'s family, when they hold `ip`.
+async fn holding<L: Lookup>(dns: &L, name: &str, ip: IpAddr) -> Option<Vec<IpAddr>> {
+    let Outcome::Found(Data::Addrs(addrs)) = dns.lookup(name, QType::for_ip(ip)).await.outcome
+    else {
+        return None;
+    };
+    let addrs: Vec<IpAddr> = addrs.into_iter().map(crate::net::canonical).collect();
+    addrs.contains(&ip).then_some(addrs)
 }
 
 /// `relay-192-0-2-10.mail-from.<domain>`; IPv6 as its 32 hex digits, so no label starts,

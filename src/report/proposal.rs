@@ -93,6 +93,7 @@ fn domain_section(out: &mut String, p: &Proposal) {
 
 fn target_records(out: &mut String, owner: &str, target: &Target) {
     let how = match target.naming {
+        Naming::Logged => "the name its log recorded, whose addresses hold it",
         Naming::Confirmed => "forward-confirmed reverse DNS",
         Naming::Synthesized(_) => "no forward-confirmed name: synthesized, with its address",
         Naming::Spf => "named by the SPF record",
@@ -203,6 +204,7 @@ mod tests {
                     flows: vec![Flow {
                         ip: "192.0.2.10".parse().unwrap(),
                         messages: 10,
+                        logged_name: None,
                         authenticated: Some(5),
                     }],
                     spf: vec!["a:mail.owner.example".into()],
@@ -218,6 +220,7 @@ mod tests {
                 ip: "203.0.113.1".parse().unwrap(),
                 messages: 3,
                 authenticated: None,
+                logged_name: None,
             }],
             coverage: Coverage {
                 messages: 13,

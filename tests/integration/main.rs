@@ -17,6 +17,7 @@ mod layers;
 mod limits;
 mod output_safety;
 mod properties;
+mod propose_logs;
 mod readme;
 mod reports;
 mod robustness;

@@ -281,6 +281,13 @@ fn check_record(record: &Record, opts: &ExtractOptions) -> Result<(), TestCaseEr
             }
         }
     }
+    if let Record::ClientName { ip, name } = record {
+        prop_assert!(opts.client_names, "a name without client_names");
+        prop_assert_eq!(canonical(*ip), *ip, "not canonical");
+        prop_assert!(!opts.is_internal(*ip), "internal client {} named", ip);
+        prop_assert!(repudiate::model::address::is_host_name(name), "{:?}", name);
+        prop_assert!(name.to_ascii_lowercase() == **name, "{:?}", name);
+    }
     Ok(())
 }
 
@@ -297,6 +304,7 @@ fn option_sets() -> [ExtractOptions; 2] {
             skip_private: false,
             include_rejected: true,
             null_sender: repudiate::extract::NullSenderMode::Helo,
+            client_names: true,
             // An hour: hostile timestamps jump about, so eviction happens here too.
             queue_window_secs: 3600,
         },
@@ -691,8 +699,10 @@ proptest! {
         let arrivals = lines.iter().filter(|l| arrival_like(l)).count();
         for opts in option_sets() {
             let records = run_log(lines.clone(), opts.clone());
+            // A client's name is no message: a line that names one may also open one.
+            let messages = records.iter().filter(|r| !matches!(r, Record::ClientName { .. })).count();
             prop_assert!(
-                records.len() <= arrivals,
+                messages <= arrivals && records.len() - messages <= arrivals,
                 "{} records from {} arrival lines", records.len(), arrivals
             );
             for r in &records {
@@ -829,6 +839,7 @@ fn observed_pairs(records: &[Record]) -> BTreeMap<String, usize> {
         let key = match r {
             Record::Observed(o) => format!("{:?} {}", o.sender, o.ip.unwrap()),
             Record::Skipped(reason) => format!("skipped {}", reason.as_str()),
+            Record::ClientName { ip, name } => format!("name {ip} {name}"),
         };
         *got.entry(key).or_default() += 1;
     }

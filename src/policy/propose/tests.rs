@@ -48,6 +48,14 @@ fn flow(ip: &str, messages: u64, authenticated: Option<u64>) -> Flow {
         ip: ip.parse().unwrap(),
         messages,
         authenticated,
+        logged_name: None,
+    }
+}
+
+fn logged(ip: &str, messages: u64, name: &str) -> Flow {
+    Flow {
+        logged_name: Some(name.to_string()),
+        ..flow(ip, messages, None)
     }
 }
 
@@ -238,5 +246,59 @@ fn from_spf_without_a_record_says_so() {
     assert_eq!(
         p.spf_problem.as_deref(),
         Some("owner.example publishes no SPF record")
+    );
+}
+
+#[test]
+fn a_name_the_log_recorded_is_used_when_its_addresses_hold_the_relay() {
+    let fake = Fake::new(ZONE);
+    let opts = ProposeOptions {
+        min_messages: Some(1),
+        reverse_dns: false,
+        from_spf: false,
+    };
+    // 192.0.2.11 has no PTR, but its log named mail.owner.example, which holds it; the
+    // second log name does not hold its relay and is not trusted.
+    let flows = [
+        logged("192.0.2.11", 4, "mail.owner.example"),
+        logged("198.51.100.66", 2, "mail.owner.example"),
+    ];
+    let p = run(&fake, &flows, &opts);
+    let names: Vec<(&str, &Naming)> = p
+        .targets
+        .iter()
+        .map(|t| (t.name.as_str(), &t.naming))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("mail.owner.example", &Naming::Logged),
+            (
+                "relay-198-51-100-66.mail-from.owner.example",
+                &Naming::Synthesized("198.51.100.66".parse().unwrap())
+            ),
+        ]
+    );
+    // Without reverse DNS, no PTR was asked.
+    let asked = fake.asked.lock().unwrap();
+    assert!(asked.iter().all(|(_, t)| *t != QType::Ptr), "{asked:?}");
+}
+
+#[test]
+fn the_log_name_comes_before_a_ptr_name() {
+    // 192.0.2.10's PTR says mail.owner.example; its log said v4.owner.example, which
+    // also holds it: the administrator's name wins.
+    let zone = format!("{ZONE}v4.owner A 192.0.2.10\n");
+    let fake = Fake::new(&zone);
+    let flows = [logged("192.0.2.10", 9, "v4.owner.example")];
+    let opts = ProposeOptions {
+        min_messages: Some(1),
+        ..online()
+    };
+    let p = run(&fake, &flows, &opts);
+    assert_eq!(p.targets.len(), 1);
+    assert_eq!(
+        (p.targets[0].name.as_str(), &p.targets[0].naming),
+        ("v4.owner.example", &Naming::Logged)
     );
 }
