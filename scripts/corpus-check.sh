@@ -43,7 +43,7 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
 python3 - "$BIN" "$CORPORA" "$OUT" "$MODE" "$FIGURE" <<'PY'
-import csv, datetime, difflib, glob, ipaddress, json, os, re, subprocess, sys
+import csv, glob, ipaddress, json, os, re, subprocess, sys
 
 BIN, CORPORA, OUT, MODE, FIGURE = sys.argv[1:6]
 failures = []
@@ -535,27 +535,10 @@ def markdown():
 
 
 body = markdown()
-if MODE == "write":
-    os.makedirs(os.path.dirname(FIGURE), exist_ok=True)
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    with open(FIGURE + ".tmp", "w") as w:
-        w.write(f"Written by `scripts/corpus-check.sh --markdown` on {when}; do not edit: "
-                "`.ci/run` fails when the script prints anything else below this line.\n\n" + body)
-    os.replace(FIGURE + ".tmp", FIGURE)
-    print(f"corpus-check: wrote {FIGURE}")
-else:
-    try:
-        committed = open(FIGURE).read().split("\n", 1)[1].lstrip("\n")
-    except (OSError, IndexError):
-        committed = None
-    if committed is None:
-        fail(f"{FIGURE} missing: run scripts/corpus-check.sh --markdown and commit it")
-    elif committed != body:
-        sys.stdout.writelines(difflib.unified_diff(
-            committed.splitlines(True), body.splitlines(True), FIGURE + " (committed)", "this run"))
-        fail(f"{FIGURE} is stale: run scripts/corpus-check.sh --markdown, read the diff, commit it")
-    else:
-        print(f"corpus-check: {FIGURE} matches this run")
+sys.path.insert(0, "scripts")
+from figures import write_or_check
+if not write_or_check(FIGURE, body, "scripts/corpus-check.sh", MODE == "write"):
+    fail(f"{FIGURE} does not match this run")
 
 if failures:
     print(f"corpus-check: {len(failures)} failure(s):")

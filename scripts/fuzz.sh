@@ -25,6 +25,10 @@ command -v python3 >/dev/null || { echo "python3 is required by scripts/fuzz_see
 
 python3 scripts/fuzz_seeds.py fuzz/corpus
 cd fuzz
+# The fuzz crate's lock file is committed like the product's: a stale one is an error here,
+# not a silent re-resolution of its dependencies.
+cargo +nightly metadata --locked --format-version 1 >/dev/null ||
+  { echo "fuzz/Cargo.lock is stale: run 'cargo +nightly metadata' in fuzz/ and commit it" >&2; exit 1; }
 cargo +nightly fuzz build -O
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

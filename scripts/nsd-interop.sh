@@ -24,84 +24,22 @@ BIN=${REPUDIATE:-target/release/repudiate}
 GEN=${REPUDIATE_SHARED:-../shared}/bench/gen.py
 FIX=fixtures/dns/interop
 
-need_tools() {
-  command -v nsd >/dev/null && command -v dig >/dev/null && return 0
-  [ "$(id -u)" = 0 ] || { echo "nsd-interop: nsd and dig are missing and I am not root to install them" >&2; exit 1; }
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq nsd dnsutils >/dev/null
-  command -v nsd >/dev/null && command -v dig >/dev/null ||
-    { echo "nsd-interop: nsd or dig still missing after apt-get" >&2; exit 1; }
-}
-need_tools
+NSD_TAG=nsd-interop
+. scripts/lib/nsd.sh
+nsd_need_tools
 [ -f "$GEN" ] || { echo "nsd-interop: missing prerequisite $GEN" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "nsd-interop: python3 is required" >&2; exit 1; }
 [ -x "$BIN" ] || cargo build --release --locked --quiet
 
 RUN=$(mktemp -d -t nsd-interop.XXXXXX)
-NSD_PID=""
-stop_nsd() {
-  if [ -n "$NSD_PID" ]; then
-    kill "$NSD_PID" 2>/dev/null || true
-    wait "$NSD_PID" 2>/dev/null || true
-    NSD_PID=""
-  fi
-}
-cleanup() { stop_nsd; rm -rf "$RUN"; }
+cleanup() { nsd_stop; rm -rf "$RUN"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# A loopback port free for both UDP and TCP, from a range nothing else here uses.
-free_port() {
-  python3 - <<'PY'
-import socket, sys
-for port in range(53530, 53600):
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-             socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            u.bind(("127.0.0.1", port)); t.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    print(port); sys.exit(0)
-sys.exit("no free port in 127.0.0.1:53530-53599")
-PY
-}
-
-# start_nsd NAME ZONEDIR: serves every "origin file" line of ZONEDIR/zones.txt on
-# 127.0.0.1:$PORT; sets NSD_PID and PORT; waits until the first zone answers.
+# start_nsd NAME ZONEDIR: nsd_start on a free port of a range nothing else here uses; sets PORT.
 start_nsd() {
-  local name=$1 zdir dir first
-  zdir=$(cd "$2" && pwd)
-  dir=$RUN/$name
-  mkdir -p "$dir"
-  PORT=$(free_port)
-  {
-    printf 'server:\n  ip-address: 127.0.0.1@%s\n  port: %s\n  username: ""\n  chroot: ""\n' "$PORT" "$PORT"
-    printf '  zonesdir: "%s"\n  pidfile: "%s/nsd.pid"\n  logfile: "%s/nsd.log"\n' "$zdir" "$dir" "$dir"
-    printf '  xfrdfile: "%s/xfrd.state"\n  zonelistfile: "%s/zone.list"\n  xfrdir: "%s"\n' "$dir" "$dir" "$dir"
-    # rrl off: nsd's default of 200 answers/s per /24 would drop or truncate bulk answers.
-    printf '  server-count: 1\n  verbosity: 1\n  hide-version: yes\n  refuse-any: yes\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n'
-    printf 'remote-control:\n  control-enable: no\n'
-    while read -r origin file; do
-      printf 'zone:\n  name: "%s"\n  zonefile: "%s"\n' "$origin" "$file"
-    done < "$zdir/zones.txt"
-  } > "$dir/nsd.conf"
-  nsd-checkconf "$dir/nsd.conf"
-  nsd -d -c "$dir/nsd.conf" >"$dir/nsd.out" 2>&1 &
-  NSD_PID=$!
-  first=$(awk 'NR==1 {print $1}' "$zdir/zones.txt")
-  for _ in $(seq 100); do
-    if ! kill -0 "$NSD_PID" 2>/dev/null; then
-      cat "$dir/nsd.out" "$dir/nsd.log" >&2 2>/dev/null || true
-      echo "nsd-interop: nsd ($name) exited at start" >&2; NSD_PID=""; exit 1
-    fi
-    if [ "$(dig -p "$PORT" @127.0.0.1 +short +time=1 +tries=1 "$first" SOA 2>/dev/null)" != "" ]; then
-      echo "nsd ($name) pid $NSD_PID on 127.0.0.1:$PORT"
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "nsd-interop: nsd ($name) did not answer on 127.0.0.1:$PORT" >&2; exit 1
+  PORT=$(nsd_free_port 53530 53599)
+  nsd_start "$1" "$2" "$RUN/$1" "$PORT"
 }
 
 ask() { dig -p "$PORT" @127.0.0.1 +time=2 +tries=1 "$@"; }
@@ -183,7 +121,7 @@ if bad:
     sys.exit(f"nsd-interop check: {bad} disagreement(s)")
 print(f"nsd-interop check: {len(rows)} pairs explained by `check` with the audit's verdicts")
 PY
-stop_nsd
+nsd_stop
 
 # ---------------------------------------------------------------------------------------
 echo "== gen.py world (seed 1, 20000 domains) served by nsd"
@@ -219,7 +157,7 @@ PY
 start=$(date +%s.%N)
 "$BIN" audit "$WORK/all-domains.csv" "${NS[@]}" -q -o "$WORK/all-domains-audit.csv"
 end=$(date +%s.%N)
-stop_nsd
+nsd_stop
 
 python3 - "$W" "$WORK" "$start" "$end" <<'PY'
 import csv, ipaddress, sys

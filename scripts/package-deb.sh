@@ -52,6 +52,10 @@ systemd-analyze verify "$unit_dir/repudiate-audit.service" "$unit_dir/repudiate-
 man -w repudiate-audit >/dev/null
 [ -f /usr/share/bash-completion/completions/repudiate ]
 [ -f /etc/repudiate/repudiate.toml ]
+# Every document the installed README links to is installed beside it.
+grep -o '](docs/[^)#]*' README.md | sed 's/^](//' | sort -u | while read -r doc; do
+  [ -f "/usr/share/doc/repudiate/$doc" ] || { echo "package-deb: README links $doc, not installed" >&2; exit 1; }
+done
 /usr/bin/repudiate --version
 
 # The installed binary, once, on the shipped demo (offline: the policies come from a zone).

@@ -22,14 +22,9 @@ for need in "$GEN" "$TRUTH"; do
   [ -f "$need" ] || { echo "spf-world-check: missing prerequisite $need" >&2; exit 1; }
 done
 command -v python3 >/dev/null || { echo "spf-world-check: python3 is required" >&2; exit 1; }
-if ! command -v nsd >/dev/null || ! command -v dig >/dev/null; then
-  [ "$(id -u)" = 0 ] || { echo "spf-world-check: nsd and dig are missing and I am not root to install them" >&2; exit 1; }
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq nsd dnsutils python3-venv >/dev/null
-fi
-command -v nsd >/dev/null && command -v dig >/dev/null ||
-  { echo "spf-world-check: nsd or dig still missing" >&2; exit 1; }
+NSD_TAG=spf-world-check
+. scripts/lib/nsd.sh
+nsd_need_tools
 [ -x "$BIN" ] || cargo build --release --locked --quiet
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
@@ -56,49 +51,12 @@ if [ ! -f "$W/truth/spf-pairs.csv" ]; then
 fi
 
 RUN=$(mktemp -d -t spf-world.XXXXXX)
-NSD_PID=""
-cleanup() {
-  if [ -n "$NSD_PID" ]; then kill "$NSD_PID" 2>/dev/null || true; wait "$NSD_PID" 2>/dev/null || true; fi
-  rm -rf "$RUN"
-}
+cleanup() { nsd_stop; rm -rf "$RUN"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-PORT=$(python3 - <<'PY'
-import socket, sys
-for port in range(53600, 53700):
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-             socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            u.bind(("127.0.0.1", port)); t.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    print(port); sys.exit(0)
-sys.exit("no free port in 127.0.0.1:53600-53699")
-PY
-)
-ZDIR=$W/zones
-{
-  printf 'server:\n  ip-address: 127.0.0.1@%s\n  port: %s\n  username: ""\n  chroot: ""\n' "$PORT" "$PORT"
-  printf '  zonesdir: "%s"\n  pidfile: "%s/nsd.pid"\n  logfile: "%s/nsd.log"\n' "$ZDIR" "$RUN" "$RUN"
-  printf '  xfrdfile: "%s/xfrd.state"\n  zonelistfile: "%s/zone.list"\n  xfrdir: "%s"\n' "$RUN" "$RUN" "$RUN"
-  # rrl off: nsd's default of 200 answers/s per /24 would drop or truncate bulk answers.
-  printf '  server-count: 1\n  verbosity: 1\n  hide-version: yes\n  refuse-any: yes\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n'
-  printf 'remote-control:\n  control-enable: no\n'
-  while read -r origin file; do
-    printf 'zone:\n  name: "%s"\n  zonefile: "%s"\n' "$origin" "$file"
-  done < "$ZDIR/zones.txt"
-} > "$RUN/nsd.conf"
-nsd-checkconf "$RUN/nsd.conf"
-nsd -d -c "$RUN/nsd.conf" >"$RUN/nsd.out" 2>&1 &
-NSD_PID=$!
-first=$(awk 'NR==1 {print $1}' "$ZDIR/zones.txt")
-for _ in $(seq 100); do
-  kill -0 "$NSD_PID" 2>/dev/null || { cat "$RUN/nsd.out" "$RUN/nsd.log" >&2 2>/dev/null || true; echo "spf-world-check: nsd exited at start" >&2; exit 1; }
-  [ "$(dig -p "$PORT" @127.0.0.1 +short +time=1 +tries=1 "$first" SOA 2>/dev/null)" != "" ] && break
-  sleep 0.2
-done
-echo "nsd pid $NSD_PID on 127.0.0.1:$PORT"
+PORT=$(nsd_free_port 53600 53699)
+nsd_start world "$W/zones" "$RUN" "$PORT"
 
 perimeter=()
 while read -r line; do

@@ -36,7 +36,7 @@ for artifact in mbox:mail.mbox postfix:maillog; do
   "$BIN" audit "$W/$file" "${zones[@]}" --offline "${perimeter[@]}" -q -o "$WORK/$name-audit.csv"
 done
 python3 - "$W" "$WORK" "$MODE" "$FIGURE" <<'PY'
-import csv, datetime, difflib, ipaddress, os, sys
+import csv, ipaddress, os, sys
 world, work, mode, figure = sys.argv[1:5]
 summary, differences = [], []   # rows of the Markdown figure
 perimeter = [ipaddress.ip_network(l.strip()) for l in open(f"{world}/perimeter.txt")
@@ -83,27 +83,9 @@ body = "\n".join([
     "|---|---:|---:|---:|---:|---:|", *summary, "",
     "| input | pairs | messages | why they differ | e.g. |", "|---|---:|---:|---|---|",
     *(differences or ["| – | 0 | 0 | no differences | |"])]) + "\n"
-if mode == "write":
-    os.makedirs(os.path.dirname(figure), exist_ok=True)
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    with open(figure + ".tmp", "w") as w:
-        w.write(f"Written by `scripts/world-check.sh --markdown` on {when}; do not edit: "
-                "`.ci/run` fails when the script prints anything else below this line.\n\n" + body)
-    os.replace(figure + ".tmp", figure)
-    print(f"world-check: wrote {figure}")
-else:
-    try:
-        committed = open(figure).read().split("\n", 1)[1].lstrip("\n")
-    except (OSError, IndexError):
-        committed = None
-    if committed != body:
-        if committed is not None:
-            sys.stdout.writelines(difflib.unified_diff(
-                committed.splitlines(True), body.splitlines(True), figure + " (committed)", "this run"))
-        print(f"world-check: {figure} is {'stale' if committed else 'missing'}: run "
-              "scripts/world-check.sh --markdown, read the diff, commit it")
-        failed = True
-    else:
-        print(f"world-check: {figure} matches this run")
+sys.path.insert(0, "scripts")
+from figures import write_or_check
+if not write_or_check(figure, body, "scripts/world-check.sh", mode == "write"):
+    failed = True
 sys.exit(1 if failed else 0)
 PY

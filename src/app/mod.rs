@@ -20,7 +20,7 @@ use crate::dns::persist;
 use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
 use crate::fileio::guard::{check_links, check_output, effective_uid};
-use crate::fileio::lock::lock_outputs;
+use crate::fileio::lock::{LockError, lock_outputs};
 use crate::fileio::output::stdout_was_closed;
 use crate::inputs::{self, ReadReport};
 use crate::model::text::one_line;
@@ -75,7 +75,10 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
         check_links(path, effective_uid())
             .map_err(|e| Fatal(format!("{flag} {}: {e}", path.display())))?;
     }
-    let _locks = lock_outputs(&outputs, lock_wait).map_err(Fatal)?;
+    let _locks = lock_outputs(&outputs, lock_wait).map_err(|e| match e {
+        LockError::Busy { .. } => Fatal(format!("{e} (--lock-wait)")),
+        LockError::Failed(_) => Fatal(e.to_string()),
+    })?;
     refuse_foreign_outputs(cfg)?;
     // Said before the work, not after it: the report would have nowhere to go.
     let to_stdout = match cfg {

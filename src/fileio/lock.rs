@@ -19,6 +19,39 @@ use super::output::{is_renamed_into_place, remove_stale_temporaries, target_of};
 /// How often a waiting run tries again.
 const POLL: Duration = Duration::from_millis(50);
 
+/// Why the outputs could not be locked.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another run held a lock for the whole wait; the command layer names the flag that
+    /// sets the wait.
+    Busy {
+        output: PathBuf,
+        lock: PathBuf,
+        waited: Duration,
+    },
+    /// The lock file could not be made or locked, or stale temporaries not removed.
+    Failed(String),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockError::Busy {
+                output,
+                lock,
+                waited,
+            } => write!(
+                f,
+                "another repudiate run is writing {} (it holds {}); gave up after waiting {} s",
+                output.display(),
+                lock.display(),
+                waited.as_secs_f64()
+            ),
+            LockError::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
 /// Held locks; dropping this releases them.
 #[derive(Debug)]
 pub struct OutputLocks {
@@ -38,7 +71,7 @@ pub fn lock_path(output: &Path) -> PathBuf {
 /// Locks every output (in one fixed order, so two runs never hold one lock each while
 /// waiting for the other's). Outputs that are not renamed into place (`/dev/stdout`, a FIFO)
 /// need no lock and get none.
-pub fn lock_outputs(outputs: &[&Path], wait: Duration) -> Result<OutputLocks, String> {
+pub fn lock_outputs(outputs: &[&Path], wait: Duration) -> Result<OutputLocks, LockError> {
     let mut locks: Vec<(PathBuf, &Path)> = outputs
         .iter()
         .filter(|p| is_renamed_into_place(p))
@@ -54,7 +87,12 @@ pub fn lock_outputs(outputs: &[&Path], wait: Duration) -> Result<OutputLocks, St
     Ok(OutputLocks { _held: held })
 }
 
-fn lock_one(lock: &Path, output: &Path, deadline: Instant, wait: Duration) -> Result<File, String> {
+fn lock_one(
+    lock: &Path,
+    output: &Path,
+    deadline: Instant,
+    wait: Duration,
+) -> Result<File, LockError> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -62,11 +100,11 @@ fn lock_one(lock: &Path, output: &Path, deadline: Instant, wait: Duration) -> Re
         .truncate(false)
         .open(lock)
         .map_err(|e| {
-            format!(
+            LockError::Failed(format!(
                 "cannot write {}: cannot create its lock file {}: {e}",
                 output.display(),
                 lock.display()
-            )
+            ))
         })?;
     loop {
         match file.try_lock() {
@@ -74,24 +112,26 @@ fn lock_one(lock: &Path, output: &Path, deadline: Instant, wait: Duration) -> Re
                 // Only a run holding this lock writes this output: any temporary file of it
                 // now present was left by a killed run.
                 remove_stale_temporaries(output).map_err(|e| {
-                    format!(
+                    LockError::Failed(format!(
                         "cannot remove temporary files left beside {}: {e}",
                         output.display()
-                    )
+                    ))
                 })?;
                 return Ok(file);
             }
             Err(TryLockError::WouldBlock) if Instant::now() < deadline => sleep(POLL),
             Err(TryLockError::WouldBlock) => {
-                return Err(format!(
-                    "another repudiate run is writing {} (it holds {}); gave up after waiting {} s (--lock-wait)",
-                    output.display(),
-                    lock.display(),
-                    wait.as_secs_f64()
-                ));
+                return Err(LockError::Busy {
+                    output: output.to_path_buf(),
+                    lock: lock.to_path_buf(),
+                    waited: wait,
+                });
             }
             Err(TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", lock.display()));
+                return Err(LockError::Failed(format!(
+                    "cannot lock {}: {e}",
+                    lock.display()
+                )));
             }
         }
     }
@@ -110,10 +150,8 @@ mod tests {
         let started = Instant::now();
         let err = lock_outputs(&[&out], Duration::from_millis(200)).unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(200), "it waited");
-        assert!(
-            err.contains("pairs.csv") && err.contains("--lock-wait"),
-            "{err}"
-        );
+        assert!(matches!(err, LockError::Busy { .. }), "{err}");
+        assert!(err.to_string().contains("pairs.csv"), "{err}");
         drop(first);
         lock_outputs(&[&out], Duration::ZERO).expect("free once the first run ends");
     }
@@ -135,7 +173,9 @@ mod tests {
     fn devices_get_no_lock_and_unwritable_folders_are_errors() {
         lock_outputs(&[Path::new("/dev/null")], Duration::ZERO).unwrap();
         assert!(!Path::new("/dev/.null.lock").exists());
-        let err = lock_outputs(&[Path::new("/nonexistent-dir/x.csv")], Duration::ZERO).unwrap_err();
+        let err = lock_outputs(&[Path::new("/nonexistent-dir/x.csv")], Duration::ZERO)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cannot write /nonexistent-dir/x.csv"), "{err}");
     }
 }

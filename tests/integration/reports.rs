@@ -227,7 +227,9 @@ fn an_overlapping_run_waits_for_the_lock_then_gives_up_with_a_clear_message() {
     assert_eq!(blocked.status.code(), Some(1));
     let err = stderr(&blocked);
     assert!(
-        err.contains("another repudiate run is writing") && err.contains("history.csv"),
+        err.contains("another repudiate run is writing")
+            && err.contains("history.csv")
+            && err.contains("(--lock-wait)"),
         "{err}"
     );
     assert!(blocked.stdout.is_empty(), "nothing was done");
