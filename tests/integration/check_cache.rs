@@ -7,6 +7,8 @@
 //! worth having if a rerun really sends no question already answered, asks expired ones
 //! again, never keeps a failure, and never trusts a damaged file.
 
+use crate::support::bin::{bin, stderr};
+
 use crate::support::dns_server;
 
 use std::collections::HashMap;
@@ -26,14 +28,9 @@ async fn server(faults: Faults) -> TestDns {
 
 /// Runs the binary off the async workers (the server needs them to answer).
 async fn repudiate(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_repudiate"))
-            .args(&args)
-            .output()
-            .expect("run repudiate")
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || bin().args(&args).output().expect("run repudiate"))
+        .await
+        .unwrap()
 }
 
 /// `check SENDER IP` against `srv` with a short timeout, plus `extra` flags.
@@ -56,10 +53,6 @@ fn stdout(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The rows of `check --format csv`, by column name.

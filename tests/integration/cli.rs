@@ -4,17 +4,11 @@
 //! `expected-out/` must equal the file of that name written there), byte-identical reruns,
 //! merging scan files, and docs/design.md §6 exit codes.
 
+use crate::support::bin::{bin, fixtures};
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_repudiate"))
-}
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
+use std::process::{Output, Stdio};
 
 fn golden_cases() -> Vec<PathBuf> {
     let mut cases = vec![fixtures().join("demo")];

@@ -5,12 +5,13 @@
 //! repudiated, offline (synthesized names) and against a DNS server on 127.0.0.1
 //! (forward-confirmed reverse names). And bad reports: named, the rest still read.
 
+use crate::support::bin::{bin, run_ok};
+
 use crate::support::dns_server;
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use dns_server::{Faults, TestDns};
 
@@ -134,19 +135,6 @@ fn write_reports(dir: &Path) -> PathBuf {
     reports
 }
 
-fn run(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_repudiate"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// The owner's rows of an audit CSV: (ip, verdict, authenticated, messages).
 fn owner_rows(csv: &str) -> Vec<(String, String, u64, u64)> {
     let mut lines = csv.lines();
@@ -204,7 +192,7 @@ fn offline_propose_then_audit_closes_the_loop() {
     let reports = write_reports(tmp.path());
     let zone = tmp.path().join("proposal.zone");
     let (reports, zone) = (reports.to_str().unwrap(), zone.to_str().unwrap());
-    let proposed = run(&[
+    let proposed = run_ok(&[
         "propose",
         reports,
         "--domain",
@@ -229,7 +217,7 @@ fn offline_propose_then_audit_closes_the_loop() {
         stderr.contains("authenticated") && stderr.contains("(100.0 %)"),
         "{stderr}"
     );
-    let audit = run(&["audit", reports, "--zone", zone, "--offline", "-q"]);
+    let audit = run_ok(&["audit", reports, "--zone", zone, "--offline", "-q"]);
     assert_loop_closes(&String::from_utf8(audit.stdout).unwrap());
 }
 
@@ -272,10 +260,10 @@ async fn propose_names_relays_by_forward_confirmed_reverse_dns() {
             zone,
         ];
         args.extend(dns);
-        run(&args);
+        run_ok(&args);
         let mut args = vec!["audit", reports, "--zone", zone, "-q"];
         args.extend(dns);
-        let audit = run(&args);
+        let audit = run_ok(&args);
         (
             fs::read_to_string(zone).unwrap(),
             String::from_utf8(audit.stdout).unwrap(),
@@ -316,7 +304,7 @@ async fn propose_names_relays_by_forward_confirmed_reverse_dns() {
 fn bad_reports_are_named_and_the_rest_is_read() {
     let dmarc = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dmarc");
     let arg = |name: &str| dmarc.join(name).to_str().unwrap().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_repudiate"))
+    let out = bin()
         .args(["scan", "--strict", "-q"])
         .args([
             arg("rules-rfc7489.xml.gz"),
@@ -356,7 +344,7 @@ fn propose_replaces_only_its_own_fragment() {
     let pairs = tmp.path().join("pairs.csv");
     fs::write(&pairs, "domain,ip,messages\nowner.example,192.0.2.1,1\n").unwrap();
     let propose = |out: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_repudiate"))
+        bin()
             .args(["propose", "--domain", OWNER, "--offline", "-q", "-o"])
             .arg(out)
             .arg(&reports)
@@ -397,7 +385,7 @@ fn a_proposal_for_two_domains_serves_both_offline() {
     std::fs::write(&second, text.replace("owner.example", "second.example")).unwrap();
     let zone = dir.path().join("p.zone");
     let (first, second) = (first.to_str().unwrap(), second.to_str().unwrap());
-    let proposed = run(&[
+    let proposed = run_ok(&[
         "propose",
         first,
         second,
@@ -416,7 +404,7 @@ fn a_proposal_for_two_domains_serves_both_offline() {
         "{}",
         String::from_utf8_lossy(&proposed.stderr)
     );
-    let audited = run(&[
+    let audited = run_ok(&[
         "audit",
         first,
         second,

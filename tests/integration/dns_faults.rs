@@ -12,6 +12,8 @@
 //! the library, a relay truncated over UDP, the 150-relay fan-out at the default budget,
 //! the wrong-owner answer for a policy) is not repeated here. All traffic stays on 127.0.0.1.
 
+use crate::support::bin::bin;
+
 use crate::support::dns_server;
 
 use std::collections::HashMap;
@@ -82,7 +84,7 @@ async fn audit(server: &TestDns, pairs: &[(String, String)], args: &[&str]) -> R
         writeln!(text, "{domain},{ip},1").unwrap();
     }
     std::fs::write(&input, text).unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_repudiate"));
+    let mut cmd = bin();
     cmd.arg("audit")
         .arg(&input)
         .args(["--nameserver", &server.addr.to_string(), "-q"])

@@ -11,6 +11,8 @@
 //! "no connections available", and a run against a dead resolver took minutes to report
 //! every pair `tempfail` with exit 0.
 
+use crate::support::bin::{bin, stderr};
+
 use crate::support::dns_server;
 
 use std::fmt::Write as _;
@@ -211,10 +213,7 @@ fn pairs_file(dir: &Path, domains: &[String]) -> std::path::PathBuf {
 async fn run(args: Vec<String>) -> (Output, Duration) {
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_repudiate"))
-            .args(&args)
-            .output()
-            .expect("run repudiate");
+        let out = bin().args(&args).output().expect("run repudiate");
         (out, started.elapsed())
     })
     .await
@@ -237,10 +236,6 @@ fn audit_args(input: &Path, server: SocketAddr, out: &Path, extra: &[&str]) -> V
     ];
     args.extend(extra.iter().map(|a| a.to_string()));
     args
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,8 @@
 //! RRsets, mismatched owners) reaches the same verdicts, and that the run-wide cache asks
 //! the network each question once. All traffic stays on 127.0.0.1.
 
+use crate::support::bin::bin;
+
 use crate::support::dns_server;
 
 use std::net::IpAddr;
@@ -719,7 +721,7 @@ async fn audit_binary_over_sockets() {
     let nameserver = srv.addr.to_string();
     // The binary blocks; the server needs this runtime's workers to answer it.
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_repudiate"))
+        bin()
             .arg("audit")
             .arg(&path)
             .args([

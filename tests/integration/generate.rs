@@ -2,16 +2,15 @@
 //! flag of every command is in them; the bash script is valid bash. (zsh and fish scripts
 //! are parsed by their shells in `scripts/package-deb.sh`, which installs them.)
 
+use crate::support::bin::bin;
+
 use std::process::Command;
 
 use clap::CommandFactory;
 use repudiate::cli::Cli;
 
 fn repudiate(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_repudiate"))
-        .args(args)
-        .output()
-        .expect("run repudiate")
+    bin().args(args).output().expect("run repudiate")
 }
 
 fn stdout_of(args: &[&str]) -> String {

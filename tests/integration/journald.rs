@@ -4,16 +4,14 @@
 //! pairs; `-o cat` refused with a usable `-o` named. Real journal files made by
 //! systemd-journal-remote are checked by `scripts/journald-check.sh` in CI.
 
+use crate::support::bin::bin;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn scan(path: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_repudiate"))
-        .arg("scan")
-        .arg(path)
-        .output()
-        .unwrap()
+    bin().arg("scan").arg(path).output().unwrap()
 }
 
 fn demo_log() -> String {

@@ -3,19 +3,13 @@
 //! --format csv` gives a long relay list once, and a file name cannot forge a line of its own
 //! on standard error.
 
+use crate::support::bin::{bin, stderr};
+
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_repudiate"))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn demo_mbox() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/mail.mbox")

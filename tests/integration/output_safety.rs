@@ -2,21 +2,11 @@
 //! built binary: spreadsheet-safe CSV cells in every CSV the tool writes, read back raw when
 //! a pairs file is given as input again.
 
+use crate::support::bin::{bin, fixtures, stderr};
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_repudiate"))
-}
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn ok(o: Output) -> Output {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

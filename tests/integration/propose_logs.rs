@@ -2,8 +2,9 @@
 //! recorded when that name's addresses hold it, else synthesized; the proposal then makes
 //! the owner's own mail nonrepudiated in an audit of the same log, and not the forger's.
 
+use crate::support::bin::run_ok;
+
 use std::fs;
-use std::process::{Command, Output};
 
 const OWNER: &str = "owner.example";
 
@@ -16,19 +17,6 @@ fn message(n: usize, host: &str, ip: &str, sender: &str) -> String {
          Jun  1 19:{m:02}:57 mx postfix/qmgr[12]: {qid}: removed\n",
         m = n % 60
     )
-}
-
-fn run(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_repudiate"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 #[test]
@@ -62,7 +50,7 @@ fn propose_names_relays_by_the_name_their_log_recorded() {
         names.to_str().unwrap(),
         proposal.to_str().unwrap(),
     );
-    run(&[
+    run_ok(&[
         "propose",
         log_path,
         "--domain",
@@ -93,7 +81,7 @@ fn propose_names_relays_by_the_name_their_log_recorded() {
     assert!(text.contains("the name its log recorded"), "{text}");
     assert!(!text.contains("203.0.113.5\n"), "{text}");
 
-    let audit = run(&[
+    let audit = run_ok(&[
         "audit",
         log_path,
         "--zone",

@@ -4,19 +4,17 @@
 //! for an in-process DNS server on 127.0.0.1); and the README's command list and crontab line
 //! must agree with the binary and the manual.
 
+use crate::support::bin::{bin, demo};
+
 use crate::support::dns_server;
 
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
 use dns_server::{Faults, TestDns};
 
 fn help(sub: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_repudiate"))
-        .args([sub, "--help"])
-        .output()
-        .unwrap();
+    let out = bin().args([sub, "--help"]).output().unwrap();
     assert!(out.status.success());
     // editors strip trailing blanks, clap writes some on empty lines
     String::from_utf8(out.stdout)
@@ -180,10 +178,7 @@ fn readme() -> String {
 /// The README's "Commands" block names every command `--help` lists, and only those.
 #[test]
 fn readme_commands_are_the_binarys() {
-    let out = Command::new(env!("CARGO_BIN_EXE_repudiate"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = bin().arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     let mut from_help: Vec<String> = help
         .split("Commands:")
@@ -229,8 +224,4 @@ fn readme_crontab_line_is_the_manuals() {
         readme().contains(line),
         "README lacks the crontab line {line}"
     );
-}
-
-fn demo() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo")
 }

@@ -2,18 +2,12 @@
 //! `--fail-above` (exit 3), `--config` (flags win, unknown keys fail), the output lock
 //! between overlapping runs, and pair files from several hosts merged in one audit.
 
+use crate::support::bin::{bin, demo, stderr};
+
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_repudiate"))
-}
-
-fn demo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo")
-}
 
 /// The demo audit (offline, what-if zone) with extra arguments.
 fn audit(extra: &[&str]) -> Output {
@@ -36,10 +30,6 @@ fn audit(extra: &[&str]) -> Output {
 
 fn arg(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

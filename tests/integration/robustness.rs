@@ -4,6 +4,8 @@
 //! be read even by root, an unrecognised file, and `--strict`. Each failing input is named on
 //! standard error with the reason, the other inputs are still read, and the exit code says so.
 
+use crate::support::bin::{bin, stderr, stdout};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -12,10 +14,6 @@ use std::time::{Duration, Instant};
 use crate::support::compress;
 use compress::compress;
 use repudiate::inputs::decompress::Compression;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_repudiate"))
-}
 
 /// A good input beside every bad one: two messages from `good.example` via 192.0.2.10.
 const GOOD_MBOX: &str = "From a@good.example Tue Jun  4 10:00:00 2024\nReturn-Path: <a@good.example>\nReceived: from m.good.example (m.good.example [192.0.2.10]) by mx.example.net with ESMTP id 1; Tue, 4 Jun 2024 10:00:00 +0000\n\nbody\n\nFrom b@good.example Tue Jun  4 10:00:01 2024\nReturn-Path: <b@good.example>\nReceived: from m.good.example (m.good.example [192.0.2.10]) by mx.example.net with ESMTP id 2; Tue, 4 Jun 2024 10:00:01 +0000\n\nbody\n";
@@ -51,14 +49,6 @@ fn scan(args: &[&str], paths: &[&Path], stdin: Option<Stdio>) -> Output {
         .stdin(stdin.unwrap_or_else(Stdio::null))
         .output()
         .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The `messages` column of the row for `domain,ip`, if the report has one.

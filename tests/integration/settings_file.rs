@@ -6,6 +6,8 @@
 //! are refused with the reason; a pairs file saved by a spreadsheet (byte-order mark, CRLF)
 //! is read. DNS traffic goes to the in-process server on 127.0.0.1 only.
 
+use crate::support::bin::bin;
+
 use crate::support::dns_server;
 
 use std::path::{Path, PathBuf};
@@ -21,14 +23,9 @@ fn demo(file: &str) -> PathBuf {
 }
 
 async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_repudiate"))
-            .args(&args)
-            .output()
-            .expect("run repudiate")
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || bin().args(&args).output().expect("run repudiate"))
+        .await
+        .unwrap()
 }
 
 fn args(list: &[&str]) -> Vec<String> {

@@ -2,7 +2,7 @@
 //! `spf` column beside each verdict, the reason a pair gives when its result rests on the
 //! stand-in sender, `--no-spf`, and the cross-table on standard error.
 
-use std::process::Command;
+use crate::support::bin::bin;
 
 const ZONE: &str = "$ORIGIN example.
 $TTL 300
@@ -26,7 +26,7 @@ fn audit(extra: &[&str]) -> (String, String) {
         "domain,ip,messages\nlp.example,192.0.2.1,2\nplain.example,192.0.2.7,3\n<>,192.0.2.9,1\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_repudiate"))
+    let out = bin()
         .arg("audit")
         .arg(&pairs)
         .arg("--zone")

@@ -7,10 +7,11 @@
 //! the run cache and the real TXT/PTR wire formats (long records split into strings, escapes,
 //! bytes that are not ASCII), where a fake cannot be wrong the way a resolver can.
 
+use crate::support::bin::bin;
+
 use crate::support::{dns_server, spf_suite as suite};
 
 use std::fmt::Write as _;
-use std::process::Command;
 
 use dns_server::{Fault, Faults, TestDns};
 use hickory_proto::rr::rdata::{A, MX, TXT};
@@ -124,7 +125,7 @@ fn served(scenario: &Scenario) -> (String, Vec<Record>, Faults) {
 
 fn check(srv: &TestDns, sender: &str, ip: &str, helo: &str) -> Result<String, String> {
     let sender = if sender.is_empty() { "<>" } else { sender };
-    let out = Command::new(env!("CARGO_BIN_EXE_repudiate"))
+    let out = bin()
         .args(["check", sender, ip, "--helo", helo, "--format", "csv"])
         .args(["--nameserver", &srv.addr.to_string()])
         .args(["--timeout", "0.3", "--attempts", "1"])

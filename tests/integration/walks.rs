@@ -3,15 +3,13 @@
 //! maildir folders and copies. Every run has a deadline, so a walk that hangs (a FIFO
 //! opened, `/dev/zero` read) fails the test instead of stalling it.
 
+use crate::support::bin::bin;
+
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_repudiate"))
-}
 
 /// Runs `scan ARGS` and fails the test if it takes more than 20 seconds.
 fn scan(args: &[&str], paths: &[&Path]) -> Output {
