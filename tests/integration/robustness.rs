@@ -92,9 +92,16 @@ fn run_measured(cmd: &mut Command) -> (Option<i32>, u64, Duration) {
     let status_file = format!("/proc/{}/status", child.id());
     let (mut peak, mut samples) = (0u64, 0u32);
     let status = loop {
+        // Until its `exec` the child is a copy of this process (`Name:` is the test
+        // binary's) and its high-water mark is this process's: only the program's counts.
         if let Some(kb) = fs::read_to_string(&status_file).ok().and_then(|s| {
+            let exec_done = s
+                .lines()
+                .find_map(|l| l.strip_prefix("Name:"))
+                .is_some_and(|n| n.trim() == "repudiate");
             s.lines()
                 .find_map(|l| l.strip_prefix("VmHWM:"))
+                .filter(|_| exec_done)
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         }) {
             peak = peak.max(kb * 1024);
