@@ -7,7 +7,7 @@
 //! worth having if a rerun really sends no question already answered, asks expired ones
 //! again, never keeps a failure, and never trusts a damaged file.
 
-use crate::support::bin::{bin, stderr};
+use crate::support::bin::{bin, output_beside_server, stderr};
 
 use crate::support::dns_server;
 
@@ -26,11 +26,10 @@ async fn server(faults: Faults) -> TestDns {
     TestDns::start(&[("test.", ZONE)], faults).await
 }
 
-/// Runs the binary off the async workers (the server needs them to answer).
 async fn repudiate(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || bin().args(&args).output().expect("run repudiate"))
-        .await
-        .unwrap()
+    let mut cmd = bin();
+    cmd.args(&args);
+    output_beside_server(cmd).await.0
 }
 
 /// `check SENDER IP` against `srv` with a short timeout, plus `extra` flags.

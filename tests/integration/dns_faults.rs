@@ -12,13 +12,13 @@
 //! the library, a relay truncated over UDP, the 150-relay fan-out at the default budget,
 //! the wrong-owner answer for a policy) is not repeated here. All traffic stays on 127.0.0.1.
 
-use crate::support::bin::bin;
+use crate::support::bin::{bin, output_beside_server};
 
 use crate::support::dns_server;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dns_server::{Faults, TestDns};
 
@@ -91,14 +91,7 @@ async fn audit(server: &TestDns, pairs: &[(String, String)], args: &[&str]) -> R
         // The faults are the point: a tempfail share that would end in exit 4 is expected.
         .args(["--max-tempfail", "100"])
         .args(args);
-    // The binary blocks; the server needs this runtime's workers to answer it.
-    let (out, took) = tokio::task::spawn_blocking(move || {
-        let t0 = Instant::now();
-        let out = cmd.output().expect("run repudiate");
-        (out, t0.elapsed())
-    })
-    .await
-    .unwrap();
+    let (out, took) = output_beside_server(cmd).await;
     assert_eq!(
         out.status.code(),
         Some(0),

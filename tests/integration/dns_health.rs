@@ -11,7 +11,7 @@
 //! "no connections available", and a run against a dead resolver took minutes to report
 //! every pair `tempfail` with exit 0.
 
-use crate::support::bin::{bin, stderr};
+use crate::support::bin::{bin, output_beside_server, stderr};
 
 use crate::support::dns_server;
 
@@ -209,15 +209,10 @@ fn pairs_file(dir: &Path, domains: &[String]) -> std::path::PathBuf {
     path
 }
 
-/// Runs the binary off the async runtime (the test server needs its workers to answer).
 async fn run(args: Vec<String>) -> (Output, Duration) {
-    tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let out = bin().args(&args).output().expect("run repudiate");
-        (out, started.elapsed())
-    })
-    .await
-    .unwrap()
+    let mut cmd = bin();
+    cmd.args(&args);
+    output_beside_server(cmd).await
 }
 
 fn audit_args(input: &Path, server: SocketAddr, out: &Path, extra: &[&str]) -> Vec<String> {

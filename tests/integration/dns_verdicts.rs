@@ -7,7 +7,7 @@
 //! RRsets, mismatched owners) reaches the same verdicts, and that the run-wide cache asks
 //! the network each question once. All traffic stays on 127.0.0.1.
 
-use crate::support::bin::bin;
+use crate::support::bin::{bin, output_beside_server};
 
 use crate::support::dns_server;
 
@@ -719,28 +719,20 @@ async fn audit_binary_over_sockets() {
     std::fs::write(&path, mbox).unwrap();
 
     let nameserver = srv.addr.to_string();
-    // The binary blocks; the server needs this runtime's workers to answer it.
-    let out = tokio::task::spawn_blocking(move || {
-        bin()
-            .arg("audit")
-            .arg(&path)
-            .args([
-                "--nameserver",
-                &nameserver,
-                "--timeout",
-                "0.3",
-                "--attempts",
-                "1",
-                "-q",
-                // The SERVFAIL domain is on purpose: its tempfail share is expected.
-                "--max-tempfail",
-                "100",
-            ])
-            .output()
-            .expect("run repudiate")
-    })
-    .await
-    .unwrap();
+    let mut cmd = bin();
+    cmd.arg("audit").arg(&path).args([
+        "--nameserver",
+        &nameserver,
+        "--timeout",
+        "0.3",
+        "--attempts",
+        "1",
+        "-q",
+        // The SERVFAIL domain is on purpose: its tempfail share is expected.
+        "--max-tempfail",
+        "100",
+    ]);
+    let (out, _) = output_beside_server(cmd).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

@@ -6,7 +6,7 @@
 //! are refused with the reason; a pairs file saved by a spreadsheet (byte-order mark, CRLF)
 //! is read. DNS traffic goes to the in-process server on 127.0.0.1 only.
 
-use crate::support::bin::bin;
+use crate::support::bin::{bin, output_beside_server};
 
 use crate::support::dns_server;
 
@@ -23,9 +23,9 @@ fn demo(file: &str) -> PathBuf {
 }
 
 async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || bin().args(&args).output().expect("run repudiate"))
-        .await
-        .unwrap()
+    let mut cmd = bin();
+    cmd.args(&args);
+    output_beside_server(cmd).await.0
 }
 
 fn args(list: &[&str]) -> Vec<String> {

@@ -37,3 +37,15 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Runs `cmd` on a blocking thread, so a test's in-process DNS server (which needs the async
+/// runtime's workers to answer) keeps serving it; with the wall time the run took.
+pub async fn output_beside_server(mut cmd: Command) -> (Output, std::time::Duration) {
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let out = cmd.output().expect("run repudiate");
+        (out, started.elapsed())
+    })
+    .await
+    .unwrap()
+}
