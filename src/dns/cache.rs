@@ -35,10 +35,13 @@ type Pending = Shared<BoxFuture<'static, Cached>>;
 
 /// One map per record type, so a question is looked up by `&str` without building an owned
 /// key: nearly all of a run's lookups are hits (an audit of 20,000 domains asks ~24,000
-/// questions and answers ~390,000 lookups from here).
+/// questions and answers ~390,000 lookups from here). The hasher is foldhash's, seeded at
+/// random per map as std's SipHash is (names come from logs and DNS answers, so the seed
+/// must not be guessable in advance), at a fraction of SipHash's cost: SipHash was half of
+/// each hit's instructions (callgrind, docs/performance.md).
 #[derive(Default)]
 pub struct Cache {
-    entries: [DashMap<String, Pending>; 5],
+    entries: [DashMap<String, Pending, foldhash::fast::RandomState>; 5],
     /// Questions answered from the `--cache` file (each counted at its first use).
     file_answers: AtomicU64,
 }
