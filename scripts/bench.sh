@@ -9,13 +9,16 @@
 #   --quick        50 MB workloads (memory also at 10 MB) instead of 1 GB (and 100 MB)
 #   --runs N       runs of each fast measurement, alternating (default 3)
 #   --slow-runs N  runs of the Python baseline and pflogsumm (default: --runs)
-#   --only LIST    comma list of: mbox,log,dns,spf,mem,shapes,cores (default: all); shapes
-#                  is scripts/memory_check.py: peak RSS on the input shapes of docs/memory.md
+#   --only LIST    comma list of: mbox,log,dns,spf,profile,mem,shapes,cores (default: all);
+#                  shapes is scripts/memory_check.py: peak RSS on the input shapes of
+#                  docs/memory.md; profile counts the audit's instructions per DNS question
+#                  under callgrind (independent of the machine's load)
 #   --figure FILE  where the Markdown figure goes (none: nowhere; default docs/figures/bench.md,
 #                  or docs/figures/bench-LIST.md with --only, so a partial run never replaces
 #                  the full table: `--only spf` writes docs/figures/bench-spf.md)
 # environment: BENCH_DIR (workload cache, default /work/bench-cache), BENCH_DNS_PORT (5391;
-#   the delaying proxy uses the next port), REPUDIATE (a built binary to use instead)
+#   the delaying proxy uses the next port), REPUDIATE (a built binary to use instead),
+#   PROFILE_DOMAINS (domains of the profiled audit, default 5000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -26,7 +29,7 @@ DNS_PORT=${BENCH_DNS_PORT:-5391}
 PROXY_PORT=$((DNS_PORT + 1))
 RUNS=3
 SLOW_RUNS=
-ALL=mbox,log,dns,spf,mem,shapes,cores
+ALL=mbox,log,dns,spf,profile,mem,shapes,cores
 ONLY=$ALL
 SIZE=1G
 SMALL=100M
@@ -40,7 +43,7 @@ while [ $# -gt 0 ]; do
     --slow-runs) SLOW_RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --figure) FIGURE=$2; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
@@ -56,7 +59,8 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 # --- prerequisites ---------------------------------------------------------------------------
 install_missing() {
   local pkgs=() cmd pkg
-  for pair in nsd:nsd nsd-control:nsd dnsperf:dnsperf pflogsumm:pflogsumm /usr/bin/time:time; do
+  for pair in nsd:nsd nsd-control:nsd dnsperf:dnsperf pflogsumm:pflogsumm /usr/bin/time:time \
+      valgrind:valgrind callgrind_annotate:valgrind; do
     cmd=${pair%%:*}; pkg=${pair#*:}
     command -v "$cmd" >/dev/null 2>&1 || pkgs+=("$pkg")
   done
@@ -332,6 +336,43 @@ PY
   stop_daemons
 fi
 
+# --- profile: instructions per DNS question, counted by callgrind ------------------------
+# Wall and CPU times on a shared 2-core machine also measure the neighbours; instructions do
+# not. The audit of the first PROFILE_DOMAINS domains of the SPF world (one pair each, as
+# "spf every domain"), with and without SPF, over nsd; user-space instructions only (the
+# kernel's share of send and recv is not counted). The functions listed are the crate's
+# largest by inclusive count: where a question's instructions go.
+PROFILE_TABLE=
+if wanted profile; then
+  WSPF=$(world_spf "$SIZE")
+  python3 "$TOOLS" pairs "$WSPF/zones/queries.txt" "$WORK/spf-domains.csv"
+  head -n "$((${PROFILE_DOMAINS:-5000} + 1))" "$WORK/spf-domains.csv" > "$WORK/profile-domains.csv"
+  start_nsd "$WSPF/zones"
+  for spf in "" "--no-spf"; do
+    out=$WORK/callgrind${spf:+-off}.out
+    nsd_questions >/dev/null
+    log "callgrind: audit of ${PROFILE_DOMAINS:-5000} domains${spf:+ $spf}"
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" audit \
+      "$WORK/profile-domains.csv" $spf --nameserver "127.0.0.1:$DNS_PORT" -q \
+      -o "$WORK/profile-audit.csv" 2>"$WORK/callgrind.err" ||
+      { cat "$WORK/callgrind.err" >&2; exit 1; }
+    questions=$(nsd_questions)
+    total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+    PROFILE_TABLE+="$(awk -v what="audit${spf:+ $spf}" -v n="$total" -v q="$questions" 'BEGIN {
+      printf "%-16s %6.1f M instructions, %6d questions at nsd, %6.1f k per question", what, n / 1e6, q, n / q / 1e3 }')"$'\n'
+    eval "PROFILE_TOTAL${spf:+_OFF}=$total"
+    if [ -z "$spf" ]; then
+      PROFILE_TOP=$(callgrind_annotate --inclusive=yes "$out" 2>/dev/null |
+        awk '/:repudiate::(dns|policy)/ { match($0, /[0-9.]+%/); pct=substr($0, RSTART, RLENGTH); name=$0; sub(/^.*:repudiate::/, "", name);
+               sub(/ \[.*$/, "", name); sub(/::\{\{closure\}\}.*$/, "", name);
+               if (!seen[name]++ && n++ < 14) printf "  %7s %s\n", pct, name }' || true)
+    fi
+  done
+  PROFILE_TABLE+="$(printf 'SPF / --no-spf instructions: %.2fx' "$(awk "BEGIN{print $PROFILE_TOTAL/$PROFILE_TOTAL_OFF}")")"$'\n'
+  PROFILE_TABLE+="largest parts of the audit with SPF (inclusive share of its instructions):"$'\n'"$PROFILE_TOP"
+  stop_daemons
+fi
+
 # --- the report, on standard output and as the docs' figure -------------------------------
 WHEN=$(date -u '+%Y-%m-%d %H:%M UTC')
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -339,6 +380,12 @@ RAM=$(awk '/^MemTotal:/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 REPORT=$(python3 "$TOOLS" report "$RESULTS")
 echo
+if wanted profile; then
+  REPORT="$REPORT
+
+instructions per DNS question (callgrind, audit of ${PROFILE_DOMAINS:-5000} domains of the SPF world):
+$PROFILE_TABLE"
+fi
 if wanted shapes; then
   REPORT="$REPORT
 

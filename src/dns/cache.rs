@@ -35,10 +35,15 @@ type Pending = Shared<BoxFuture<'static, Cached>>;
 
 /// One map per record type, so a question is looked up by `&str` without building an owned
 /// key: nearly all of a run's lookups are hits (an audit of 20,000 domains asks ~24,000
-/// questions and answers ~390,000 lookups from here).
+/// questions and answers ~390,000 lookups from here). The hasher is foldhash's, at a
+/// fraction of SipHash's cost (SipHash was half of each hit's instructions, callgrind,
+/// docs/performance.md). The names come from logs and DNS answers, which anyone can shape,
+/// so the hash is seeded at random per process as SipHash was: foldhash is only "minimally
+/// DoS-resistant", enough against collisions computed in advance, and a batch run gives no
+/// one the interactive timing probe it would take to learn the seed.
 #[derive(Default)]
 pub struct Cache {
-    entries: [DashMap<String, Pending>; 5],
+    entries: [DashMap<String, Pending, foldhash::fast::RandomState>; 5],
     /// Questions answered from the `--cache` file (each counted at its first use).
     file_answers: AtomicU64,
 }

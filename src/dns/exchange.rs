@@ -90,6 +90,33 @@ pub(super) fn request_for(query: &Query) -> Message {
     request
 }
 
+/// The bytes of [`request_for`]`(query)` with message ID `id`, written directly: the lean
+/// path sends one per question, and building a `Message` to encode it (a copy of the
+/// question, an EDNS record, an encoder) was a tenth of its client-side instructions. A
+/// test checks the two encodings against each other.
+pub(super) fn encode_query(query: &Query, id: u16) -> Vec<u8> {
+    let name = query.name();
+    let mut bytes = Vec::with_capacity(12 + name.len() + 2 + 4 + 11);
+    bytes.extend_from_slice(&id.to_be_bytes());
+    // Flags: a standard query with RD; one question, one additional record (EDNS's OPT).
+    bytes.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]);
+    for label in name.iter() {
+        // A `Name` holds labels of at most 63 bytes.
+        bytes.push(label.len() as u8);
+        bytes.extend_from_slice(label);
+    }
+    bytes.push(0);
+    bytes.extend_from_slice(&u16::from(query.query_type()).to_be_bytes());
+    bytes.extend_from_slice(&u16::from(query.query_class()).to_be_bytes());
+    // OPT (RFC 6891): root owner, type 41, the payload size as its class, TTL 0 (extended
+    // RCODE, version 0, no DO bit), no options.
+    bytes.push(0);
+    bytes.extend_from_slice(&41u16.to_be_bytes());
+    bytes.extend_from_slice(&UDP_PAYLOAD.to_be_bytes());
+    bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    bytes
+}
+
 fn network(e: std::io::Error) -> ExchangeError {
     ExchangeError::Network(e.to_string())
 }
@@ -261,6 +288,36 @@ mod tests {
 
     fn name(s: &str) -> Name {
         Name::from_ascii(s).unwrap()
+    }
+
+    #[test]
+    fn the_written_query_is_the_one_hickory_encodes() {
+        let labels: [&[u8]; 3] = [b"Foo:Bar/baz=", b"MAIL-FROM", b"example"];
+        let names = [
+            name("mail-from.example.com."),
+            name("Relay.ONE.example."),
+            Name::root(),
+            Name::from_labels(labels).unwrap(),
+            name(&format!("{}.{}.test.", "a".repeat(63), "b".repeat(63))),
+        ];
+        for n in names {
+            for t in [
+                RecordType::MX,
+                RecordType::A,
+                RecordType::AAAA,
+                RecordType::TXT,
+                RecordType::PTR,
+            ] {
+                let q = Query::query(n.clone(), t);
+                let mut reference = request_for(&q);
+                reference.metadata.id = 0xbeef;
+                assert_eq!(
+                    encode_query(&q, 0xbeef),
+                    reference.to_vec().unwrap(),
+                    "{n} {t}"
+                );
+            }
+        }
     }
 
     fn reply_to(q: &Query, answers: Vec<Record>) -> Message {

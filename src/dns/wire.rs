@@ -25,7 +25,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{OnceCell, oneshot};
 use tokio::task::JoinHandle;
 
-use super::exchange::{ExchangeError, request_for};
+use super::exchange::{ExchangeError, encode_query};
 
 /// Sockets per nameserver: enough source ports that a reply cannot be forged by guessing
 /// the ID alone, few enough that the kernel's per-socket work stays small.
@@ -182,16 +182,15 @@ impl Port {
         query: &Query,
         reply: oneshot::Sender<Result<Message, ExchangeError>>,
     ) -> Result<(u16, Vec<u8>), ExchangeError> {
+        // Encoded once, outside the lock; only the ID is chosen under it.
+        let mut bytes = encode_query(query, 0);
         let mut pending = self.pending();
         for _ in 0..ID_TRIES {
-            let request = request_for(query);
-            let id = request.metadata.id;
+            let id: u16 = rand::random();
             if pending.contains_key(&id) {
                 continue;
             }
-            let bytes = request
-                .to_vec()
-                .map_err(|e| ExchangeError::Unusable(format!("query not encodable: {e}")))?;
+            bytes[..2].copy_from_slice(&id.to_be_bytes());
             pending.insert(
                 id,
                 Waiter {
