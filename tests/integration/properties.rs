@@ -1205,8 +1205,10 @@ type PairsRow = (u64, Option<(Sender, u64)>);
 fn read_pairs(bytes: Vec<u8>) -> Result<Vec<PairsRow>, String> {
     finishes(move || {
         let mut rows = Vec::new();
-        pairs_file::read::<_, std::io::Error>(Cursor::new(bytes), &mut |line, row| {
-            rows.push((line, row.map(|(k, n)| (k.sender, n))));
+        pairs_file::read::<_, std::io::Error>(Cursor::new(bytes), 1 << 20, &mut |item| {
+            if let pairs_file::Item::Row { line, row } = item {
+                rows.push((line, row.map(|r| (r.key().sender, r.messages))));
+            }
             Ok(())
         })
         .map(|()| rows)
