@@ -138,9 +138,10 @@ struct Slot {
 impl Shard {
     fn intern(&mut self, hash: u64, kind: Kind, text: &str) -> u32 {
         let senders = &mut self.senders;
+        // The stored hash first: the name itself is only read for the one that matches.
         let found = self.names.find(hash, |&i| {
-            let (_, k, t) = &senders[i as usize];
-            *k == kind && &**t == text
+            let (h, k, t) = &senders[i as usize];
+            *h == hash && *k == kind && &**t == text
         });
         if let Some(&i) = found {
             return i;
