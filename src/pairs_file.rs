@@ -161,8 +161,8 @@ pub fn write_scan(out: &mut dyn Write, pairs: &mut [(&PairKey, u64)]) -> io::Res
         if is_plain_cell(domain) {
             out.write_all(domain.as_bytes())?;
             match key.ip {
-                Some(ip) => write!(out, ",{ip},{n}\n")?,
-                None => write!(out, ",,{n}\n")?,
+                Some(ip) => writeln!(out, ",{ip},{n}")?,
+                None => writeln!(out, ",,{n}")?,
             }
             continue;
         }
@@ -254,7 +254,7 @@ mod tests {
 
     #[test]
     fn sorted_and_quoted() {
-        let pairs = vec![
+        let pairs = [
             (key("b.example", "2001:db8::1"), 2),
             (key("b.example", "192.0.2.10"), 2),
             (key("b.example", "192.0.2.9"), 2),

@@ -32,7 +32,7 @@ pub enum Kind {
     Malformed,
 }
 
-/// The kind and text of a sender, the inverse of [`sender_of`].
+/// The kind and text of a sender (what the store keys it by).
 pub fn parts_of(sender: &Sender) -> (Kind, &str) {
     match sender {
         Sender::Domain(d) => (Kind::Domain, d),

@@ -95,7 +95,10 @@ impl<E: From<io::Error>> Records<'_, E> {
         }
         self.pending.extend_from_slice(line);
         self.pending.push(b'\n');
-        if memchr::memchr_iter(b'"', &self.pending).count() % 2 == 0 {
+        if memchr::memchr_iter(b'"', &self.pending)
+            .count()
+            .is_multiple_of(2)
+        {
             return self.flush_pending();
         }
         Ok(())

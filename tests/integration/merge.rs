@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::bin::bin;
+
 const FILES: usize = 1000;
 
 /// A small deterministic generator, so a failure can be replayed.
@@ -126,7 +128,7 @@ fn bad_rows_of_many_files_are_counted_like_those_of_one() {
     };
     let run = |inputs: &[PathBuf], name: &str| {
         let out = tmp.path().join(name);
-        let output = Command::new(env!("CARGO_BIN_EXE_repudiate"))
+        let output = bin()
             .args(["scan", "-o"])
             .arg(&out)
             .args(inputs)

@@ -1268,7 +1268,10 @@ proptest! {
 
 /// What the csv crate alone makes of a pairs file (how every pairs file was read before the
 /// line reader): rows with their line, the first three cells read as the reader reads them.
-fn csv_reference(bytes: &[u8]) -> Vec<(u64, Option<(Sender, Option<IpAddr>, u64)>)> {
+/// A row as both readers are compared on: its line and, if valid, its pair and count.
+type ReadRow = (u64, Option<(Sender, Option<IpAddr>, u64)>);
+
+fn csv_reference(bytes: &[u8]) -> Vec<ReadRow> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
