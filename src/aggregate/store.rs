@@ -241,23 +241,40 @@ impl PairStore {
         self.len() == 0
     }
 
-    /// Moves every pair into `tally`, one shard at a time, so the store's memory is
-    /// given back while the tally's grows.
+    /// Moves every pair into `tally`. The shards' tables are first packed into exact-size
+    /// lists (a table is up to half empty), then moved one shard at a time, each list freed
+    /// as its pairs move: at no point are the pairs held both in full tables and in the
+    /// tally's map, which is what keeps a million pairs under 200 MB (issue 16 item 3).
     pub fn drain_into(self, tally: &mut Tally) {
-        tally.pairs.reserve(self.len());
-        for shard in self.shards {
-            let shard = shard.into_inner().unwrap_or_else(|e| e.into_inner());
+        let packed: Vec<Packed> = self
+            .shards
+            .into_iter()
+            .map(|shard| {
+                let Shard { senders, pairs, .. } =
+                    shard.into_inner().unwrap_or_else(|e| e.into_inner());
+                Packed {
+                    senders,
+                    slots: pairs.into_iter().collect(),
+                }
+            })
+            .collect();
+        tally
+            .pairs
+            .reserve(packed.iter().map(|p| p.slots.len()).sum());
+        for shard in packed {
             add_shard(shard, &mut tally.pairs);
         }
     }
 }
 
-fn add_shard(shard: Shard, pairs: &mut HashMap<PairKey, u64>) {
-    let Shard {
-        senders,
-        pairs: slots,
-        ..
-    } = shard;
+/// A shard's pairs, packed once reading is over.
+struct Packed {
+    senders: Vec<(u64, Kind, Box<str>)>,
+    slots: Vec<Slot>,
+}
+
+fn add_shard(shard: Packed, pairs: &mut HashMap<PairKey, u64>) {
+    let Packed { senders, slots } = shard;
     for slot in slots {
         let (_, kind, text) = &senders[slot.sender as usize];
         let key = PairKey {
