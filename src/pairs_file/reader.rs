@@ -151,8 +151,15 @@ fn trim_cr(line: &[u8]) -> &[u8] {
 /// A line of unquoted cells; only the first three matter.
 fn plain_row(line: &[u8]) -> Option<Row<'_>> {
     let text = std::str::from_utf8(line).ok()?;
-    let mut cells = text.split(',');
-    row_of(cells.next()?, cells.next()?, cells.next()?)
+    let mut commas = memchr::memchr_iter(b',', line);
+    let (first, second) = (commas.next()?, commas.next()?);
+    let end = commas.next().unwrap_or(line.len());
+    // Commas are ASCII, so every cut lies on a character boundary.
+    row_of(
+        &text[..first],
+        &text[first + 1..second],
+        &text[second + 1..end],
+    )
 }
 
 fn record_row(record: &csv::StringRecord) -> Option<Row<'_>> {
