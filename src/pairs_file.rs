@@ -270,7 +270,7 @@ mod tests {
             messages: 1,
             verdict: Verdict::Tempfail,
             matched: None,
-            relays: vec!["r1.example".into(), "r2.example".into()],
+            relays: std::sync::Arc::from(["r1.example".to_string(), "r2.example".to_string()]),
             reason: Some("x.example A: timeout; \"quoted\", comma".into()),
             authenticated: None,
             spf: None,
