@@ -145,7 +145,10 @@ pub fn csv_writer(out: &mut dyn Write) -> SafeWriter<&mut dyn Write> {
 }
 
 pub fn write_audit(out: &mut dyn Write, rows: &mut [PairRow]) -> io::Result<()> {
-    rows.sort_by(|a, b| cmp_pairs((&a.key, a.messages), (&b.key, b.messages)));
+    // Rows are distinct pairs and arrive in no particular order, so a stable sort keeps
+    // nothing an unstable one loses; it only costs a buffer of half the rows (9.5 MB at
+    // 125,000).
+    rows.sort_unstable_by(|a, b| cmp_pairs((&a.key, a.messages), (&b.key, b.messages)));
     let mut w = csv_writer(out);
     w.write_record(AUDIT_HEADER)?;
     for r in rows.iter() {

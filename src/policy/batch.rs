@@ -38,7 +38,9 @@ pub async fn evaluate_all(
         let (queries_in_flight, running_now) = (dns.in_flight_probe(), running_now.clone());
         Sampler::start_if_asked(move || (queries_in_flight(), running_now.load(Ordering::Relaxed)))
     };
-    let rows = futures::stream::iter(by_domain(pairs))
+    // Sized once: grown by doubling, the last copy held two buffers of rows at once.
+    let mut rows = Vec::with_capacity(total);
+    let mut evaluated = futures::stream::iter(by_domain(pairs))
         .map(|(domain, key, messages)| {
             let running_now = &running_now;
             async move {
@@ -66,9 +68,11 @@ pub async fn evaluate_all(
                 }
             }
         })
-        .buffer_unordered(window)
-        .collect()
-        .await;
+        .buffer_unordered(window);
+    while let Some(row) = evaluated.next().await {
+        rows.push(row);
+    }
+    drop(evaluated);
     if let Some(sampler) = sampler {
         let (queries, evaluations) = sampler.finish().await;
         eprintln!(
