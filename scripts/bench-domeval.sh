@@ -6,7 +6,9 @@
 # audit answered by the zone files with --offline: evaluation with no network at all.
 # Called by scripts/bench.sh --only domeval, or on its own.
 #
-# usage: scripts/bench-domeval.sh [--size SIZE] [--runs N]   (default 1G, 3 runs)
+# usage: scripts/bench-domeval.sh [--size SIZE] [--runs N] [--world DIR]
+#   --size SIZE  the postfix log generated (default 1G)    --runs N  runs of each (default 3)
+#   --world DIR  a gen.py world already made (maillog, zones/, perimeter.txt): bench.sh's
 # environment: BENCH_DIR (default /work/bench-cache), BENCH_DNS_PORT (default 5391),
 #   REPUDIATE (a built binary to use instead of building target/release/repudiate)
 set -euo pipefail
@@ -18,11 +20,13 @@ BENCH_DIR=${BENCH_DIR:-/work/bench-cache}
 DNS_PORT=${BENCH_DNS_PORT:-5391}
 SIZE=1G
 RUNS=3
+WORLD=
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE=$2; shift ;;
     --runs) RUNS=$2; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --world) WORLD=$2; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "bench-domeval: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
@@ -42,15 +46,16 @@ else
   BIN=$REPO/target/release/repudiate
 fi
 
-W=$BENCH_DIR/domeval-$SIZE
-if [ ! -f "$W/.complete" ]; then
+W=${WORLD:-$BENCH_DIR/domeval-$SIZE}
+if [ -z "$WORLD" ] && [ ! -f "$W/.complete" ]; then
   log "generating a $SIZE postfix log and its zones in $W (seed 1)"
   rm -rf "$W"
   mkdir -p "$BENCH_DIR"
   python3 "$GEN" -o "$W" --seed 1 --postfix-bytes "$SIZE" --what postfix,zone >/dev/null
   touch "$W/.complete"
 fi
-WORK=$W/run
+[ -f "$W/maillog" ] && [ -f "$W/zones/zones.txt" ] || { log "$W is not a gen.py world with a postfix log"; exit 1; }
+WORK=$BENCH_DIR/domeval-run-$SIZE
 mkdir -p "$WORK"
 perimeter=()
 while read -r line; do
@@ -110,6 +115,7 @@ done
 cmp -s "$WORK/audit-maillog--nsd-.csv" "$WORK/audit-pairs-csv--nsd-.csv" ||
   { log "the audits of the log and of its pairs differ ($WORK)"; exit 1; }
 echo "evaluation bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $SIZE postfix log (gen.py seed 1)"
-echo "binary: $BIN ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+if [ -n "${REPUDIATE:-}" ]; then echo "binary: $BIN (given as REPUDIATE)"
+else echo "binary: $BIN (built from $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown))"; fi
 printf '%-34s %10s %12s %11s\n' "run" "wall" "resolution" "peak RSS"
 printf '%s\n' "${ROWS[@]}"
