@@ -9,11 +9,13 @@
 #   --quick        50 MB workloads (memory also at 10 MB) instead of 1 GB (and 100 MB)
 #   --runs N       runs of each fast measurement, alternating (default 3)
 #   --slow-runs N  runs of the Python baseline and pflogsumm (default: --runs)
-#   --only LIST    comma list of: mbox,log,dns,spf,profile,mem,shapes,cores,merge (default:
-#                  all); shapes is scripts/memory_check.py: peak RSS on the input shapes of
-#                  docs/memory.md; profile counts the audit's instructions per DNS question
-#                  under callgrind (independent of the machine's load); merge is
-#                  scripts/bench-merge.sh: 1,000 pairs files against a mawk hash
+#   --only LIST    comma list of: mbox,log,dns,spf,profile,mem,shapes,cores,merge,domeval
+#                  (default: all); shapes is scripts/memory_check.py: peak RSS on the input
+#                  shapes of docs/memory.md; profile counts the audit's instructions per DNS
+#                  question under callgrind (independent of the machine's load); merge is
+#                  scripts/bench-merge.sh: 1,000 pairs files against a mawk hash; domeval is
+#                  scripts/bench-domeval.sh: the audit's evaluation time and peak RSS on the
+#                  world's postfix log
 #   --figure FILE  where the Markdown figure goes (none: nowhere; default docs/figures/bench.md,
 #                  or docs/figures/bench-LIST.md with --only, so a partial run never replaces
 #                  the full table: `--only spf` writes docs/figures/bench-spf.md)
@@ -30,7 +32,7 @@ DNS_PORT=${BENCH_DNS_PORT:-5391}
 PROXY_PORT=$((DNS_PORT + 1))
 RUNS=3
 SLOW_RUNS=
-ALL=mbox,log,dns,spf,profile,mem,shapes,cores,merge
+ALL=mbox,log,dns,spf,profile,mem,shapes,cores,merge,domeval
 ONLY=$ALL
 SIZE=1G
 SMALL=100M
@@ -44,7 +46,7 @@ while [ $# -gt 0 ]; do
     --slow-runs) SLOW_RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --figure) FIGURE=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
@@ -388,12 +390,20 @@ if wanted profile; then
   stop_daemons
 fi
 
+# --- one evaluation per domain (issue 16.2): the audit of the world's log over nsd ----------
+if wanted domeval; then
+  log "evaluation per domain (scripts/bench-domeval.sh)"
+  DOMEVAL_TABLE=$(BENCH_DIR=$BENCH_DIR BENCH_DNS_PORT=$DNS_PORT REPUDIATE=$BIN \
+    "$REPO/scripts/bench-domeval.sh" --world "$W" --size "$SIZE" --runs "$RUNS")
+fi
+
 # --- the report, on standard output and as the docs' figure -------------------------------
 WHEN=$(date -u '+%Y-%m-%d %H:%M UTC')
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 RAM=$(awk '/^MemTotal:/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-REPORT=$(python3 "$TOOLS" report "$RESULTS")
+REPORT=
+[ -s "$RESULTS" ] && REPORT=$(python3 "$TOOLS" report "$RESULTS")
 echo
 if wanted profile; then
   REPORT="$REPORT
@@ -408,9 +418,14 @@ peak RSS of scan per input shape (limit 200 MB, docs/memory.md):
 $SHAPES_TABLE"
 fi
 if wanted merge; then
-  REPORT="$REPORT
+  REPORT="${REPORT:+$REPORT
 
-$MERGE_TABLE"
+}$MERGE_TABLE"
+fi
+if wanted domeval; then
+  REPORT="${REPORT:+$REPORT
+
+}$DOMEVAL_TABLE"
 fi
 echo "repudiate bench: $WHEN, $(nproc) cores, workloads $SIZE (memory also $SMALL), $RUNS runs ($SLOW_RUNS for slow baselines)"
 echo "load average at the end: $LOAD"

@@ -122,7 +122,10 @@ pub fn csv_writer(out: &mut dyn Write) -> SafeWriter<&mut dyn Write> {
 }
 
 pub fn write_audit(out: &mut dyn Write, rows: &mut [PairRow]) -> io::Result<()> {
-    rows.sort_by(|a, b| cmp_pairs((&a.key, a.messages), (&b.key, b.messages)));
+    // Rows are distinct pairs and arrive in no particular order, so a stable sort keeps
+    // nothing an unstable one loses; it only costs a buffer of half the rows (9.5 MB at
+    // 125,000).
+    rows.sort_unstable_by(|a, b| cmp_pairs((&a.key, a.messages), (&b.key, b.messages)));
     let mut w = csv_writer(out);
     w.write_record(AUDIT_HEADER)?;
     for r in rows.iter() {
@@ -294,7 +297,7 @@ mod tests {
             messages: 1,
             verdict: Verdict::Tempfail,
             matched: None,
-            relays: vec!["r1.example".into(), "r2.example".into()],
+            relays: std::sync::Arc::from(["r1.example".to_string(), "r2.example".to_string()]),
             reason: Some("x.example A: timeout; \"quoted\", comma".into()),
             authenticated: None,
             spf: None,

@@ -72,7 +72,10 @@ pub struct MxTarget {
 /// Data of a positive answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Data {
-    Mx(Vec<MxTarget>),
+    /// Shared, not copied, by every clone of the answer: a policy that lists thousands of
+    /// relays, each delegating to the same list, hands that one list out thousands of times,
+    /// and the walk skips a list it has merged before by identity (docs/design.md §2.5).
+    Mx(Arc<[MxTarget]>),
     Addrs(Vec<IpAddr>),
     /// One string per TXT record, its character-strings joined without separator (RFC 7208
     /// §3.3). Bytes that are not UTF-8 become U+FFFD: still not ASCII, so an SPF record

@@ -224,7 +224,7 @@ fn outcome_fields(outcome: &Outcome) -> (&'static str, String) {
 fn write_data(out: &mut String, data: &Data) {
     match data {
         Data::Mx(targets) => {
-            for t in targets {
+            for t in targets.iter() {
                 let exchange = if t.exchange.is_empty() {
                     ".".to_string()
                 } else {
@@ -442,8 +442,8 @@ fn parse_data(qtype: QType, fields: Vec<&str>) -> Result<Data, String> {
         QType::Mx => fields
             .iter()
             .map(|f| parse_mx(f))
-            .collect::<Result<_, _>>()
-            .map(Data::Mx),
+            .collect::<Result<Vec<_>, _>>()
+            .map(|mx| Data::Mx(mx.into())),
         QType::A | QType::Aaaa => fields
             .iter()
             .map(|f| {
@@ -557,16 +557,19 @@ mod tests {
             Entry {
                 name: "mail-from.example.org".into(),
                 qtype: QType::Mx,
-                outcome: Outcome::Found(Data::Mx(vec![
-                    MxTarget {
-                        preference: 10,
-                        exchange: "mx1.example.org".into(),
-                    },
-                    MxTarget {
-                        preference: 20,
-                        exchange: "mx2.example.org".into(),
-                    },
-                ])),
+                outcome: Outcome::Found(Data::Mx(
+                    vec![
+                        MxTarget {
+                            preference: 10,
+                            exchange: "mx1.example.org".into(),
+                        },
+                        MxTarget {
+                            preference: 20,
+                            exchange: "mx2.example.org".into(),
+                        },
+                    ]
+                    .into(),
+                )),
                 expires: NOW + 300,
                 received: NOW - 100,
             },
@@ -597,10 +600,13 @@ mod tests {
             Entry {
                 name: "mail-from.nomail.example".into(),
                 qtype: QType::Mx,
-                outcome: Outcome::Found(Data::Mx(vec![MxTarget {
-                    preference: 0,
-                    exchange: String::new(),
-                }])),
+                outcome: Outcome::Found(Data::Mx(
+                    vec![MxTarget {
+                        preference: 0,
+                        exchange: String::new(),
+                    }]
+                    .into(),
+                )),
                 expires: NOW + 3600,
                 received: NOW - 100,
             },

@@ -361,7 +361,7 @@ fn found(answers: &[Record], qtype: QType) -> Option<Answer> {
         QType::Mx if !mx.is_empty() => {
             mx.sort();
             mx.dedup();
-            Data::Mx(mx)
+            Data::Mx(mx.into())
         }
         QType::A | QType::Aaaa if !addrs.is_empty() => {
             addrs.sort_by(crate::net::cmp_ip);

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use hickory_proto::rr::{Name, RData};
 use hickory_proto::serialize::txt::Parser;
@@ -19,6 +20,9 @@ const MAX_CNAME_HOPS: usize = 8;
 #[derive(Debug, Default, Clone)]
 struct NameData {
     mx: Option<(Vec<MxTarget>, u32)>,
+    /// `mx` sorted, made once at the first question: every answer (and every CNAME leading
+    /// here) hands out the same list, so delegations that share it are not copies.
+    mx_sorted: OnceLock<Arc<[MxTarget]>>,
     a: Option<(Vec<IpAddr>, u32)>,
     aaaa: Option<(Vec<IpAddr>, u32)>,
     txt: Option<(Vec<String>, u32)>,
@@ -100,10 +104,13 @@ impl Zones {
                 let ttl = record.ttl;
                 let entry = self.names.entry(owner.clone()).or_default();
                 match &record.data {
-                    RData::MX(mx) => push(&mut entry.mx, ttl).push(MxTarget {
-                        preference: mx.preference,
-                        exchange: name_text(&mx.exchange),
-                    }),
+                    RData::MX(mx) => {
+                        entry.mx_sorted = OnceLock::new();
+                        push(&mut entry.mx, ttl).push(MxTarget {
+                            preference: mx.preference,
+                            exchange: name_text(&mx.exchange),
+                        })
+                    }
                     RData::A(a) => push(&mut entry.a, ttl).push(IpAddr::V4(a.0)),
                     RData::AAAA(aaaa) => {
                         push(&mut entry.aaaa, ttl).push(crate::net::canonical(IpAddr::V6(aaaa.0)))
@@ -146,7 +153,10 @@ impl Zones {
                 };
             };
             let found = match qtype {
-                QType::Mx => data.mx.as_ref().map(|(v, t)| (Data::Mx(sorted(v)), *t)),
+                QType::Mx => data.mx.as_ref().map(|(v, t)| {
+                    let list = data.mx_sorted.get_or_init(|| sorted(v));
+                    (Data::Mx(list.clone()), *t)
+                }),
                 QType::A => data.a.as_ref().map(|(v, t)| (Data::Addrs(v.clone()), *t)),
                 QType::Aaaa => data
                     .aaaa
@@ -206,10 +216,10 @@ fn push<T>(slot: &mut Option<(Vec<T>, u32)>, ttl: u32) -> &mut Vec<T> {
     v
 }
 
-fn sorted(v: &[MxTarget]) -> Vec<MxTarget> {
+fn sorted(v: &[MxTarget]) -> Arc<[MxTarget]> {
     let mut v = v.to_vec();
     v.sort();
-    v
+    v.into()
 }
 
 fn answer(outcome: Outcome, ttl: u32) -> ZoneAnswer {
@@ -269,7 +279,7 @@ mod tests {
         let z = zones();
         assert_eq!(
             outcome(&z, "mail-from.one.example", QType::Mx),
-            Outcome::Found(Data::Mx(vec![
+            Outcome::Found(Data::Mx(Arc::from(vec![
                 MxTarget {
                     preference: 0,
                     exchange: "relay2.one.example".into()
@@ -278,7 +288,7 @@ mod tests {
                     preference: 10,
                     exchange: "relay.one.example".into()
                 },
-            ]))
+            ])))
         );
         assert_eq!(
             outcome(&z, "relay.one.example", QType::A),

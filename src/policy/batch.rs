@@ -1,18 +1,23 @@
 //! Evaluates every pair of an audit, a bounded number at once, over one shared DNS stack:
-//! the only concurrent stage of the policy work. Each pair is decided by [`verdict_for`],
-//! and SPF's answer ([`spf_for`]) is evaluated beside it, the two at once.
+//! the only concurrent stage of the policy work. Pairs come grouped by sender domain, and
+//! each domain's policy is walked once per address family ([`super::domain`]) for all its
+//! clients, when the first of its pairs needs it; the walk is dropped with the domain's
+//! last pair. SPF's answer ([`spf_for`]) is still evaluated per pair, beside the verdict.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
+use tokio::sync::OnceCell;
 
+use super::domain::{Decided, DomainPolicy, expand};
 use super::spf::NEEDS_SENDER;
 use super::{PolicyConfig, spf_for, verdict_for};
-use crate::dns::Dns;
 use crate::dns::occupancy::Sampler;
-use crate::model::{PairKey, PairRow};
+use crate::dns::{Dns, QType};
+use crate::model::{PairKey, PairRow, Sender};
 
 /// Evaluates every pair, a bounded number at once (see `evaluation_window`), on the thread
 /// that waits for them; the DNS layer bounds the queries in flight, and the queries run as
@@ -33,15 +38,18 @@ pub async fn evaluate_all(
         let (queries_in_flight, running_now) = (dns.in_flight_probe(), running_now.clone());
         Sampler::start_if_asked(move || (queries_in_flight(), running_now.load(Ordering::Relaxed)))
     };
-    let rows = futures::stream::iter(pairs)
-        .map(|(key, messages)| {
+    // Sized once: grown by doubling, the last copy held two buffers of rows at once.
+    let mut rows = Vec::with_capacity(total);
+    let mut evaluated = futures::stream::iter(by_domain(pairs))
+        .map(|(domain, key, messages)| {
             let running_now = &running_now;
             async move {
                 running_now.fetch_add(1, Ordering::Relaxed);
-                let (e, spf) = futures::join!(verdict_for(dns, cfg, &key), spf_for(dns, cfg, &key));
+                let (decided, spf) =
+                    futures::join!(decide(dns, cfg, domain, &key), spf_for(dns, cfg, &key));
                 running_now.fetch_sub(1, Ordering::Relaxed);
                 on_each();
-                let mut reason = e.reason;
+                let mut reason = decided.reason;
                 if spf.as_ref().is_some_and(|s| s.needs_sender) {
                     reason = Some(match reason {
                         Some(r) => format!("{r}; {NEEDS_SENDER}"),
@@ -51,18 +59,20 @@ pub async fn evaluate_all(
                 PairRow {
                     key,
                     messages,
-                    verdict: e.verdict,
-                    matched: e.matched,
-                    relays: e.relays,
+                    verdict: decided.verdict,
+                    matched: decided.matched,
+                    relays: decided.relays,
                     reason,
                     authenticated: None,
                     spf: spf.map(|s| s.result),
                 }
             }
         })
-        .buffer_unordered(window)
-        .collect()
-        .await;
+        .buffer_unordered(window);
+    while let Some(row) = evaluated.next().await {
+        rows.push(row);
+    }
+    drop(evaluated);
     if let Some(sampler) = sampler {
         let (queries, evaluations) = sampler.finish().await;
         eprintln!(
@@ -75,6 +85,76 @@ pub async fn evaluate_all(
         );
     }
     rows
+}
+
+/// A sender domain's clients, and its policy walked once per family when first needed.
+struct Domain {
+    name: String,
+    v4: Vec<IpAddr>,
+    v6: Vec<IpAddr>,
+    walked_v4: OnceCell<DomainPolicy>,
+    walked_v6: OnceCell<DomainPolicy>,
+}
+
+/// The pairs in domain order, each evaluable one with its domain; pairs that cannot be
+/// evaluated (no or a malformed sender, no address) have none.
+fn by_domain(
+    pairs: HashMap<PairKey, u64>,
+) -> impl Iterator<Item = (Option<Arc<Domain>>, PairKey, u64)> {
+    let mut groups: HashMap<String, Vec<(PairKey, u64)>> = HashMap::new();
+    let mut alone = Vec::new();
+    for (key, messages) in pairs {
+        match (&key.sender, key.ip) {
+            (Sender::Domain(d), Some(_)) => {
+                groups.entry(d.clone()).or_default().push((key, messages))
+            }
+            _ => alone.push((None, key, messages)),
+        }
+    }
+    let grouped = groups.into_iter().flat_map(|(name, pairs)| {
+        let (v4, v6) = pairs
+            .iter()
+            .filter_map(|(key, _)| key.ip.map(crate::net::canonical))
+            .partition(|ip| ip.is_ipv4());
+        let domain = Arc::new(Domain {
+            name,
+            v4,
+            v6,
+            walked_v4: OnceCell::new(),
+            walked_v6: OnceCell::new(),
+        });
+        pairs
+            .into_iter()
+            .map(move |(key, messages)| (Some(domain.clone()), key, messages))
+    });
+    alone.into_iter().chain(grouped)
+}
+
+/// The pair's verdict: from its domain's walk, or, for a pair that cannot be evaluated, as
+/// [`verdict_for`] decides it.
+async fn decide(
+    dns: &Dns,
+    cfg: &PolicyConfig,
+    domain: Option<Arc<Domain>>,
+    key: &PairKey,
+) -> Decided {
+    if let (Some(domain), Some(ip)) = (domain, key.ip) {
+        let ip = crate::net::canonical(ip);
+        let (cell, wanted, family) = if ip.is_ipv4() {
+            (&domain.walked_v4, &domain.v4, QType::A)
+        } else {
+            (&domain.walked_v6, &domain.v6, QType::Aaaa)
+        };
+        let walked = cell
+            .get_or_init(|| expand(dns, &domain.name, family, wanted, cfg))
+            .await;
+        if let Some(decided) = walked.answer(ip, cfg) {
+            return decided;
+        }
+    }
+    // Unreachable for a domain's own clients (the walk was asked about each of them); the
+    // per-pair walk stays the answer of record for anything else.
+    Decided::of(verdict_for(dns, cfg, key).await)
 }
 
 /// Evaluations running at once. Each asks one question at a time and most questions are

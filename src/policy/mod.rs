@@ -5,6 +5,7 @@
 //! whether the cache or the network answers it, so a verdict never depends on cache state.
 
 mod batch;
+mod domain;
 mod fast_set;
 mod pair;
 pub(crate) mod propose;
@@ -299,11 +300,11 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                         outcome: Outcome::Found(Data::Mx(targets)),
                         ..
                     }) => {
-                        for t in targets {
+                        for t in targets.iter() {
                             if self.relays.contains(&t.exchange) {
                                 continue;
                             }
-                            let best = delegated.entry(t.exchange).or_insert(t.preference);
+                            let best = delegated.entry(t.exchange.clone()).or_insert(t.preference);
                             *best = (*best).min(t.preference);
                         }
                     }
@@ -331,6 +332,12 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             level = self.note_targets(&delegated);
             depth += 1;
         }
+        self.conclude(over)
+    }
+
+    /// The verdict of a walk that matched nothing: `permerror` over a limit, else `tempfail`
+    /// if a question on the way failed, else `repudiated`.
+    fn conclude(&mut self, over: Option<String>) -> Evaluation {
         match over {
             Some(why) => {
                 self.ignored.insert(0, why);

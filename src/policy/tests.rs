@@ -49,7 +49,7 @@ impl Lookup for Fake {
         }
         if let (Some(mx), QType::Mx) = (self.raw_mx.get(name), qtype) {
             return Answer {
-                outcome: Outcome::Found(Data::Mx(mx.clone())),
+                outcome: Outcome::Found(Data::Mx(mx.clone().into())),
                 ttl: 1,
                 source: Source::Dns,
             };

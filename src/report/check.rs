@@ -421,7 +421,7 @@ fn parents(steps: &[Step]) -> Vec<Option<usize>> {
                 let relay = step.name.strip_prefix("mail-from.");
                 parent.push(relay.and_then(|r| latest_address.get(r).copied()));
                 if let Outcome::Found(Data::Mx(targets)) = &step.answer.outcome {
-                    for t in targets {
+                    for t in targets.iter() {
                         first_naming_at
                             .entry((&t.exchange, step.depth))
                             .or_insert(i);

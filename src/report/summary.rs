@@ -461,7 +461,7 @@ pub(crate) mod tests {
             messages,
             verdict,
             matched: None,
-            relays: Vec::new(),
+            relays: std::sync::Arc::from([]),
             reason: None,
             authenticated: None,
             spf: None,

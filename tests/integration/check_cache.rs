@@ -304,10 +304,13 @@ async fn expired_entries_are_asked_again_and_valid_ones_are_believed() {
         Entry {
             name: "mail-from.alias.test".into(),
             qtype: QType::Mx,
-            outcome: Outcome::Found(Data::Mx(vec![MxTarget {
-                preference: 10,
-                exchange: "remembered.test".into(),
-            }])),
+            outcome: Outcome::Found(Data::Mx(
+                vec![MxTarget {
+                    preference: 10,
+                    exchange: "remembered.test".into(),
+                }]
+                .into(),
+            )),
             expires: now + 600,
             received: now - 60,
         },

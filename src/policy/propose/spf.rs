@@ -92,9 +92,9 @@ async fn read_term<L: Lookup>(dns: &L, domain: &str, term: &str, out: &mut SpfTa
             match dns.lookup(&target_domain, QType::Mx).await.outcome {
                 Outcome::Found(Data::Mx(targets)) => out.hosts.extend(
                     targets
-                        .into_iter()
+                        .iter()
                         .filter(|t| !t.exchange.is_empty())
-                        .map(|t| (t.exchange, term.to_string())),
+                        .map(|t| (t.exchange.clone(), term.to_string())),
                 ),
                 _ => out.left_out.push(format!("{term} (no MX records found)")),
             }

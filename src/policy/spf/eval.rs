@@ -266,7 +266,7 @@ impl<'a, L: Lookup> Eval<'a, L> {
             } => {
                 let target = self.target(spec.as_ref(), domain).await?;
                 let mut exchanges = match self.lookup_data(&target, QType::Mx).await? {
-                    Some(Data::Mx(targets)) => targets,
+                    Some(Data::Mx(targets)) => targets.to_vec(),
                     _ => Vec::new(),
                 };
                 if exchanges.len() > MAX_NAMES {
