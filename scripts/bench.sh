@@ -9,10 +9,11 @@
 #   --quick        50 MB workloads (memory also at 10 MB) instead of 1 GB (and 100 MB)
 #   --runs N       runs of each fast measurement, alternating (default 3)
 #   --slow-runs N  runs of the Python baseline and pflogsumm (default: --runs)
-#   --only LIST    comma list of: mbox,log,dns,spf,profile,mem,shapes,cores (default: all);
-#                  shapes is scripts/memory_check.py: peak RSS on the input shapes of
+#   --only LIST    comma list of: mbox,log,dns,spf,profile,mem,shapes,cores,merge (default:
+#                  all); shapes is scripts/memory_check.py: peak RSS on the input shapes of
 #                  docs/memory.md; profile counts the audit's instructions per DNS question
-#                  under callgrind (independent of the machine's load)
+#                  under callgrind (independent of the machine's load); merge is
+#                  scripts/bench-merge.sh: 1,000 pairs files against a mawk hash
 #   --figure FILE  where the Markdown figure goes (none: nowhere; default docs/figures/bench.md,
 #                  or docs/figures/bench-LIST.md with --only, so a partial run never replaces
 #                  the full table: `--only spf` writes docs/figures/bench-spf.md)
@@ -29,7 +30,7 @@ DNS_PORT=${BENCH_DNS_PORT:-5391}
 PROXY_PORT=$((DNS_PORT + 1))
 RUNS=3
 SLOW_RUNS=
-ALL=mbox,log,dns,spf,profile,mem,shapes,cores
+ALL=mbox,log,dns,spf,profile,mem,shapes,cores,merge
 ONLY=$ALL
 SIZE=1G
 SMALL=100M
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
     --slow-runs) SLOW_RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --figure) FIGURE=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
@@ -91,6 +92,20 @@ fi
 COMMIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || COMMIT="$COMMIT with uncommitted changes"
 [ -n "${REPUDIATE:-}" ] && COMMIT="$COMMIT (binary given as REPUDIATE=$REPUDIATE)"
+
+# --- merge: 1,000 hosts' pairs files against a one-line mawk hash (scripts/bench-merge.sh,
+# files of its own under target/bench-cache) ------------------------------------------------
+MERGE_STATUS=0
+if wanted merge; then
+  log "merge of pairs files (scripts/bench-merge.sh)"
+  merge_args=(--binary "$BIN" --runs "$RUNS")
+  if [ "$SIZE" = 50M ]; then merge_args+=(--quick); fi
+  MERGE_TABLE=$("$REPO/scripts/bench-merge.sh" "${merge_args[@]}") || MERGE_STATUS=$?
+fi
+if [ "$ONLY" = merge ]; then
+  echo "$MERGE_TABLE"
+  exit "$MERGE_STATUS"
+fi
 
 # --- workloads (cached outside the repository) -----------------------------------------------
 world() { # SIZE -> directory holding mail.mbox, maillog, zones/, perimeter.txt
@@ -391,6 +406,11 @@ if wanted shapes; then
 
 peak RSS of scan per input shape (limit 200 MB, docs/memory.md):
 $SHAPES_TABLE"
+fi
+if wanted merge; then
+  REPORT="$REPORT
+
+$MERGE_TABLE"
 fi
 echo "repudiate bench: $WHEN, $(nproc) cores, workloads $SIZE (memory also $SMALL), $RUNS runs ($SLOW_RUNS for slow baselines)"
 echo "load average at the end: $LOAD"

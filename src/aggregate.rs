@@ -2,6 +2,9 @@
 //! counts everything skipped by reason. Each parser thread fills its own [`Tally`]; tallies
 //! merge at the end, so memory follows the number of distinct pairs, not the input size.
 //! Counts saturate: a pairs file may claim any count, and hostile input must not overflow.
+//! Pairs files, many small ones at a time, merge through one shared [`store::PairStore`].
+
+pub mod store;
 
 use crate::model::{PairKey, Record, SkipReason};
 use std::collections::{BTreeMap, HashMap};

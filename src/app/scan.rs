@@ -21,7 +21,7 @@ pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
     let report = read_inputs(&cfg.input, &read, &cfg.run)?;
     let status = status_of(&report);
     let messages = report.tally.messages();
-    let mut pairs: Vec<(PairKey, u64)> = report.tally.pairs.into_iter().collect();
+    let mut pairs: Vec<(&PairKey, u64)> = report.tally.pairs.iter().map(|(k, &n)| (k, n)).collect();
     let mut sum = meta::Sum::default();
     write_output(cfg.output.as_deref(), |w| {
         let mut summed = Summing::new(w);

@@ -27,6 +27,7 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::aggregate::Tally;
+use crate::aggregate::store::{self, Batch, PairStore};
 use crate::extract::logs::LogExtractor;
 use crate::extract::once::Seen;
 use crate::extract::{ExtractOptions, message};
@@ -35,7 +36,7 @@ use crate::pairs_file;
 pub use detect::Format;
 pub use glob::Glob;
 use mbox::{MboxReader, MboxSplit};
-use oversize::{BoundedLines, CappedReader, Line, LineLimit, Oversized};
+use oversize::{BoundedLines, Line, LineLimit, Oversized};
 pub use walk::Input;
 
 /// How many bytes detection looks at.
@@ -213,11 +214,15 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
     let jobs = rotation::group(inputs.clone());
     // With one job there is nothing to count twice, and nothing to remember.
     let seen = (jobs.len() > 1).then(|| Arc::new(Seen::default()));
+    // Pairs files' rows go to one table shared by every thread (memory: the distinct
+    // pairs, whatever the number of files or threads), moved into the tally at the end.
+    let store = PairStore::default();
     let ctx = JobContext {
         opts,
         named: &expanded.named,
         seen: seen.as_ref(),
         progress,
+        store: &store,
     };
     let fold = jobs
         .par_iter()
@@ -228,7 +233,7 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
         })
         .reduce(Fold::default, Fold::merge);
     let Fold {
-        tally,
+        mut tally,
         errors: mut read_errors,
         mut oversized,
         mut warnings,
@@ -237,6 +242,7 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
         merged,
         repeated,
     } = fold;
+    store.drain_into(&mut tally);
     // Threads finish in any order; everything is reported in input order. The order map
     // costs a name per input (a maildir may hold millions): built only when needed.
     if read_errors.len() > 1 || oversized.len() > 1 || warnings.len() > 1 || not_mail.len() > 1 {
@@ -287,6 +293,7 @@ struct JobContext<'a> {
     named: &'a HashSet<PathBuf>,
     seen: Option<&'a Arc<Seen>>,
     progress: &'a ProgressBar,
+    store: &'a PairStore,
 }
 
 /// Reads the inputs of one job in order; log lines of all of them go through one
@@ -432,7 +439,7 @@ fn read_input(
     if format == Format::Pairs {
         let mut summed = pairs_file::meta::Summing::new(reader);
         let reader = BufReader::with_capacity(READ_BUFFER, &mut summed);
-        if let Err(e) = read_pairs(reader, &mut sink) {
+        if let Err(e) = read_pairs(reader, &mut sink, ctx.store) {
             return Outcome::Failed(e.to_string());
         }
         // A pairs file with no rows is still a pairs file: a host that saw no mail.
@@ -826,32 +833,45 @@ fn why_malformed(text: &str) -> String {
     })
 }
 
-/// A pairs file; the CSV parser sees each line over the limit as an empty line.
-fn read_pairs(reader: impl BufRead, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-    let noted = std::cell::Cell::new(Oversized::default());
-    let mut capped = CappedReader::new(reader, sink.limit.max, &noted);
-    let mut counted = 0;
-    // Lines over the limit are counted in file order, before the row that follows them.
-    let mut catch_up = |sink: &mut Sink<'_>| -> Result<(), ReadError> {
-        let seen = noted.get();
-        while counted < seen.count {
-            counted += 1;
-            // Only the first offset is kept, which is the one strict mode names.
-            sink.oversized(seen.first_offset.unwrap_or(0))?;
-        }
-        Ok(())
-    };
-    pairs_file::read(&mut capped, &mut |line, row| {
-        catch_up(sink)?;
-        match row {
-            Some((key, messages)) => {
-                sink.tally.add_pair(key, messages);
-                Ok(())
+/// A pairs file, its rows added to the merge's shared table a batch at a time. Rows read
+/// before a failure (`--strict`) are kept, like every other input's.
+fn read_pairs(
+    reader: impl BufRead,
+    sink: &mut Sink<'_>,
+    store: &PairStore,
+) -> Result<(), ReadError> {
+    let mut batch = Batch::default();
+    let result = pairs_file::read(reader, sink.limit.max, &mut |item| match item {
+        pairs_file::Item::Row { row: Some(row), .. } => {
+            push_row(&mut batch, &row);
+            if batch.len() >= store::BATCH_ROWS {
+                store.add(&mut batch);
             }
-            None => sink.add(Record::Skipped(SkipReason::Malformed), line, "pairs row"),
+            Ok(())
         }
-    })?;
-    catch_up(sink)
+        pairs_file::Item::Row { line, row: None } => {
+            sink.add(Record::Skipped(SkipReason::Malformed), line, "pairs row")
+        }
+        pairs_file::Item::Oversized { offset } => sink.oversized(offset),
+    });
+    store.add(&mut batch);
+    result
+}
+
+/// A row's sender as the store keys it: the domain cell as it stands when it is already
+/// normal (nearly always), normalised otherwise.
+fn push_row(batch: &mut Batch, row: &pairs_file::Row<'_>) {
+    let (ip, n) = (row.ip, row.messages);
+    match row.domain {
+        "" => batch.push(store::Kind::Missing, "", ip, n),
+        pairs_file::NULL_SENDER => batch.push(store::Kind::Null, "", ip, n),
+        d if pairs_file::is_canonical_domain(d) => batch.push(store::Kind::Domain, d, ip, n),
+        d => {
+            let sender = pairs_file::sender_from_column(d);
+            let (kind, text) = store::parts_of(&sender);
+            batch.push(kind, text, ip, n);
+        }
+    }
 }
 
 #[cfg(test)]

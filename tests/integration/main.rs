@@ -15,6 +15,7 @@ mod generate;
 mod journald;
 mod layers;
 mod limits;
+mod merge;
 mod output_safety;
 mod properties;
 mod propose_logs;

@@ -1205,8 +1205,10 @@ type PairsRow = (u64, Option<(Sender, u64)>);
 fn read_pairs(bytes: Vec<u8>) -> Result<Vec<PairsRow>, String> {
     finishes(move || {
         let mut rows = Vec::new();
-        pairs_file::read::<_, std::io::Error>(Cursor::new(bytes), &mut |line, row| {
-            rows.push((line, row.map(|(k, n)| (k.sender, n))));
+        pairs_file::read::<_, std::io::Error>(Cursor::new(bytes), 1 << 20, &mut |item| {
+            if let pairs_file::Item::Row { line, row } = item {
+                rows.push((line, row.map(|r| (r.key().sender, r.messages))));
+            }
             Ok(())
         })
         .map(|()| rows)
@@ -1260,6 +1262,91 @@ proptest! {
             };
             prop_assert_eq!(sender, want);
             prop_assert_eq!(messages, *count);
+        }
+    }
+}
+
+/// What the csv crate alone makes of a pairs file (how every pairs file was read before the
+/// line reader): rows with their line, the first three cells read as the reader reads them.
+/// A row as both readers are compared on: its line and, if valid, its pair and count.
+type ReadRow = (u64, Option<(Sender, Option<IpAddr>, u64)>);
+
+fn csv_reference(bytes: &[u8]) -> Vec<ReadRow> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut out = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(false) => return out,
+            Ok(true) => {
+                let line = record.position().map_or(0, |p| p.line());
+                let row = (|| {
+                    let domain = record.get(0)?;
+                    let domain = domain.strip_prefix('\'').unwrap_or(domain);
+                    let messages: u64 = record.get(2)?.trim().parse().ok()?;
+                    let ip = match record.get(1)? {
+                        "" => None,
+                        text => Some(repudiate::net::parse_ip(text)?),
+                    };
+                    Some((pairs_file::sender_from_column(domain), ip, messages))
+                })();
+                out.push((line, row));
+            }
+            Err(e) => out.push((e.position().map_or(0, |p| p.line()), None)),
+        }
+    }
+}
+
+/// A cell as a person or a spreadsheet might write it: plain, or quoted with commas,
+/// doubled quotes and line ends inside.
+fn cell() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::sample::select(&[
+            "example.org", "Example.ORG.", "<>", "", "'=x.example", "192.0.2.1", "2001:DB8::1",
+            "7", " 8 ", "x", "-1", "18446744073709551615", "999.1.1.1", "b\u{fc}cher.example",
+        ][..]).prop_map(str::to_string),
+        1 => "[a-z,\"\n. ]{0,12}".prop_map(|t| format!("\"{}\"", t.replace('"', "\"\""))),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// On files whose quoting is well formed, the line reader gives the rows, bad rows and
+    /// line numbers the csv crate gives (where it counts right), whatever its buffer's size.
+    #[test]
+    fn the_line_reader_reads_what_the_csv_crate_reads(
+        rows in prop::collection::vec(
+            (prop::collection::vec(cell(), 0..5), prop::sample::select(&["\n", "\r\n", "\n\n"][..])),
+            0..25),
+        capacity in 1usize..64,
+    ) {
+        let mut text = String::from("domain,ip,messages\n");
+        for (cells, end) in &rows {
+            text.push_str(&cells.join(","));
+            text.push_str(end);
+        }
+        let want = csv_reference(text.as_bytes());
+        let mut got = Vec::new();
+        let reader = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+        pairs_file::read::<_, std::io::Error>(reader, 1 << 20, &mut |item| {
+            if let pairs_file::Item::Row { line, row } = item {
+                got.push((line, row.map(|r| (r.key().sender, r.ip, r.messages))));
+            }
+            Ok(())
+        })
+        .unwrap();
+        // The csv crate's line numbers skip blank lines and lines ended by CRLF; the line
+        // reader counts every `\n`, so its numbers are the ones an editor shows.
+        let blank = text.split('\n').rev().skip(1).any(|l| l.trim_end_matches('\r').is_empty());
+        if blank || text.contains('\r') {
+            let rows = |v: Vec<(u64, _)>| v.into_iter().map(|(_, r)| r).collect::<Vec<_>>();
+            prop_assert_eq!(rows(got), rows(want), "{:?}", text);
+        } else {
+            prop_assert_eq!(got, want, "{:?}", text);
         }
     }
 }

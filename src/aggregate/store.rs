@@ -1,0 +1,373 @@
+//! The merge of pairs files (docs/design.md §7): every reading thread adds its rows to one
+//! table shared by all of them, so memory follows the distinct pairs, never the number of
+//! files or of threads. The table is split into shards by sender, each behind its own lock:
+//! a sender's pairs all live in one shard, whose sender names are interned there, so a pair
+//! costs a 32-byte slot instead of a `PairKey` with its own string. Rows arrive in batches
+//! ([`Batch`]) so that a shard's lock is taken once per batch, not once per row.
+//!
+//! Counts saturate, like the [`Tally`]'s; what the store holds does not depend on the order
+//! in which rows arrive, so a merge is the same whatever the order of its files.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use hashbrown::HashTable;
+
+use super::Tally;
+use crate::model::{PairKey, Sender};
+
+/// Shards: enough that two or a few threads rarely wait for one another.
+const SHARDS: usize = 64;
+/// Rows a batch holds before it is added.
+pub const BATCH_ROWS: usize = 4096;
+
+/// A sender as the store keys it: its kind and its text (the domain column's).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Domain,
+    Null,
+    Missing,
+    Malformed,
+}
+
+/// The kind and text of a sender (what the store keys it by).
+pub fn parts_of(sender: &Sender) -> (Kind, &str) {
+    match sender {
+        Sender::Domain(d) => (Kind::Domain, d),
+        Sender::Null => (Kind::Null, ""),
+        Sender::Missing => (Kind::Missing, ""),
+        Sender::Malformed(d) => (Kind::Malformed, d),
+    }
+}
+
+fn sender_of(kind: Kind, text: &str) -> Sender {
+    match kind {
+        Kind::Domain => Sender::Domain(text.to_string()),
+        Kind::Null => Sender::Null,
+        Kind::Missing => Sender::Missing,
+        Kind::Malformed => Sender::Malformed(text.to_string()),
+    }
+}
+
+/// An IP address (or none) in 17 bytes.
+fn ip_bytes(ip: Option<IpAddr>) -> (u8, [u8; 16]) {
+    match ip {
+        None => (0, [0; 16]),
+        Some(IpAddr::V4(v4)) => {
+            let mut b = [0; 16];
+            b[..4].copy_from_slice(&v4.octets());
+            (4, b)
+        }
+        Some(IpAddr::V6(v6)) => (6, v6.octets()),
+    }
+}
+
+fn ip_of(family: u8, b: [u8; 16]) -> Option<IpAddr> {
+    match family {
+        4 => Some(IpAddr::from([b[0], b[1], b[2], b[3]])),
+        6 => Some(IpAddr::from(b)),
+        _ => None,
+    }
+}
+
+/// Rows on their way into the store; the senders' text is copied into one buffer, so a
+/// batch owns nothing per row.
+#[derive(Default)]
+pub struct Batch {
+    text: String,
+    rows: Vec<BatchRow>,
+    /// Scratch: row indices grouped by shard.
+    order: Vec<u32>,
+}
+
+struct BatchRow {
+    hash: u64,
+    kind: Kind,
+    start: u32,
+    len: u32,
+    family: u8,
+    ip: [u8; 16],
+    messages: u64,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Adds a row of `messages` for the sender (`kind`, `text`) and `ip`.
+    pub fn push(&mut self, kind: Kind, text: &str, ip: Option<IpAddr>, n: u64) {
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
+        let (family, ip) = ip_bytes(ip);
+        self.rows.push(BatchRow {
+            hash: 0,
+            kind,
+            start,
+            len: text.len() as u32,
+            family,
+            ip,
+            messages: n,
+        });
+    }
+}
+
+/// One shard: its senders, interned, and its pairs.
+#[derive(Default)]
+struct Shard {
+    /// Indices into `senders`, hashed by the sender.
+    names: HashTable<u32>,
+    senders: Vec<(u64, Kind, Box<str>)>,
+    pairs: HashTable<Slot>,
+}
+
+/// A pair and its count, the sender by its index in the shard.
+struct Slot {
+    ip: [u8; 16],
+    sender: u32,
+    family: u8,
+    messages: u64,
+}
+
+impl Shard {
+    fn intern(&mut self, hash: u64, kind: Kind, text: &str) -> u32 {
+        let senders = &mut self.senders;
+        // The stored hash first: the name itself is only read for the one that matches.
+        let found = self.names.find(hash, |&i| {
+            let (h, k, t) = &senders[i as usize];
+            *h == hash && *k == kind && &**t == text
+        });
+        if let Some(&i) = found {
+            return i;
+        }
+        let i = senders.len() as u32;
+        senders.push((hash, kind, text.into()));
+        self.names
+            .insert_unique(hash, i, |&j| senders[j as usize].0);
+        i
+    }
+
+    fn add(&mut self, hasher: &foldhash::fast::RandomState, row: &BatchRow, text: &str) {
+        let sender = self.intern(row.hash, row.kind, text);
+        let hash = hasher.hash_one((sender, row.family, row.ip));
+        let found = self.pairs.find_mut(hash, |s| {
+            s.sender == sender && s.family == row.family && s.ip == row.ip
+        });
+        match found {
+            Some(slot) => slot.messages = slot.messages.saturating_add(row.messages),
+            None => {
+                self.pairs.insert_unique(
+                    hash,
+                    Slot {
+                        ip: row.ip,
+                        sender,
+                        family: row.family,
+                        messages: row.messages,
+                    },
+                    |s| hasher.hash_one((s.sender, s.family, s.ip)),
+                );
+            }
+        }
+    }
+}
+
+/// The shared table of a merge.
+pub struct PairStore {
+    hasher: foldhash::fast::RandomState,
+    shards: Vec<Mutex<Shard>>,
+}
+
+impl Default for PairStore {
+    fn default() -> Self {
+        PairStore {
+            hasher: foldhash::fast::RandomState::default(),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+}
+
+/// The shard of a sender's hash: bits the tables themselves do not use for small tables
+/// (hashbrown takes the low bits for the position and the top 7 for its tags).
+fn shard_of(hash: u64) -> usize {
+    (hash >> 32) as usize % SHARDS
+}
+
+impl PairStore {
+    /// Adds every row of `batch` and empties it, taking each shard's lock once.
+    pub fn add(&self, batch: &mut Batch) {
+        let Batch { text, rows, order } = batch;
+        // Hashed here, outside every lock.
+        for row in rows.iter_mut() {
+            let t = &text[row.start as usize..(row.start + row.len) as usize];
+            row.hash = self.hasher.hash_one((row.kind, t));
+        }
+        order.clear();
+        order.extend(0..rows.len() as u32);
+        order.sort_unstable_by_key(|&i| shard_of(rows[i as usize].hash));
+        for group in order
+            .chunk_by(|&a, &b| shard_of(rows[a as usize].hash) == shard_of(rows[b as usize].hash))
+        {
+            let shard_index = shard_of(rows[group[0] as usize].hash);
+            // A poisoned lock means a reading thread panicked; its rows are as good as
+            // any other's.
+            let mut shard = self.shards[shard_index]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for &i in group {
+                let row = &rows[i as usize];
+                let t = &text[row.start as usize..(row.start + row.len) as usize];
+                shard.add(&self.hasher, row, t);
+            }
+        }
+        text.clear();
+        rows.clear();
+    }
+
+    /// How many distinct pairs the store holds.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).pairs.len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Moves every pair into `tally`. The shards' tables are first packed into exact-size
+    /// lists (a table is up to half empty), then moved one shard at a time, each list freed
+    /// as its pairs move: at no point are the pairs held both in full tables and in the
+    /// tally's map, which is what keeps a million pairs under 200 MB (issue 16 item 3).
+    pub fn drain_into(self, tally: &mut Tally) {
+        let packed: Vec<Packed> = self
+            .shards
+            .into_iter()
+            .map(|shard| {
+                let Shard { senders, pairs, .. } =
+                    shard.into_inner().unwrap_or_else(|e| e.into_inner());
+                Packed {
+                    senders,
+                    slots: pairs.into_iter().collect(),
+                }
+            })
+            .collect();
+        tally
+            .pairs
+            .reserve(packed.iter().map(|p| p.slots.len()).sum());
+        for shard in packed {
+            add_shard(shard, &mut tally.pairs);
+        }
+    }
+}
+
+/// A shard's pairs, packed once reading is over.
+struct Packed {
+    senders: Vec<(u64, Kind, Box<str>)>,
+    slots: Vec<Slot>,
+}
+
+fn add_shard(shard: Packed, pairs: &mut HashMap<PairKey, u64>) {
+    let Packed { senders, slots } = shard;
+    for slot in slots {
+        let (_, kind, text) = &senders[slot.sender as usize];
+        let key = PairKey {
+            sender: sender_of(*kind, text),
+            ip: ip_of(slot.family, slot.ip),
+        };
+        let n = pairs.entry(key).or_insert(0);
+        *n = n.saturating_add(slot.messages);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(sender: Sender, ip: &str) -> PairKey {
+        PairKey {
+            sender,
+            ip: ip.parse().ok(),
+        }
+    }
+
+    fn add_all(store: &PairStore, rows: &[(Sender, &str, u64)]) {
+        let mut batch = Batch::default();
+        for (sender, ip, n) in rows {
+            let (kind, text) = parts_of(sender);
+            batch.push(kind, text, ip.parse().ok(), *n);
+        }
+        store.add(&mut batch);
+        assert!(batch.is_empty());
+    }
+
+    #[test]
+    fn rows_of_one_pair_add_up_and_kinds_stay_apart() {
+        let store = PairStore::default();
+        let d = |s: &str| Sender::Domain(s.into());
+        add_all(
+            &store,
+            &[
+                (d("a.example"), "192.0.2.1", 2),
+                (d("a.example"), "2001:db8::1", 1),
+                (Sender::Malformed("a.example".into()), "192.0.2.1", 4),
+                (Sender::Null, "", 1),
+                (Sender::Missing, "", 1),
+            ],
+        );
+        add_all(
+            &store,
+            &[
+                (d("a.example"), "192.0.2.1", 3),
+                (Sender::Null, "", u64::MAX),
+            ],
+        );
+        assert_eq!(store.len(), 5);
+        let mut tally = Tally::default();
+        tally.add_pair(key(d("a.example"), "192.0.2.1"), 10);
+        store.drain_into(&mut tally);
+        assert_eq!(tally.pairs.len(), 5);
+        assert_eq!(tally.pairs[&key(d("a.example"), "192.0.2.1")], 15);
+        assert_eq!(tally.pairs[&key(d("a.example"), "2001:db8::1")], 1);
+        assert_eq!(
+            tally.pairs[&key(Sender::Malformed("a.example".into()), "192.0.2.1")],
+            4
+        );
+        assert_eq!(tally.pairs[&key(Sender::Null, "")], u64::MAX);
+        assert_eq!(tally.pairs[&key(Sender::Missing, "")], 1);
+    }
+
+    #[test]
+    fn many_senders_across_shards_keep_their_counts() {
+        let store = PairStore::default();
+        let rows: Vec<(Sender, String, u64)> = (0..10_000u32)
+            .map(|i| {
+                (
+                    Sender::Domain(format!("d{}.example", i % 997)),
+                    format!("10.0.{}.{}", i / 256 % 256, i % 256),
+                    u64::from(i % 7) + 1,
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(1000) {
+            let refs: Vec<(Sender, &str, u64)> = chunk
+                .iter()
+                .map(|(s, ip, n)| (s.clone(), ip.as_str(), *n))
+                .collect();
+            add_all(&store, &refs);
+            add_all(&store, &refs);
+        }
+        let mut tally = Tally::default();
+        store.drain_into(&mut tally);
+        assert_eq!(tally.pairs.len(), 10_000);
+        for (s, ip, n) in &rows {
+            assert_eq!(tally.pairs[&key(s.clone(), ip)], 2 * n);
+        }
+    }
+}
