@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::macros::{MacroContext, MacroString, Used};
-use super::record::{Mechanism, Qualifier, Record, is_spf_record};
+use super::record::{Mechanism, Qualifier, is_spf_record, parse_shared};
 use super::{Identity, SpfEvaluation, SpfStep, StepKind};
 use crate::dns::{Answer, Data, Lookup, Outcome, QType};
 use crate::model::SpfResult;
@@ -193,7 +193,11 @@ impl<'a, L: Lookup> Eval<'a, L> {
     /// Evaluates the record `text` published at `domain`.
     fn evaluate(&mut self, domain: String, text: String) -> BoxFuture<'_, Flow<SpfResult>> {
         Box::pin(async move {
-            let record = Record::parse(&text).map_err(|e| Stop::Perm(format!("{domain}: {e}")))?;
+            let parsed = parse_shared(&text);
+            let record = match parsed.as_ref() {
+                Ok(record) => record,
+                Err(e) => return Err(Stop::Perm(format!("{domain}: {e}"))),
+            };
             for directive in &record.directives {
                 self.step(StepKind::Term(directive.text.clone()));
                 if directive.mechanism.queries_dns() {
