@@ -125,7 +125,7 @@ mod tests {
             messages: 0,
             verdict,
             matched: None,
-            relays: vec![],
+            relays: Vec::new().into(),
             reason: None,
             authenticated: None,
             spf,
