@@ -15,7 +15,8 @@
 #                  question under callgrind (independent of the machine's load); merge is
 #                  scripts/bench-merge.sh: 1,000 pairs files against a mawk hash; domeval is
 #                  scripts/bench-domeval.sh: the audit's evaluation time and peak RSS on the
-#                  world's postfix log
+#                  world's postfix log; dates (not in the default) is scripts/bench-dates.sh:
+#                  scan with dates against a build of the commit before them
 #   --figure FILE  where the Markdown figure goes (none: nowhere; default docs/figures/bench.md,
 #                  or docs/figures/bench-LIST.md with --only, so a partial run never replaces
 #                  the full table: `--only spf` writes docs/figures/bench-spf.md)
@@ -46,7 +47,7 @@ while [ $# -gt 0 ]; do
     --slow-runs) SLOW_RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --figure) FIGURE=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
@@ -206,6 +207,9 @@ if wanted cores; then
     done
   done
 fi
+
+# issue 15: what dates cost scan, against a base build (its own script and table; --only dates)
+wanted dates && BENCH_DIR=$BENCH_DIR scripts/bench-dates.sh $([ "$SIZE" = 1G ] || echo --quick) --runs "$RUNS" >&2
 
 if wanted mem; then
   for input in mbox:mail.mbox log:maillog; do

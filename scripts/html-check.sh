@@ -58,8 +58,13 @@ expect() { grep -qF -- "$1" "$dom" || fail "the rendered page lacks: $1"; }
 expect "18 messages in 12 pairs from 2 inputs"
 expect '<span class="n">22.2 %</span>repudiated (4 messages)'
 expect '<td>authenticated</td><td class="num">2</td>'
-# the chart: one bar per verdict
-[ "$(grep -o '<rect ' "$dom" | wc -l)" -eq 7 ] || fail "the chart does not have 7 bars"
+# the chart: one bar per verdict (the chart by day below has bars of its own)
+verdict_chart=$(awk '/aria-label="Messages by verdict"/,/<\/svg>/' "$dom")
+[ "$(grep -o '<rect ' <<<"$verdict_chart" | wc -l)" -eq 7 ] || fail "the chart does not have 7 bars"
+# the period (issue 15): the mbox's first date; the maillog's year is its file's (a checkout's)
+expect 'Mail from 2024-06-04T10:00:00Z to '
+expect 'and verdict" font-family='
+grep -qE '<h2>Messages by (day|week) \(UTC\)</h2>' "$dom" || fail "no chart by day"
 # domains and relays that would be repudiated
 expect '<td class="name">shop.example</td><td class="num">2</td><td class="num">7</td>'
 expect '<td class="name">203.0.113.66</td>'

@@ -239,6 +239,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
 
+    /// Write one row per day (UTC) here: messages by verdict, and by SPF result when SPF is
+    /// evaluated. Messages without a usable date are in no row.
+    #[arg(long, value_name = "FILE")]
+    pub by_day: Option<PathBuf>,
+
     /// Append one row for this run here (totals by verdict); the header is written when the
     /// file is new or empty.
     #[arg(long, value_name = "FILE")]

@@ -161,6 +161,7 @@ pub struct CheckRequest {
 #[derive(Clone, Debug, Default)]
 pub struct ReportSettings {
     pub summary: Option<PathBuf>,
+    pub by_day: Option<PathBuf>,
     pub history: Option<PathBuf>,
     pub html: Option<PathBuf>,
     /// Percent of all messages; more repudiated than this is exit code 3.
@@ -194,6 +195,7 @@ impl Config {
         if let Some(r) = reports {
             files.extend([
                 ("--summary", &r.summary),
+                ("--by-day", &r.by_day),
                 ("--html", &r.html),
                 ("--history", &r.history),
             ]);
@@ -747,6 +749,7 @@ fn report_settings(r: ReportArgs, file: &FileConfig) -> Result<ReportSettings, S
     }
     Ok(ReportSettings {
         summary: r.summary.or(file.outputs.summary.clone()),
+        by_day: r.by_day.or(file.outputs.by_day.clone()),
         history: r.history.or(file.outputs.history.clone()),
         html: r.html.or(file.outputs.html.clone()),
         fail_above,

@@ -7,6 +7,7 @@
 //! only the first three columns matter and the domain is normalised again, so hand-edited
 //! files are safe.
 
+pub(crate) mod days;
 pub(crate) mod meta;
 pub mod reader;
 
@@ -16,10 +17,11 @@ use std::net::IpAddr;
 
 use rayon::slice::ParallelSliceMut;
 
-use crate::fileio::csv_cell::SafeWriter;
+use crate::fileio::csv_cell::{SafeWriter, raw};
 use crate::fileio::guard::Kind;
 use crate::model::address::{is_host_name, normalize_domain};
 use crate::model::{PairKey, PairRow, Sender};
+use crate::net::parse_ip;
 pub use reader::{Item, Row, read};
 
 /// The first bytes of every pairs file; input detection recognises the format by them.
@@ -73,6 +75,19 @@ impl Row<'_> {
             ip: self.ip,
         }
     }
+}
+
+/// The pair of a domain and an IP cell as the writers spell them.
+fn parse_key(domain: &str, ip: &str) -> Option<PairKey> {
+    // The writer neutralised formula-like cells with a leading `'`: read the value back.
+    let ip = match ip {
+        "" => None,
+        text => Some(parse_ip(text)?),
+    };
+    Some(PairKey {
+        sender: sender_from_column(raw(domain)),
+        ip,
+    })
 }
 
 pub const AUDIT_HEADER: [&str; 9] = [

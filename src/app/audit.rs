@@ -7,13 +7,15 @@ use super::{
     Fatal, RunStatus, async_runtime, output_error, read_inputs, resolution_stack, resolve_relays,
     save_cache, say, status_of,
 };
-use crate::aggregate::Tally;
+
+use crate::aggregate::{DayMap, Tally};
 use crate::config::AuditConfig;
 use crate::dns::Dns;
 use crate::fileio::output::write_output;
 use crate::model::PairRow;
 use crate::pairs_file::write_audit;
 use crate::policy::{self, evaluate_all};
+use crate::report::by_day::{DayRow, day_rows, write_by_day};
 use crate::report::domains::write_domains;
 use crate::report::history;
 use crate::report::html::{HtmlReport, write_html};
@@ -40,6 +42,8 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
         pairs,
         skipped,
         authenticated,
+        days,
+        period,
         ..
     } = report.tally;
     let resolving = Instant::now();
@@ -63,18 +67,30 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     save_cache(&cfg.dns, &dns);
     let mut totals = Totals {
         skipped,
+        period,
         inputs_ok: report.inputs_ok,
         inputs_failed: report.errors.len(),
         dns: dns_totals(&dns, resolving),
         ..Default::default()
     };
     totals.count_rows(&rows);
+    // The HTML page draws the days too.
+    let wanted = cfg.reports.by_day.is_some() || cfg.reports.html.is_some();
+    let day_list = if wanted {
+        day_rows(&days, &rows)
+    } else {
+        Vec::new()
+    };
     // Ranked once: the table on standard error and the HTML page show the same lists.
     let ranked = Rankings {
         domains: rank_domains(&rows),
         relays: rank_relays(&rows),
     };
-    write_reports(cfg, &mut rows, &totals, &ranked, &run_at)?;
+    let days = Days {
+        rows: &day_list,
+        pairs: &days,
+    };
+    write_reports(cfg, &mut rows, &totals, &ranked, &days, &run_at)?;
     if !cfg.run.quiet {
         eprint!("{}", render_audit(&totals, &ranked.domains, &ranked.relays));
     }
@@ -114,6 +130,12 @@ struct Rankings {
     relays: Vec<Ranked>,
 }
 
+/// The days of the run: `--by-day`'s rows, and each pair's days (the domain summary's).
+struct Days<'a> {
+    rows: &'a [DayRow],
+    pairs: &'a DayMap,
+}
+
 /// Writes every report the run asked for; the history goes last, so a run whose other
 /// reports failed leaves no row behind.
 fn write_reports(
@@ -121,12 +143,17 @@ fn write_reports(
     rows: &mut [PairRow],
     totals: &Totals,
     ranked: &Rankings,
+    days: &Days,
     run_at: &str,
 ) -> Result<(), Fatal> {
     write_output(cfg.output.as_deref(), |w| write_audit(w, rows))
         .map_err(|e| output_error(cfg.output.as_deref(), e))?;
     if let Some(path) = &cfg.reports.summary {
-        write_output(Some(path), |w| write_domains(w, rows))
+        write_output(Some(path), |w| write_domains(w, rows, days.pairs))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    if let Some(path) = &cfg.reports.by_day {
+        write_output(Some(path), |w| write_by_day(w, days.rows, cfg.policy.spf))
             .map_err(|e| output_error(Some(path), e))?;
     }
     if let Some(path) = &cfg.reports.html {
@@ -136,6 +163,7 @@ fn write_reports(
             domains: &ranked.domains,
             relays: &ranked.relays,
             settings: &cfg.describe(),
+            days: days.rows,
         };
         write_output(Some(path), |w| write_html(w, &page))
             .map_err(|e| output_error(Some(path), e))?;

@@ -27,7 +27,7 @@ use crate::model::text::one_line;
 use crate::pairs_file;
 use crate::policy::relays::{self, RelaySpec, ResolvedRelays};
 use crate::report::progress::Progress;
-use crate::report::{domains, history, html, proposal};
+use crate::report::{by_day, domains, history, html, proposal};
 
 /// How a run that produced its report went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +112,7 @@ fn refuse_foreign_outputs(cfg: &Config) -> Result<(), Fatal> {
             "--output" if matches!(cfg, Config::Propose(_)) => proposal::KIND,
             "--output" => pairs_file::OUTPUT_KIND,
             "--summary" => domains::KIND,
+            "--by-day" => by_day::KIND,
             "--html" => html::KIND,
             "--history" => history::KIND,
             "--cache" => persist::KIND,

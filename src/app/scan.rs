@@ -8,10 +8,12 @@ use super::{
     Fatal, RunStatus, async_runtime, output_error, read_inputs, resolution_stack, resolve_relays,
     say, status_of,
 };
+use crate::aggregate::Tally;
 use crate::config::{RelaySpec, ScanConfig};
 use crate::fileio::output::{is_renamed_into_place, write_output};
 use crate::inputs::ReadOptions;
 use crate::model::PairKey;
+use crate::pairs_file::days;
 use crate::pairs_file::meta::{self, Meta, Summing};
 use crate::pairs_file::write_scan;
 use crate::report::summary::{Totals, render_scan};
@@ -38,12 +40,14 @@ pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
             pairs: sum,
         };
         write_sidecar(path, &sidecar)?;
+        write_days(path, sum, &report.tally)?;
     }
     if !cfg.run.quiet {
         let totals = Totals {
             skipped: report.tally.skipped,
             inputs_ok: report.inputs_ok,
             inputs_failed: report.errors.len(),
+            period: report.tally.period,
             ..Default::default()
         };
         eprint!("{}", render_scan(&totals, messages, pairs.len()));
@@ -67,6 +71,26 @@ fn write_sidecar(pairs: &Path, sidecar: &Meta) -> Result<(), Fatal> {
         return Ok(());
     }
     write_output(Some(&path), |w| meta::write(w, sidecar)).map_err(|e| output_error(Some(&path), e))
+}
+
+/// Writes `pairs.csv.days` (the period and each pair's messages by day, issue 15); a file
+/// of that name that is not a days file is left alone, and said so.
+fn write_days(pairs: &Path, sum: meta::Sum, tally: &Tally) -> Result<(), Fatal> {
+    let path = days::days_path(pairs);
+    if let Ok(existing) = std::fs::read(&path)
+        && !days::is_days_file(&existing)
+    {
+        say(&format!(
+            "{} exists and is not a pairs days file; it is left alone, and a merge of {} will \
+             not know its dates",
+            path.display(),
+            pairs.display()
+        ));
+        return Ok(());
+    }
+    let lists = tally.days.iter().map(|(k, v)| (k, &v[..]));
+    write_output(Some(&path), |w| days::write(w, sum, &tally.period, lists))
+        .map_err(|e| output_error(Some(&path), e))
 }
 
 /// The read options with the perimeter's host names resolved to addresses; without host

@@ -84,6 +84,7 @@ impl Age {
 pub struct Outputs {
     pub pairs: Option<PathBuf>,
     pub summary: Option<PathBuf>,
+    pub by_day: Option<PathBuf>,
     pub history: Option<PathBuf>,
     pub html: Option<PathBuf>,
 }
@@ -98,6 +99,7 @@ pub fn load(path: &Path) -> Result<FileConfig, String> {
     for out in [
         &mut cfg.outputs.pairs,
         &mut cfg.outputs.summary,
+        &mut cfg.outputs.by_day,
         &mut cfg.outputs.history,
         &mut cfg.outputs.html,
         &mut cfg.cache,

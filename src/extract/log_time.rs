@@ -6,25 +6,30 @@
 //! Traditional syslog stamps carry no year, so [`LogClock`] does not turn stamps into dates:
 //! it advances by the progress the stamps show (a jump back of more than half a year is
 //! taken as the turn of a year; a small one, lines of several hosts interleaved, as none).
+//! The reports' dates come from [`LogTime::date`], which applies the year rule of
+//! `crate::model::date` from the file's modification time.
 
 /// A line's timestamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogTime {
-    /// `Mmm dd hh:mm:ss`: seconds since January 1st of a year nobody wrote down.
+    /// `Mmm dd hh:mm:ss`: seconds since January 1st of a year nobody wrote down, laid out
+    /// as a leap year.
     Yearless(u32),
-    /// RFC 3339: seconds since the Unix epoch (the zone offset is ignored; an error of a
-    /// few hours does not matter to a window of days).
+    /// RFC 3339: seconds since the Unix epoch, in UTC.
     Absolute(u64),
 }
 
-const DAY: u32 = 86_400;
-const YEAR: u32 = 365 * DAY;
+use crate::model::When;
+use crate::model::date::{self, UtcTime, Yearless};
 
-/// Day of the year each month starts on (no leap day: Feb 29 reads as Mar 1).
-const MONTH_START: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
+const DAY: u32 = 86_400;
+/// The yearless calendar counts Feb 29 (a leap year's layout), so a stamp turns back into
+/// its month and day exactly; a non-leap year's Feb 28 to Mar 1 reads as two days, which
+/// a window of days does not notice.
+const YEAR: u32 = 366 * DAY;
+
+/// Day of the (leap) year each month starts on.
+const MONTH_START: [u32; 12] = [0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335];
 
 /// The timestamp a syslog line starts with (after an optional `<PRI>` and RFC 5424 `1 `).
 pub fn parse(line: &[u8]) -> Option<LogTime> {
@@ -35,74 +40,69 @@ pub fn parse(line: &[u8]) -> Option<LogTime> {
         b = b.strip_prefix(b"1 ").unwrap_or(b);
     }
     if b.first().is_some_and(u8::is_ascii_digit) {
-        rfc3339(b)
+        let t = date::parse_rfc3339(b)?;
+        Some(LogTime::Absolute(u64::try_from(t.0).unwrap_or(0)))
     } else {
-        bsd(b)
+        let s = date::parse_syslog(b)?;
+        Some(LogTime::Yearless(
+            (MONTH_START[s.month as usize - 1] + s.day - 1) * DAY + s.secs,
+        ))
     }
 }
 
-fn number(b: &[u8], at: usize, len: usize) -> Option<u32> {
-    let digits = b.get(at..at + len)?;
-    digits.iter().try_fold(0u32, |n, &c| {
-        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-    })
-}
-
-/// `hh:mm:ss` at `at`, in seconds.
-fn clock_time(b: &[u8], at: usize) -> Option<u32> {
-    let (h, m, s) = (
-        number(b, at, 2)?,
-        number(b, at + 3, 2)?,
-        number(b, at + 6, 2)?,
-    );
-    let separators = b.get(at + 2) == Some(&b':') && b.get(at + 5) == Some(&b':');
-    (separators && h < 24 && m < 60 && s < 61).then_some(h * 3600 + m * 60 + s)
-}
-
-/// `Mmm dd hh:mm:ss` (the day space-padded or not).
-fn bsd(b: &[u8]) -> Option<LogTime> {
-    let month = MONTHS.iter().position(|m| b.starts_with(*m))?;
-    if b.get(3) != Some(&b' ') {
-        return None;
+impl LogTime {
+    /// The stamp as a date: a yearless one through the year rule of docs/inputs.md, from
+    /// `anchor`, the time its file was last written; `None` when no year fits it.
+    pub fn date(self, anchor: UtcTime) -> Option<UtcTime> {
+        match self {
+            LogTime::Absolute(t) => Some(UtcTime(i64::try_from(t).unwrap_or(i64::MAX))),
+            LogTime::Yearless(secs) => {
+                let (day, secs) = (secs / DAY, secs % DAY);
+                let month = MONTH_START.iter().rposition(|&m| m <= day)?;
+                Yearless {
+                    month: month as u32 + 1,
+                    day: day - MONTH_START[month] + 1,
+                    secs,
+                }
+                .infer(anchor)
+            }
+        }
     }
-    let day = match (b.get(4), b.get(5)) {
-        (Some(b' '), Some(d)) if d.is_ascii_digit() => u32::from(d - b'0'),
-        _ => number(b, 4, 2)?,
+}
+
+/// When the log line `line` was written: its stamp in any form the log reader accepts
+/// (traditional syslog through the year rule from `anchor`, RFC 3339, journalctl's
+/// `short-unix` and `short-full`). Exim's own mainlog writes local time without a zone; it
+/// reads as UTC. A line whose stamp does not read is `Unparseable`.
+pub fn line_date(line: &[u8], anchor: UtcTime) -> When {
+    let date = match parse(line) {
+        Some(t) => t.date(anchor),
+        None => journal_date(line),
     };
-    if !(1..=31).contains(&day) || b.get(6) != Some(&b' ') {
-        return None;
-    }
-    let secs = clock_time(b, 7)?;
-    Some(LogTime::Yearless(
-        (MONTH_START[month] + day - 1) * DAY + secs,
-    ))
+    date.map_or(When::Unparseable, When::At)
 }
 
-/// `YYYY-MM-DDThh:mm:ss...`.
-fn rfc3339(b: &[u8]) -> Option<LogTime> {
-    let (y, m, d) = (number(b, 0, 4)?, number(b, 5, 2)?, number(b, 8, 2)?);
-    let shape = b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-');
-    if !shape || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
-        return None;
+/// journalctl `short-unix` (`1717495260.123456`) and `short-full`
+/// (`Tue 2024-06-04 10:01:00 UTC`, a numeric zone too).
+fn journal_date(line: &[u8]) -> Option<UtcTime> {
+    let dot = line.iter().position(|c| !c.is_ascii_digit())?;
+    if dot > 0 && line.get(dot) == Some(&b'.') {
+        let secs = std::str::from_utf8(&line[..dot]).ok()?.parse().ok()?;
+        return Some(UtcTime(secs));
     }
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
+    let rest = line.get(4..)?;
+    let t = date::parse_rfc3339(rest)?;
+    let mut after = 19;
+    if rest.get(after) == Some(&b'.') {
+        after += 1 + rest[after + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
     }
-    let secs = clock_time(b, 11)?;
-    let days = days_from_civil(i64::from(y), m, d);
-    let epoch = days * i64::from(DAY) + i64::from(secs);
-    Some(LogTime::Absolute(u64::try_from(epoch).unwrap_or(0)))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let zone = rest.get(after + 1..)?;
+    let zone = &zone[..zone.iter().position(|&c| c == b' ').unwrap_or(zone.len())];
+    let offset = date::zone_offset(std::str::from_utf8(zone).ok()?)?;
+    Some(UtcTime(t.0 - offset))
 }
 
 /// Log time elapsed since the first stamp seen, in seconds, never going back.
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn both_stamp_forms_and_their_prefixes() {
-        let jun1 = (151 * DAY) + 19 * 3600 + 55;
+        let jun1 = (152 * DAY) + 19 * 3600 + 55;
         assert_eq!(
             parse(b"Jun  1 19:00:55 mx postfix/smtpd[1]: x"),
             Some(LogTime::Yearless(jun1))
@@ -184,6 +184,53 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn stamps_become_dates_through_the_year_rule() {
+        let anchor = UtcTime::from_civil(2027, 1, 3, 0);
+        let date = |line: &[u8]| parse(line).unwrap().date(anchor).unwrap().rfc3339();
+        assert_eq!(date(b"Dec 31 23:59:00 mx"), "2026-12-31T23:59:00Z");
+        assert_eq!(date(b"Jan  1 00:01:00 mx"), "2027-01-01T00:01:00Z");
+        assert_eq!(date(b"Feb 29 00:01:00 mx"), "2024-02-29T00:01:00Z");
+        assert_eq!(date(b"Mar  1 00:01:00 mx"), "2026-03-01T00:01:00Z");
+        assert_eq!(
+            date(b"2026-11-28T10:00:01.5+01:00 mx"),
+            "2026-11-28T09:00:01Z"
+        );
+    }
+
+    #[test]
+    fn every_stamp_form_of_a_line_is_dated() {
+        let anchor = UtcTime::from_civil(2024, 7, 1, 0);
+        let date = |line: &str| match line_date(line.as_bytes(), anchor) {
+            When::At(t) => t.rfc3339(),
+            other => format!("{other:?}"),
+        };
+        let want = "2024-06-04T10:01:00Z";
+        assert_eq!(date("Jun  4 10:01:00 mx postfix/qmgr[1]: x"), want);
+        assert_eq!(
+            date("2024-06-04T12:01:00+02:00 mx postfix/qmgr[1]: x"),
+            want
+        );
+        assert_eq!(
+            date("2024-06-04 10:01:00 1sXyZ-000123-AB <= a@b.example"),
+            want
+        );
+        assert_eq!(date("1717495260.123456 mx postfix/qmgr[1]: x"), want);
+        assert_eq!(
+            date("Tue 2024-06-04 10:01:00 UTC mx postfix/qmgr[1]: x"),
+            want
+        );
+        assert_eq!(
+            date("Tue 2024-06-04 15:31:00 +0530 mx postfix/qmgr[1]: x"),
+            want
+        );
+        assert_eq!(
+            date("Tue 2024-06-04 10:01:00.5 UTC mx postfix/qmgr[1]: x"),
+            want
+        );
+        assert_eq!(date("garbage mx postfix/qmgr[1]: x"), "Unparseable");
     }
 
     #[test]

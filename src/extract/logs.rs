@@ -18,7 +18,7 @@ use super::once::Seen;
 use super::postfix::{PostfixEvent, PostfixJoiner, PostfixParser};
 use super::sendmail::{SendmailLog, is_sendmail, wants};
 use super::{ExtractOptions, exim, syslog};
-use crate::model::Record;
+use crate::model::{Record, UtcTime};
 use std::sync::Arc;
 
 /// What one log line amounts to, for [`LogExtractor::apply`].
@@ -101,6 +101,8 @@ pub struct LogExtractor {
     seen: Option<(Arc<Seen>, u32)>,
     /// Records this extractor found already counted.
     pub repeated: u64,
+    /// When the file being read was last written: yearless stamps take their year from it.
+    anchor: UtcTime,
 }
 
 impl LogExtractor {
@@ -120,7 +122,18 @@ impl LogExtractor {
             sendmail: SendmailLog::new(opts),
             seen: None,
             repeated: 0,
+            anchor: UtcTime::now(),
         }
+    }
+
+    /// Says when the file about to be read was last written (docs/inputs.md: the year of
+    /// a traditional syslog stamp); until said, the time the extractor was made.
+    pub fn set_anchor(&mut self, anchor: UtcTime) {
+        self.anchor = anchor;
+    }
+
+    pub fn anchor(&self) -> UtcTime {
+        self.anchor
     }
 
     /// Counts each record once across every extractor sharing `seen` (docs/design.md §3); `job`

@@ -107,7 +107,7 @@ impl Walk {
 /// such `:` is no field, and a line after it starts afresh even when indented); the value
 /// runs to the first `\n` not followed by a space or tab. Each field ends where
 /// mail-parser ends it, so parsing it alone gives the same value.
-fn for_each_field(block: &[u8], mut f: impl FnMut(&[u8], bool) -> bool) -> usize {
+pub(super) fn for_each_field(block: &[u8], mut f: impl FnMut(&[u8], bool) -> bool) -> usize {
     let mut fields = 0;
     let mut i = 0;
     loop {
@@ -169,7 +169,7 @@ fn value_end(block: &[u8], mut from: usize) -> usize {
 }
 
 /// mail-parser's name comparison: blanks inside a name are dropped, case is ignored.
-fn is_name(name: &[u8], lowercase: &[u8]) -> bool {
+pub(super) fn is_name(name: &[u8], lowercase: &[u8]) -> bool {
     if name.len() == lowercase.len() {
         return name.eq_ignore_ascii_case(lowercase);
     }

@@ -2,6 +2,7 @@
 //! observation (envelope sender, connecting IP) or a reason the message is not a candidate
 //! for the check. Every input format ends here, so every format obeys the same rules.
 
+pub mod dated;
 pub mod dmarc;
 pub mod exim;
 pub mod log_time;

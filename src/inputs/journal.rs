@@ -17,6 +17,8 @@ use std::io::{self, BufRead, Read};
 
 use serde_json::Value;
 
+use crate::model::date::civil_from_days;
+
 /// True when the first non-blank line of `head` is a journal JSON object.
 pub fn is_json(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(head);
@@ -199,20 +201,6 @@ pub fn rfc3339_utc(micros: u64) -> String {
         s % 60,
         micros % 1_000_000
     )
-}
-
-/// Howard Hinnant's days-to-civil for the proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

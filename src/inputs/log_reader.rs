@@ -19,8 +19,9 @@ use rayon::prelude::*;
 
 use super::oversize::LineLimit;
 use crate::aggregate::Tally;
+use crate::extract::log_time;
 use crate::extract::logs::{LogEvent, LogExtractor, LogLineParser};
-use crate::model::{Record, SkipReason};
+use crate::model::{Record, SkipReason, When};
 
 /// How the log is cut: the same code runs with every size, so unit tests pass small ones
 /// (and small inputs cross many borders) while the binary uses [`Sizes::default`].
@@ -111,8 +112,22 @@ pub fn read_log<R: Read + Send>(
     read_log_in(reader, log, tally, strict, limit, Sizes::default())
 }
 
-/// [`read_log`] with the window and chunk sizes given.
+/// [`read_log`] with the window and chunk sizes given. The dated records are in their
+/// pairs' totals when it returns.
 fn read_log_in<R: Read + Send>(
+    reader: R,
+    log: &mut LogExtractor,
+    tally: &mut Tally,
+    strict: bool,
+    limit: &mut LineLimit,
+    sizes: Sizes,
+) -> Result<(), Stop> {
+    let read = read_windows(reader, log, tally, strict, limit, sizes);
+    tally.settle();
+    read
+}
+
+fn read_windows<R: Read + Send>(
     reader: R,
     log: &mut LogExtractor,
     tally: &mut Tally,
@@ -219,9 +234,16 @@ impl Applier<'_> {
                 let tally = &mut *self.tally;
                 let rest = &chunk.text[offset..];
                 let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+                let anchor = self.log.anchor();
                 self.log.apply_line(event, line, &mut |record| {
                     malformed |= record == Record::Skipped(SkipReason::Malformed);
-                    tally.add(record);
+                    // Only a record that counts a message is dated, so skipped lines and
+                    // most of the log cost nothing more (issue 15 item 5).
+                    let when = match record {
+                        Record::Observed(_) => log_time::line_date(line, anchor),
+                        _ => When::Absent,
+                    };
+                    tally.add_at(record, when);
                 });
                 if self.strict && malformed {
                     let rest = &chunk.text[offset..];

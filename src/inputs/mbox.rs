@@ -24,6 +24,8 @@ use std::ops::Range;
 
 use memchr::memmem;
 
+use crate::model::{When, date};
+
 /// The default limit on a header block: larger is not a header block, and the message is
 /// skipped as oversized.
 pub const MAX_HEADER_BYTES: usize = super::oversize::DEFAULT_MAX_LINE_BYTES;
@@ -41,6 +43,8 @@ const READ_BYTES: usize = 1 << 20;
 pub struct MboxMessage {
     /// The sender written on the `From ` line.
     pub envelope: String,
+    /// The date written on the `From ` line.
+    pub date: When,
     /// Header lines up to (excluding) the blank line; empty when oversized.
     pub header: Vec<u8>,
     /// True when the header block exceeded the limit ([`MAX_HEADER_BYTES`] by default).
@@ -65,6 +69,8 @@ pub enum MboxItem {
 pub enum MboxSplit {
     Message {
         envelope: String,
+        /// The date on the `From ` line.
+        date: When,
         /// Where the header block is in the caller's buffer; empty when oversized.
         header: Range<usize>,
         oversized: bool,
@@ -107,6 +113,8 @@ pub struct MboxReader<R> {
     pending: Option<(String, u64)>,
     /// Where the pending separator starts.
     pending_at: u64,
+    /// The date on the pending separator.
+    pending_date: When,
     /// No message that starts at or after this offset is yielded (a byte range's end).
     stop_at: u64,
     started: bool,
@@ -135,6 +143,7 @@ impl<R: Read> MboxReader<R> {
             numbered: true,
             pending: None,
             pending_at: 0,
+            pending_date: When::Absent,
             stop_at: u64::MAX,
             started: false,
             separator: memmem::Finder::new(b"\nFrom ").into_owned(),
@@ -157,11 +166,13 @@ impl<R: Read> MboxReader<R> {
             MboxSplit::Preamble { line } => MboxItem::Preamble { line },
             MboxSplit::Message {
                 envelope,
+                date,
                 oversized,
                 line,
                 ..
             } => MboxItem::Message(MboxMessage {
                 envelope,
+                date,
                 header,
                 oversized,
                 line,
@@ -257,6 +268,7 @@ impl<R: Read> MboxReader<R> {
         }
         Ok(Some(MboxSplit::Message {
             envelope,
+            date: self.pending_date,
             header: start..headers.len(),
             oversized,
             line,
@@ -394,6 +406,7 @@ impl<R: Read> MboxReader<R> {
         self.count_lines_to(i);
         let line = if self.numbered { self.lines + 1 } else { 0 };
         self.pending = Some((envelope_sender(&self.buf[i..j]), line));
+        self.pending_date = from_line_date(&self.buf[i..j]);
         self.pending_at = at;
         self.pos = j;
         Ok(())
@@ -764,6 +777,15 @@ fn is_time(t: &[u8]) -> bool {
 #[cfg(test)]
 fn is_blank(line: &[u8]) -> bool {
     matches!(line, b"\n" | b"\r\n")
+}
+
+/// The date on a `From ` line; a separator always holds one (else it is no separator),
+/// so one that does not read is unparseable.
+pub fn from_line_date(line: &[u8]) -> When {
+    match date::parse_from_line(&String::from_utf8_lossy(line)) {
+        Some(t) => When::At(t),
+        None => When::Unparseable,
+    }
 }
 
 /// The sender on a `From ` line: `From addr date`. A quoted local part may hold spaces.

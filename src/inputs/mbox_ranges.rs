@@ -195,7 +195,7 @@ fn drain<R: Read>(mut splitter: MboxReader<R>, opts: &ReadOptions) -> RangeResul
                 if let Some(offset) = split.offset {
                     result.oversized.note(offset);
                 }
-                result.tally.add(split.record);
+                result.tally.add_at(split.record, split.when);
             }
             Ok(None) => break,
             Err(e) => {

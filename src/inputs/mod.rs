@@ -30,8 +30,8 @@ use crate::aggregate::Tally;
 use crate::aggregate::store::{self, Batch, PairStore};
 use crate::extract::logs::LogExtractor;
 use crate::extract::once::Seen;
-use crate::extract::{ExtractOptions, message};
-use crate::model::{Record, SkipReason};
+use crate::extract::{ExtractOptions, dated, message};
+use crate::model::{Record, SkipReason, UtcTime, When, date};
 use crate::pairs_file;
 pub use detect::Format;
 pub use glob::Glob;
@@ -306,7 +306,9 @@ fn read_job(job: &[Input], index: u32, ctx: &JobContext<'_>, fold: &mut Fold) {
     }
     let mut tally = Tally::default();
     let mut held_bytes = Vec::new();
-    for input in job {
+    let anchors = anchors(job);
+    for (input, anchor) in job.iter().zip(anchors) {
+        log.set_anchor(anchor);
         let mut limit = LineLimit::new(ctx.opts.max_line_bytes);
         let outcome = read_input(input, ctx, &mut tally, &mut log, &mut limit);
         if limit.oversized.count > 0 {
@@ -370,9 +372,43 @@ fn read_job(job: &[Input], index: u32, ctx: &JobContext<'_>, fold: &mut Fold) {
     fold.tally.merge(tally);
 }
 
+/// When each input of a job (a rotation set, oldest first) was last written, for the year
+/// of its traditional syslog stamps (docs/inputs.md): its modification time, but never
+/// later than that of a file rotated after it (`mail.log.2.gz` is older than `mail.log.1`,
+/// which is older than `mail.log`, whatever copying did to their times). Standard input
+/// and a file whose time cannot be read are taken as written now.
+fn anchors(job: &[Input]) -> Vec<UtcTime> {
+    let now = UtcTime::now();
+    let mut anchors: Vec<UtcTime> = job
+        .iter()
+        .map(|input| match input {
+            Input::File(path) => std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .map_or(now, UtcTime::of),
+            Input::Stdin => now,
+        })
+        .collect();
+    for i in (0..anchors.len().saturating_sub(1)).rev() {
+        anchors[i] = anchors[i].min(anchors[i + 1]);
+    }
+    anchors
+}
+
 /// Reads one input into `tally`. What was read before a failure is kept; the error says
-/// where it stopped.
+/// where it stopped. Its dated messages are in their pairs' totals when it returns.
 fn read_input(
+    input: &Input,
+    ctx: &JobContext<'_>,
+    tally: &mut Tally,
+    log: &mut LogExtractor,
+    limit: &mut LineLimit,
+) -> Outcome {
+    let outcome = read_input_unsettled(input, ctx, tally, log, limit);
+    tally.settle();
+    outcome
+}
+
+fn read_input_unsettled(
     input: &Input,
     ctx: &JobContext<'_>,
     tally: &mut Tally,
@@ -439,15 +475,22 @@ fn read_input(
     if format == Format::Pairs {
         let mut summed = pairs_file::meta::Summing::new(reader);
         let reader = BufReader::with_capacity(READ_BUFFER, &mut summed);
-        if let Err(e) = read_pairs(reader, &mut sink, ctx.store) {
-            return Outcome::Failed(e.to_string());
-        }
+        let messages = match read_pairs(reader, &mut sink, ctx.store) {
+            Ok(n) => n,
+            Err(e) => return Outcome::Failed(e.to_string()),
+        };
         // A pairs file with no rows is still a pairs file: a host that saw no mail.
         return Outcome::Read {
             nothing: false,
             merged: match input {
-                Input::File(path) => apply_sidecar(path, summed.sum, sink.tally),
-                Input::Stdin => Merged::No,
+                Input::File(path) => {
+                    let merged = apply_sidecar(path, summed.sum, sink.tally);
+                    apply_days(path, summed.sum, messages, sink.tally, merged)
+                }
+                Input::Stdin => {
+                    sink.tally.period.see(When::Absent, messages);
+                    Merged::No
+                }
             },
         };
     }
@@ -469,6 +512,7 @@ fn read_input(
         Format::ReportMailbox => reports::read_report_mailbox(buffered(reader), opts, sink.tally)
             .map_err(ReadError::Report),
     };
+    sink.tally.settle();
     match result {
         Ok(()) => Outcome::Read {
             nothing: before
@@ -508,6 +552,49 @@ fn apply_sidecar(path: &std::path::Path, sum: pairs_file::meta::Sum, tally: &mut
             side.display()
         )),
         Err(e) => Merged::Ignored(format!("sidecar {}: {e}; ignored", side.display())),
+    }
+}
+
+/// Adds what the days file of the pairs file at `path` says (the period, each pair's
+/// messages by day) when it belongs to the bytes just read (`sum`); without one, the
+/// file's `messages` count as undated. Kept apart from the sidecar and the row reading, so
+/// the merge path changes in this one place.
+fn apply_days(
+    path: &std::path::Path,
+    sum: pairs_file::meta::Sum,
+    messages: u64,
+    tally: &mut Tally,
+    merged: Merged,
+) -> Merged {
+    use pairs_file::days;
+    let side = days::days_path(path);
+    let why = match std::fs::read(&side) {
+        Ok(text) => match days::parse(&text) {
+            Ok(d) if d.pairs == sum => {
+                tally.period.merge(&d.period);
+                for (key, day, n) in &d.rows {
+                    tally.add_day(key, *day, *n);
+                }
+                return merged;
+            }
+            Ok(_) => format!(
+                "days file {} belongs to other contents; its dates are ignored",
+                side.display()
+            ),
+            Err(e) => format!("days file {}: {e}; ignored", side.display()),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            tally.period.see(When::Absent, messages);
+            return merged;
+        }
+        Err(e) => format!("days file {}: {e}; ignored", side.display()),
+    };
+    tally.period.see(When::Absent, messages);
+    match merged {
+        Merged::Ignored(other) => Merged::Ignored(format!("{other}; {why}")),
+        Merged::No => Merged::Ignored(why),
+        // The sidecar's inputs still count; the messages are in the period as undated.
+        from @ Merged::From { .. } => from,
     }
 }
 
@@ -618,7 +705,13 @@ struct Sink<'a> {
 
 impl Sink<'_> {
     /// Adds a record; in strict mode a malformed one stops the input at `line`.
-    fn add(&mut self, record: Record, line: u64, what: &'static str) -> Result<(), ReadError> {
+    fn add(
+        &mut self,
+        record: Record,
+        when: When,
+        line: u64,
+        what: &'static str,
+    ) -> Result<(), ReadError> {
         if self.strict && record == Record::Skipped(SkipReason::Malformed) {
             return Err(ReadError::Malformed {
                 line,
@@ -626,7 +719,7 @@ impl Sink<'_> {
                 why: why_for(what),
             });
         }
-        self.tally.add(record);
+        self.tally.add_at(record, when);
         Ok(())
     }
 
@@ -647,7 +740,7 @@ impl Sink<'_> {
     fn add_split(&mut self, split: Split) -> Result<(), ReadError> {
         match split.offset {
             Some(offset) => self.oversized(offset),
-            None => self.add(split.record, split.line, split.what),
+            None => self.add(split.record, split.when, split.line, split.what),
         }
     }
 }
@@ -669,6 +762,17 @@ struct MboxBatch {
 /// order, so `--strict` stops at the same message as a sequential read. A large plain mbox
 /// file read without `--strict` goes by byte ranges instead ([`mbox_ranges`]).
 fn read_mbox(
+    reader: impl BufRead + Send,
+    opts: &ReadOptions,
+    sink: &mut Sink<'_>,
+) -> Result<(), ReadError> {
+    let read = read_mbox_batches(reader, opts, sink);
+    // Its dated messages are in their pairs' totals when it returns.
+    sink.tally.settle();
+    read
+}
+
+fn read_mbox_batches(
     reader: impl BufRead + Send,
     opts: &ReadOptions,
     sink: &mut Sink<'_>,
@@ -726,6 +830,8 @@ fn parse_batch(batch: &MboxBatch, opts: &ReadOptions) -> Vec<Split> {
 /// What one item of a split mbox amounts to.
 struct Split {
     record: Record,
+    /// When the message arrived (issue 15).
+    when: When,
     /// The line it starts at (0 when lines are not counted).
     line: u64,
     what: &'static str,
@@ -738,6 +844,7 @@ fn split_record(item: &MboxSplit, headers: &[u8], opts: &ReadOptions) -> Split {
     match item {
         MboxSplit::Preamble { line } => Split {
             record: Record::Skipped(SkipReason::Malformed),
+            when: When::Absent,
             line: *line,
             what: "text before the first From line",
             offset: None,
@@ -749,21 +856,37 @@ fn split_record(item: &MboxSplit, headers: &[u8], opts: &ReadOptions) -> Split {
             ..
         } => Split {
             record: Record::Skipped(SkipReason::Oversized),
+            when: When::Absent,
             line: *line,
             what: "message (header block too large)",
             offset: Some(*offset),
         },
         MboxSplit::Message {
             envelope,
+            date,
             header,
             line,
             ..
-        } => Split {
-            record: message::extract(&headers[header.clone()], Some(envelope), &opts.extract),
-            line: *line,
-            what: "message",
-            offset: None,
-        },
+        } => {
+            let header = &headers[header.clone()];
+            let record = message::extract(header, Some(envelope), &opts.extract);
+            Split {
+                when: when_observed(&record, || dated::message_date(header, *date)),
+                record,
+                line: *line,
+                what: "message",
+                offset: None,
+            }
+        }
+    }
+}
+
+/// The date of a record, looked for only when it is an observation (skipped records have
+/// no part in the period).
+fn when_observed(record: &Record, date: impl FnOnce() -> When) -> When {
+    match record {
+        Record::Observed(_) => date(),
+        _ => When::Absent,
     }
 }
 
@@ -777,6 +900,7 @@ fn read_message(
     let mut header = Vec::new();
     let mut line = Vec::new();
     let mut envelope = None;
+    let mut envelope_date = When::Absent;
     loop {
         match lines.next_line(&mut line)? {
             Line::End => break,
@@ -789,6 +913,9 @@ fn read_message(
         // not a header field (`From:` and the obsolete `From  :` are fields).
         if header.is_empty() && envelope.is_none() && detect::is_envelope_line(&line) {
             envelope = Some(mbox::envelope_sender(&line));
+            // Such a line is often undated: no date there is an absent one.
+            envelope_date = date::parse_from_line(&String::from_utf8_lossy(&line))
+                .map_or(When::Absent, When::At);
             continue;
         }
         if header.len() + line.len() > opts.max_line_bytes {
@@ -802,7 +929,8 @@ fn read_message(
         return Ok(());
     }
     let record = message::extract(&header, envelope.as_deref(), &opts.extract);
-    sink.add(record, 1, "message")
+    let when = when_observed(&record, || dated::message_date(&header, envelope_date));
+    sink.add(record, when, 1, "message")
 }
 
 fn read_log(
@@ -834,28 +962,34 @@ fn why_malformed(text: &str) -> String {
 }
 
 /// A pairs file, its rows added to the merge's shared table a batch at a time. Rows read
-/// before a failure (`--strict`) are kept, like every other input's.
+/// before a failure (`--strict`) are kept, like every other input's. Returns the messages
+/// its rows hold (which its `.days` file dates, or which count as undated).
 fn read_pairs(
     reader: impl BufRead,
     sink: &mut Sink<'_>,
     store: &PairStore,
-) -> Result<(), ReadError> {
+) -> Result<u64, ReadError> {
     let mut batch = Batch::default();
+    let mut messages = 0u64;
     let result = pairs_file::read(reader, sink.limit.max, &mut |item| match item {
         pairs_file::Item::Row { row: Some(row), .. } => {
+            messages = messages.saturating_add(row.messages);
             push_row(&mut batch, &row);
             if batch.len() >= store::BATCH_ROWS {
                 store.add(&mut batch);
             }
             Ok(())
         }
-        pairs_file::Item::Row { line, row: None } => {
-            sink.add(Record::Skipped(SkipReason::Malformed), line, "pairs row")
-        }
+        pairs_file::Item::Row { line, row: None } => sink.add(
+            Record::Skipped(SkipReason::Malformed),
+            When::Absent,
+            line,
+            "pairs row",
+        ),
         pairs_file::Item::Oversized { offset } => sink.oversized(offset),
     });
     store.add(&mut batch);
-    result
+    result.map(|()| messages)
 }
 
 /// A row's sender as the store keys it: the domain cell as it stands when it is already
@@ -953,6 +1087,91 @@ mod tests {
             .and_then(skip_leading_nuls)
             .unwrap();
         assert!(head.is_empty());
+    }
+
+    /// A rotation set whose log turns a year (issue 15): `mail.log.1` ends on Dec 31,
+    /// `mail.log` starts on Jan 1. Its file times are wrong the way copies make them wrong
+    /// (the older file touched a year later); the rotation order still dates both right.
+    #[test]
+    fn a_rotation_set_across_a_year_is_dated_by_file_time_and_order() {
+        let d = tempfile::tempdir().unwrap();
+        let line = |stamp: &str, qid: &str, ip: &str| {
+            format!(
+                "{stamp} mx postfix/smtpd[1]: {qid}: client=c.example[{ip}]\n\
+                 {stamp} mx postfix/qmgr[2]: {qid}: from=<a@x.example>, size=1, nrcpt=1 (queue active)\n\
+                 {stamp} mx postfix/qmgr[2]: {qid}: removed\n"
+            )
+        };
+        let older = d.path().join("mail.log.1");
+        let newer = d.path().join("mail.log");
+        std::fs::write(&older, line("Dec 31 23:59:00", "4A1B2C3D4E", "192.0.2.1")).unwrap();
+        std::fs::write(&newer, line("Jan  1 00:01:00", "5B2C3D4E5F", "192.0.2.2")).unwrap();
+        let at = |t: UtcTime| std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.0 as u64);
+        let set = |p: &std::path::Path, t: UtcTime| {
+            File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(at(t))
+                .unwrap();
+        };
+        let jan2 = UtcTime::from_civil(2027, 1, 2, 3600);
+        set(&newer, jan2);
+        set(&older, UtcTime::from_civil(2028, 1, 5, 0));
+        let jobs = [Input::File(older.clone()), Input::File(newer.clone())];
+        assert_eq!(anchors(&jobs), [jan2, jan2], "no newer than mail.log");
+        let r = read_all(
+            &[newer.clone(), older.clone()],
+            &ReadOptions::default(),
+            &ProgressBar::hidden(),
+        );
+        assert_eq!(
+            r.tally.messages(),
+            2,
+            "{:?} {:?}",
+            r.errors,
+            r.tally.skipped
+        );
+        assert_eq!(
+            r.tally.period.first,
+            Some(UtcTime::from_civil(2026, 12, 31, 86_340))
+        );
+        assert_eq!(
+            r.tally.period.last,
+            Some(UtcTime::from_civil(2027, 1, 1, 60))
+        );
+        assert_eq!((r.tally.period.unparseable, r.tally.period.absent), (0, 0));
+        let days = &r.tally.days[&key(Sender::Domain("x.example".into()), "192.0.2.1")];
+        assert_eq!(days[..], [(UtcTime::from_civil(2026, 12, 31, 0).day(), 1)]);
+    }
+
+    /// Stored messages are dated From_ line first, then Received, then Date; a message
+    /// with none is counted absent, never dated by guess.
+    #[test]
+    fn stored_messages_carry_their_dates_into_the_period() {
+        let d = tempfile::tempdir().unwrap();
+        let mbox = "From a@x.example Tue Jun  4 10:00:00 2024\n\
+                    Return-Path: <a@x.example>\n\
+                    Received: from m (m [192.0.2.1]) by mx; Wed, 5 Jun 2024 10:00:00 +0000\n\n\
+                    body\n";
+        std::fs::write(d.path().join("a.mbox"), mbox).unwrap();
+        std::fs::write(
+            d.path().join("b.eml"),
+            "Return-Path: <a@x.example>\nReceived: from m (m [192.0.2.1]) by mx with ESMTP id 1\n\n",
+        )
+        .unwrap();
+        let r = read_all(
+            &[d.path().to_path_buf()],
+            &ReadOptions::default(),
+            &ProgressBar::hidden(),
+        );
+        assert_eq!(r.tally.messages(), 2);
+        let june4 = UtcTime::from_civil(2024, 6, 4, 36_000);
+        assert_eq!(
+            (r.tally.period.first, r.tally.period.last),
+            (Some(june4), Some(june4))
+        );
+        assert_eq!((r.tally.period.unparseable, r.tally.period.absent), (0, 1));
     }
 
     #[test]

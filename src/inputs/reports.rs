@@ -9,8 +9,8 @@ use crate::aggregate::Tally;
 use crate::extract::dmarc::{
     self, MAX_REPORT_BYTES, Report, ReportRow, may_carry_report, reports_in_message,
 };
-use crate::extract::message;
-use crate::model::{PairKey, Record, SkipReason};
+use crate::extract::{dated, message};
+use crate::model::{PairKey, Record, SkipReason, When};
 
 use super::{ReadOptions, mbox};
 
@@ -121,7 +121,12 @@ fn mailbox_message(
     let context = format!("line {at}: ");
     if !read_report_message(header, b"", rest, opts, tally, &context)? {
         let header = &header[..header.len().min(mbox::MAX_HEADER_BYTES)];
-        tally.add(message::extract(header, Some(sender), &opts.extract));
+        let record = message::extract(header, Some(sender), &opts.extract);
+        let when = match record {
+            Record::Observed(_) => dated::message_date(header, When::Absent),
+            _ => When::Absent,
+        };
+        tally.add_at(record, when);
     }
     Ok(())
 }
@@ -145,6 +150,14 @@ fn add_reports(
     at: &str,
 ) -> Result<(), ReportError> {
     for (r, report) in reports.iter().enumerate() {
+        if let (When::At(begin), Some(end)) = (report.begin, report.end)
+            && report
+                .rows
+                .iter()
+                .any(|row| matches!(row, ReportRow::Pair(_)))
+        {
+            tally.period.cover(begin, end);
+        }
         for (i, row) in report.rows.iter().enumerate() {
             match row {
                 ReportRow::Pair(p) => tally.add_evidenced_pair(
@@ -154,6 +167,7 @@ fn add_reports(
                     },
                     p.messages,
                     p.authenticated,
+                    report.begin,
                 ),
                 ReportRow::Skipped(reason) if opts.strict => {
                     return Err(format!(

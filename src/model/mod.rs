@@ -3,6 +3,7 @@
 //! stage imports them from another. The model imports no stage.
 
 pub mod address;
+pub mod date;
 mod pair;
 mod row;
 mod skip;
@@ -10,6 +11,7 @@ mod spf;
 pub(crate) mod text;
 mod verdict;
 
+pub use date::{Day, Period, UtcTime, When};
 pub use pair::{PairKey, Record, Sender};
 pub use row::PairRow;
 pub use skip::SkipReason;

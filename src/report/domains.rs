@@ -4,12 +4,14 @@
 //! the `messages` column adds up to the report's total; `null-sender` and `unknown` messages
 //! are in `messages` but have no column of their own, as the spec's column list says. After
 //! them, one column per SPF result (`spf_pass` ... `spf_permerror`), in messages, so a
-//! domain's SPF `fail`s stand beside its MAIL-FROM verdicts.
+//! domain's SPF `fail`s stand beside its MAIL-FROM verdicts. Last, the first and last UTC
+//! day the domain's dated messages cover (issue 15), empty when none was dated.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::model::{SpfResult, Verdict};
+use crate::aggregate::DayMap;
+use crate::model::{Day, SpfResult, Verdict};
 use crate::pairs_file::sender_column;
 
 use super::summary::{Evidence, pct};
@@ -29,7 +31,7 @@ fn is_summary(prefix: &[u8]) -> bool {
     prefix.starts_with(format!("{},", HEADER[..3].join(",")).as_bytes())
 }
 
-pub const HEADER: [&str; 18] = [
+pub const HEADER: [&str; 20] = [
     "domain",
     "messages",
     "pairs",
@@ -48,6 +50,8 @@ pub const HEADER: [&str; 18] = [
     "spf_permerror",
     "repudiated_authenticated",
     "repudiated_unauthenticated",
+    "first_day",
+    "last_day",
 ];
 
 /// The verdicts with a column, in column order.
@@ -71,10 +75,13 @@ pub struct DomainRow {
     /// The repudiated messages split by authentication, for the domain's pairs whose input
     /// could tell (DMARC reports); both columns are empty when none could.
     pub evidence: Evidence,
+    /// The first and last day of the domain's dated messages.
+    pub first_day: Option<Day>,
+    pub last_day: Option<Day>,
 }
 
 /// Rows per domain, sorted as the pairs CSV is: messages descending, then domain.
-pub fn domain_rows(rows: &[PairRow]) -> Vec<DomainRow> {
+pub fn domain_rows(rows: &[PairRow], days: &DayMap) -> Vec<DomainRow> {
     let mut by_domain: HashMap<&str, DomainRow> = HashMap::new();
     for r in rows {
         let domain = sender_column(&r.key.sender);
@@ -91,6 +98,14 @@ pub fn domain_rows(rows: &[PairRow]) -> Vec<DomainRow> {
             *n = n.saturating_add(r.messages);
         }
         d.evidence.add(r);
+        // A pair's day list is sorted and never empty.
+        if let Some((list_first, list_last)) = days
+            .get(&r.key)
+            .and_then(|l| Some((l.first()?.0, l.last()?.0)))
+        {
+            d.first_day = Some(d.first_day.map_or(list_first, |f| f.min(list_first)));
+            d.last_day = Some(d.last_day.map_or(list_last, |l| l.max(list_last)));
+        }
     }
     let mut out: Vec<DomainRow> = by_domain.into_values().collect();
     out.sort_by(|a, b| {
@@ -106,10 +121,10 @@ pub fn pct_column(n: u64, total: u64) -> String {
     format!("{:.2}", pct(n, total))
 }
 
-pub fn write_domains(out: &mut dyn Write, rows: &[PairRow]) -> io::Result<()> {
+pub fn write_domains(out: &mut dyn Write, rows: &[PairRow], days: &DayMap) -> io::Result<()> {
     let mut w = csv_writer(out);
     w.write_record(HEADER)?;
-    for d in domain_rows(rows) {
+    for d in domain_rows(rows, days) {
         let mut record = vec![
             d.domain.clone(),
             d.messages.to_string(),
@@ -127,6 +142,9 @@ pub fn write_domains(out: &mut dyn Write, rows: &[PairRow]) -> io::Result<()> {
             d.evidence.repudiated_unauthenticated,
         ] {
             record.push(if known { n.to_string() } else { String::new() });
+        }
+        for day in [d.first_day, d.last_day] {
+            record.push(day.map(|d| d.to_string()).unwrap_or_default());
         }
         w.write_record(&record)?;
     }
@@ -151,11 +169,11 @@ mod tests {
             row("owner.example", "192.0.2.4", 3, Verdict::Repudiated),
         ];
         let mut out = Vec::new();
-        write_domains(&mut out, &rows).unwrap();
+        write_domains(&mut out, &rows, &DayMap::default()).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text.lines().nth(1),
-            Some("owner.example,25,4,7,18,0,0,0,72.00,0,0,0,0,0,0,0,4,11")
+            Some("owner.example,25,4,7,18,0,0,0,72.00,0,0,0,0,0,0,0,4,11,,")
         );
     }
 
@@ -181,16 +199,21 @@ mod tests {
             ),
             row("c.example", "192.0.2.1", 2, Verdict::Permerror),
         ];
+        // Days of two of a.example's pairs, none of the others'.
+        let day = |d| crate::model::UtcTime::from_civil(2026, 11, d, 0).day();
+        let mut days = DayMap::default();
+        days.insert(rows[0].key.clone(), vec![(day(3), 1), (day(9), 2)].into());
+        days.insert(rows[1].key.clone(), vec![(day(1), 1)].into());
         let mut out = Vec::new();
-        write_domains(&mut out, &rows).unwrap();
+        write_domains(&mut out, &rows, &days).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "domain,messages,pairs,nonrepudiated,repudiated,no_policy,tempfail,permerror,repudiated_pct,\
              spf_pass,spf_fail,spf_softfail,spf_neutral,spf_none,spf_temperror,spf_permerror,\
-             repudiated_authenticated,repudiated_unauthenticated\n\
-             a.example,8,3,1,3,0,4,0,37.50,0,3,0,0,0,4,0,,\n\
-             \"b,quoted.example\",2,1,0,0,2,0,0,0.00,0,0,0,0,2,0,0,,\n\
-             c.example,2,1,0,0,0,0,2,0.00,0,0,0,0,0,0,0,,\n"
+             repudiated_authenticated,repudiated_unauthenticated,first_day,last_day\n\
+             a.example,8,3,1,3,0,4,0,37.50,0,3,0,0,0,4,0,,,2026-11-01,2026-11-09\n\
+             \"b,quoted.example\",2,1,0,0,2,0,0,0.00,0,0,0,0,2,0,0,,,,\n\
+             c.example,2,1,0,0,0,0,2,0.00,0,0,0,0,0,0,0,,,,\n"
         );
     }
 }

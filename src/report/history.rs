@@ -10,9 +10,9 @@
 
 use std::io;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use crate::model::{SpfResult, Verdict};
+use crate::model::{SpfResult, UtcTime, Verdict};
 
 use super::domains::pct_column;
 use super::summary::Totals;
@@ -33,7 +33,7 @@ fn is_history(prefix: &[u8]) -> bool {
     prefix.starts_with(format!("{},", HEADER[..3].join(",")).as_bytes())
 }
 
-pub const HEADER: [&str; 19] = [
+pub const HEADER: [&str; 22] = [
     "run_at",
     "inputs",
     "messages",
@@ -53,7 +53,13 @@ pub const HEADER: [&str; 19] = [
     "spf_none",
     "spf_temperror",
     "spf_permerror",
+    "period_first",
+    "period_last",
+    "undated",
 ];
+
+/// The columns before the period ones were added (issue 15).
+const COLUMNS_BEFORE_PERIOD: usize = 19;
 
 /// The header before the SPF columns were added: such a history is carried on, its old
 /// rows given empty SPF cells.
@@ -71,6 +77,10 @@ pub fn row(run_at: &str, t: &Totals) -> Vec<String> {
     r.push(t.total_skipped().to_string());
     r.push(pct_column(t.of(Verdict::Repudiated), t.total_messages()));
     r.extend(SpfResult::ALL.iter().map(|s| t.of_spf(*s).to_string()));
+    let time = |t: Option<UtcTime>| t.map(UtcTime::rfc3339).unwrap_or_default();
+    r.push(time(t.period.first));
+    r.push(time(t.period.last));
+    r.push(t.period.undated().to_string());
     r
 }
 
@@ -82,7 +92,7 @@ pub fn append(path: &Path, row: &[String]) -> io::Result<()> {
         Vec::new()
     };
     let header_line = format!("{}\n", HEADER.join(","));
-    let old = widen_pre_spf(old);
+    let old = widen_older(old);
     if !old.is_empty() && !old.starts_with(header_line.as_bytes()) {
         return Err(io::Error::other(format!(
             "{} is not a repudiate history file (its first line is not `{}`); not appending",
@@ -104,13 +114,22 @@ pub fn append(path: &Path, row: &[String]) -> io::Result<()> {
     })
 }
 
-/// A history written before the SPF columns: the new header, and each old row given as many
-/// empty cells as there are new columns (plain CSV: the history's cells hold no newlines).
-fn widen_pre_spf(old: Vec<u8>) -> Vec<u8> {
-    let Some(rest) = old.strip_prefix(format!("{HEADER_BEFORE_SPF}\n").as_bytes()) else {
+/// A history written before the SPF or the period columns: the new header, and each old row
+/// given as many empty cells as there are new columns (plain CSV: the history's cells hold
+/// no newlines).
+fn widen_older(old: Vec<u8>) -> Vec<u8> {
+    let before_period = HEADER[..COLUMNS_BEFORE_PERIOD].join(",");
+    let older = [
+        (HEADER_BEFORE_SPF.to_string(), HEADER.len() - 12),
+        (before_period, HEADER.len() - COLUMNS_BEFORE_PERIOD),
+    ];
+    let Some((rest, added)) = older.iter().find_map(|(header, added)| {
+        old.strip_prefix(format!("{header}\n").as_bytes())
+            .map(|rest| (rest, *added))
+    }) else {
         return old;
     };
-    let padding = ",".repeat(SpfResult::ALL.len());
+    let padding = ",".repeat(added);
     let mut out = format!("{}\n", HEADER.join(",")).into_bytes();
     for line in rest.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         out.extend_from_slice(line);
@@ -130,37 +149,13 @@ fn read_existing(path: &Path) -> io::Result<Vec<u8>> {
 /// `2026-11-28T02:15:00Z`: RFC 3339 in UTC to the second, which sorts as text and which
 /// spreadsheets read as a date.
 pub fn rfc3339_utc(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    UtcTime::of(t).rfc3339()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn timestamps() {
@@ -186,13 +181,20 @@ mod tests {
         t.spf[Verdict::NoPolicy.index()][SpfResult::Fail.index()] = 2;
         t.spf[Verdict::Repudiated.index()][SpfResult::Fail.index()] = 1;
         t.spf[Verdict::Repudiated.index()][SpfResult::Pass.index()] = 2;
+        t.period.cover(
+            UtcTime::from_civil(2025, 12, 31, 36_000),
+            UtcTime::from_civil(2026, 1, 1, 32_400),
+        );
+        t.period.absent = 1;
         append(&path, &row("2026-01-02T00:00:00Z", &t)).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "run_at,inputs,messages,nonrepudiated,repudiated,no_policy,tempfail,permerror,null_sender,unknown,skipped,repudiated_pct,\
-             spf_pass,spf_fail,spf_softfail,spf_neutral,spf_none,spf_temperror,spf_permerror\n\
-             2026-01-01T00:00:00Z,2,4,0,1,3,0,0,0,0,0,25.00,0,0,0,0,0,0,0\n\
-             2026-01-02T00:00:00Z,2,6,0,3,3,0,0,0,0,5,50.00,2,3,0,0,0,0,0\n"
+             spf_pass,spf_fail,spf_softfail,spf_neutral,spf_none,spf_temperror,spf_permerror,\
+             period_first,period_last,undated\n\
+             2026-01-01T00:00:00Z,2,4,0,1,3,0,0,0,0,0,25.00,0,0,0,0,0,0,0,,,0\n\
+             2026-01-02T00:00:00Z,2,6,0,3,3,0,0,0,0,5,50.00,2,3,0,0,0,0,0,\
+             2025-12-31T10:00:00Z,2026-01-01T09:00:00Z,1\n"
         );
     }
 
@@ -211,10 +213,25 @@ mod tests {
         assert_eq!(lines[0], HEADER.join(","));
         assert_eq!(
             lines[1],
-            "2026-01-01T00:00:00Z,1,4,0,1,3,0,0,0,0,0,25.00,,,,,,,"
+            "2026-01-01T00:00:00Z,1,4,0,1,3,0,0,0,0,0,25.00,,,,,,,,,,"
         );
         assert_eq!(lines[2].split(',').count(), HEADER.len());
         assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn a_history_from_before_the_period_is_carried_on() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("history.csv");
+        let old_header = HEADER[..COLUMNS_BEFORE_PERIOD].join(",");
+        let old_row = "2026-01-01T00:00:00Z,1,4,0,1,3,0,0,0,0,0,25.00,0,1,0,0,3,0,0";
+        std::fs::write(&path, format!("{old_header}\n{old_row}\n")).unwrap();
+        append(&path, &row("2026-01-02T00:00:00Z", &Totals::default())).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], HEADER.join(","));
+        assert_eq!(lines[1], format!("{old_row},,,"));
+        assert_eq!(lines[2].split(',').count(), HEADER.len());
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::fileio::guard::Kind;
 use crate::model::SkipReason;
 use crate::model::{SpfResult, Verdict};
 
+use super::by_day::DayRow;
+use super::html_days::days_chart;
 use super::numbers::{rate, thousands};
 use super::summary::{Ranked, Totals, pct};
 
@@ -39,6 +41,8 @@ pub struct HtmlReport<'a> {
     pub domains: &'a [Ranked],
     pub relays: &'a [Ranked],
     pub settings: &'a [(&'static str, String)],
+    /// The days of the run, drawn as a chart over time; empty when nothing was dated.
+    pub days: &'a [DayRow],
 }
 
 /// Text made safe for HTML element content and quoted attribute values.
@@ -57,7 +61,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn colour(v: Verdict) -> &'static str {
+pub(super) fn colour(v: Verdict) -> &'static str {
     match v {
         Verdict::Nonrepudiated => "#2e7d32",
         Verdict::Repudiated => "#c62828",
@@ -131,10 +135,12 @@ pub fn render(r: &HtmlReport) -> String {
         thousands(t.total_pairs()),
         thousands(t.inputs() as u64)
     );
+    period(&mut s, t);
     cards(&mut s, t);
     s.push_str("<h2>Messages by verdict</h2>\n");
     chart(&mut s, t);
     verdict_table(&mut s, t);
+    days_chart(&mut s, r.days);
     evidence_table(&mut s, t);
     spf_table(&mut s, t);
     s.push_str("<div class=\"two\">\n<div>\n");
@@ -162,6 +168,26 @@ pub fn render(r: &HtmlReport) -> String {
          summary (<code>--summary</code>) hold every row.</p>\n</main>\n</body>\n</html>\n",
     );
     s
+}
+
+/// The period the mail covers, and what could not be dated.
+fn period(s: &mut String, t: &Totals) {
+    let p = &t.period;
+    let covered = match (p.first, p.last) {
+        (Some(f), Some(l)) => format!("Mail from {} to {} (UTC)", f.rfc3339(), l.rfc3339()),
+        _ => "No message carried a usable date".to_string(),
+    };
+    let undated = if p.undated() > 0 {
+        format!(
+            "; {} messages without a usable date ({} unparseable, {} absent)",
+            thousands(p.undated()),
+            thousands(p.unparseable),
+            thousands(p.absent)
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(s, "<p class=\"sub\">{}{}.</p>", escape(&covered), undated);
 }
 
 fn cards(s: &mut String, t: &Totals) {
@@ -420,6 +446,7 @@ mod tests {
             domains: &rank_domains(rows),
             relays: &rank_relays(rows),
             settings,
+            days: &[],
         })
     }
 

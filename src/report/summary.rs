@@ -9,7 +9,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::model::text::one_line;
-use crate::model::{PairRow, SkipReason, SpfResult, Verdict};
+use crate::model::{PairRow, Period, SkipReason, SpfResult, Verdict};
 use crate::pairs_file::sender_column;
 use crate::report::numbers::rate;
 
@@ -31,6 +31,9 @@ pub struct Totals {
     pub dns: DnsTotals,
     /// What inputs that know authentication (DMARC reports) say of the repudiated mail.
     pub evidence: Evidence,
+    /// The period the counted messages cover (first and last time, in UTC) and how many of
+    /// them had no usable date (issue 15); every report states it.
+    pub period: Period,
 }
 
 /// Repudiated messages of the pairs whose input could tell which were authenticated: those
@@ -210,6 +213,7 @@ pub fn render_audit(t: &Totals, domains: &[Ranked], relays: &[Ranked]) -> String
         t.total_pairs(),
         t.inputs()
     );
+    render_period(&mut s, &t.period);
     let _ = writeln!(
         s,
         "  {:<15} {:>10} {:>7} {:>8}",
@@ -399,9 +403,34 @@ pub fn render_scan(t: &Totals, messages: u64, pairs: usize) -> String {
         pairs,
         t.inputs()
     );
+    render_period(&mut s, &t.period);
     render_skipped(&mut s, t);
     render_failed_inputs(&mut s, t);
     s
+}
+
+/// The period the messages cover, and what could not be dated: said even when nothing
+/// could, so a report never looks dated when it is not.
+fn render_period(s: &mut String, p: &Period) {
+    let _ = match (p.first, p.last) {
+        (Some(first), Some(last)) => write!(
+            s,
+            "  period: {} to {} (UTC)",
+            first.rfc3339(),
+            last.rfc3339()
+        ),
+        _ => write!(s, "  period: no message carried a usable date"),
+    };
+    if p.undated() > 0 {
+        let _ = write!(
+            s,
+            "; without a usable date: {} messages ({} unparseable, {} absent)",
+            p.undated(),
+            p.unparseable,
+            p.absent
+        );
+    }
+    s.push('\n');
 }
 
 fn render_skipped(s: &mut String, t: &Totals) {

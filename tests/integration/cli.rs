@@ -3,6 +3,10 @@
 //! standard output; `{out}` in `cmd` is a fresh folder, and each file in the case's
 //! `expected-out/` must equal the file of that name written there), byte-identical reruns,
 //! merging scan files, and docs/design.md §6 exit codes.
+//!
+//! The golden cases run on a copy of `fixtures/` whose files all carry one modification time
+//! (2024-07-01 UTC): a traditional syslog stamp takes its year from its file's time
+//! (docs/inputs.md), which a checkout does not keep, and the reports now say dates.
 
 use crate::support::bin::{bin, fixtures};
 
@@ -10,9 +14,38 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-fn golden_cases() -> Vec<PathBuf> {
-    let mut cases = vec![fixtures().join("demo")];
-    let mut more: Vec<PathBuf> = fs::read_dir(fixtures().join("golden"))
+/// The time every file of the golden copy carries.
+const PINNED_MTIME_SECS: u64 = 1_719_792_000;
+
+/// A copy of `fixtures/` (cases name inputs beside them) with pinned file times.
+fn pinned_fixtures() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let (src, dst) = (entry.path(), to.join(entry.file_name()));
+            if entry.file_type().unwrap().is_dir() {
+                copy(&src, &dst);
+            } else {
+                fs::copy(&src, &dst).unwrap();
+                let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(PINNED_MTIME_SECS);
+                fs::File::options()
+                    .write(true)
+                    .open(&dst)
+                    .unwrap()
+                    .set_modified(at)
+                    .unwrap();
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    copy(&fixtures(), tmp.path());
+    tmp
+}
+
+fn golden_cases(root: &Path) -> Vec<PathBuf> {
+    let mut cases = vec![root.join("demo")];
+    let mut more: Vec<PathBuf> = fs::read_dir(root.join("golden"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("cmd").is_file())
@@ -57,7 +90,8 @@ fn file_names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn golden_fixtures() {
-    let cases = golden_cases();
+    let pinned = pinned_fixtures();
+    let cases = golden_cases(pinned.path());
     assert!(cases.len() >= 5, "fixtures missing: {cases:?}");
     for dir in cases {
         let written = tempfile::tempdir().unwrap();
@@ -214,6 +248,8 @@ fn an_audit_over_merged_scans_equals_one_over_the_logs() {
             .arg(t.join(format!("{tag}.domains.csv")))
             .arg("--history")
             .arg(t.join(format!("{tag}.history.csv")))
+            .arg("--by-day")
+            .arg(t.join(format!("{tag}.by-day.csv")))
             .current_dir(&demo)
             .output()
             .unwrap();
@@ -244,7 +280,7 @@ fn an_audit_over_merged_scans_equals_one_over_the_logs() {
             .unwrap()
             .1
             .to_string();
-        let files = ["pairs.csv", "domains.csv"]
+        let files = ["pairs.csv", "domains.csv", "by-day.csv"]
             .map(|f| fs::read_to_string(t.join(format!("{tag}.{f}"))).unwrap());
         (stderr, row, files)
     };
@@ -253,7 +289,23 @@ fn an_audit_over_merged_scans_equals_one_over_the_logs() {
     let merged = audit(&scans, "merged");
     assert_eq!(merged.0, direct.0, "standard error");
     assert_eq!(merged.1, direct.1, "history row");
-    assert_eq!(merged.2, direct.2, "pairs and domain summary");
+    assert_eq!(merged.2, direct.2, "pairs, domain summary and --by-day");
+    // Issue 15: the days survive the merge through the `.days` files, and every message of
+    // these inputs is dated (the period line says so by saying nothing of undated ones).
+    let by_day = &direct.2[2];
+    assert!(by_day.lines().count() >= 3, "{by_day}");
+    let dated: u64 = by_day
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(direct.0.contains("  period: "), "{}", direct.0);
+    assert!(!direct.0.contains("without a usable date"), "{}", direct.0);
+    assert!(
+        direct.0.contains(&format!("audit: {dated} messages")),
+        "{}",
+        direct.0
+    );
     assert!(direct.0.contains("from 5 inputs"), "{}", direct.0);
     assert!(
         direct.0.contains("    authenticated          2"),

@@ -47,7 +47,8 @@ fn history_gets_its_header_once_and_a_row_per_run() {
     assert_eq!(
         lines[0],
         "run_at,inputs,messages,nonrepudiated,repudiated,no_policy,tempfail,permerror,null_sender,unknown,skipped,repudiated_pct,\
-         spf_pass,spf_fail,spf_softfail,spf_neutral,spf_none,spf_temperror,spf_permerror"
+         spf_pass,spf_fail,spf_softfail,spf_neutral,spf_none,spf_temperror,spf_permerror,\
+         period_first,period_last,undated"
     );
     // The demo as fixtures/demo/expected.csv states it: 18 messages from 2 inputs, 9 nonrepudiated,
     // 4 repudiated, one each of the other five verdicts, 5 skipped records; 4/18 = 22.22 %.
@@ -57,7 +58,14 @@ fn history_gets_its_header_once_and_a_row_per_run() {
     let mut stamps = Vec::new();
     for row in &lines[1..] {
         let (run_at, tail) = row.split_once(',').unwrap();
+        let (tail, period) = tail.split_at(expected_tail.len());
         assert_eq!(tail, expected_tail);
+        // The mbox's first `From ` date, then the maillog's last line, whose year comes from
+        // the file's time (a checkout's, so only the day is known here); nothing undated.
+        let period: Vec<&str> = period.split(',').collect();
+        assert_eq!(period[..2], ["", "2024-06-04T10:00:00Z"], "{row}");
+        assert!(period[2].ends_with("-06-04T10:06:00Z"), "{row}");
+        assert_eq!(period[3], "0", "{row}");
         assert!(
             run_at.len() == 20 && run_at.ends_with('Z') && run_at.as_bytes()[10] == b'T',
             "RFC 3339 UTC: {run_at}"

@@ -13,7 +13,7 @@ mod xml;
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::model::{Sender, SkipReason};
+use crate::model::{Sender, SkipReason, UtcTime, When};
 
 pub use message::{may_carry_report, reports_in_message};
 pub use xml::parse_report;
@@ -46,6 +46,11 @@ pub enum ReportRow {
 /// One aggregate report.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
+    /// `<report_metadata><date_range><begin>`: every row of the report counts on the day
+    /// the report period begins (docs/dmarc.md); absent or unreadable is said so.
+    pub begin: When,
+    /// `<date_range><end>`, which widens the period the run covers.
+    pub end: Option<UtcTime>,
     /// `<policy_published><domain>`: the domain the report is about.
     pub policy_domain: Option<String>,
     pub rows: Vec<ReportRow>,

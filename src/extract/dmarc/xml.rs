@@ -10,14 +10,28 @@ use serde::Deserialize;
 
 use super::{DmarcError, Report, ReportPair, ReportRow};
 use crate::model::address::{normalize_address, normalize_domain};
-use crate::model::{Sender, SkipReason};
+use crate::model::{Sender, SkipReason, UtcTime, When};
 use crate::net::parse_ip;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Feedback {
+    report_metadata: Option<ReportMetadata>,
     policy_published: Option<PolicyPublished>,
     record: Vec<XmlRecord>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ReportMetadata {
+    date_range: Option<DateRange>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DateRange {
+    begin: Option<String>,
+    end: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -104,7 +118,20 @@ pub fn parse_report(bytes: &[u8]) -> Result<Report, DmarcError> {
         .as_ref()
         .and_then(|p| value(&p.adkim))
         .is_some_and(|a| a.eq_ignore_ascii_case("s"));
+    let range = feedback
+        .report_metadata
+        .as_ref()
+        .and_then(|m| m.date_range.as_ref());
+    let (begin, end) = match range.map(|r| (value(&r.begin), value(&r.end))) {
+        None | Some((None, _)) => (When::Absent, None),
+        Some((Some(begin), end)) => match epoch_seconds(begin) {
+            Some(b) => (When::At(b), end.and_then(epoch_seconds).filter(|e| *e >= b)),
+            None => (When::Unparseable, None),
+        },
+    };
     Ok(Report {
+        begin,
+        end,
         policy_domain: feedback
             .policy_published
             .as_ref()
@@ -116,6 +143,11 @@ pub fn parse_report(bytes: &[u8]) -> Result<Report, DmarcError> {
             .map(|r| row(r, strict_dkim))
             .collect(),
     })
+}
+
+/// A `date_range` bound: seconds since the epoch (RFC 7489 appendix C).
+fn epoch_seconds(text: &str) -> Option<UtcTime> {
+    text.trim().parse::<i64>().ok().map(UtcTime)
 }
 
 /// Reads every event once: unbalanced or misnamed tags, bad entities, a missing root or
