@@ -1,5 +1,6 @@
 //! `scan`: extraction and dedupe only; writes `domain,ip,messages` for merging, and beside a
-//! pairs file its sidecar (skipped counts and inputs), so merges are lossless. Its only DNS
+//! pairs file its sidecar (skipped counts and inputs), so merges are lossless; `--metrics` and
+//! `--json` say how the run went, for a monitor watching each host's nightly scan. Its only DNS
 //! is resolving the perimeter's host names, once, before reading, as `audit` would.
 
 use std::path::Path;
