@@ -454,3 +454,38 @@ fn the_metrics_file_may_not_be_an_input_or_another_output() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_run_whose_inputs_failed_says_exit_status_2_and_counts_the_failed_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (metrics, json) = (tmp.path().join("m.prom"), tmp.path().join("s.json"));
+    let missing = tmp.path().join("no-such.log");
+    let out = demo(
+        "scan",
+        &[
+            arg(&missing),
+            "-q",
+            "-o",
+            "/dev/null",
+            "--metrics",
+            arg(&metrics),
+            "--json",
+            arg(&json),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no-such.log"), "{}", stderr(&out));
+    let j: Value = serde_json::from_slice(&fs::read(&json).unwrap()).unwrap();
+    let m = samples(&fs::read_to_string(&metrics).unwrap());
+    assert_eq!(j["exit_status"], 2);
+    assert_eq!(sample(&m, "repudiate_exit_status{command=\"scan\"}"), 2.0);
+    assert_eq!(j["inputs"]["failed"], 1);
+    assert_eq!(
+        sample(&m, "repudiate_inputs{command=\"scan\",state=\"failed\"}"),
+        1.0
+    );
+    assert_eq!(
+        sample(&m, "repudiate_inputs{command=\"scan\",state=\"read\"}"),
+        u(&j["inputs"]["read"]) as f64
+    );
+}
