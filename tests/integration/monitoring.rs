@@ -6,10 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+
+use crate::support::bin::{self, bin, stderr};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,20 +29,16 @@ fn demo(command: &str, extra: &[&str]) -> Output {
     if command == "audit" {
         args.extend(["--zone", "what-if.zone", "--offline"]);
     }
-    Command::new(env!("CARGO_BIN_EXE_repudiate"))
+    bin()
         .args(args)
         .args(extra)
-        .current_dir(root().join("fixtures/demo"))
+        .current_dir(bin::demo())
         .output()
         .unwrap()
 }
 
 fn arg(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// `series → value` of an exposition file (`name{labels} value` lines).
