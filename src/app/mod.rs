@@ -239,16 +239,16 @@ fn status_of(report: &ReadReport) -> RunStatus {
     }
 }
 
-/// Writes `--metrics` and `--json`, the last files of a run: a monitor that sees a fresh
-/// timestamp knows every other report of that run was written.
+/// Writes `--json` and then `--metrics`, the last files of a run: a monitor that sees a fresh
+/// timestamp in the metrics knows every other report of that run was written.
 fn write_monitor(monitor: &MonitorSettings, snapshot: &Snapshot) -> Result<(), Fatal> {
+    if let Some(path) = &monitor.json {
+        write_output(Some(path), |w| json::write_json(w, snapshot))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
     if let Some(path) = &monitor.metrics {
         let text = metrics::render(snapshot);
         write_output(Some(path), |w| w.write_all(text.as_bytes()))
-            .map_err(|e| output_error(Some(path), e))?;
-    }
-    if let Some(path) = &monitor.json {
-        write_output(Some(path), |w| json::write_json(w, snapshot))
             .map_err(|e| output_error(Some(path), e))?;
     }
     Ok(())
