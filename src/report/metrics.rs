@@ -60,8 +60,7 @@ pub fn render(s: &Snapshot) -> String {
     }
     evidence(&mut e, s);
     dns(&mut e, s);
-    // PERIOD: repudiate_period_first_timestamp_seconds and ..._last_... go here once the
-    // snapshot has the covered period (branch `dates`, issue 15 items 1-2).
+    period(&mut e, s);
     e.text
 }
 
@@ -194,6 +193,30 @@ fn dns(e: &mut Exposition, s: &Snapshot) {
     e.put(&[], d.resolution_seconds);
 }
 
+/// The covered period: its ends only when some message was dated (a made-up 0 would read as
+/// 1970), the undated counts always.
+fn period(e: &mut Exposition, s: &Snapshot) {
+    let p = &s.period;
+    if let (Some(first), Some(last)) = (p.first_unix, p.last_unix) {
+        e.gauge(
+            "repudiate_period_first_timestamp_seconds",
+            "The earliest date of the report's messages, in seconds since the Unix epoch.",
+        );
+        e.put(&[], first);
+        e.gauge(
+            "repudiate_period_last_timestamp_seconds",
+            "The latest date of the report's messages, in seconds since the Unix epoch.",
+        );
+        e.put(&[], last);
+    }
+    e.gauge(
+        "repudiate_undated_messages",
+        "Messages the period does not cover: their date could not be read, or was absent.",
+    );
+    e.put(&[("date", "unparseable")], p.unparseable);
+    e.put(&[("date", "absent")], p.absent);
+}
+
 /// The text being written: the current family's name and the `command` label every sample
 /// carries.
 struct Exposition {
@@ -237,6 +260,7 @@ fn escape_label(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{UtcTime, When};
     use crate::report::snapshot::tests::{facts, totals};
 
     fn sample<'a>(text: &'a str, series: &str) -> &'a str {
@@ -313,6 +337,37 @@ mod tests {
         assert!(!text.contains("verdict") && !text.contains("repudiate_dns_"));
         let no_spf = render(&Snapshot::audit(&totals(), facts(), false));
         assert!(!no_spf.contains("spf_result"), "{no_spf}");
+    }
+
+    #[test]
+    fn the_period_has_its_ends_only_when_some_message_was_dated() {
+        let mut t = totals();
+        t.period.see(When::Absent, 2);
+        let undated = render(&Snapshot::audit(&t, facts(), true));
+        assert!(!undated.contains("repudiate_period_"), "{undated}");
+        assert_eq!(
+            sample(
+                &undated,
+                "repudiate_undated_messages{command=\"audit\",date=\"absent\"}"
+            ),
+            "2"
+        );
+        t.period.see(When::At(UtcTime(1_795_700_000)), 1);
+        let dated = render(&Snapshot::audit(&t, facts(), true));
+        assert_eq!(
+            sample(
+                &dated,
+                "repudiate_period_first_timestamp_seconds{command=\"audit\"}"
+            ),
+            "1795700000"
+        );
+        assert_eq!(
+            sample(
+                &dated,
+                "repudiate_period_last_timestamp_seconds{command=\"audit\"}"
+            ),
+            "1795700000"
+        );
     }
 
     #[test]

@@ -66,8 +66,8 @@ pub struct Snapshot {
     pub spf: Option<Named<Named<u64>>>,
     pub evidence: Option<Evidence>,
     pub dns: Option<Dns>,
-    // PERIOD: the covered period (first/last date, undated counts) goes here once the
-    // `dates` branch adds it to `Totals` (issue 15 items 1-2).
+    /// The time the report's messages cover, and the messages without a usable date.
+    pub period: Period,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -102,6 +102,34 @@ pub struct Dns {
     /// Of the failed questions, those `--offline` kept from the network.
     pub offline_questions: u64,
     pub resolution_seconds: f64,
+}
+
+/// The first and last time of the messages (`null` when none was dated) and the messages
+/// that could not be dated, which the period does not cover.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Period {
+    /// RFC 3339 in UTC, as `run_at`.
+    pub first: Option<String>,
+    pub first_unix: Option<i64>,
+    pub last: Option<String>,
+    pub last_unix: Option<i64>,
+    /// Messages whose date was present but could not be read.
+    pub unparseable: u64,
+    /// Messages whose input carried no date.
+    pub absent: u64,
+}
+
+impl Period {
+    fn of(p: &crate::model::Period) -> Period {
+        Period {
+            first: p.first.map(|t| t.rfc3339()),
+            first_unix: p.first.map(|t| t.0),
+            last: p.last.map(|t| t.rfc3339()),
+            last_unix: p.last.map(|t| t.0),
+            unparseable: p.unparseable,
+            absent: p.absent,
+        }
+    }
 }
 
 /// What the counts do not say about a run: when and how it went.
@@ -185,6 +213,7 @@ impl Snapshot {
             spf: None,
             evidence: None,
             dns: None,
+            period: Period::of(&t.period),
         }
     }
 }
@@ -212,6 +241,7 @@ fn dns(d: &DnsTotals) -> Dns {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::model::{UtcTime, When};
     use crate::report::summary::tests::row;
 
     pub(crate) fn facts() -> RunFacts {
@@ -263,6 +293,21 @@ pub(crate) mod tests {
         assert_eq!(s.tempfail_pct, Some(20.0));
         assert_eq!(s.dns.unwrap().queries_sent, 9);
         assert_eq!(s.inputs, Inputs { read: 2, failed: 1 });
+    }
+
+    #[test]
+    fn the_period_is_said_in_both_forms_and_undated_messages_apart() {
+        let mut t = totals();
+        let s = Snapshot::scan(&t, facts(), 1, 1);
+        assert_eq!((s.period.first, s.period.last_unix), (None, None));
+        t.period.see(When::At(UtcTime(1_795_832_107)), 3);
+        t.period.see(When::At(UtcTime(1_795_700_000)), 1);
+        t.period.see(When::Absent, 2);
+        t.period.see(When::Unparseable, 1);
+        let p = Snapshot::audit(&t, facts(), true).period;
+        assert_eq!(p.first_unix, Some(1_795_700_000));
+        assert_eq!(p.last.as_deref(), Some("2026-11-28T02:15:07Z"));
+        assert_eq!((p.absent, p.unparseable), (2, 1));
     }
 
     #[test]

@@ -190,6 +190,33 @@ fn metrics_and_json_say_what_the_history_and_the_table_say() {
     let tempfail = j["tempfail_pct"].as_f64().unwrap();
     assert!((sample(&m, &a("repudiate_tempfail_ratio")) * 100.0 - tempfail).abs() < 1e-9);
 
+    // The period: `period: FIRST to LAST (UTC)[; without a usable date: N messages (U
+    // unparseable, A absent)]`
+    let period = table_line(&table, "period:");
+    let p = &j["period"];
+    assert_eq!(p["first"].as_str(), Some(period[1].as_str()), "{table}");
+    assert_eq!(p["last"].as_str(), Some(period[3].as_str()), "{table}");
+    assert_eq!(
+        sample(&m, &a("repudiate_period_first_timestamp_seconds")),
+        p["first_unix"].as_i64().unwrap() as f64
+    );
+    assert_eq!(
+        sample(&m, &a("repudiate_period_last_timestamp_seconds")),
+        p["last_unix"].as_i64().unwrap() as f64
+    );
+    let undated = u(&p["unparseable"]) + u(&p["absent"]);
+    assert_eq!(sum(&m, "repudiate_undated_messages", &[]), undated as f64);
+    if undated > 0 {
+        let said = table.split("without a usable date: ").nth(1).expect(&table);
+        assert!(
+            said.starts_with(&format!(
+                "{undated} messages ({} unparseable, {} absent)",
+                p["unparseable"], p["absent"]
+            )),
+            "{table}"
+        );
+    }
+
     // DNS, against the table's lines
     let dns = &j["dns"];
     let zone = table_line(&table, "answered by zone files");
@@ -367,6 +394,10 @@ fn the_metric_names_are_the_documented_ones() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let audit = families(&fs::read_to_string(&audit).unwrap());
     assert_eq!(audit, documented_metrics(), "docs/monitoring.md's table");
+    assert!(
+        audit.contains(&"repudiate_period_first_timestamp_seconds".to_string()),
+        "the demo's messages are dated"
+    );
     let scan = families(&fs::read_to_string(&scan).unwrap());
     assert!(
         !scan.is_empty() && scan.iter().all(|f| audit.contains(f)),
