@@ -74,6 +74,8 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub reports: ReportArgs,
     #[command(flatten)]
+    pub monitor: MonitorArgs,
+    #[command(flatten)]
     pub dns: DnsArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -112,6 +114,8 @@ pub struct ProposeArgs {
 pub struct ScanArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub monitor: MonitorArgs,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +268,20 @@ pub struct ReportArgs {
     /// (default: 10; 100 turns it off).
     #[arg(long, value_name = "PCT")]
     pub max_tempfail: Option<f64>,
+}
+
+/// The run's summary for machines, written by `audit` and `scan` alike.
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Write the run's totals here in the Prometheus text format, for node_exporter's textfile
+    /// collector: gauges with HELP and TYPE lines and the run's time as
+    /// repudiate_last_run_timestamp_seconds (docs/monitoring.md).
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+
+    /// Write the run's summary here as JSON (the schema is docs/summary.schema.json).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]

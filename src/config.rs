@@ -10,8 +10,8 @@ use std::time::Duration;
 
 pub use crate::cli::GenerateArgs;
 use crate::cli::{
-    AuditArgs, CheckArgs, CheckFormat, Cli, Command, DnsArgs, InputArgs, NullSender, PolicyArgs,
-    ProposeArgs, ReportArgs, ScanArgs,
+    AuditArgs, CheckArgs, CheckFormat, Cli, Command, DnsArgs, InputArgs, MonitorArgs, NullSender,
+    PolicyArgs, ProposeArgs, ReportArgs, ScanArgs,
 };
 use crate::dns::upstream::UpstreamConfig;
 use crate::extract::{ExtractOptions, NullSenderMode};
@@ -99,6 +99,8 @@ pub struct RunSettings {
 pub struct ScanConfig {
     pub input: InputSettings,
     pub output: Option<PathBuf>,
+    /// `--metrics`, `--json`: flags only (the config file's `[outputs]` are the audit's).
+    pub monitor: MonitorSettings,
     pub run: RunSettings,
     /// How to resolve perimeter host names, once, before reading (scan does no other DNS):
     /// the `--config` file's nameservers, zone files, offline and limits.
@@ -113,6 +115,7 @@ pub struct AuditConfig {
     pub dns: DnsSettings,
     pub policy: PolicyConfig,
     pub reports: ReportSettings,
+    pub monitor: MonitorSettings,
     pub run: RunSettings,
 }
 
@@ -170,6 +173,13 @@ pub struct ReportSettings {
     pub max_tempfail: f64,
 }
 
+/// The run's summary for machines: where `--metrics` and `--json` write it.
+#[derive(Clone, Debug, Default)]
+pub struct MonitorSettings {
+    pub metrics: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+}
+
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, String> {
         match cli.command {
@@ -184,11 +194,11 @@ impl Config {
     /// Every file the run writes with the flag that names it: the reports and the `--cache`
     /// file (read, then replaced at the end).
     pub fn output_files(&self) -> Vec<(&'static str, &Path)> {
-        let (output, reports, dns) = match self {
-            Config::Audit(a) => (&a.output, Some(&a.reports), Some(&a.dns)),
-            Config::Scan(s) => (&s.output, None, None),
-            Config::Propose(p) => (&p.output, None, Some(&p.dns)),
-            Config::Check(c) => (&None, None, Some(&c.dns)),
+        let (output, reports, monitor, dns) = match self {
+            Config::Audit(a) => (&a.output, Some(&a.reports), Some(&a.monitor), Some(&a.dns)),
+            Config::Scan(s) => (&s.output, None, Some(&s.monitor), None),
+            Config::Propose(p) => (&p.output, None, None, Some(&p.dns)),
+            Config::Check(c) => (&None, None, None, Some(&c.dns)),
             Config::Generate(_) => return Vec::new(),
         };
         let mut files = vec![("--output", output)];
@@ -199,6 +209,9 @@ impl Config {
                 ("--html", &r.html),
                 ("--history", &r.history),
             ]);
+        }
+        if let Some(m) = monitor {
+            files.extend([("--metrics", &m.metrics), ("--json", &m.json)]);
         }
         if let Some(d) = dns {
             files.push(("--cache", &d.cache));
@@ -267,12 +280,17 @@ impl ScanConfig {
     fn new(args: ScanArgs) -> Result<ScanConfig, String> {
         let file = load_file(args.input.site.config.as_deref())?;
         let (input, output, run) = input_settings(args.input, &file)?;
+        let monitor = MonitorSettings {
+            metrics: args.monitor.metrics,
+            json: args.monitor.json,
+        };
         // scan writes only its pairs; of DNS it needs only the perimeter's host names,
         // resolved as the audit would resolve them (the config file's nameservers).
         let dns = dns_settings(&DnsArgs::default(), &file)?;
         let cfg = ScanConfig {
             input,
             output,
+            monitor,
             run,
             dns,
         };
@@ -324,6 +342,7 @@ impl AuditConfig {
         let AuditArgs {
             input,
             reports,
+            monitor,
             dns,
             policy,
             no_spf,
@@ -340,6 +359,7 @@ impl AuditConfig {
                 ..policy_settings(&policy, &file)?
             },
             reports: report_settings(reports, &file)?,
+            monitor: monitor_settings(monitor, &file),
             run,
         };
         Config::Audit(cfg.clone()).check_outputs_distinct()?;
@@ -755,6 +775,14 @@ fn report_settings(r: ReportArgs, file: &FileConfig) -> Result<ReportSettings, S
         fail_above,
         max_tempfail,
     })
+}
+
+/// The audit's: flags win over the file's `[outputs]`.
+fn monitor_settings(m: MonitorArgs, file: &FileConfig) -> MonitorSettings {
+    MonitorSettings {
+        metrics: m.metrics.or(file.outputs.metrics.clone()),
+        json: m.json.or(file.outputs.json.clone()),
+    }
 }
 
 /// `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address.

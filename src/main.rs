@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use repudiate::app::{self, RunStatus};
+use repudiate::app;
 use repudiate::cli::Cli;
 use repudiate::config::Config;
 
@@ -18,11 +18,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// the option's name.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Exit codes (docs/design.md §6).
+/// Exit code of a run that could not produce its report (docs/design.md §6); a run that
+/// did says its own ([`app::RunStatus::exit_code`]).
 const EXIT_FATAL: u8 = 1;
-const EXIT_INPUTS_FAILED: u8 = 2;
-const EXIT_SHARE_EXCEEDED: u8 = 3;
-const EXIT_TEMPFAIL_EXCEEDED: u8 = 4;
 
 fn main() -> ExitCode {
     // SAFETY: sets a process-wide option; mimalloc reads options when it purges, so setting
@@ -48,10 +46,7 @@ fn main() -> ExitCode {
         }
     };
     match app::run(&config) {
-        Ok(RunStatus::Clean) => ExitCode::SUCCESS,
-        Ok(RunStatus::InputsFailed) => ExitCode::from(EXIT_INPUTS_FAILED),
-        Ok(RunStatus::ShareExceeded) => ExitCode::from(EXIT_SHARE_EXCEEDED),
-        Ok(RunStatus::TempfailExceeded) => ExitCode::from(EXIT_TEMPFAIL_EXCEEDED),
+        Ok(status) => ExitCode::from(status.exit_code()),
         Err(app::Fatal(msg)) => {
             app::say(&msg);
             ExitCode::from(EXIT_FATAL)

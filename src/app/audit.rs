@@ -5,7 +5,7 @@ use std::time::{Instant, SystemTime};
 
 use super::{
     Fatal, RunStatus, async_runtime, output_error, read_inputs, resolution_stack, resolve_relays,
-    save_cache, say, status_of,
+    save_cache, say, status_of, write_monitor,
 };
 
 use crate::aggregate::{DayMap, Tally};
@@ -20,12 +20,15 @@ use crate::report::domains::write_domains;
 use crate::report::history;
 use crate::report::html::{HtmlReport, write_html};
 use crate::report::progress::Progress;
+use crate::report::snapshot::{RunFacts, Snapshot};
 use crate::report::summary::{
     DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit, tempfail_causes,
 };
 
 pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
-    let run_at = history::rfc3339_utc(SystemTime::now());
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let run_at = history::rfc3339_utc(started);
     let runtime = async_runtime()?;
     let dns = resolution_stack(&cfg.dns, &runtime)?;
     let relays = resolve_relays(&runtime, &dns, &cfg.input.perimeter, &cfg.forwarders)?;
@@ -90,22 +93,40 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
         rows: &day_list,
         pairs: &days,
     };
+    // Decided before the reports, which say it (--metrics, --json); said after the table.
+    let (status, alarms) = alerts(cfg, &totals, &rows, status);
     write_reports(cfg, &mut rows, &totals, &ranked, &days, &run_at)?;
+    let facts = RunFacts {
+        started,
+        duration: clock.elapsed(),
+        exit_status: status.exit_code(),
+    };
+    write_monitor(
+        &cfg.monitor,
+        &Snapshot::audit(&totals, facts, cfg.policy.spf),
+    )?;
     if !cfg.run.quiet {
         eprint!("{}", render_audit(&totals, &ranked.domains, &ranked.relays));
     }
-    Ok(alerts(cfg, &totals, &rows, status))
+    alarms.iter().for_each(|alarm| say(alarm));
+    Ok(status)
 }
 
-/// The exit conditions of a completed run, each said on standard error even with
-/// `--quiet` (cron mails what a job prints, and these are the alerts): 4 (tempfail above
-/// `--max-tempfail`) wins over 3 (repudiated above `--fail-above`), which wins over 2.
-fn alerts(cfg: &AuditConfig, totals: &Totals, rows: &[PairRow], status: RunStatus) -> RunStatus {
+/// The exit conditions of a completed run, with what to say of each on standard error even
+/// with `--quiet` (cron mails what a job prints, and these are the alerts): 4 (tempfail
+/// above `--max-tempfail`) wins over 3 (repudiated above `--fail-above`), which wins over 2.
+fn alerts(
+    cfg: &AuditConfig,
+    totals: &Totals,
+    rows: &[PairRow],
+    status: RunStatus,
+) -> (RunStatus, Vec<String>) {
     let mut status = status;
+    let mut said = Vec::new();
     if let Some(limit) = cfg.reports.fail_above
         && totals.repudiated_pct() > limit
     {
-        say(&format!(
+        said.push(format!(
             "{:.2} % of messages would be repudiated, above --fail-above {limit}",
             totals.repudiated_pct()
         ));
@@ -113,7 +134,7 @@ fn alerts(cfg: &AuditConfig, totals: &Totals, rows: &[PairRow], status: RunStatu
     }
     let limit = cfg.reports.max_tempfail;
     if totals.tempfail_pct() > limit {
-        say(&format!(
+        said.push(format!(
             "{:.2} % of evaluated messages are tempfail ({}), above --max-tempfail {limit}: \
              DNS was too unreliable to trust this report",
             totals.tempfail_pct(),
@@ -121,7 +142,7 @@ fn alerts(cfg: &AuditConfig, totals: &Totals, rows: &[PairRow], status: RunStatu
         ));
         status = RunStatus::TempfailExceeded;
     }
-    status
+    (status, said)
 }
 
 /// The sender domains and relay IPs with the most repudiated messages.

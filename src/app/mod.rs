@@ -14,20 +14,21 @@ mod scan;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{Config, DnsSettings, InputSettings, RunSettings, defaults};
+use crate::config::{Config, DnsSettings, InputSettings, MonitorSettings, RunSettings, defaults};
 use crate::dns::Dns;
 use crate::dns::persist;
 use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
 use crate::fileio::guard::{check_links, check_output, effective_uid};
 use crate::fileio::lock::{LockError, lock_outputs};
-use crate::fileio::output::stdout_was_closed;
+use crate::fileio::output::{stdout_was_closed, write_output};
 use crate::inputs::{self, ReadReport};
 use crate::model::text::one_line;
 use crate::pairs_file;
 use crate::policy::relays::{self, RelaySpec, ResolvedRelays};
 use crate::report::progress::Progress;
-use crate::report::{by_day, domains, history, html, proposal};
+use crate::report::snapshot::Snapshot;
+use crate::report::{by_day, domains, history, html, json, metrics, proposal};
 
 /// How a run that produced its report went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,19 @@ pub enum RunStatus {
     /// too unreliable to trust them. It wins over the others, whose verdicts it undermines;
     /// every condition is said on standard error.
     TempfailExceeded,
+}
+
+impl RunStatus {
+    /// The exit code of docs/design.md §6 (a fatal error is 1). Here rather than in `main`
+    /// because `--metrics` and `--json` report it too.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            RunStatus::Clean => 0,
+            RunStatus::InputsFailed => 2,
+            RunStatus::ShareExceeded => 3,
+            RunStatus::TempfailExceeded => 4,
+        }
+    }
 }
 
 /// Prints one `repudiate: ` line on standard error. Every message goes through here, with
@@ -115,6 +129,8 @@ fn refuse_foreign_outputs(cfg: &Config) -> Result<(), Fatal> {
             "--by-day" => by_day::KIND,
             "--html" => html::KIND,
             "--history" => history::KIND,
+            "--metrics" => metrics::KIND,
+            "--json" => json::KIND,
             "--cache" => persist::KIND,
             other => unreachable!("output flag {other} without a kind"),
         };
@@ -221,6 +237,21 @@ fn status_of(report: &ReadReport) -> RunStatus {
     } else {
         RunStatus::InputsFailed
     }
+}
+
+/// Writes `--json` and then `--metrics`, the last files of a run: a monitor that sees a fresh
+/// timestamp in the metrics knows every other report of that run was written.
+fn write_monitor(monitor: &MonitorSettings, snapshot: &Snapshot) -> Result<(), Fatal> {
+    if let Some(path) = &monitor.json {
+        write_output(Some(path), |w| json::write_json(w, snapshot))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    if let Some(path) = &monitor.metrics {
+        let text = metrics::render(snapshot);
+        write_output(Some(path), |w| w.write_all(text.as_bytes()))
+            .map_err(|e| output_error(Some(path), e))?;
+    }
+    Ok(())
 }
 
 fn output_error(path: Option<&Path>, e: std::io::Error) -> Fatal {

@@ -1,12 +1,14 @@
 //! `scan`: extraction and dedupe only; writes `domain,ip,messages` for merging, and beside a
-//! pairs file its sidecar (skipped counts and inputs), so merges are lossless. Its only DNS
+//! pairs file its sidecar (skipped counts and inputs), so merges are lossless; `--metrics` and
+//! `--json` say how the run went, for a monitor watching each host's nightly scan. Its only DNS
 //! is resolving the perimeter's host names, once, before reading, as `audit` would.
 
 use std::path::Path;
+use std::time::{Instant, SystemTime};
 
 use super::{
     Fatal, RunStatus, async_runtime, output_error, read_inputs, resolution_stack, resolve_relays,
-    say, status_of,
+    say, status_of, write_monitor,
 };
 use crate::aggregate::Tally;
 use crate::config::{RelaySpec, ScanConfig};
@@ -16,9 +18,12 @@ use crate::model::PairKey;
 use crate::pairs_file::days;
 use crate::pairs_file::meta::{self, Meta, Summing};
 use crate::pairs_file::write_scan;
+use crate::report::snapshot::{RunFacts, Snapshot};
 use crate::report::summary::{Totals, render_scan};
 
 pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
     let read = with_resolved_perimeter(cfg)?;
     let report = read_inputs(&cfg.input, &read, &cfg.run)?;
     let status = status_of(&report);
@@ -42,14 +47,21 @@ pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
         write_sidecar(path, &sidecar)?;
         write_days(path, sum, &report.tally)?;
     }
+    let totals = Totals {
+        skipped: report.tally.skipped,
+        inputs_ok: report.inputs_ok,
+        inputs_failed: report.errors.len(),
+        period: report.tally.period,
+        ..Default::default()
+    };
+    let facts = RunFacts {
+        started,
+        duration: clock.elapsed(),
+        exit_status: status.exit_code(),
+    };
+    let snapshot = Snapshot::scan(&totals, facts, messages, pairs.len() as u64);
+    write_monitor(&cfg.monitor, &snapshot)?;
     if !cfg.run.quiet {
-        let totals = Totals {
-            skipped: report.tally.skipped,
-            inputs_ok: report.inputs_ok,
-            inputs_failed: report.errors.len(),
-            period: report.tally.period,
-            ..Default::default()
-        };
         eprint!("{}", render_scan(&totals, messages, pairs.len()));
     }
     Ok(status)

@@ -87,6 +87,9 @@ pub struct Outputs {
     pub by_day: Option<PathBuf>,
     pub history: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    /// `--metrics` and `--json` of the audit (`scan` takes them as flags only).
+    pub metrics: Option<PathBuf>,
+    pub json: Option<PathBuf>,
 }
 
 /// Reads and parses the file; errors name the file (and, from the parser, line and key).
@@ -102,6 +105,8 @@ pub fn load(path: &Path) -> Result<FileConfig, String> {
         &mut cfg.outputs.by_day,
         &mut cfg.outputs.history,
         &mut cfg.outputs.html,
+        &mut cfg.outputs.metrics,
+        &mut cfg.outputs.json,
         &mut cfg.cache,
     ]
     .into_iter()
@@ -155,6 +160,8 @@ pairs = "pairs.csv"
 summary = "/abs/domains.csv"
 history = "history.csv"
 html = "report.html"
+metrics = "/var/lib/node_exporter/textfile/repudiate.prom"
+json = "summary.json"
 "#,
         )
         .unwrap();
@@ -168,6 +175,12 @@ html = "report.html"
         );
         assert_eq!(cfg.limits.max_depth, Some(0));
         assert_eq!(cfg.outputs.html, Some(PathBuf::from("report.html")));
+        assert_eq!(cfg.outputs.json, Some(PathBuf::from("summary.json")));
+        assert!(
+            cfg.outputs
+                .metrics
+                .is_some_and(|p| p.ends_with("repudiate.prom"))
+        );
         assert_eq!(cfg.zones, [PathBuf::from("what-if.zone")]);
         assert_eq!(
             (
@@ -214,7 +227,7 @@ html = "report.html"
         std::fs::write(
             &path,
             "zones = [\"z/a.zone\"]\ncache = \"dns.cache\"\n\
-             [outputs]\npairs = \"out/pairs.csv\"\nhtml = \"/srv/r.html\"\n",
+             [outputs]\npairs = \"out/pairs.csv\"\nhtml = \"/srv/r.html\"\nmetrics = \"r.prom\"\n",
         )
         .unwrap();
         let cfg = load(&path).unwrap();
@@ -222,6 +235,7 @@ html = "report.html"
         assert_eq!(cfg.zones, [d.path().join("z/a.zone")]);
         assert_eq!(cfg.cache, Some(d.path().join("dns.cache")));
         assert_eq!(cfg.outputs.html, Some(PathBuf::from("/srv/r.html")));
+        assert_eq!(cfg.outputs.metrics, Some(d.path().join("r.prom")));
         let missing = load(&d.path().join("nope.toml")).unwrap_err();
         assert!(missing.contains("nope.toml"), "{missing}");
     }

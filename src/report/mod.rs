@@ -1,5 +1,6 @@
-//! Reports: the domain summary CSV, the by-day CSV, the history CSV, the HTML page, `check`'s explanation of
-//! one verdict, and the summary and progress bars on standard error. The pairs CSV itself is
+//! Reports: the domain summary CSV, the by-day CSV, the history CSV, the HTML page, the run's
+//! summary for machines (`--json`, `--metrics`), `check`'s explanation of one verdict, and the
+//! summary and progress bars on standard error. The pairs CSV itself is
 //! [`crate::pairs_file`]'s; every file is written through [`crate::fileio`].
 
 pub mod by_day;
@@ -8,7 +9,10 @@ pub mod domains;
 pub mod history;
 pub mod html;
 mod html_days;
+pub mod json;
+pub mod metrics;
 pub mod numbers;
 pub mod progress;
 pub mod proposal;
+pub mod snapshot;
 pub mod summary;

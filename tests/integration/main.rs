@@ -16,6 +16,7 @@ mod journald;
 mod layers;
 mod limits;
 mod merge;
+mod monitoring;
 mod output_safety;
 mod properties;
 mod propose_logs;
