@@ -13,11 +13,12 @@
 #   --runs N       runs of each point; the median is kept (default 3)
 #   --only LIST    comma list of: scan,merge,dns (default: all; a partial run writes
 #                  docs/figures/scale-LIST.md, never the full figure)
-# environment: BENCH_DIR (workloads, default target/bench-cache), SCALE_DNS_PORT (5395),
-#   REPUDIATE (a built binary to use instead of building), SCAN_SIZES ("64M 256M 512M"),
-#   MERGE_ROWS ("1000000 2000000 4000000" rows in 64 files), MERGE_FILES ("8 64 256 1024"
-#   files of 1,000,000 rows in all: at least 5 rows per distinct pair, so the merged output
-#   is nearly the same 200,000 pairs whatever the split), DNS_DOMAINS ("2000 20000")
+# environment: BENCH_DIR (workloads, default target/bench-cache), SCALE_DNS_PORT (nsd takes
+#   the first free port from there; 5395), REPUDIATE (a built binary to use instead of
+#   building), SCAN_SIZES ("64M 256M 512M"), MERGE_ROWS ("1000000 2000000 4000000" rows in 64
+#   files), MERGE_FILES ("8 64 256 1024" files of 1,000,000 rows in all: at least 5 rows per
+#   distinct pair, so the merged output is nearly the same 200,000 pairs whatever the split),
+#   DNS_DOMAINS ("2000 20000")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -39,7 +40,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --figure) FIGURE=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "scale-curve: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
@@ -53,7 +54,7 @@ log() { printf 'scale-curve: %s\n' "$*" >&2; }
 
 # --- prerequisites ----------------------------------------------------------------------------
 pkgs=()
-for pair in /usr/bin/time:time nsd:nsd nsd-control:nsd; do
+for pair in /usr/bin/time:time; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || pkgs+=("${pair#*:}")
 done
 if [ ${#pkgs[@]} -gt 0 ]; then
@@ -170,32 +171,13 @@ if wanted merge; then
 fi
 
 # --- DNS: seconds per domain audited against nsd on loopback ----------------------------------
-NSD_PID=
-stop_nsd() {
-  if [ -n "$NSD_PID" ]; then kill "$NSD_PID" 2>/dev/null || true; wait "$NSD_PID" 2>/dev/null || true; fi
-  NSD_PID=''
-}
-trap stop_nsd EXIT
-start_nsd() { # ZONEDIR
-  local run=$WORK/nsd zdir
-  zdir=$(cd "$1" && pwd)
-  rm -rf "$run"; mkdir -p "$run"
-  {
-    printf 'server:\n  ip-address: 127.0.0.1@%s\n  port: %s\n  username: ""\n  chroot: ""\n' "$DNS_PORT" "$DNS_PORT"
-    printf '  zonesdir: "%s"\n  pidfile: "%s/nsd.pid"\n  logfile: "%s/nsd.log"\n' "$zdir" "$run" "$run"
-    printf '  xfrdfile: "%s/xfrd.state"\n  zonelistfile: "%s/zone.list"\n  xfrdir: "%s"\n' "$run" "$run" "$run"
-    printf '  database: ""\n  server-count: 1\n  verbosity: 1\n  hide-version: yes\n  refuse-any: yes\n'
-    printf '  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n'
-    while read -r origin file; do
-      printf 'zone:\n  name: "%s"\n  zonefile: "%s"\n' "$origin" "$file"
-    done < "$zdir/zones.txt"
-  } > "$run/nsd.conf"
-  nsd-checkconf "$run/nsd.conf"
-  nsd -d -c "$run/nsd.conf" >"$run/nsd.out" 2>&1 &
-  NSD_PID=$!
-  python3 "$TOOLS" wait-dns "$DNS_PORT" 60 || { cat "$run/nsd.out" "$run/nsd.log" >&2; exit 1; }
-}
+NSD_TAG=scale-curve
+# shellcheck source=lib/nsd.sh
+. "$REPO/scripts/lib/nsd.sh"
+trap nsd_stop EXIT
 if wanted dns; then
+  nsd_need_tools
+  DNS_PORT=$(nsd_free_port "$DNS_PORT" $((DNS_PORT + 100)))
   for domains in $DNS_DOMAINS; do
     dir=$BENCH_DIR/scale-zones-$domains
     if [ ! -f "$dir/.complete" ]; then
@@ -208,10 +190,10 @@ if wanted dns; then
     # delegation tree, the most DNS work a domain can cost.
     python3 "$TOOLS" pairs "$dir/zones/queries.txt" "$WORK/domains.csv" 2>/dev/null
     n=$(($(wc -l < "$WORK/domains.csv") - 1))
-    start_nsd "$dir/zones"
+    nsd_start "$domains domains" "$dir/zones" "$WORK/nsd" "$DNS_PORT" >/dev/null
     measure "dns audit" "$n" "$WORK/audit.csv" "$BIN" audit "$WORK/domains.csv" --nameserver "127.0.0.1:$DNS_PORT" \
       --max-tempfail 100 -q -o "$WORK/audit.csv"
-    stop_nsd
+    nsd_stop
   done
 fi
 
