@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --figure) FIGURE=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "scale-curve: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
