@@ -235,12 +235,21 @@ impl Applier<'_> {
                 let rest = &chunk.text[offset..];
                 let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
                 let anchor = self.log.anchor();
+                // A postfix line's stamp was read already, for the joiner's window: the
+                // record it completes is dated from it rather than by reading it again.
+                let stamp = match &event {
+                    LogEvent::Postfix(_, stamp) => *stamp,
+                    _ => None,
+                };
                 self.log.apply_line(event, line, &mut |record| {
                     malformed |= record == Record::Skipped(SkipReason::Malformed);
                     // Only a record that counts a message is dated, so skipped lines and
                     // most of the log cost nothing more (issue 15 item 5).
-                    let when = match record {
-                        Record::Observed(_) => log_time::line_date(line, anchor),
+                    let when = match (&record, stamp) {
+                        (Record::Observed(_), Some(stamp)) => {
+                            stamp.date(anchor).map_or(When::Unparseable, When::At)
+                        }
+                        (Record::Observed(_), None) => log_time::line_date(line, anchor),
                         _ => When::Absent,
                     };
                     tally.add_at(record, when);

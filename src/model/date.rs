@@ -175,16 +175,28 @@ impl Yearless {
     }
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
-
 fn month_of(b: &[u8]) -> Option<u32> {
-    let b = b.get(..3)?;
-    MONTHS
-        .iter()
-        .position(|m| m.eq_ignore_ascii_case(b))
-        .map(|i| i as u32 + 1)
+    // Every postfix line's stamp is read (the joiner's window): one match on the folded
+    // bytes, not twelve case-insensitive comparisons (issue 15 item 5).
+    let month = match b.get(..3)? {
+        [a, b, c] => [a | 0x20, b | 0x20, c | 0x20],
+        _ => return None,
+    };
+    Some(match &month {
+        b"jan" => 1,
+        b"feb" => 2,
+        b"mar" => 3,
+        b"apr" => 4,
+        b"may" => 5,
+        b"jun" => 6,
+        b"jul" => 7,
+        b"aug" => 8,
+        b"sep" => 9,
+        b"oct" => 10,
+        b"nov" => 11,
+        b"dec" => 12,
+        _ => return None,
+    })
 }
 
 fn number(b: &[u8], at: usize, len: usize) -> Option<u32> {
