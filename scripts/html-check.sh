@@ -2,9 +2,7 @@
 # Looks at the HTML report as a person would: renders the demo's `--html` page in headless
 # Chromium to a PNG (kept in target/html-check/report.png for a human to open) and dumps the
 # DOM Chromium built, whose text must hold the totals, a repudiated domain and relay, and
-# the cross-table: the demo's no-policy message is an SPF fail (nopolicy.example)
-expect '<h2>MAIL-FROM verdict × SPF result</h2>'
-expect '<tr><td>no-policy</td><td class="num">0</td><td class="num">1</td>'
+# the cross-table (the demo's no-policy message is an SPF fail: nopolicy.example), and
 # the settings of the run. Chromium is Debian's package, installed here when missing; a
 # missing browser is a failure, never a skip.
 set -euo pipefail
@@ -58,6 +56,8 @@ expect() { grep -qF -- "$1" "$dom" || fail "the rendered page lacks: $1"; }
 expect "18 messages in 12 pairs from 2 inputs"
 expect '<span class="n">22.2 %</span>repudiated (4 messages)'
 expect '<td>authenticated</td><td class="num">2</td>'
+expect '<h2>MAIL-FROM verdict × SPF result</h2>'
+expect '<tr><td>no-policy</td><td class="num">0</td><td class="num">1</td>'
 # the chart: one bar per verdict (the chart by day below has bars of its own)
 verdict_chart=$(awk '/aria-label="Messages by verdict"/,/<\/svg>/' "$dom")
 [ "$(grep -o '<rect ' <<<"$verdict_chart" | wc -l)" -eq 7 ] || fail "the chart does not have 7 bars"
