@@ -17,11 +17,11 @@ use crate::model::SpfResult;
 use crate::net::IpNet;
 
 /// DNS-querying terms one evaluation may evaluate (§4.6.4).
-const MAX_TERMS: u32 = 10;
+pub(super) const MAX_TERMS: u32 = 10;
 /// Lookups answering nothing one evaluation may meet (§4.6.4).
-const MAX_VOIDS: u32 = 2;
+pub(super) const MAX_VOIDS: u32 = 2;
 /// MX records an `mx` mechanism may have, and PTR names `ptr` and `%{p}` look at.
-const MAX_NAMES: usize = 10;
+pub(super) const MAX_NAMES: usize = 10;
 
 /// Why an evaluation ended early.
 enum Stop {
@@ -433,13 +433,13 @@ fn reverse_name(ip: IpAddr) -> String {
 }
 
 /// Labels of 1 to 63 bytes, 253 bytes in all.
-fn is_dns_name(name: &str) -> bool {
+pub(super) fn is_dns_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 253 && name.split('.').all(|l| (1..=63).contains(&l.len()))
 }
 
 /// §4.3: a domain `check_host()` can start from: a DNS name of at least two labels, made of
 /// visible ASCII and no domain literal.
-fn is_checkable_domain(domain: &str) -> bool {
+pub(super) fn is_checkable_domain(domain: &str) -> bool {
     is_dns_name(domain)
         && domain.contains('.')
         && domain
