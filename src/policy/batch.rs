@@ -2,7 +2,8 @@
 //! the only concurrent stage of the policy work. Pairs come grouped by sender domain, and
 //! each domain's policy is walked once per address family ([`super::domain`]) for all its
 //! clients, when the first of its pairs needs it; the walk is dropped with the domain's
-//! last pair. SPF's answer ([`spf_for`]) is still evaluated per pair, beside the verdict.
+//! last pair. SPF likewise: once per domain for all its clients ([`super::spf::expand_spf`]),
+//! and per pair ([`spf_for`]) where a record reads the client.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,7 +14,7 @@ use futures::StreamExt;
 use tokio::sync::OnceCell;
 
 use super::domain::{Decided, DomainPolicy, expand};
-use super::spf::NEEDS_SENDER;
+use super::spf::{NEEDS_SENDER, SpfDomain, SpfEvaluation, expand_spf};
 use super::{PolicyConfig, spf_for, verdict_for};
 use crate::dns::occupancy::Sampler;
 use crate::dns::{Dns, QType};
@@ -45,8 +46,10 @@ pub async fn evaluate_all(
             let running_now = &running_now;
             async move {
                 running_now.fetch_add(1, Ordering::Relaxed);
-                let (decided, spf) =
-                    futures::join!(decide(dns, cfg, domain, &key), spf_for(dns, cfg, &key));
+                let (decided, spf) = futures::join!(
+                    decide(dns, cfg, domain.clone(), &key),
+                    spf_of(dns, cfg, domain, &key)
+                );
                 running_now.fetch_sub(1, Ordering::Relaxed);
                 on_each();
                 let mut reason = decided.reason;
@@ -94,6 +97,7 @@ struct Domain {
     v6: Vec<IpAddr>,
     walked_v4: OnceCell<DomainPolicy>,
     walked_v6: OnceCell<DomainPolicy>,
+    spf: OnceCell<SpfDomain>,
 }
 
 /// The pairs in domain order, each evaluable one with its domain; pairs that cannot be
@@ -122,6 +126,7 @@ fn by_domain(
             v6,
             walked_v4: OnceCell::new(),
             walked_v6: OnceCell::new(),
+            spf: OnceCell::new(),
         });
         pairs
             .into_iter()
@@ -155,6 +160,29 @@ async fn decide(
     // Unreachable for a domain's own clients (the walk was asked about each of them); the
     // per-pair walk stays the answer of record for anything else.
     Decided::of(verdict_for(dns, cfg, key).await)
+}
+
+/// The pair's SPF result: from its domain's evaluation, or per pair where that one could not
+/// answer (a record that reads the client, its deadline passed) and for pairs with no domain.
+async fn spf_of(
+    dns: &Dns,
+    cfg: &PolicyConfig,
+    domain: Option<Arc<Domain>>,
+    key: &PairKey,
+) -> Option<SpfEvaluation> {
+    if let (Some(domain), Some(ip), true, false) = (domain, key.ip, cfg.spf, cfg.trace) {
+        let evaluated = domain
+            .spf
+            .get_or_init(|| async {
+                let clients: Vec<IpAddr> = domain.v4.iter().chain(&domain.v6).copied().collect();
+                expand_spf(dns, &domain.name, &clients, cfg.eval_timeout).await
+            })
+            .await;
+        if let Some(answer) = evaluated.answer(ip) {
+            return Some(answer);
+        }
+    }
+    spf_for(dns, cfg, key).await
 }
 
 /// Evaluations running at once. Each asks one question at a time and most questions are

@@ -17,11 +17,11 @@ use crate::model::SpfResult;
 use crate::net::IpNet;
 
 /// DNS-querying terms one evaluation may evaluate (§4.6.4).
-const MAX_TERMS: u32 = 10;
+pub(super) const MAX_TERMS: u32 = 10;
 /// Lookups answering nothing one evaluation may meet (§4.6.4).
-const MAX_VOIDS: u32 = 2;
+pub(super) const MAX_VOIDS: u32 = 2;
 /// MX records an `mx` mechanism may have, and PTR names `ptr` and `%{p}` look at.
-const MAX_NAMES: usize = 10;
+pub(super) const MAX_NAMES: usize = 10;
 
 /// Why an evaluation ended early.
 enum Stop {
@@ -84,7 +84,7 @@ impl<'a, L: Lookup> Eval<'a, L> {
     async fn top(&mut self) -> Flow<SpfResult> {
         let domain = self.identity.domain.to_ascii_lowercase();
         if !is_checkable_domain(&domain) {
-            self.note(format!("{domain:?} is not a domain SPF can check"));
+            self.note(|| format!("{domain:?} is not a domain SPF can check"));
             return Ok(SpfResult::None);
         }
         match self.select(&domain).await? {
@@ -100,7 +100,7 @@ impl<'a, L: Lookup> Eval<'a, L> {
             Err(Stop::Perm(why)) => (SpfResult::PermError, Some(why)),
         };
         if let Some(why) = &error {
-            self.note(why.clone());
+            self.note(|| why.clone());
         }
         let needs_sender =
             (self.used.local && self.identity.stand_in) || (self.used.helo && !self.helo_known);
@@ -115,28 +115,29 @@ impl<'a, L: Lookup> Eval<'a, L> {
         }
     }
 
-    fn step(&mut self, kind: StepKind) {
+    /// Keeps a step for `check`; built only then, so an audit pays nothing for the trace.
+    fn step(&mut self, kind: impl FnOnce() -> StepKind) {
         if self.trace {
             self.steps.push(SpfStep {
                 depth: self.depth,
-                kind,
+                kind: kind(),
             });
         }
     }
 
-    fn note(&mut self, text: String) {
-        self.step(StepKind::Note(text));
+    fn note(&mut self, text: impl FnOnce() -> String) {
+        self.step(|| StepKind::Note(text()));
     }
 
     /// Asks DNS, unless `name` cannot be a DNS name: then the answer is "nothing", without
     /// a question and without counting as void (pyspf's behaviour).
     async fn ask(&mut self, name: &str, qtype: QType) -> Option<Answer> {
         if !is_dns_name(name) {
-            self.note(format!("{name:?} is not a DNS name: not asked"));
+            self.note(|| format!("{name:?} is not a DNS name: not asked"));
             return None;
         }
         let answer = self.lookup.lookup(name, qtype).await;
-        self.step(StepKind::Lookup {
+        self.step(|| StepKind::Lookup {
             name: name.to_string(),
             qtype,
             answer: answer.clone(),
@@ -183,7 +184,7 @@ impl<'a, L: Lookup> Eval<'a, L> {
         if records.next().is_some() {
             return Err(Stop::Perm(format!("{domain} has several SPF records")));
         }
-        self.step(StepKind::Record {
+        self.step(|| StepKind::Record {
             domain: domain.to_string(),
             record: record.clone(),
         });
@@ -199,7 +200,7 @@ impl<'a, L: Lookup> Eval<'a, L> {
                 Err(e) => return Err(Stop::Perm(format!("{domain}: {e}"))),
             };
             for directive in &record.directives {
-                self.step(StepKind::Term(directive.text.clone()));
+                self.step(|| StepKind::Term(directive.text.clone()));
                 if directive.mechanism.queries_dns() {
                     self.count_term(&directive.text)?;
                 }
@@ -210,16 +211,16 @@ impl<'a, L: Lookup> Eval<'a, L> {
                         Qualifier::SoftFail => SpfResult::SoftFail,
                         Qualifier::Neutral => SpfResult::Neutral,
                     };
-                    self.note(format!("{} matches: {result}", directive.text));
+                    self.note(|| format!("{} matches: {result}", directive.text));
                     self.decided_by = Some(format!("{} at {domain}", directive.text));
                     return Ok(result);
                 }
             }
             let Some(spec) = &record.redirect else {
-                self.note("no term matched: neutral".into());
+                self.note(|| "no term matched: neutral".into());
                 return Ok(SpfResult::Neutral);
             };
-            self.step(StepKind::Term("redirect=".to_string()));
+            self.step(|| StepKind::Term("redirect=".to_string()));
             self.count_term("redirect=")?;
             let target = self.expand(spec, &domain).await?;
             self.decided_by = Some(format!("redirect={target} at {domain}"));
@@ -312,7 +313,7 @@ impl<'a, L: Lookup> Eval<'a, L> {
                 // temperror and permerror came back as `Stop` (§5.2's table).
                 let result = result?;
                 if result != SpfResult::Pass {
-                    self.note(format!("include:{target}: {result}, not a match"));
+                    self.note(|| format!("include:{target}: {result}, not a match"));
                 }
                 Ok(result == SpfResult::Pass)
             }
@@ -432,13 +433,13 @@ fn reverse_name(ip: IpAddr) -> String {
 }
 
 /// Labels of 1 to 63 bytes, 253 bytes in all.
-fn is_dns_name(name: &str) -> bool {
+pub(super) fn is_dns_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 253 && name.split('.').all(|l| (1..=63).contains(&l.len()))
 }
 
 /// §4.3: a domain `check_host()` can start from: a DNS name of at least two labels, made of
 /// visible ASCII and no domain literal.
-fn is_checkable_domain(domain: &str) -> bool {
+pub(super) fn is_checkable_domain(domain: &str) -> bool {
     is_dns_name(domain)
         && domain.contains('.')
         && domain

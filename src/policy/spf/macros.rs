@@ -100,6 +100,20 @@ impl MacroString {
         matches!(self.pieces.last(), Some(Piece::Macro { .. }))
     }
 
+    /// Whether the expansion depends on the client address: `%{i}`, `%{p}` or `%{v}`
+    /// (§7.3; `%{c}` and `%{r}` parse only in explanations, never expanded).
+    pub fn uses_ip(&self) -> bool {
+        self.pieces.iter().any(|p| {
+            matches!(
+                p,
+                Piece::Macro {
+                    letter: 'i' | 'p' | 'v',
+                    ..
+                }
+            )
+        })
+    }
+
     /// Whether expanding needs `%{p}`.
     pub fn needs_ptr(&self) -> bool {
         self.pieces

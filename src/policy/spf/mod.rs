@@ -10,12 +10,15 @@
 //! name that cannot be a DNS name (an empty or over-long label) is not asked and matches
 //! nothing.
 
+mod domain;
 mod eval;
 pub(crate) mod macros;
 pub(crate) mod record;
 
 use std::net::IpAddr;
 use std::time::Duration;
+
+pub use domain::{SpfDomain, expand_spf};
 
 use crate::dns::{Answer, Lookup, QType};
 use crate::model::{Sender, SpfResult};

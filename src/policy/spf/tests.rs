@@ -153,6 +153,67 @@ async fn rfc7208_suite_through_a_fake_lookup() {
     );
 }
 
+/// The suite's records as an audit meets them (`postmaster@D`, no HELO): for every domain a
+/// case names, with all the scenario's clients at once, the per-domain evaluation says what
+/// `check_host()` says per pair, wherever it answers; and it answers most of them.
+#[tokio::test]
+async fn per_domain_evaluation_agrees_on_the_suite_records() {
+    let t = Duration::from_secs(5);
+    let (mut answered, mut asked) = (0, 0);
+    let mut disagreements = Vec::new();
+    for scenario in suite::load() {
+        let dns = SuiteDns {
+            zone: scenario.zone.clone(),
+        };
+        let clients: Vec<IpAddr> = scenario
+            .cases
+            .iter()
+            .filter_map(|c| c.host.parse().ok())
+            .collect();
+        let mut domains: Vec<String> = scenario
+            .cases
+            .iter()
+            .map(|c| identity_of(&c.mailfrom, &c.helo).domain)
+            .collect();
+        domains.sort();
+        domains.dedup();
+        for domain in domains {
+            let expanded = expand_spf(&dns, &domain, &clients, t).await;
+            for &ip in &clients {
+                asked += 1;
+                let Some(got) = expanded.answer(ip) else {
+                    continue;
+                };
+                answered += 1;
+                let want = check_host(&dns, ip, &Identity::pair(&domain), None, t, false).await;
+                let said = |e: &SpfEvaluation| {
+                    (
+                        e.result,
+                        e.decided_by.clone(),
+                        e.error.clone(),
+                        e.needs_sender,
+                        e.terms,
+                        e.voids,
+                    )
+                };
+                if said(&got) != said(&want) {
+                    disagreements.push(format!(
+                        "{domain} from {ip} ({}): {:?} per domain, {:?} per pair",
+                        scenario.description,
+                        said(&got),
+                        said(&want)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+    assert!(
+        answered * 10 >= asked * 7,
+        "only {answered} of {asked} answered per domain"
+    );
+}
+
 fn world(zone: &[(&str, Vec<Rec>)]) -> SuiteDns {
     SuiteDns {
         zone: zone
