@@ -160,12 +160,20 @@ pub fn write_audit(out: &mut dyn Write, rows: &mut [PairRow]) -> io::Result<()> 
 }
 
 /// Writes the pairs, sorted; they are borrowed (16 bytes each) from the tally that holds
-/// them, so a merge of a million pairs does not hold them twice. A row whose cells need no
-/// quoting and no neutralising (nearly all: a normal domain, an address, a count) is
-/// written as it stands; the others go through the CSV writer, byte for byte as before.
+/// them, so a merge of a million pairs does not hold them twice.
 pub fn write_scan(out: &mut dyn Write, pairs: &mut [(&PairKey, u64)]) -> io::Result<()> {
     // On every core: a merge of a million pairs spends a good part of its time here.
     pairs.par_sort_unstable_by(|a, b| cmp_pairs((a.0, a.1), (b.0, b.1)));
+    write_scan_sorted(out, pairs.iter().map(|(k, n)| (&k.sender, k.ip, *n)))
+}
+
+/// Writes pairs already in the report order ([`cmp_pairs`]). A row whose cells need no
+/// quoting and no neutralising (nearly all: a normal domain, an address, a count) is
+/// written as it stands; the others go through the CSV writer, byte for byte as before.
+pub fn write_scan_sorted<'a>(
+    out: &mut dyn Write,
+    pairs: impl Iterator<Item = (&'a Sender, Option<IpAddr>, u64)>,
+) -> io::Result<()> {
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
     let mut scratch = Vec::new();
     {
@@ -174,11 +182,11 @@ pub fn write_scan(out: &mut dyn Write, pairs: &mut [(&PairKey, u64)]) -> io::Res
         w.flush()?;
     }
     out.write_all(&scratch)?;
-    for (key, n) in pairs.iter() {
-        let domain = sender_column(&key.sender);
+    for (sender, ip, n) in pairs {
+        let domain = sender_column(sender);
         if is_plain_cell(domain) {
             out.write_all(domain.as_bytes())?;
-            match key.ip {
+            match ip {
                 Some(ip) => writeln!(out, ",{ip},{n}")?,
                 None => writeln!(out, ",,{n}")?,
             }
@@ -187,7 +195,7 @@ pub fn write_scan(out: &mut dyn Write, pairs: &mut [(&PairKey, u64)]) -> io::Res
         scratch.clear();
         {
             let mut w = csv_writer(&mut scratch);
-            w.write_record([domain, &ip_column(key.ip), &n.to_string()])?;
+            w.write_record([domain, &ip_column(ip), &n.to_string()])?;
             w.flush()?;
         }
         out.write_all(&scratch)?;
