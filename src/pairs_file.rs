@@ -208,6 +208,15 @@ pub fn write_scan_sorted<'a>(
         if is_plain_cell(domain) {
             out.write_all(domain.as_bytes())?;
             match ip {
+                Some(IpAddr::V4(v4)) => {
+                    scratch.clear();
+                    scratch.push(b',');
+                    push_ipv4(&mut scratch, v4);
+                    scratch.push(b',');
+                    push_u64(&mut scratch, n);
+                    scratch.push(b'\n');
+                    out.write_all(&scratch)?;
+                }
                 Some(ip) => writeln!(out, ",{ip},{n}")?,
                 None => writeln!(out, ",,{n}")?,
             }
@@ -222,6 +231,38 @@ pub fn write_scan_sorted<'a>(
         out.write_all(&scratch)?;
     }
     out.flush()
+}
+
+/// An IPv4 address as `Display` spells it, without the formatter (which cost a merge of a
+/// million pairs about a tenth of its instructions).
+fn push_ipv4(out: &mut Vec<u8>, ip: std::net::Ipv4Addr) {
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        if octet >= 100 {
+            out.push(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            out.push(b'0' + octet / 10 % 10);
+        }
+        out.push(b'0' + octet % 10);
+    }
+}
+
+/// A count in decimal, as `Display` writes it.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// A cell the CSV writer would write unchanged: no quoting, nothing to neutralise.
@@ -395,5 +436,23 @@ mod tests {
         }
         assert!(is_canonical_domain(&long));
         assert!(!is_canonical_domain(&too_long_label));
+    }
+
+    #[test]
+    fn addresses_and_counts_are_written_as_display_writes_them() {
+        let mut out = Vec::new();
+        for a in [0u8, 1, 9, 10, 99, 100, 109, 200, 255] {
+            for b in [0u8, 7, 42, 250] {
+                let ip = std::net::Ipv4Addr::new(a, b, 255 - a, b / 3);
+                out.clear();
+                push_ipv4(&mut out, ip);
+                assert_eq!(String::from_utf8(out.clone()).unwrap(), ip.to_string());
+            }
+        }
+        for n in [0, 1, 9, 10, 4999, 1 << 40, u64::MAX - 1, u64::MAX] {
+            out.clear();
+            push_u64(&mut out, n);
+            assert_eq!(String::from_utf8(out.clone()).unwrap(), n.to_string());
+        }
     }
 }

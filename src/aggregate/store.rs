@@ -210,13 +210,27 @@ impl PairStore {
             let t = &text[row.start as usize..(row.start + row.len) as usize];
             row.hash = self.hasher.hash_one((row.kind, t));
         }
+        // Rows grouped by shard, by counting (a sort was a third of this function's cost).
+        let mut starts = [0u32; SHARDS + 1];
+        for row in rows.iter() {
+            starts[shard_of(row.hash) + 1] += 1;
+        }
+        for i in 1..=SHARDS {
+            starts[i] += starts[i - 1];
+        }
         order.clear();
-        order.extend(0..rows.len() as u32);
-        order.sort_unstable_by_key(|&i| shard_of(rows[i as usize].hash));
-        for group in order
-            .chunk_by(|&a, &b| shard_of(rows[a as usize].hash) == shard_of(rows[b as usize].hash))
-        {
-            let shard_index = shard_of(rows[group[0] as usize].hash);
+        order.resize(rows.len(), 0);
+        let mut next = starts;
+        for (i, row) in rows.iter().enumerate() {
+            let at = &mut next[shard_of(row.hash)];
+            order[*at as usize] = i as u32;
+            *at += 1;
+        }
+        for (shard_index, bounds) in starts.windows(2).enumerate() {
+            let group = &order[bounds[0] as usize..bounds[1] as usize];
+            if group.is_empty() {
+                continue;
+            }
             // A poisoned lock means a reading thread panicked; its rows are as good as
             // any other's.
             let mut shard = self.shards[shard_index]
