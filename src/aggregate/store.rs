@@ -19,7 +19,6 @@ use rayon::slice::ParallelSliceMut;
 
 use super::Tally;
 use crate::model::{PairKey, Sender};
-use crate::pairs_file::sender_column;
 
 /// Shards: enough that two or a few threads rarely wait for one another.
 const SHARDS: usize = 64;
@@ -284,7 +283,7 @@ impl PairStore {
     }
 }
 
-/// Every pair of a merge, in the report order ([`crate::pairs_file::cmp_pairs`]), each in
+/// Every pair of a merge, in the report order (`pairs_file::cmp_pairs`), each in
 /// 32 bytes and its sender named once: what `scan` writes, without the `PairKey` per pair
 /// that the tally's map would cost (a million pairs: about 35 MB instead of 170).
 pub struct SortedPairs {
@@ -334,10 +333,12 @@ impl PairStore {
         self.add(&mut batch);
     }
 
-    /// The pairs in the report order. Each shard's table is freed as soon as its pairs
-    /// are in the one exact-size list, which is then sorted in place: the pairs are never
-    /// held twice over (issue 16 item 3: a million pairs well under 200 MB).
-    pub fn into_sorted(self) -> SortedPairs {
+    /// The pairs in the report order, `sender_column` being the domain column's spelling
+    /// of a sender (`pairs_file::sender_column`, a utility this stage does not import).
+    /// Each shard's table is freed as soon as its pairs are in the one exact-size list,
+    /// which is then sorted in place: the pairs are never held twice over (issue 16 item
+    /// 3: a million pairs well under 200 MB).
+    pub fn into_sorted(self, sender_column: fn(&Sender) -> &str) -> SortedPairs {
         let shards: Vec<Shard> = self
             .shards
             .into_iter()
@@ -529,7 +530,7 @@ mod tests {
             (key(Sender::Missing, ""), 1),
             (key(d("z.example"), "::1"), 9),
         ]);
-        let sorted = store.into_sorted();
+        let sorted = store.into_sorted(crate::pairs_file::sender_column);
         let got: Vec<(PairKey, u64)> = sorted
             .iter()
             .map(|(s, ip, n)| {

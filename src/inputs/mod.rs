@@ -208,7 +208,7 @@ pub fn read_all_sorted(
     let (mut report, store) = read_to_store(paths, opts, progress);
     report.tally.settle();
     store.add_pairs(std::mem::take(&mut report.tally.pairs));
-    (report, store.into_sorted())
+    (report, store.into_sorted(pairs_file::sender_column))
 }
 
 /// Reads every input: the pairs files' rows into the returned store, everything else into
