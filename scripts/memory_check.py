@@ -8,7 +8,9 @@ than it should fails as well.
 
 Shapes: a 1 GB single message in an mbox; a 500 MB log line, plain and gzipped; a 100 MB
 header block, in an mbox and as a single message; a postfix log of 5 million queue ids
-without `removed` lines. Each run is bounded (--timeout seconds).
+without `removed` lines; the merge of 1,000 hosts' pairs files holding about a million
+distinct pairs (scripts/gen_pairs.py, issue 16 item 3). Each run is bounded (--timeout
+seconds).
 
 Usage: scripts/memory_check.py [--binary PATH] [--limit-mb N] [--only a,b] [--timeout S]
 Prints one row per shape (shape, input MB, peak RSS MB, seconds, PASS/FAIL); exit 1 on any
@@ -20,6 +22,7 @@ import gzip
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -146,7 +149,25 @@ def gen_header_eml(path):
         out.write(b"\nbody\n")
 
 
-# name: (file name, generator, expected messages, expected skipped counts)
+def merge_of_hosts(path):
+    """1,000 pairs files of 2,500 rows from a pool of 1.1 million pairs (about 990,000
+    distinct in all) in the folder `path`; returns the messages they hold."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_pairs.py"), str(path), "--files", "1000",
+         "--rows", "2500000", "--distinct", "1100000", "--seed", "1"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    total = 0
+    for f in path.iterdir():
+        with open(f) as rows:
+            next(rows)
+            total += sum(int(line.rsplit(",", 1)[1]) for line in rows)
+    return total
+
+
+# name: (file name, generator, expected messages, expected skipped counts); a generator
+# that returns a number returns the messages expected (None in the table).
 SHAPES = {
     "mbox-1g-message": ("big.mbox", gen_mbox_1g, 3, {}),
     "log-500m-line": ("long.log", lambda p: long_line_log(p, False), 2, {"oversized": 1}),
@@ -159,7 +180,21 @@ SHAPES = {
         4_500_000,
         {"incomplete": 500_000},
     ),
+    "merge-1000-pairs-files": ("hosts", merge_of_hosts, None, {}),
 }
+
+
+def size_of(path):
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.iterdir())
+    return path.stat().st_size
+
+
+def remove(path):
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def run(binary, path, out_csv, timeout, extra):
@@ -219,12 +254,14 @@ def main():
         for name in args.only.split(","):
             file_name, generate, messages, skipped = SHAPES[name]
             path = tmp / file_name
-            generate(path)
-            size = path.stat().st_size
+            generated = generate(path)
+            if messages is None:
+                messages = generated
+            size = size_of(path)
             code, rss, secs, stderr = run(
                 args.binary, path, tmp / "out.csv", args.timeout, args.extra
             )
-            path.unlink()
+            remove(path)
             got = counts(stderr)
             want = {"messages": messages, **skipped}
             problems = []

@@ -14,6 +14,7 @@ mod scan;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::aggregate::store::SortedPairs;
 use crate::config::{Config, DnsSettings, InputSettings, MonitorSettings, RunSettings, defaults};
 use crate::dns::Dns;
 use crate::dns::persist;
@@ -212,6 +213,27 @@ fn read_inputs(
     let bar = Progress::new(run.quiet).reading();
     let report = inputs::read_all(&input.paths, read, &bar);
     bar.finish();
+    tell_read(&report, run)?;
+    Ok(report)
+}
+
+/// As [`read_inputs`], with the pairs sorted for `scan` beside the report
+/// ([`inputs::read_all_sorted`]).
+fn read_inputs_sorted(
+    input: &InputSettings,
+    read: &inputs::ReadOptions,
+    run: &RunSettings,
+) -> Result<(ReadReport, SortedPairs), Fatal> {
+    let bar = Progress::new(run.quiet).reading();
+    let (report, pairs) = inputs::read_all_sorted(&input.paths, read, &bar);
+    bar.finish();
+    tell_read(&report, run)?;
+    Ok((report, pairs))
+}
+
+/// Prints each failure and what the reading noticed; fails the run when nothing could be
+/// read.
+fn tell_read(report: &ReadReport, run: &RunSettings) -> Result<(), Fatal> {
     for e in &report.errors {
         say(&e.to_string());
     }
@@ -220,15 +242,15 @@ fn read_inputs(
     for o in &report.oversized {
         eprintln!("repudiate: {o}");
     }
-    inputs::notes::warnings(&report).iter().for_each(|l| say(l));
+    inputs::notes::warnings(report).iter().for_each(|l| say(l));
     if !run.quiet {
-        let notes = inputs::notes::notes(&report, run.verbose);
+        let notes = inputs::notes::notes(report, run.verbose);
         notes.iter().for_each(|l| say(l));
     }
     if report.inputs_ok == 0 && !report.errors.is_empty() {
         return Err(Fatal("no input could be read".into()));
     }
-    Ok(report)
+    Ok(())
 }
 
 fn status_of(report: &ReadReport) -> RunStatus {

@@ -7,17 +7,16 @@ use std::path::Path;
 use std::time::{Instant, SystemTime};
 
 use super::{
-    Fatal, RunStatus, async_runtime, output_error, read_inputs, resolution_stack, resolve_relays,
-    say, status_of, write_monitor,
+    Fatal, RunStatus, async_runtime, output_error, read_inputs_sorted, resolution_stack,
+    resolve_relays, say, status_of, write_monitor,
 };
 use crate::aggregate::Tally;
 use crate::config::{RelaySpec, ScanConfig};
 use crate::fileio::output::{is_renamed_into_place, write_output};
 use crate::inputs::ReadOptions;
-use crate::model::PairKey;
 use crate::pairs_file::days;
 use crate::pairs_file::meta::{self, Meta, Summing};
-use crate::pairs_file::write_scan;
+use crate::pairs_file::write_scan_sorted;
 use crate::report::snapshot::{RunFacts, Snapshot};
 use crate::report::summary::{Totals, render_scan};
 
@@ -25,14 +24,14 @@ pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let read = with_resolved_perimeter(cfg)?;
-    let report = read_inputs(&cfg.input, &read, &cfg.run)?;
+    // The pairs come sorted from the merge's table, never as the tally's map (issue 16).
+    let (report, pairs) = read_inputs_sorted(&cfg.input, &read, &cfg.run)?;
     let status = status_of(&report);
-    let messages = report.tally.messages();
-    let mut pairs: Vec<(&PairKey, u64)> = report.tally.pairs.iter().map(|(k, &n)| (k, n)).collect();
+    let messages = pairs.messages();
     let mut sum = meta::Sum::default();
     write_output(cfg.output.as_deref(), |w| {
         let mut summed = Summing::new(w);
-        write_scan(&mut summed, &mut pairs)?;
+        write_scan_sorted(&mut summed, pairs.iter())?;
         sum = summed.sum;
         Ok(())
     })

@@ -27,7 +27,7 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::aggregate::Tally;
-use crate::aggregate::store::{self, Batch, PairStore};
+use crate::aggregate::store::{self, Batch, PairStore, SortedPairs};
 use crate::extract::logs::LogExtractor;
 use crate::extract::once::Seen;
 use crate::extract::{ExtractOptions, dated, message};
@@ -191,6 +191,33 @@ impl Fold {
 /// Reads every path; never stops at the first failure. `progress` counts the bytes read
 /// from disk (compressed bytes for compressed files) against their total size.
 pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -> ReadReport {
+    let (mut report, store) = read_to_store(paths, opts, progress);
+    store.drain_into(&mut report.tally);
+    report
+}
+
+/// As [`read_all`], with every pair (the pairs files' and the other inputs') in the report
+/// order, straight from the merge's shared table: the report's tally holds no pairs. This
+/// is what `scan` writes; it never builds the tally's map of a merge's pairs, which would
+/// cost a million pairs some 170 MB (issue 16 item 3).
+pub fn read_all_sorted(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    progress: &ProgressBar,
+) -> (ReadReport, SortedPairs) {
+    let (mut report, store) = read_to_store(paths, opts, progress);
+    report.tally.settle();
+    store.add_pairs(std::mem::take(&mut report.tally.pairs));
+    (report, store.into_sorted(pairs_file::sender_column))
+}
+
+/// Reads every input: the pairs files' rows into the returned store, everything else into
+/// the report's tally.
+fn read_to_store(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    progress: &ProgressBar,
+) -> (ReadReport, PairStore) {
     let expanded = walk::expand(paths, &opts.exclude);
     let (inputs, copies) = identical::drop_copies(expanded.inputs);
     if !progress.is_hidden() {
@@ -215,7 +242,7 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
     // With one job there is nothing to count twice, and nothing to remember.
     let seen = (jobs.len() > 1).then(|| Arc::new(Seen::default()));
     // Pairs files' rows go to one table shared by every thread (memory: the distinct
-    // pairs, whatever the number of files or threads), moved into the tally at the end.
+    // pairs, whatever the number of files or threads), returned beside the report.
     let store = PairStore::default();
     let ctx = JobContext {
         opts,
@@ -233,7 +260,7 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
         })
         .reduce(Fold::default, Fold::merge);
     let Fold {
-        mut tally,
+        tally,
         errors: mut read_errors,
         mut oversized,
         mut warnings,
@@ -242,7 +269,6 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
         merged,
         repeated,
     } = fold;
-    store.drain_into(&mut tally);
     // Threads finish in any order; everything is reported in input order. The order map
     // costs a name per input (a maildir may hold millions): built only when needed.
     if read_errors.len() > 1 || oversized.len() > 1 || warnings.len() > 1 || not_mail.len() > 1 {
@@ -272,7 +298,7 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
         .collect();
     errors.extend(read_errors);
     let show = |p: &PathBuf| p.display().to_string();
-    ReadReport {
+    let report = ReadReport {
         tally,
         inputs_total,
         inputs_ok,
@@ -284,7 +310,8 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -
         passed: expanded.passed,
         copies: copies.iter().map(|(c, o)| (show(c), show(o))).collect(),
         repeated,
-    }
+    };
+    (report, store)
 }
 
 /// What every job needs besides its inputs.
