@@ -269,8 +269,10 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<UtcTime> {
     }
     let offset = match b.get(at) {
         Some(&sign @ (b'+' | b'-')) => {
-            let (h, m) = (number(b, at + 1, 2)?, number(b, at + 4, 2)?);
-            if b.get(at + 3) != Some(&b':') || h > 23 || m > 59 {
+            // `+hh:mm` (RFC 3339), or `+hhmm` as `journalctl -o short-iso` writes it.
+            let colon = usize::from(b.get(at + 3) == Some(&b':'));
+            let (h, m) = (number(b, at + 1, 2)?, number(b, at + 3 + colon, 2)?);
+            if h > 23 || m > 59 {
                 return None;
             }
             let o = i64::from(h * 3600 + m * 60);

@@ -34,6 +34,12 @@ fn rfc3339_honours_fractions_and_offsets() {
     assert_eq!(at("1970-01-02T00:00:00Z"), UtcTime(86_400));
     assert_eq!(at("2026-11-28T10:00:01.123456+00:00").0, 1_795_860_001);
     assert_eq!(at("2026-11-28T10:00:01+02:00").0, 1_795_860_001 - 7200);
+    // `journalctl -o short-iso` writes the offset without its colon.
+    assert_eq!(
+        at("2026-11-28T10:00:01+0200 mx postfix/smtpd[1]: x"),
+        at("2026-11-28T10:00:01+02:00")
+    );
+    assert_eq!(at("2026-11-28T10:00:01-0530"), at("2026-11-28T15:30:01Z"));
     assert_eq!(
         at("2026-11-28 10:00:01 mx exim"),
         at("2026-11-28T10:00:01Z")
