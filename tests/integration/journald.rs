@@ -14,9 +14,23 @@ fn scan(path: &Path) -> Output {
     bin().arg("scan").arg(path).output().unwrap()
 }
 
+/// The demo log in traditional syslog form (`Jun  4 10:01:00 host ...`), the form the journal
+/// exports below are built from. The demo itself is stamped in RFC 3339, so that its dates do
+/// not depend on the checkout's file time.
 fn demo_log() -> String {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/maillog");
-    fs::read_to_string(p).unwrap()
+    let iso = fs::read_to_string(p).unwrap();
+    iso.lines()
+        .map(|line| {
+            let (stamp, rest) = line.split_once(' ').unwrap();
+            assert!(
+                stamp.starts_with("2024-06-"),
+                "the demo stays in June 2024: {line}"
+            );
+            let day: u32 = stamp[8..10].parse().unwrap();
+            format!("Jun {day:>2} {} {rest}\n", &stamp[11..19])
+        })
+        .collect()
 }
 
 /// (unix seconds, host, ident, pid, message) of each demo line (June 2024, UTC).
