@@ -118,6 +118,6 @@ awk -F'\t' '
   END {
     for (i = 1; i <= keys; i++) {
       k = order[i]
-      printf "median %-27s %8.2f s %10s s %8.1f MB\n", k, median(wall, k, n[k]), median(stage, k, n[k]), rss[k] / 1024
+      printf "median %-34s %8.2f s %10s s %8.1f MB\n", k, median(wall, k, n[k]), median(stage, k, n[k]), rss[k] / 1024
     }
   }' "$WORK/runs.tsv"
