@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     --quick) SIZE=50M ;;
     --runs) RUNS=$2; shift ;;
     --figure) FIGURE=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench-dates: unknown argument $1" >&2; exit 1 ;;
   esac
   shift

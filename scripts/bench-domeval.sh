@@ -3,8 +3,10 @@
 # loopback (issue 16 item 2): for each run, the audit's wall time, the resolution stage's
 # time as the audit reports it, and peak RSS (/usr/bin/time), for `audit maillog` (scan and
 # evaluation in one process) and for `audit pairs.csv` (evaluation alone). Also the same
-# audit answered by the zone files with --offline: evaluation with no network at all.
-# Called by scripts/bench.sh --only domeval, or on its own.
+# audit answered by the zone files with --offline: evaluation with no network at all. Ends
+# with the median of each (peak RSS: the highest run) and the log's pairs and domains, the
+# lines scripts/readme-figures.py quotes. Called by scripts/bench.sh --only domeval (and
+# --only scale), or on its own.
 #
 # usage: scripts/bench-domeval.sh [--size SIZE] [--runs N] [--world DIR]
 #   --size SIZE  the postfix log generated (default 1G)    --runs N  runs of each (default 3)
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
     --size) SIZE=$2; shift ;;
     --runs) RUNS=$2; shift ;;
     --world) WORLD=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench-domeval: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
