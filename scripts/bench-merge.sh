@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_TAG=bench-merge
-# shellcheck source=lib/bench.sh
+# shellcheck source=scripts/lib/bench.sh
 . scripts/lib/bench.sh
 bench_dir "$REPO/target/bench-cache"
 BIN=

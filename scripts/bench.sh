@@ -27,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_TAG=bench
-# shellcheck source=lib/bench.sh
+# shellcheck source=scripts/lib/bench.sh
 . scripts/lib/bench.sh
 bench_dir /work/bench-cache
 DNS_PORT=${BENCH_DNS_PORT:-5391}

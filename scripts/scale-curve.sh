@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_TAG=scale-curve
-# shellcheck source=lib/bench.sh
+# shellcheck source=scripts/lib/bench.sh
 . scripts/lib/bench.sh
 bench_dir "$REPO/target/bench-cache"
 DNS_PORT=${SCALE_DNS_PORT:-5395}

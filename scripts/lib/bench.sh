@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # (TOOLS, BIN and the stamp are set for the scripts that source this)
 # Shared by the scripts that measure (bench.sh, bench-dates.sh, bench-domeval.sh,
 # bench-merge.sh, scale-curve.sh): the tools they install, the binary they measure, where their
 # workloads live, and the stamp a figure carries (command, date, commit, machine, load), so
