@@ -17,9 +17,10 @@
 #   REPUDIATE (a built binary to measure instead of this tree's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPO=$PWD
-GEN=${REPUDIATE_SHARED:-$REPO/../shared}/bench/gen.py
-BENCH_DIR=${BENCH_DIR:-$REPO/target/bench-cache}
+BENCH_TAG=bench-dates
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
+bench_dir "$REPO/target/bench-cache"
 SIZE=1G
 RUNS=5
 FIGURE=
@@ -29,26 +30,18 @@ while [ $# -gt 0 ]; do
     --quick) SIZE=50M ;;
     --runs) RUNS=$2; shift ;;
     --figure) FIGURE=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench-dates: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
 done
-log() { printf 'bench-dates: %s\n' "$*" >&2; }
-[ -f "$GEN" ] || { log "$GEN not found"; exit 1; }
-command -v /usr/bin/time >/dev/null 2>&1 || {
-  log "installing time"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q time >/dev/null
-}
+bench_need_gen
+bench_need /usr/bin/time:time
 
 # --- the two binaries ------------------------------------------------------------------------
-if [ -n "${REPUDIATE:-}" ]; then
-  HEAD_BIN=$REPUDIATE
-else
-  log "cargo build --release --locked (this tree)"
-  cargo build --release --locked --quiet
-  HEAD_BIN=$REPO/target/release/repudiate
-fi
+bench_binary
+HEAD_BIN=$BIN
+bench_commit
 if [ -n "${REPUDIATE_BASE:-}" ]; then
   BASE_BIN=$REPUDIATE_BASE
   BASE_REV=${BASE_REV:-given}
@@ -68,14 +61,7 @@ fi
 
 # --- the workload (gen.py seed 1, as scripts/bench.sh makes it) ------------------------------
 W=$BENCH_DIR/world-$SIZE
-if [ ! -f "$W/.complete" ]; then
-  log "generating the $SIZE workload in $W (seed 1)"
-  rm -rf "$W"
-  mkdir -p "$W"
-  python3 "$GEN" -o "$W" --seed 1 --mbox-bytes "$SIZE" --postfix-bytes "$SIZE" \
-    --what mbox,postfix,zone >/dev/null
-  touch "$W/.complete"
-fi
+bench_world "$W" --seed 1 --mbox-bytes "$SIZE" --postfix-bytes "$SIZE" --what mbox,postfix,zone
 perimeter=()
 while read -r line; do
   case "$line" in ''|'#'*) ;; *) perimeter+=(--perimeter "$line") ;; esac
@@ -123,15 +109,7 @@ done
 ABOUT="base $BASE_REV, head $(git rev-parse --short HEAD), $SIZE workload, $RUNS runs each alternating, medians, --jobs 2"
 echo "$ABOUT"
 if [ -n "$FIGURE" ]; then
-  {
-    echo "Written by \`$COMMAND\` on $(date -u '+%Y-%m-%d %H:%M UTC'); rerun it to replace this file."
-    echo
-    echo "* $ABOUT; wall and CPU in seconds, peak RSS in MB; PASS when head/base wall <= 1.10"
-    echo "* machine: $(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo
-    echo '```text'
-    cat "$TABLE"
-    echo '```'
-  } > "$FIGURE"
+  bench_stamp
+  bench_figure "$FIGURE" "$COMMAND" "gen.py --seed 1 in $BENCH_DIR; $ABOUT; wall and CPU in seconds, peak RSS in MB; PASS when head/base wall <= 1.10" "$(cat "$TABLE")"
 fi
 exit $status

@@ -3,8 +3,10 @@
 # loopback (issue 16 item 2): for each run, the audit's wall time, the resolution stage's
 # time as the audit reports it, and peak RSS (/usr/bin/time), for `audit maillog` (scan and
 # evaluation in one process) and for `audit pairs.csv` (evaluation alone). Also the same
-# audit answered by the zone files with --offline: evaluation with no network at all.
-# Called by scripts/bench.sh --only domeval, or on its own.
+# audit answered by the zone files with --offline: evaluation with no network at all. Ends
+# with the median of each (peak RSS: the highest run) and the log's pairs and domains, the
+# lines scripts/readme-figures.py quotes. Called by scripts/bench.sh --only domeval (and
+# --only scale), or on its own.
 #
 # usage: scripts/bench-domeval.sh [--size SIZE] [--runs N] [--world DIR]
 #   --size SIZE  the postfix log generated (default 1G)    --runs N  runs of each (default 3)
@@ -13,10 +15,10 @@
 #   REPUDIATE (a built binary to use instead of building target/release/repudiate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPO=$PWD
-GEN=${REPUDIATE_SHARED:-$REPO/../shared}/bench/gen.py
-TOOLS=$REPO/scripts/bench_tools.py
-BENCH_DIR=${BENCH_DIR:-/work/bench-cache}
+BENCH_TAG=bench-domeval
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
+bench_dir /work/bench-cache
 DNS_PORT=${BENCH_DNS_PORT:-5391}
 SIZE=1G
 RUNS=3
@@ -26,34 +28,17 @@ while [ $# -gt 0 ]; do
     --size) SIZE=$2; shift ;;
     --runs) RUNS=$2; shift ;;
     --world) WORLD=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench-domeval: unknown argument $1" >&2; exit 1 ;;
   esac
   shift
 done
-log() { printf 'bench-domeval: %s\n' "$*" >&2; }
-
-for pair in nsd:nsd nsd-control:nsd /usr/bin/time:time; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 && continue
-  log "installing ${pair#*:}"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pair#*:}" >/dev/null
-done
-[ -f "$GEN" ] || { log "$GEN not found"; exit 1; }
-if [ -n "${REPUDIATE:-}" ]; then
-  BIN=$REPUDIATE
-else
-  cargo build --release --locked --quiet
-  BIN=$REPO/target/release/repudiate
-fi
+bench_need nsd:nsd nsd-control:nsd /usr/bin/time:time
+bench_need_gen
+bench_binary
 
 W=${WORLD:-$BENCH_DIR/domeval-$SIZE}
-if [ -z "$WORLD" ] && [ ! -f "$W/.complete" ]; then
-  log "generating a $SIZE postfix log and its zones in $W (seed 1)"
-  rm -rf "$W"
-  mkdir -p "$BENCH_DIR"
-  python3 "$GEN" -o "$W" --seed 1 --postfix-bytes "$SIZE" --what postfix,zone >/dev/null
-  touch "$W/.complete"
-fi
+[ -n "$WORLD" ] || bench_world "$W" --seed 1 --postfix-bytes "$SIZE" --what postfix,zone
 [ -f "$W/maillog" ] && [ -f "$W/zones/zones.txt" ] || { log "$W is not a gen.py world with a postfix log"; exit 1; }
 WORK=$BENCH_DIR/domeval-run-$SIZE
 mkdir -p "$WORK"
@@ -100,10 +85,13 @@ measure() {
   read -r wall rss < <(tail -n 1 "$WORK/time.out")
   stage=$(awk '/sent to a server/ { for (i = 1; i < NF; i++) if ($(i + 1) == "s") print $i }' "$WORK/err.txt")
   ROWS+=("$(printf '%-34s %8.2f s %10s s %8.1f MB' "$key" "$wall" "${stage:-?}" "$(awk "BEGIN{print $rss/1024}")")")
+  printf '%s\t%s\t%s\t%s\n' "$key" "$wall" "${stage:-?}" "$rss" >> "$WORK/runs.tsv"
   log "${ROWS[-1]}"
 }
 "$BIN" scan -q "$W/maillog" "${perimeter[@]}" -o "$WORK/pairs.csv"
-log "$(($(wc -l <"$WORK/pairs.csv") - 1)) pairs, $(cut -d, -f1 "$WORK/pairs.csv" | sort -u | wc -l) domains"
+PAIRS_DOMAINS="$(($(wc -l <"$WORK/pairs.csv") - 1)) pairs, $(($(tail -n +2 "$WORK/pairs.csv" | cut -d, -f1 | sort -u | wc -l))) domains"
+log "$PAIRS_DOMAINS"
+: > "$WORK/runs.tsv"
 NS=(--nameserver "127.0.0.1:$DNS_PORT")
 for _ in $(seq "$RUNS"); do
   measure "audit maillog (nsd)" "$BIN" audit "$W/maillog" "${perimeter[@]}" "${NS[@]}"
@@ -119,3 +107,19 @@ if [ -n "${REPUDIATE:-}" ]; then echo "binary: $BIN (given as REPUDIATE)"
 else echo "binary: $BIN (built from $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown))"; fi
 printf '%-34s %10s %12s %11s\n' "run" "wall" "resolution" "peak RSS"
 printf '%s\n' "${ROWS[@]}"
+# The medians scripts/readme-figures.py quotes (peak RSS: the highest of the runs).
+echo "median of $RUNS runs, peak RSS the highest; the log holds $PAIRS_DOMAINS:"
+awk -F'\t' '
+  { n[$1]++; wall[$1, n[$1]] = $2; stage[$1, n[$1]] = $3; if ($4 > rss[$1]) rss[$1] = $4
+    if (!seen[$1]++) order[++keys] = $1 }
+  function median(v, k, m,   a, i, j, t) {
+    for (i = 1; i <= m; i++) a[i] = v[k, i]
+    for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+  }
+  END {
+    for (i = 1; i <= keys; i++) {
+      k = order[i]
+      printf "median %-34s %8.2f s %10s s %8.1f MB\n", k, median(wall, k, n[k]), median(stage, k, n[k]), rss[k] / 1024
+    }
+  }' "$WORK/runs.tsv"

@@ -10,11 +10,14 @@
 #                               [--distinct N]
 #   defaults: 1,000 files, 6.4 M rows, 1 M distinct pairs, 3 runs; --quick: 100 files,
 #   640,000 rows, 100,000 pairs (the rate target is not judged on it)
-# environment: BENCH_DIR (where the files are generated and kept; default target/bench-cache)
+# environment: BENCH_DIR (where the files are generated and kept; default target/bench-cache),
+#   REPUDIATE (a built binary to use instead of building; --binary says the same)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPO=$PWD
-BENCH_DIR=${BENCH_DIR:-$REPO/target/bench-cache}
+BENCH_TAG=bench-merge
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
+bench_dir "$REPO/target/bench-cache"
 BIN=
 RUNS=3
 FILES=1000
@@ -34,24 +37,9 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-log() { printf 'bench-merge: %s\n' "$*" >&2; }
-
-need=()
-command -v mawk >/dev/null || need+=(mawk)
-[ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing ${need[*]}"
-  sudo=(); [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q "${need[@]}" >/dev/null ||
-    { "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
-      "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q "${need[@]}" >/dev/null; }
-fi
-if [ -z "$BIN" ]; then
-  log "cargo build --release --locked"
-  cargo build --release --locked --quiet
-  BIN=$REPO/target/release/repudiate
-fi
+bench_need mawk:mawk /usr/bin/time:time
+if [ -n "$BIN" ]; then REPUDIATE=$BIN; fi
+bench_binary
 
 DATA=$BENCH_DIR/merge-$FILES-$ROWS-$DISTINCT
 if [ ! -f "$DATA/.complete" ]; then

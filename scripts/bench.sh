@@ -10,7 +10,8 @@
 #   --runs N       runs of each fast measurement, alternating (default 3)
 #   --slow-runs N  runs of the Python baseline and pflogsumm (default: --runs)
 #   --only LIST    comma list of: mbox,log,dns,spf,profile,mem,shapes,cores,merge,domeval
-#                  (default: all); shapes is scripts/memory_check.py: peak RSS on the input
+#                  (default: all), or scale (dns,domeval,merge: issue 16's figures, each
+#                  beside its reference, in docs/figures/bench-scale.md); shapes is scripts/memory_check.py: peak RSS on the input
 #                  shapes of docs/memory.md; profile counts the audit's instructions per DNS
 #                  question under callgrind (independent of the machine's load); merge is
 #                  scripts/bench-merge.sh: 1,000 pairs files against a mawk hash; domeval is
@@ -25,10 +26,10 @@
 #   PROFILE_DOMAINS (domains of the profiled audit, default 5000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPO=$PWD
-GEN=${REPUDIATE_SHARED:-$REPO/../shared}/bench/gen.py
-TOOLS=$REPO/scripts/bench_tools.py
-BENCH_DIR=${BENCH_DIR:-/work/bench-cache}
+BENCH_TAG=bench
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
+bench_dir /work/bench-cache
 DNS_PORT=${BENCH_DNS_PORT:-5391}
 PROXY_PORT=$((DNS_PORT + 1))
 RUNS=3
@@ -57,44 +58,21 @@ if [ -z "$FIGURE" ]; then
   if [ "$ONLY" = "$ALL" ]; then FIGURE=$REPO/docs/figures/bench.md
   else FIGURE=$REPO/docs/figures/bench-${ONLY//,/-}.md; fi
 fi
+# scale: issue 16's figures in one run (scripts/readme-figures.py renders README's table
+# from the figure it writes, docs/figures/bench-scale.md).
+ONLY=$(echo ",$ONLY," | sed 's/,scale,/,dns,domeval,merge,/; s/^,//; s/,$//')
 wanted() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
-log() { printf 'bench: %s\n' "$*" >&2; }
 
 # --- prerequisites ---------------------------------------------------------------------------
-install_missing() {
-  local pkgs=() cmd pkg
-  for pair in nsd:nsd nsd-control:nsd dnsperf:dnsperf pflogsumm:pflogsumm /usr/bin/time:time \
-      valgrind:valgrind callgrind_annotate:valgrind; do
-    cmd=${pair%%:*}; pkg=${pair#*:}
-    command -v "$cmd" >/dev/null 2>&1 || pkgs+=("$pkg")
-  done
-  [ ${#pkgs[@]} -eq 0 ] && return 0
-  log "installing ${pkgs[*]}"
-  local sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null ||
-    { "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
-      "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null; }
-}
-install_missing
-[ -f "$GEN" ] || { log "$GEN not found"; exit 1; }
+bench_need nsd:nsd nsd-control:nsd dnsperf:dnsperf pflogsumm:pflogsumm /usr/bin/time:time \
+  valgrind:valgrind callgrind_annotate:valgrind
+bench_need_gen
 
 log "cargo build --release --locked --example dnsdelay"
 cargo build --release --locked --quiet --example dnsdelay
 PROXY=$REPO/target/release/examples/dnsdelay
-if [ -n "${REPUDIATE:-}" ]; then
-  BIN=$REPUDIATE
-else
-  log "cargo build --release --locked"
-  cargo build --release --locked --quiet
-  BIN=$REPO/target/release/repudiate
-fi
-
-# The commit measured, taken now: commits made while the bench runs do not change the binary.
-COMMIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || COMMIT="$COMMIT with uncommitted changes"
-[ -n "${REPUDIATE:-}" ] && COMMIT="$COMMIT (binary given as REPUDIATE=$REPUDIATE)"
+bench_binary
+bench_commit
 
 # --- merge: 1,000 hosts' pairs files against a one-line mawk hash (scripts/bench-merge.sh,
 # files of its own under target/bench-cache) ------------------------------------------------
@@ -112,30 +90,16 @@ fi
 
 # --- workloads (cached outside the repository) -----------------------------------------------
 world() { # SIZE -> directory holding mail.mbox, maillog, zones/, perimeter.txt
-  local dir=$BENCH_DIR/world-$1
-  if [ ! -f "$dir/.complete" ]; then
-    log "generating the $1 workload in $dir (seed 1)"
-    rm -rf "$dir"
-    mkdir -p "$BENCH_DIR"
-    python3 "$GEN" -o "$dir" --seed 1 --mbox-bytes "$1" --postfix-bytes "$1" \
-      --what mbox,postfix,zone >/dev/null
-    touch "$dir/.complete"
-  fi
-  echo "$dir"
+  bench_world "$BENCH_DIR/world-$1" --seed 1 --mbox-bytes "$1" --postfix-bytes "$1" \
+    --what mbox,postfix,zone
+  echo "$BENCH_DIR/world-$1"
 }
 # The 20,000-domain world with SPF records (gen.py --spf): the same mail as world SIZE (SPF
 # records come from a random stream of their own), its zones with TXT records added.
 world_spf() {
-  local dir=$BENCH_DIR/world-spf-$1
-  if [ ! -f "$dir/.complete" ]; then
-    log "generating the SPF world in $dir (seed 1, 20000 domains, $1 of mail)"
-    rm -rf "$dir"
-    mkdir -p "$BENCH_DIR"
-    python3 "$GEN" -o "$dir" --seed 1 --spf --mbox-bytes "$1" --postfix-bytes "$1" \
-      --what mbox,postfix,zone >/dev/null
-    touch "$dir/.complete"
-  fi
-  echo "$dir"
+  bench_world "$BENCH_DIR/world-spf-$1" --seed 1 --spf --mbox-bytes "$1" --postfix-bytes "$1" \
+    --what mbox,postfix,zone
+  echo "$BENCH_DIR/world-spf-$1"
 }
 W=$(world "$SIZE")
 WS=$W
@@ -402,10 +366,7 @@ if wanted domeval; then
 fi
 
 # --- the report, on standard output and as the docs' figure -------------------------------
-WHEN=$(date -u '+%Y-%m-%d %H:%M UTC')
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-RAM=$(awk '/^MemTotal:/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_stamp
 REPORT=
 [ -s "$RESULTS" ] && REPORT=$(python3 "$TOOLS" report "$RESULTS")
 echo
@@ -435,20 +396,7 @@ echo "repudiate bench: $WHEN, $(nproc) cores, workloads $SIZE (memory also $SMAL
 echo "load average at the end: $LOAD"
 echo "$REPORT"
 if [ "$FIGURE" != none ]; then
-  mkdir -p "$(dirname "$FIGURE")"
-  {
-    echo "Written by \`$COMMAND\` on $WHEN; rerun it to replace this file (wall times depend on the machine and its load, so no CI step compares them)."
-    echo
-    echo "* commit: $COMMIT; $(rustc --version 2>/dev/null || echo 'rustc unknown')"
-    echo "* machine: $(nproc) cores ($CPU), $RAM RAM; load average at the end $LOAD"
-    echo "* workloads: gen.py --seed 1, $SIZE (memory also $SMALL), in $BENCH_DIR; $RUNS runs of each fast measurement, $SLOW_RUNS of the slow baselines; measured: $ONLY"
-    echo
-    echo '```text'
-    echo "$REPORT"
-    echo '```'
-  } > "$FIGURE.tmp"
-  mv "$FIGURE.tmp" "$FIGURE"
-  log "wrote $FIGURE"
+  bench_figure "$FIGURE" "$COMMAND" "gen.py --seed 1, $SIZE (memory also $SMALL), in $BENCH_DIR; $RUNS runs of each fast measurement, $SLOW_RUNS of the slow baselines; measured: $ONLY" "$REPORT"
 fi
 if wanted shapes; then
   [ "$SHAPES_STATUS" -eq 0 ] || { echo "memory per input shape: FAIL" >&2; exit 1; }

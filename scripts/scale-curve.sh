@@ -21,10 +21,10 @@
 #   DNS_DOMAINS ("2000 20000")
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPO=$PWD
-GEN=${REPUDIATE_SHARED:-$REPO/../shared}/bench/gen.py
-TOOLS=$REPO/scripts/bench_tools.py
-BENCH_DIR=${BENCH_DIR:-$REPO/target/bench-cache}
+BENCH_TAG=scale-curve
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
+bench_dir "$REPO/target/bench-cache"
 DNS_PORT=${SCALE_DNS_PORT:-5395}
 SCAN_SIZES=${SCAN_SIZES:-64M 256M 512M}
 MERGE_ROWS=${MERGE_ROWS:-1000000 2000000 4000000}
@@ -50,33 +50,11 @@ if [ -z "$FIGURE" ]; then
   else FIGURE=$REPO/docs/figures/scale-${ONLY//,/-}.md; fi
 fi
 wanted() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
-log() { printf 'scale-curve: %s\n' "$*" >&2; }
 
-# --- prerequisites ----------------------------------------------------------------------------
-pkgs=()
-for pair in /usr/bin/time:time; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || pkgs+=("${pair#*:}")
-done
-if [ ${#pkgs[@]} -gt 0 ]; then
-  log "installing ${pkgs[*]}"
-  sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null ||
-    { "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
-      "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null; }
-fi
-[ -f "$GEN" ] || { log "$GEN not found (set REPUDIATE_SHARED)"; exit 1; }
-if [ -n "${REPUDIATE:-}" ]; then
-  BIN=$REPUDIATE
-else
-  log "cargo build --release --locked"
-  cargo build --release --locked --quiet
-  BIN=$REPO/target/release/repudiate
-fi
-COMMIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || COMMIT="$COMMIT with uncommitted changes"
-[ -n "${REPUDIATE:-}" ] && COMMIT="$COMMIT (binary given as REPUDIATE=$REPUDIATE)"
+bench_need /usr/bin/time:time
+bench_need_gen
+bench_binary
+bench_commit
 
 WORK=$BENCH_DIR/scale-run
 mkdir -p "$WORK"
@@ -101,15 +79,9 @@ measure() {
 
 # --- scan: seconds per GB of postfix log and of mbox ------------------------------------------
 world() { # SIZE -> folder with mail.mbox, maillog, perimeter.txt (gen.py --seed 1)
-  local dir=$BENCH_DIR/scale-world-$1
-  if [ ! -f "$dir/.complete" ]; then
-    log "generating $1 of mbox and of postfix log in $dir (seed 1)"
-    rm -rf "$dir"
-    python3 "$GEN" -o "$dir" --seed 1 --mbox-bytes "$1" --postfix-bytes "$1" \
-      --what mbox,postfix >/dev/null 2>&1
-    touch "$dir/.complete"
-  fi
-  echo "$dir"
+  bench_world "$BENCH_DIR/scale-world-$1" --seed 1 --mbox-bytes "$1" --postfix-bytes "$1" \
+    --what mbox,postfix
+  echo "$BENCH_DIR/scale-world-$1"
 }
 if wanted scan; then
   for size in $SCAN_SIZES; do
@@ -180,12 +152,7 @@ if wanted dns; then
   DNS_PORT=$(nsd_free_port "$DNS_PORT" $((DNS_PORT + 100)))
   for domains in $DNS_DOMAINS; do
     dir=$BENCH_DIR/scale-zones-$domains
-    if [ ! -f "$dir/.complete" ]; then
-      log "generating a world of $domains domains in $dir (seed 1)"
-      rm -rf "$dir"
-      python3 "$GEN" -o "$dir" --seed 1 --domains "$domains" --ips $((domains * 3)) --what zone >/dev/null 2>&1
-      touch "$dir/.complete"
-    fi
+    bench_world "$dir" --seed 1 --domains "$domains" --ips $((domains * 3)) --what zone
     # One pair per domain with an address no policy lists: each evaluation walks its whole
     # delegation tree, the most DNS work a domain can cost.
     python3 "$TOOLS" pairs "$dir/zones/queries.txt" "$WORK/domains.csv" 2>/dev/null
@@ -266,24 +233,9 @@ if {"scan log", "merge rows", "merge files"} <= cpu_lines.keys():
 print("\n".join(out).rstrip())
 PY
 )
-WHEN=$(date -u '+%Y-%m-%d %H:%M UTC')
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_stamp
 echo "repudiate scale curve: $WHEN, $(nproc) cores, $RUNS runs per point, load average at the end $LOAD"
 echo "$REPORT"
 if [ "$FIGURE" != none ]; then
-  mkdir -p "$(dirname "$FIGURE")"
-  {
-    echo "Written by \`$COMMAND\` on $WHEN; rerun it to replace this file (wall times depend on the machine and its load, so no CI step compares them)."
-    echo
-    echo "* commit: $COMMIT; $(rustc --version 2>/dev/null || echo 'rustc unknown')"
-    echo "* machine: $(nproc) cores ($CPU); load average at the end $LOAD"
-    echo "* workloads: scan: gen.py --seed 1 mbox and postfix log of $SCAN_SIZES; merge: seeded pairs files from 200,000 distinct pairs, $MERGE_ROWS rows in 64 files and 1,000,000 rows in $MERGE_FILES files; dns: gen.py --seed 1 worlds of $DNS_DOMAINS domains served by nsd on 127.0.0.1, one pair per domain; in $BENCH_DIR; measured: $ONLY"
-    echo
-    echo '```text'
-    echo "$REPORT"
-    echo '```'
-  } > "$FIGURE.tmp"
-  mv "$FIGURE.tmp" "$FIGURE"
-  log "wrote $FIGURE"
+  bench_figure "$FIGURE" "$COMMAND" "scan: gen.py --seed 1 mbox and postfix log of $SCAN_SIZES; merge: seeded pairs files from 200,000 distinct pairs, $MERGE_ROWS rows in 64 files and 1,000,000 rows in $MERGE_FILES files; dns: gen.py --seed 1 worlds of $DNS_DOMAINS domains served by nsd on 127.0.0.1, one pair per domain; in $BENCH_DIR; measured: $ONLY" "$REPORT"
 fi

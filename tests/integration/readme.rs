@@ -225,3 +225,71 @@ fn readme_crontab_line_is_the_manuals() {
         "README lacks the crontab line {line}"
     );
 }
+
+/// Runs scripts/readme-figures.py --check on a copy of README.md and docs/figures/ in DIR,
+/// after `edit` changed the copied figures; returns (success, stdout + stderr).
+fn readme_figures_check(edit: impl FnOnce(&std::path::Path)) -> (bool, String) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let figures = dir.path().join("docs/figures");
+    fs::create_dir_all(&figures).unwrap();
+    for entry in fs::read_dir(root.join("docs/figures")).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, figures.join(path.file_name().unwrap())).unwrap();
+    }
+    fs::copy(root.join("README.md"), dir.path().join("README.md")).unwrap();
+    edit(&figures);
+    let out = Command::new("python3")
+        .arg(root.join("scripts/readme-figures.py"))
+        .arg("--check")
+        .arg("--readme")
+        .arg(dir.path().join("README.md"))
+        .arg("--figures")
+        .arg(&figures)
+        .output()
+        .expect("python3 runs scripts/readme-figures.py (python3 is a prerequisite of the tests)");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// The README's figure blocks are what the committed figures render, and the check that
+/// .ci/run makes catches a figure that moved or lost a line the README quotes.
+#[test]
+fn readme_figures_are_the_committed_ones() {
+    let (ok, text) = readme_figures_check(|_| {});
+    assert!(
+        ok,
+        "README.md is stale against docs/figures/: run scripts/readme-figures.py\n{text}"
+    );
+
+    let (ok, text) = readme_figures_check(|figures| {
+        let path = figures.join("bench-scale.md");
+        let fig = fs::read_to_string(&path).unwrap();
+        let row = fig
+            .lines()
+            .find(|l| l.contains("mawk hash (reference)"))
+            .unwrap();
+        let moved: Vec<String> = row.split_whitespace().map(String::from).collect();
+        // the rows/s column: make it a rate no run printed
+        let edited = row.replacen(&moved[4], "123456789", 1);
+        fs::write(&path, fig.replacen(row, &edited, 1)).unwrap();
+    });
+    assert!(!ok, "a moved figure must make the check fail");
+    assert!(text.contains("mawk hash: 123,456,789 rows/s"), "{text}");
+
+    let (ok, text) = readme_figures_check(|figures| {
+        let path = figures.join("bench-scale.md");
+        let fig = fs::read_to_string(&path).unwrap();
+        let kept: Vec<&str> = fig.lines().filter(|l| !l.starts_with("merge: ")).collect();
+        fs::write(&path, kept.join("\n")).unwrap();
+    });
+    assert!(
+        !ok,
+        "a figure missing a quoted line must make the check fail"
+    );
+    assert!(
+        text.contains("bench-scale.md: no 'merge: N files' line"),
+        "{text}"
+    );
+}
