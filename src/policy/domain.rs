@@ -309,23 +309,13 @@ impl Walk {
                     Ok(_) => {}
                 }
             }
-            let delegated: Vec<MxTarget> = delegated
-                .into_iter()
-                .map(|(exchange, preference)| MxTarget {
-                    preference,
-                    exchange,
-                })
-                .collect();
-            if depth + 1 > ev.cfg.max_depth {
-                if !ev.fresh_targets(&delegated).is_empty() {
-                    over = Some(format!(
-                        "delegation deeper than --max-depth {}",
-                        ev.cfg.max_depth
-                    ));
+            match ev.delegated_level(delegated, depth) {
+                Ok(next) => level = self.note_level(ev, &next),
+                Err(why) => {
+                    over = Some(why);
+                    break;
                 }
-                break;
             }
-            level = self.note_level(ev, &delegated);
             depth += 1;
         }
         let end = Decided::of(ev.conclude(over));

@@ -311,28 +311,45 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                     Ok(_) => {}
                 }
             }
-            // At the limit the MAIL-FROM questions are still asked, so a policy is called too
-            // deep only when it really delegates further, not merely because it is long.
-            let delegated: Vec<MxTarget> = delegated
-                .into_iter()
-                .map(|(exchange, preference)| MxTarget {
-                    preference,
-                    exchange,
-                })
-                .collect();
-            if depth + 1 > self.cfg.max_depth {
-                if !self.fresh_targets(&delegated).is_empty() {
-                    over = Some(format!(
-                        "delegation deeper than --max-depth {}",
-                        self.cfg.max_depth
-                    ));
+            match self.delegated_level(delegated, depth) {
+                Ok(next) => level = self.note_targets(&next),
+                Err(why) => {
+                    over = Some(why);
+                    break;
                 }
-                break;
             }
-            level = self.note_targets(&delegated);
             depth += 1;
         }
         self.conclude(over)
+    }
+
+    /// The next level's targets from the names delegated at `depth` (each at its best
+    /// preference), or why the walk must stop: more delegation than `--max-depth` allows.
+    /// At the limit the MAIL-FROM questions are still asked, so a policy is called too deep
+    /// only when it really delegates further, not merely because it is long; there the
+    /// next level is empty and the walk ends. Shared by the per-pair and per-domain walks.
+    fn delegated_level(
+        &mut self,
+        delegated: HashMap<String, u16>,
+        depth: u32,
+    ) -> Result<Vec<MxTarget>, String> {
+        let delegated: Vec<MxTarget> = delegated
+            .into_iter()
+            .map(|(exchange, preference)| MxTarget {
+                preference,
+                exchange,
+            })
+            .collect();
+        if depth < self.cfg.max_depth {
+            return Ok(delegated);
+        }
+        if self.fresh_targets(&delegated).is_empty() {
+            return Ok(Vec::new());
+        }
+        Err(format!(
+            "delegation deeper than --max-depth {}",
+            self.cfg.max_depth
+        ))
     }
 
     /// The verdict of a walk that matched nothing: `permerror` over a limit, else `tempfail`
