@@ -11,6 +11,8 @@ mod pair;
 pub(crate) mod propose;
 pub(crate) mod relays;
 pub mod spf;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
