@@ -22,7 +22,7 @@ use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
 use crate::fileio::guard::{check_links, check_output, effective_uid};
 use crate::fileio::lock::{LockError, lock_outputs};
-use crate::fileio::output::{Staged, stage_output, stdout_was_closed};
+use crate::fileio::output::{Staged, is_stdout, stage_output, stdout_was_closed};
 use crate::inputs::{self, ReadReport};
 use crate::model::text::one_line;
 use crate::pairs_file;
@@ -96,14 +96,7 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
     })?;
     refuse_foreign_outputs(cfg)?;
     // Said before the work, not after it: the report would have nowhere to go.
-    let to_stdout = match cfg {
-        Config::Audit(a) => a.output.is_none(),
-        Config::Scan(s) => s.output.is_none(),
-        Config::Propose(p) => p.output.is_none(),
-        Config::Check(_) => true,
-        Config::Generate(_) => false,
-    };
-    if to_stdout && stdout_was_closed() {
+    if cfg.stdout_output().is_some() && stdout_was_closed() {
         return Err(Fatal(
             "standard output is closed; the report would be lost (give -o FILE, or \
              -o /dev/null to discard it)"
@@ -295,7 +288,9 @@ fn stage_monitor(
 }
 
 fn output_error(path: Option<&Path>, e: std::io::Error) -> Fatal {
-    let target = path.map_or("standard output".to_string(), |p| p.display().to_string());
+    let target = path
+        .filter(|p| !is_stdout(p))
+        .map_or("standard output".to_string(), |p| p.display().to_string());
     Fatal(format!("cannot write {target}: {e}"))
 }
 

@@ -10,12 +10,18 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// Writes through `write` into `path` atomically, or to standard output when `path` is None.
+/// An output path of `-`: standard output, as a mail administrator's tools spell it.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Writes through `write` into `path` atomically, or to standard output when `path` is None
+/// or `-`.
 pub fn write_output(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
-    let Some(path) = path else {
+    let Some(path) = path.filter(|p| !is_stdout(p)) else {
         let stdout = io::stdout();
         if stdout_was_closed() {
             return Err(io::Error::other(
@@ -208,7 +214,7 @@ pub fn stage_output(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<Staged> {
-    match path {
+    match path.filter(|p| !is_stdout(p)) {
         Some(path) if is_renamed_into_place(path) => {
             let path = resolve_links(path);
             let tmp = write_temporary(&path, write)?;
@@ -218,7 +224,7 @@ pub fn stage_output(
             let mut bytes = Vec::new();
             write(&mut bytes)?;
             Ok(Staged(Stage::Direct {
-                path: path.map(Path::to_path_buf),
+                path: path.filter(|p| !is_stdout(p)).map(Path::to_path_buf),
                 bytes,
             }))
         }
