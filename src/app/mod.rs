@@ -23,7 +23,7 @@ use crate::dns::zones::Zones;
 use crate::fileio::guard::{check_links, check_output, effective_uid};
 use crate::fileio::lock::{LockError, lock_outputs};
 use crate::fileio::output::{Staged, is_stdout, stage_output, stdout_was_closed};
-use crate::inputs::{self, ReadReport};
+use crate::inputs::{self, ReadReport, Setting};
 use crate::model::text::one_line;
 use crate::pairs_file;
 use crate::policy::relays::{self, RelaySpec, ResolvedRelays};
@@ -228,22 +228,34 @@ fn read_inputs_sorted(
 /// read.
 fn tell_read(report: &ReadReport, run: &RunSettings) -> Result<(), Fatal> {
     for e in &report.errors {
-        say(&e.to_string());
+        say(&e.render(flag));
     }
     // Skipped data is said even with --quiet: a line the run could not hold is mail it did
     // not count, and the offset lets the user look at it.
     for o in &report.oversized {
-        eprintln!("repudiate: {o}");
+        eprintln!("repudiate: {}", o.said().render(flag));
     }
-    inputs::notes::warnings(report).iter().for_each(|l| say(l));
+    let warnings = inputs::notes::warnings(report);
+    warnings.iter().for_each(|l| say(&l.render(flag)));
     if !run.quiet {
         let notes = inputs::notes::notes(report, run.verbose);
-        notes.iter().for_each(|l| say(l));
+        notes.iter().for_each(|l| say(&l.render(flag)));
     }
     if report.inputs_ok == 0 && !report.errors.is_empty() {
         return Err(Fatal("no input could be read".into()));
     }
     Ok(())
+}
+
+/// The flag that sets each setting the inputs stage's messages name.
+fn flag(setting: Setting) -> &'static str {
+    match setting {
+        Setting::Strict => "--strict",
+        Setting::MaxLineBytes => "--max-line-bytes",
+        Setting::Format => "--format",
+        Setting::Exclude => "--exclude",
+        Setting::Verbose => "-v",
+    }
 }
 
 fn status_of(report: &ReadReport) -> RunStatus {
