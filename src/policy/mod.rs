@@ -10,6 +10,7 @@ mod fast_set;
 mod pair;
 pub(crate) mod propose;
 pub(crate) mod relays;
+mod rule;
 pub mod spf;
 #[cfg(test)]
 mod test_support;
@@ -25,6 +26,7 @@ use crate::net::IpNet;
 pub use batch::evaluate_all;
 use fast_set::FastSet;
 pub use pair::{spf_for, verdict_for};
+pub use rule::{Limit, Rule};
 
 /// A configured relay that is always permitted (`--perimeter`, `--forwarder`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,8 +87,8 @@ pub struct Evaluation {
     /// Relay names discovered, sorted.
     pub relays: Vec<String>,
     pub reason: Option<String>,
-    /// The rule that decided, in words (for `check`).
-    pub rule: &'static str,
+    /// The rule that decided (for `check`).
+    pub rule: Rule,
     pub lookups: u32,
     pub steps: Vec<Step>,
 }
@@ -205,11 +207,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             0,
             format!("evaluation deadline of {:?} passed", self.cfg.eval_timeout),
         );
-        self.finish(
-            Verdict::Tempfail,
-            None,
-            "the per-evaluation deadline (--eval-timeout) passed",
-        )
+        self.finish(Verdict::Tempfail, None, Rule::DeadlinePassed)
     }
 
     async fn run(&mut self, domain: &str, ip: IpAddr) -> Evaluation {
@@ -218,11 +216,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             Ok(answer) => answer,
             Err(Stop::Deadline) => return self.deadline_passed(),
             Err(Stop::OverBudget) => {
-                return self.finish(
-                    Verdict::Permerror,
-                    None,
-                    "a --max-lookups of 0 allows no question",
-                );
+                return self.finish(Verdict::Permerror, None, Rule::NoQuestionAllowed);
             }
         };
         let targets = match answer.outcome {
@@ -416,7 +410,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         &mut self,
         verdict: Verdict,
         matched: Option<String>,
-        rule: &'static str,
+        rule: impl Into<Rule>,
     ) -> Evaluation {
         let mut reasons = Vec::new();
         if matches!(verdict, Verdict::Tempfail) {
@@ -430,7 +424,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             matched,
             relays,
             reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
-            rule,
+            rule: rule.into(),
             lookups: self.count,
             steps: std::mem::take(&mut self.steps),
         }
