@@ -172,7 +172,8 @@ pub struct InputArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
-    /// Write the CSV here (via a temporary file and a rename) instead of standard output.
+    /// Write the CSV here (via a temporary file and a rename) instead of standard output; -
+    /// is standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 

@@ -193,7 +193,15 @@ impl Config {
 
     /// Every file the run writes with the flag that names it: the reports and the `--cache`
     /// file (read, then replaced at the end).
+    /// `-` (standard output) is none of them: nothing to lock, link-check or replace.
     pub fn output_files(&self) -> Vec<(&'static str, &Path)> {
+        let mut files = self.all_output_files();
+        files.retain(|(_, p)| !crate::fileio::output::is_stdout(p));
+        files
+    }
+
+    /// As [`Config::output_files`], with outputs named `-` too.
+    fn all_output_files(&self) -> Vec<(&'static str, &Path)> {
         let (output, reports, monitor, dns) = match self {
             Config::Audit(a) => (&a.output, Some(&a.reports), Some(&a.monitor), Some(&a.dns)),
             Config::Scan(s) => (&s.output, None, Some(&s.monitor), None),
@@ -222,6 +230,40 @@ impl Config {
             .collect()
     }
 
+    /// What the run writes to standard output, in words for a message: the command's main
+    /// output without `-o` (or with `-o -`), and every report named `-`. `None` when nothing.
+    /// Two of them would interleave, so a configuration with two is refused.
+    pub fn stdout_output(&self) -> Option<String> {
+        let named = self.stdout_outputs();
+        (!named.is_empty()).then(|| named.join(" and "))
+    }
+
+    fn stdout_outputs(&self) -> Vec<String> {
+        let main = match self {
+            Config::Audit(a) => a.output.is_none(),
+            Config::Scan(s) => s.output.is_none(),
+            Config::Propose(p) => p.output.is_none(),
+            Config::Check(_) => true,
+            Config::Generate(_) => false,
+        };
+        let mut named: Vec<String> = Vec::new();
+        if main {
+            let what = match self {
+                Config::Check(_) => "the explanation",
+                Config::Propose(_) => "the zone fragment (no -o, or -o -)",
+                _ => "the pairs CSV (no -o, or -o -)",
+            };
+            named.push(what.to_string());
+        }
+        named.extend(
+            self.all_output_files()
+                .into_iter()
+                .filter(|(_, p)| crate::fileio::output::is_stdout(p))
+                .map(|(flag, _)| format!("{flag} -")),
+        );
+        named
+    }
+
     /// The input paths the command reads.
     fn input_paths(&self) -> &[PathBuf] {
         match self {
@@ -246,6 +288,7 @@ impl Config {
     /// over an input would destroy it: refuse both up front. Outputs written into rather
     /// than replaced (`/dev/stdout`, a FIFO) replace nothing.
     fn check_outputs_distinct(&self) -> Result<(), String> {
+        self.check_stdout()?;
         let outputs = self.output_files();
         for (flag, output) in &outputs {
             if !crate::fileio::output::is_renamed_into_place(output) {
@@ -276,6 +319,36 @@ impl Config {
     }
 }
 
+impl Config {
+    /// `-` means standard output wherever an output can go there, and at most one output
+    /// may: two would interleave into one stream. `--history` and `--cache` are read back
+    /// by the next run, so they must be files.
+    fn check_stdout(&self) -> Result<(), String> {
+        let kept = self.all_output_files().into_iter().find(|(flag, p)| {
+            matches!(*flag, "--history" | "--cache") && crate::fileio::output::is_stdout(p)
+        });
+        if let Some((flag, _)) = kept {
+            return Err(format!(
+                "{flag} cannot be - (standard output): the next run reads it back, so it must \
+                 name a file"
+            ));
+        }
+        let named = self.stdout_outputs();
+        if named.len() > 1 {
+            let (all, but) = if named.len() == 2 {
+                ("both", "one")
+            } else {
+                ("all", "all but one")
+            };
+            return Err(format!(
+                "{} would {all} go to standard output; give {but} of them a file",
+                named.join(" and ")
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl ScanConfig {
     fn new(args: ScanArgs) -> Result<ScanConfig, String> {
         let file = load_file(args.input.site.config.as_deref())?;
@@ -289,7 +362,7 @@ impl ScanConfig {
         let dns = dns_settings(&DnsArgs::default(), &file)?;
         let cfg = ScanConfig {
             input,
-            output,
+            output: file_or_stdout(output),
             monitor,
             run,
             dns,
@@ -325,7 +398,7 @@ impl ProposeConfig {
         input.read.extract.client_names = true;
         let cfg = ProposeConfig {
             input,
-            output,
+            output: file_or_stdout(output),
             domains,
             min_messages,
             from_spf,
@@ -351,7 +424,7 @@ impl AuditConfig {
         let (input, output, run) = input_settings(input, &file)?;
         let cfg = AuditConfig {
             input,
-            output: output.or(file.outputs.pairs.clone()),
+            output: file_or_stdout(output.or(file.outputs.pairs.clone())),
             forwarders: relays(pick(&policy.forwarder, &file.forwarders), "--forwarder")?,
             dns: dns_settings(&dns, &file)?,
             policy: PolicyConfig {
@@ -524,6 +597,11 @@ fn queue_window(days: Option<f64>) -> Result<u32, String> {
         ));
     }
     Ok((days * 86_400.0).round() as u32)
+}
+
+/// The main output's file: `None` (standard output) without `-o` or with `-o -`.
+fn file_or_stdout(output: Option<PathBuf>) -> Option<PathBuf> {
+    output.filter(|p| !crate::fileio::output::is_stdout(p))
 }
 
 /// The input, output and run settings `audit` and `scan` share.

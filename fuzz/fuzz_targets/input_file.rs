@@ -28,6 +28,6 @@ fuzz_target!(|data: &[u8]| {
     let report = read_all(std::slice::from_ref(&path), &opts, &ProgressBar::hidden());
     assert_eq!(report.inputs_total, 1);
     for e in &report.errors {
-        assert!(e.input.ends_with("input"), "{e}");
+        assert!(e.input.ends_with("input"), "{e:?}");
     }
 });

@@ -8,7 +8,7 @@ use crate::config::CheckConfig;
 use crate::fileio::output::write_output;
 use crate::model::PairKey;
 use crate::policy::spf::{Identity, SpfEvaluation, check_host};
-use crate::policy::{self, verdict_for};
+use crate::policy::{self, Limit, verdict_for};
 use crate::report::check::{CheckReport, write_check};
 
 pub(super) fn run(cfg: &CheckConfig) -> Result<RunStatus, Fatal> {
@@ -46,6 +46,7 @@ pub(super) fn run(cfg: &CheckConfig) -> Result<RunStatus, Fatal> {
         sender: &request.sender,
         ip: request.ip,
         evaluation: &evaluation,
+        rule: evaluation.rule.render(limit_flag),
         max_lookups: policy_cfg.max_lookups,
         max_depth: policy_cfg.max_depth,
         spf: &spf,
@@ -55,4 +56,12 @@ pub(super) fn run(cfg: &CheckConfig) -> Result<RunStatus, Fatal> {
     write_output(None, |w| write_check(w, &report, request.format))
         .map_err(|e| output_error(None, e))?;
     Ok(RunStatus::Clean)
+}
+
+/// The flag that sets each limit a rule names.
+fn limit_flag(limit: Limit) -> &'static str {
+    match limit {
+        Limit::MaxLookups => "--max-lookups",
+        Limit::EvalTimeout => "--eval-timeout",
+    }
 }

@@ -22,8 +22,8 @@ use crate::dns::upstream::Upstream;
 use crate::dns::zones::Zones;
 use crate::fileio::guard::{check_links, check_output, effective_uid};
 use crate::fileio::lock::{LockError, lock_outputs};
-use crate::fileio::output::{stdout_was_closed, write_output};
-use crate::inputs::{self, ReadReport};
+use crate::fileio::output::{Staged, is_stdout, stage_output, stdout_was_closed};
+use crate::inputs::{self, ReadReport, Setting};
 use crate::model::text::one_line;
 use crate::pairs_file;
 use crate::policy::relays::{self, RelaySpec, ResolvedRelays};
@@ -96,14 +96,7 @@ pub fn run(cfg: &Config) -> Result<RunStatus, Fatal> {
     })?;
     refuse_foreign_outputs(cfg)?;
     // Said before the work, not after it: the report would have nowhere to go.
-    let to_stdout = match cfg {
-        Config::Audit(a) => a.output.is_none(),
-        Config::Scan(s) => s.output.is_none(),
-        Config::Propose(p) => p.output.is_none(),
-        Config::Check(_) => true,
-        Config::Generate(_) => false,
-    };
-    if to_stdout && stdout_was_closed() {
+    if cfg.stdout_output().is_some() && stdout_was_closed() {
         return Err(Fatal(
             "standard output is closed; the report would be lost (give -o FILE, or \
              -o /dev/null to discard it)"
@@ -235,22 +228,34 @@ fn read_inputs_sorted(
 /// read.
 fn tell_read(report: &ReadReport, run: &RunSettings) -> Result<(), Fatal> {
     for e in &report.errors {
-        say(&e.to_string());
+        say(&e.render(flag));
     }
     // Skipped data is said even with --quiet: a line the run could not hold is mail it did
     // not count, and the offset lets the user look at it.
     for o in &report.oversized {
-        eprintln!("repudiate: {o}");
+        eprintln!("repudiate: {}", o.said().render(flag));
     }
-    inputs::notes::warnings(report).iter().for_each(|l| say(l));
+    let warnings = inputs::notes::warnings(report);
+    warnings.iter().for_each(|l| say(&l.render(flag)));
     if !run.quiet {
         let notes = inputs::notes::notes(report, run.verbose);
-        notes.iter().for_each(|l| say(l));
+        notes.iter().for_each(|l| say(&l.render(flag)));
     }
     if report.inputs_ok == 0 && !report.errors.is_empty() {
         return Err(Fatal("no input could be read".into()));
     }
     Ok(())
+}
+
+/// The flag that sets each setting the inputs stage's messages name.
+fn flag(setting: Setting) -> &'static str {
+    match setting {
+        Setting::Strict => "--strict",
+        Setting::MaxLineBytes => "--max-line-bytes",
+        Setting::Format => "--format",
+        Setting::Exclude => "--exclude",
+        Setting::Verbose => "-v",
+    }
 }
 
 fn status_of(report: &ReadReport) -> RunStatus {
@@ -262,21 +267,79 @@ fn status_of(report: &ReadReport) -> RunStatus {
 }
 
 /// Writes `--json` and then `--metrics`, the last files of a run: a monitor that sees a fresh
-/// timestamp in the metrics knows every other report of that run was written.
+/// timestamp in the metrics knows every other report of that run was written. Both are
+/// written in full before either is put in place: one that cannot be written makes the run
+/// fatal (exit 1, which writes no monitoring file), so neither is published, and no file says
+/// an exit status the process did not end with.
 fn write_monitor(monitor: &MonitorSettings, snapshot: &Snapshot) -> Result<(), Fatal> {
-    if let Some(path) = &monitor.json {
-        write_output(Some(path), |w| json::write_json(w, snapshot))
-            .map_err(|e| output_error(Some(path), e))?;
-    }
-    if let Some(path) = &monitor.metrics {
-        let text = metrics::render(snapshot);
-        write_output(Some(path), |w| w.write_all(text.as_bytes()))
-            .map_err(|e| output_error(Some(path), e))?;
+    let json = stage_monitor(monitor.json.as_deref(), |w| json::write_json(w, snapshot))?;
+    let metrics = stage_monitor(monitor.metrics.as_deref(), |w| {
+        w.write_all(metrics::render(snapshot).as_bytes())
+    })?;
+    for (path, staged) in [(&monitor.json, json), (&monitor.metrics, metrics)] {
+        if let Some(staged) = staged {
+            staged
+                .publish()
+                .map_err(|e| output_error(path.as_deref(), e))?;
+        }
     }
     Ok(())
 }
 
+/// One monitoring file written but not yet in place; `None` when its flag was not given.
+fn stage_monitor(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<Option<Staged>, Fatal> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    stage_output(Some(path), write)
+        .map(Some)
+        .map_err(|e| output_error(Some(path), e))
+}
+
 fn output_error(path: Option<&Path>, e: std::io::Error) -> Fatal {
-    let target = path.map_or("standard output".to_string(), |p| p.display().to_string());
+    let target = path
+        .filter(|p| !is_stdout(p))
+        .map_or("standard output".to_string(), |p| p.display().to_string());
     Fatal(format!("cannot write {target}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::report::snapshot::RunFacts;
+    use crate::report::summary::Totals;
+
+    /// The `--metrics` file cannot be written (its folder is gone): the run is fatal, and the
+    /// `--json` file, which would have said exit status 0, is not written either.
+    #[test]
+    fn a_failed_metrics_write_publishes_no_json() {
+        let d = tempfile::tempdir().unwrap();
+        let json = d.path().join("run.json");
+        let monitor = MonitorSettings {
+            json: Some(json.clone()),
+            metrics: Some(d.path().join("gone").join("run.prom")),
+        };
+        let facts = RunFacts {
+            started: SystemTime::now(),
+            duration: Duration::from_secs(1),
+            exit_status: RunStatus::Clean.exit_code(),
+        };
+        let snapshot = Snapshot::scan(&Totals::default(), facts, 3, 2);
+        let Err(Fatal(msg)) = write_monitor(&monitor, &snapshot) else {
+            panic!("the metrics write cannot succeed");
+        };
+        assert!(msg.contains("run.prom"), "{msg}");
+        assert!(!json.exists(), "the JSON was published");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+        // With the folder there, both are written and say the same status.
+        std::fs::create_dir(d.path().join("gone")).unwrap();
+        write_monitor(&monitor, &snapshot).unwrap();
+        let text = std::fs::read_to_string(&json).unwrap();
+        assert!(text.contains("\"exit_status\": 0,"), "{text}");
+    }
 }

@@ -10,12 +10,18 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// Writes through `write` into `path` atomically, or to standard output when `path` is None.
+/// An output path of `-`: standard output, as a mail administrator's tools spell it.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Writes through `write` into `path` atomically, or to standard output when `path` is None
+/// or `-`.
 pub fn write_output(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
-    let Some(path) = path else {
+    let Some(path) = path.filter(|p| !is_stdout(p)) else {
         let stdout = io::stdout();
         if stdout_was_closed() {
             return Err(io::Error::other(
@@ -147,6 +153,16 @@ fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
+    let tmp = write_temporary(path, write)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes through `write` into a temporary file beside `path`, synced, not yet renamed.
+fn write_temporary(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -171,13 +187,79 @@ fn write_atomically(
         out.flush()?;
     }
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(tmp)
+}
+
+/// An output written in full but not yet in place, so that several outputs that must agree
+/// (the monitoring files, which say the run's exit status) are all written before any is
+/// published: a temporary file beside its target, or, for a target that is not renamed over
+/// (standard output, a device, a FIFO), the bytes in memory. Dropped unpublished, it leaves
+/// nothing behind. Meant for small outputs: the in-memory case holds the whole text.
+pub struct Staged(Stage);
+
+enum Stage {
+    Renamed {
+        tmp: tempfile::NamedTempFile,
+        path: PathBuf,
+    },
+    Direct {
+        path: Option<PathBuf>,
+        bytes: Vec<u8>,
+    },
+}
+
+/// Writes through `write` what [`write_output`] would write to `path`, without putting it in
+/// place yet ([`Staged::publish`]).
+pub fn stage_output(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<Staged> {
+    match path.filter(|p| !is_stdout(p)) {
+        Some(path) if is_renamed_into_place(path) => {
+            let path = resolve_links(path);
+            let tmp = write_temporary(&path, write)?;
+            Ok(Staged(Stage::Renamed { tmp, path }))
+        }
+        _ => {
+            let mut bytes = Vec::new();
+            write(&mut bytes)?;
+            Ok(Staged(Stage::Direct {
+                path: path.filter(|p| !is_stdout(p)).map(Path::to_path_buf),
+                bytes,
+            }))
+        }
+    }
+}
+
+impl Staged {
+    /// Puts the output in place: renames the temporary file over the target, or writes the
+    /// bytes to standard output or the device.
+    pub fn publish(self) -> io::Result<()> {
+        match self.0 {
+            Stage::Renamed { tmp, path } => tmp.persist(path).map(|_| ()).map_err(|e| e.error),
+            Stage::Direct { path, bytes } => write_output(path.as_deref(), |w| w.write_all(&bytes)),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_staged_output_appears_only_when_published() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("out.json");
+        fs::write(&target, "old\n").unwrap();
+        let staged = stage_output(Some(&target), |w| w.write_all(b"new\n")).unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "old\n");
+        staged.publish().unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new\n");
+        // Dropped unpublished: the old file stays, and no temporary file is left.
+        drop(stage_output(Some(&target), |w| w.write_all(b"newer\n")).unwrap());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new\n");
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
 
     #[test]
     fn failed_write_leaves_the_old_file_alone() {

@@ -157,33 +157,18 @@ impl Read for BlockReader {
     }
 }
 
+// The integration tests' compressor, so each format is written one way only.
+#[cfg(test)]
+#[path = "../../tests/integration/support/compress.rs"]
+mod compress;
+
 #[cfg(test)]
 mod tests {
+    use super::compress::compress;
     use super::*;
-    use std::io::{Cursor, Write};
+    use std::io::Cursor;
 
     const TEXT: &[u8] = b"Jun  4 10:01:00 mx postfix/smtpd[100]: 4A1B2C3D4E: client=x[192.0.2.1]\n";
-
-    fn compress(c: Compression, data: &[u8]) -> Vec<u8> {
-        match c {
-            Compression::Gzip => {
-                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                e.write_all(data).unwrap();
-                e.finish().unwrap()
-            }
-            Compression::Zstd => zstd::encode_all(data, 1).unwrap(),
-            Compression::Bzip2 => {
-                let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-                e.write_all(data).unwrap();
-                e.finish().unwrap()
-            }
-            Compression::Xz => {
-                let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
-                e.write_all(data).unwrap();
-                e.finish().unwrap()
-            }
-        }
-    }
 
     fn decompress(bytes: Vec<u8>) -> io::Result<Vec<u8>> {
         let c = Compression::sniff(&bytes).expect("recognised");

@@ -15,6 +15,7 @@ pub(crate) mod notes;
 pub mod oversize;
 mod reports;
 pub(crate) mod rotation;
+pub mod said;
 pub mod walk;
 
 use std::collections::HashSet;
@@ -37,6 +38,7 @@ pub use detect::Format;
 pub use glob::Glob;
 use mbox::{MboxReader, MboxSplit};
 use oversize::{BoundedLines, Line, LineLimit, Oversized};
+pub use said::{Said, Setting};
 pub use walk::Input;
 
 /// How many bytes detection looks at.
@@ -72,12 +74,13 @@ impl Default for ReadOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {
     pub input: String,
-    pub message: String,
+    pub message: Said,
 }
 
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.input, self.message)
+impl InputError {
+    /// `INPUT: MESSAGE`, each setting spelled by `name`.
+    pub fn render(&self, name: impl Fn(Setting) -> &'static str) -> String {
+        format!("{}: {}", self.input, self.message.render(name))
     }
 }
 
@@ -90,21 +93,24 @@ pub struct OversizedInput {
     pub max: usize,
 }
 
-impl std::fmt::Display for OversizedInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl OversizedInput {
+    /// What was skipped, and the setting that raises the limit.
+    pub fn said(&self) -> Said {
         let n = self.oversized.count;
-        write!(
-            f,
+        let mut text = format!(
             "{}: {n} line{} or header block{} longer than {} bytes skipped as oversized",
             self.input,
             if n == 1 { "" } else { "s" },
             if n == 1 { "" } else { "s" },
             self.max
-        )?;
+        );
         if let Some(at) = self.oversized.first_offset {
-            write!(f, ", the first at byte {at}")?;
+            text.push_str(&format!(", the first at byte {at}"));
         }
-        f.write_str(" (--max-line-bytes raises the limit)")
+        Said::from(text)
+            .text(" (")
+            .setting(Setting::MaxLineBytes)
+            .text(" raises the limit)")
     }
 }
 
@@ -141,7 +147,7 @@ enum Outcome {
         nothing: bool,
         merged: Merged,
     },
-    Failed(String),
+    Failed(Said),
     /// A walked file in no mail format.
     NotMail,
 }
@@ -232,7 +238,7 @@ fn read_to_store(
         .into_iter()
         .map(|e| InputError {
             input: e.path.display().to_string(),
-            message: e.error.to_string(),
+            message: e.error.to_string().into(),
         })
         .collect();
     // Each rayon thread folds its jobs into one tally, so memory follows the distinct
@@ -356,7 +362,7 @@ fn read_job(job: &[Input], index: u32, ctx: &JobContext<'_>, fold: &mut Fold) {
                         fold.read += 1;
                         fold.warnings.push(InputError {
                             input: input.name(),
-                            message: why,
+                            message: why.into(),
                         });
                     }
                     Merged::No => fold.read += 1,
@@ -378,9 +384,10 @@ fn read_job(job: &[Input], index: u32, ctx: &JobContext<'_>, fold: &mut Fold) {
     let nothing = tally.pairs.is_empty() && tally.skipped_total() == 0 && repeated == 0;
     if nothing {
         for name in held_bytes {
-            let message = "nothing recognised in it (no message, log record or pair); \
-                           use --format to say what it is"
-                .to_string();
+            let message =
+                Said::from("nothing recognised in it (no message, log record or pair); use ")
+                    .setting(Setting::Format)
+                    .text(" to say what it is");
             let e = InputError {
                 input: name,
                 message,
@@ -388,7 +395,7 @@ fn read_job(job: &[Input], index: u32, ctx: &JobContext<'_>, fold: &mut Fold) {
             if ctx.opts.strict {
                 fold.read -= 1;
                 fold.errors.push(InputError {
-                    message: format!("{} (--strict)", e.message),
+                    message: e.message.text(" (").setting(Setting::Strict).text(")"),
                     ..e
                 });
             } else {
@@ -448,7 +455,7 @@ fn read_input_unsettled(
         Input::File(path) => {
             let file = match File::open(path) {
                 Ok(f) => f,
-                Err(e) => return Outcome::Failed(e.to_string()),
+                Err(e) => return Outcome::Failed(e.to_string().into()),
             };
             // Positional reads only: when the range reader declines, the file is still
             // at its start for the stream below, so each input is opened once.
@@ -458,7 +465,7 @@ fn read_input_unsettled(
                         nothing: false,
                         merged: Merged::No,
                     },
-                    Err(e) => Outcome::Failed(ReadError::Io(e).to_string()),
+                    Err(e) => Outcome::Failed(ReadError::Io(e).said()),
                 };
             }
             Box::new(progress.wrap_read(file))
@@ -469,7 +476,7 @@ fn read_input_unsettled(
         .and_then(skip_leading_nuls)
     {
         Ok(x) => x,
-        Err(e) => return Outcome::Failed(e.to_string()),
+        Err(e) => return Outcome::Failed(e.to_string().into()),
     };
     let named = match input {
         Input::File(path) => ctx.named.contains(path),
@@ -487,7 +494,10 @@ fn read_input_unsettled(
             return Outcome::Failed(journal::CAT_REFUSED.into());
         }
         None if named => {
-            return Outcome::Failed("unrecognised format (use --format to say what it is)".into());
+            let message = Said::from("unrecognised format (use ")
+                .setting(Setting::Format)
+                .text(" to say what it is)");
+            return Outcome::Failed(message);
         }
         None => return Outcome::NotMail,
     };
@@ -504,7 +514,7 @@ fn read_input_unsettled(
         let reader = BufReader::with_capacity(READ_BUFFER, &mut summed);
         let messages = match read_pairs(reader, &mut sink, ctx.store) {
             Ok(n) => n,
-            Err(e) => return Outcome::Failed(e.to_string()),
+            Err(e) => return Outcome::Failed(e.said()),
         };
         // A pairs file with no rows is still a pairs file: a host that saw no mail.
         return Outcome::Read {
@@ -550,7 +560,7 @@ fn read_input_unsettled(
                 ),
             merged: Merged::No,
         },
-        Err(e) => Outcome::Failed(e.to_string()),
+        Err(e) => Outcome::Failed(e.said()),
     }
 }
 
@@ -641,7 +651,7 @@ enum ReadError {
         max: usize,
     },
     /// A DMARC report (or a message delivering one) that could not be read.
-    Report(String),
+    Report(Said),
 }
 
 impl From<io::Error> for ReadError {
@@ -650,23 +660,28 @@ impl From<io::Error> for ReadError {
     }
 }
 
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl ReadError {
+    /// Where and why, naming the settings that stopped the read or would let it go on.
+    fn said(self) -> Said {
         match self {
-            ReadError::Io(e) => write!(f, "read error: {e}"),
+            ReadError::Io(e) => format!("read error: {e}").into(),
             ReadError::Malformed { line, what, why } => {
-                write!(f, "line {line}: malformed {what} (--strict)")?;
+                let said = Said::from(format!("line {line}: malformed {what} ("))
+                    .setting(Setting::Strict)
+                    .text(")");
                 match why {
-                    Some(why) => write!(f, ": {why}"),
-                    None => Ok(()),
+                    Some(why) => said.text(&format!(": {why}")),
+                    None => said,
                 }
             }
-            ReadError::Oversized { offset, max } => write!(
-                f,
-                "byte {offset}: line or header block longer than {max} bytes (--strict; \
-                 --max-line-bytes raises the limit)"
-            ),
-            ReadError::Report(e) => f.write_str(e),
+            ReadError::Oversized { offset, max } => Said::from(format!(
+                "byte {offset}: line or header block longer than {max} bytes ("
+            ))
+            .setting(Setting::Strict)
+            .text("; ")
+            .setting(Setting::MaxLineBytes)
+            .text(" raises the limit)"),
+            ReadError::Report(e) => e,
         }
     }
 }
@@ -1236,7 +1251,11 @@ mod tests {
         assert_eq!(not_mail, ["a-bad0", "z-bad1"]);
         let r = read_all(&[d.path().join("a-bad0")], &opts, &ProgressBar::hidden());
         assert_eq!(r.errors.len(), 1, "named, it is an error");
-        assert!(r.errors[0].message.contains("unrecognised format"));
+        let said = r.errors[0].render(|s| if s == Setting::Format { "FORMAT" } else { "?" });
+        assert!(
+            said.ends_with(": unrecognised format (use FORMAT to say what it is)"),
+            "{said}"
+        );
     }
 
     #[test]
@@ -1280,11 +1299,9 @@ mod tests {
         };
         let r = read_all(&[f], &strict, &ProgressBar::hidden());
         assert_eq!(r.errors.len(), 1);
-        assert!(
-            r.errors[0].message.contains("nothing recognised"),
-            "{}",
-            r.errors[0]
-        );
+        let said = r.errors[0].render(|s| if s == Setting::Strict { "STRICT" } else { "?" });
+        assert!(said.contains("nothing recognised"), "{said}");
+        assert!(said.ends_with(" (STRICT)"), "{said}");
         assert_eq!(r.inputs_ok, 0);
     }
 

@@ -8,25 +8,27 @@
 use std::path::Path;
 
 use super::ReadReport;
+use super::said::{Said, Setting};
 
 /// Copies named without `-v`.
 const NAMED_COPIES: usize = 10;
 
 /// The notes, one message per line without the `repudiate: ` prefix (the caller prints
 /// them with it, control characters escaped): routine, silenced by `--quiet`.
-pub fn notes(report: &ReadReport, verbose: bool) -> Vec<String> {
+pub fn notes(report: &ReadReport, verbose: bool) -> Vec<Said> {
     let mut out = Vec::new();
     let passed = &report.passed;
     let shown = |p: &Path| p.display().to_string();
     count(
         &mut out,
         "not mail",
-        "in walked folders skipped",
+        "in walked folders skipped".into(),
         &report.not_mail,
         verbose,
     );
     let excluded: Vec<String> = passed.excluded.iter().map(|p| shown(p)).collect();
-    count(&mut out, "excluded", "(--exclude)", &excluded, verbose);
+    let by_exclude = Said::from("(").setting(Setting::Exclude).text(")");
+    count(&mut out, "excluded", by_exclude, &excluded, verbose);
     let special: Vec<String> = passed
         .special
         .iter()
@@ -35,7 +37,7 @@ pub fn notes(report: &ReadReport, verbose: bool) -> Vec<String> {
     count(
         &mut out,
         "not regular files",
-        "skipped unopened (FIFOs, sockets, devices, dangling symlinks)",
+        "skipped unopened (FIFOs, sockets, devices, dangling symlinks)".into(),
         &special,
         verbose,
     );
@@ -44,65 +46,91 @@ pub fn notes(report: &ReadReport, verbose: bool) -> Vec<String> {
         .iter()
         .map(|(p, first)| format!("{} (already read as {})", p.display(), first.display()))
         .collect();
-    count(&mut out, "reached twice", "read once", &again, verbose);
+    count(
+        &mut out,
+        "reached twice",
+        "read once".into(),
+        &again,
+        verbose,
+    );
     if !passed.outgoing.is_empty() {
         let names: Vec<String> = passed.outgoing.iter().map(|p| shown(p)).collect();
-        out.push(format!(
-            "outgoing mail folders not read (name one to read it): {}",
-            names.join(", ")
-        ));
+        out.push(
+            format!(
+                "outgoing mail folders not read (name one to read it): {}",
+                names.join(", ")
+            )
+            .into(),
+        );
     }
     // Named, for the user must know which file was not read; past a few, only with -v.
     let shown_copies = if verbose { usize::MAX } else { NAMED_COPIES };
     for (copy, first) in report.copies.iter().take(shown_copies) {
-        out.push(format!(
-            "{copy} is a byte-identical copy of {first}; read once"
-        ));
+        out.push(format!("{copy} is a byte-identical copy of {first}; read once").into());
     }
     if report.copies.len() > shown_copies {
-        out.push(format!(
-            "and {} more byte-identical copies read once (-v names them)",
-            report.copies.len() - shown_copies
-        ));
+        let more = report.copies.len() - shown_copies;
+        out.push(
+            Said::from(format!("and {more} more byte-identical copies read once"))
+                .then(names_them()),
+        );
     }
     if report.repeated > 0 {
-        out.push(format!(
-            "{} log records found in more than one file were counted once",
-            report.repeated
-        ));
+        out.push(
+            format!(
+                "{} log records found in more than one file were counted once",
+                report.repeated
+            )
+            .into(),
+        );
     }
     out
 }
 
 /// The warnings, as [`notes`]: printed even with `--quiet`.
-pub fn warnings(report: &ReadReport) -> Vec<String> {
+pub fn warnings(report: &ReadReport) -> Vec<Said> {
     let mut out = Vec::new();
     for (link, dir) in &report.passed.loops {
-        out.push(format!(
-            "symlink loop: {} leads back to {}; not followed",
-            link.display(),
-            dir.display()
-        ));
+        out.push(
+            format!(
+                "symlink loop: {} leads back to {}; not followed",
+                link.display(),
+                dir.display()
+            )
+            .into(),
+        );
     }
     for w in &report.warnings {
-        out.push(format!("warning: {w}"));
+        let warning = Said::from(format!("warning: {}: ", w.input));
+        out.push(warning.then(w.message.clone()));
     }
     out
 }
 
 /// `LABEL: N files WHAT`, then the names with `-v`.
-fn count(out: &mut Vec<String>, label: &str, what: &str, names: &[String], verbose: bool) {
+fn count(out: &mut Vec<Said>, label: &str, what: Said, names: &[String], verbose: bool) {
     if names.is_empty() {
         return;
     }
     let files = if names.len() == 1 { "file" } else { "files" };
-    let hint = if verbose { "" } else { " (-v names them)" };
-    out.push(format!("{label}: {} {files} {what}{hint}", names.len()));
+    let line = Said::from(format!("{label}: {} {files} ", names.len())).then(what);
+    out.push(if verbose {
+        line
+    } else {
+        line.then(names_them())
+    });
     if verbose {
         for name in names {
-            out.push(format!("  {name}"));
+            out.push(format!("  {name}").into());
         }
     }
+}
+
+/// ` (-v names them)`, after a count whose names are not shown.
+fn names_them() -> Said {
+    Said::from(" (")
+        .setting(Setting::Verbose)
+        .text(" names them)")
 }
 
 #[cfg(test)]
@@ -125,15 +153,21 @@ mod tests {
             input: "x".into(),
             message: "nothing recognised".into(),
         });
-        let quiet = notes(&r, false).join("\n");
+        let flag = |s: Setting| match s {
+            Setting::Verbose => "-v",
+            _ => "--other",
+        };
+        let said =
+            |lines: Vec<Said>| -> Vec<String> { lines.iter().map(|l| l.render(flag)).collect() };
+        let quiet = said(notes(&r, false)).join("\n");
         assert!(quiet.contains("not mail: 2 files in walked folders skipped (-v names them)"));
         assert!(!quiet.contains("d/README"));
         assert!(quiet.contains("Maildir/.Sent"));
         assert!(quiet.contains("b.log is a byte-identical copy of a.log"));
         assert!(quiet.contains("3 log records"));
-        let loud = notes(&r, true);
+        let loud = said(notes(&r, true));
         assert!(loud.contains(&"  d/README".to_string()), "{loud:?}");
-        let warnings = warnings(&r).join("\n");
+        let warnings = said(warnings(&r)).join("\n");
         assert!(warnings.contains("symlink loop: d/up leads back to d"));
         assert!(warnings.contains("warning: x: nothing recognised"));
         assert!(notes(&ReadReport::default(), true).is_empty());

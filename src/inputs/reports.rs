@@ -12,10 +12,10 @@ use crate::extract::dmarc::{
 use crate::extract::{dated, message};
 use crate::model::{PairKey, Record, SkipReason, When};
 
-use super::{ReadOptions, mbox};
+use super::{ReadOptions, Said, Setting, mbox};
 
 /// Why reading reports stopped; the caller adds the input's name.
-pub(super) type ReportError = String;
+pub(super) type ReportError = Said;
 
 /// A report file: every report in it (a zip may hold several).
 pub(super) fn read_report_file(
@@ -170,12 +170,13 @@ fn add_reports(
                     report.begin,
                 ),
                 ReportRow::Skipped(reason) if opts.strict => {
-                    return Err(format!(
-                        "{at}report {}, record {}: {} record (--strict)",
+                    let at = format!(
+                        "{at}report {}, record {}: {} record (",
                         r + 1,
                         i + 1,
                         reason.as_str()
-                    ));
+                    );
+                    return Err(Said::from(at).setting(Setting::Strict).text(")"));
                 }
                 ReportRow::Skipped(reason) => tally.add(Record::Skipped(*reason)),
             }
@@ -201,4 +202,5 @@ fn too_large(what: &str) -> ReportError {
         "{what} is larger than {} MiB (decompressed); refused",
         MAX_REPORT_BYTES >> 20
     )
+    .into()
 }

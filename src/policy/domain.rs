@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 use super::fast_set::FastSet;
-use super::{Evaluation, Evaluator, PolicyConfig, Stop};
+use super::{Evaluation, Evaluator, PolicyConfig, Rule, Stop};
 use crate::dns::{Answer, Data, Lookup, MxTarget, Outcome, QType};
 use crate::model::Verdict;
 
@@ -27,7 +27,7 @@ pub struct Decided {
     pub matched: Option<String>,
     pub relays: Arc<[String]>,
     pub reason: Option<String>,
-    pub rule: &'static str,
+    pub rule: Rule,
     pub lookups: u32,
 }
 
@@ -124,7 +124,7 @@ impl DomainPolicy {
                 matched: Some(t.label.clone()),
                 relays: self.relays_at(0),
                 reason: self.reason_at(0),
-                rule: "the client is a configured perimeter relay or forwarder",
+                rule: "the client is a configured perimeter relay or forwarder".into(),
                 lookups: self.policy_lookups,
             });
         }
@@ -134,7 +134,7 @@ impl DomainPolicy {
                 matched: None,
                 relays: Arc::from([]),
                 reason: None,
-                rule: "null MX: the domain says it sends no mail",
+                rule: "null MX: the domain says it sends no mail".into(),
                 lookups: self.policy_lookups,
             });
         }
@@ -144,7 +144,7 @@ impl DomainPolicy {
                 matched: Some(self.order[f.relay].clone()),
                 relays: self.relays_at(f.level),
                 reason: self.reason_at(f.level),
-                rule: "the client is an address of a permitted relay",
+                rule: "the client is an address of a permitted relay".into(),
                 lookups: f.lookups,
             });
         }
@@ -217,11 +217,7 @@ impl Walk {
             Ok(answer) => answer,
             Err(Stop::Deadline) => return self.stopped(Decided::of(ev.deadline_passed())),
             Err(Stop::OverBudget) => {
-                let e = ev.finish(
-                    Verdict::Permerror,
-                    None,
-                    "a --max-lookups of 0 allows no question",
-                );
+                let e = ev.finish(Verdict::Permerror, None, Rule::NoQuestionAllowed);
                 return self.stopped(Decided::of(e));
             }
         };
@@ -309,23 +305,13 @@ impl Walk {
                     Ok(_) => {}
                 }
             }
-            let delegated: Vec<MxTarget> = delegated
-                .into_iter()
-                .map(|(exchange, preference)| MxTarget {
-                    preference,
-                    exchange,
-                })
-                .collect();
-            if depth + 1 > ev.cfg.max_depth {
-                if !ev.fresh_targets(&delegated).is_empty() {
-                    over = Some(format!(
-                        "delegation deeper than --max-depth {}",
-                        ev.cfg.max_depth
-                    ));
+            match ev.delegated_level(delegated, depth) {
+                Ok(next) => level = self.note_level(ev, &next),
+                Err(why) => {
+                    over = Some(why);
+                    break;
                 }
-                break;
             }
-            level = self.note_level(ev, &delegated);
             depth += 1;
         }
         let end = Decided::of(ev.conclude(over));

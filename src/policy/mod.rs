@@ -10,7 +10,10 @@ mod fast_set;
 mod pair;
 pub(crate) mod propose;
 pub(crate) mod relays;
+mod rule;
 pub mod spf;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -23,6 +26,7 @@ use crate::net::IpNet;
 pub use batch::evaluate_all;
 use fast_set::FastSet;
 pub use pair::{spf_for, verdict_for};
+pub use rule::{Limit, Rule};
 
 /// A configured relay that is always permitted (`--perimeter`, `--forwarder`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,8 +87,8 @@ pub struct Evaluation {
     /// Relay names discovered, sorted.
     pub relays: Vec<String>,
     pub reason: Option<String>,
-    /// The rule that decided, in words (for `check`).
-    pub rule: &'static str,
+    /// The rule that decided (for `check`).
+    pub rule: Rule,
     pub lookups: u32,
     pub steps: Vec<Step>,
 }
@@ -203,11 +207,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             0,
             format!("evaluation deadline of {:?} passed", self.cfg.eval_timeout),
         );
-        self.finish(
-            Verdict::Tempfail,
-            None,
-            "the per-evaluation deadline (--eval-timeout) passed",
-        )
+        self.finish(Verdict::Tempfail, None, Rule::DeadlinePassed)
     }
 
     async fn run(&mut self, domain: &str, ip: IpAddr) -> Evaluation {
@@ -216,11 +216,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             Ok(answer) => answer,
             Err(Stop::Deadline) => return self.deadline_passed(),
             Err(Stop::OverBudget) => {
-                return self.finish(
-                    Verdict::Permerror,
-                    None,
-                    "a --max-lookups of 0 allows no question",
-                );
+                return self.finish(Verdict::Permerror, None, Rule::NoQuestionAllowed);
             }
         };
         let targets = match answer.outcome {
@@ -311,28 +307,45 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                     Ok(_) => {}
                 }
             }
-            // At the limit the MAIL-FROM questions are still asked, so a policy is called too
-            // deep only when it really delegates further, not merely because it is long.
-            let delegated: Vec<MxTarget> = delegated
-                .into_iter()
-                .map(|(exchange, preference)| MxTarget {
-                    preference,
-                    exchange,
-                })
-                .collect();
-            if depth + 1 > self.cfg.max_depth {
-                if !self.fresh_targets(&delegated).is_empty() {
-                    over = Some(format!(
-                        "delegation deeper than --max-depth {}",
-                        self.cfg.max_depth
-                    ));
+            match self.delegated_level(delegated, depth) {
+                Ok(next) => level = self.note_targets(&next),
+                Err(why) => {
+                    over = Some(why);
+                    break;
                 }
-                break;
             }
-            level = self.note_targets(&delegated);
             depth += 1;
         }
         self.conclude(over)
+    }
+
+    /// The next level's targets from the names delegated at `depth` (each at its best
+    /// preference), or why the walk must stop: more delegation than `--max-depth` allows.
+    /// At the limit the MAIL-FROM questions are still asked, so a policy is called too deep
+    /// only when it really delegates further, not merely because it is long; there the
+    /// next level is empty and the walk ends. Shared by the per-pair and per-domain walks.
+    fn delegated_level(
+        &mut self,
+        delegated: HashMap<String, u16>,
+        depth: u32,
+    ) -> Result<Vec<MxTarget>, String> {
+        let delegated: Vec<MxTarget> = delegated
+            .into_iter()
+            .map(|(exchange, preference)| MxTarget {
+                preference,
+                exchange,
+            })
+            .collect();
+        if depth < self.cfg.max_depth {
+            return Ok(delegated);
+        }
+        if self.fresh_targets(&delegated).is_empty() {
+            return Ok(Vec::new());
+        }
+        Err(format!(
+            "delegation deeper than --max-depth {}",
+            self.cfg.max_depth
+        ))
     }
 
     /// The verdict of a walk that matched nothing: `permerror` over a limit, else `tempfail`
@@ -397,7 +410,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         &mut self,
         verdict: Verdict,
         matched: Option<String>,
-        rule: &'static str,
+        rule: impl Into<Rule>,
     ) -> Evaluation {
         let mut reasons = Vec::new();
         if matches!(verdict, Verdict::Tempfail) {
@@ -411,7 +424,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             matched,
             relays,
             reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
-            rule,
+            rule: rule.into(),
             lookups: self.count,
             steps: std::mem::take(&mut self.steps),
         }

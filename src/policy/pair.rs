@@ -12,12 +12,12 @@ use crate::model::{PairKey, Sender, Verdict};
 /// The verdict for one pair: senders and clients that cannot be checked are decided here;
 /// the rest go to the policy.
 pub async fn verdict_for<L: Lookup>(dns: &L, cfg: &PolicyConfig, key: &PairKey) -> Evaluation {
-    let unevaluated = |verdict, reason: &str, rule| Evaluation {
+    let unevaluated = |verdict, reason: &str, rule: &'static str| Evaluation {
         verdict,
         matched: None,
         relays: Vec::new(),
         reason: (!reason.is_empty()).then(|| reason.to_string()),
-        rule,
+        rule: rule.into(),
         lookups: 0,
         steps: Vec::new(),
     };

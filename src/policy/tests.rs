@@ -2,31 +2,27 @@
 //! and delays injected per name, and counts the questions it is asked.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use super::*;
-use crate::dns::zones::{ZoneAnswer, Zones};
 use crate::dns::{Failure, Source};
+use crate::policy::test_support::{Zoned, shared_delegation};
 
+/// The zones' answers, with failures, delays and raw MX lists injected per name.
 struct Fake {
-    zones: Zones,
+    zoned: Zoned,
     fail: HashMap<String, Failure>,
     slow: HashMap<String, Duration>,
     /// MX answers the zone parser would refuse to load (e.g. non-host-name targets).
     raw_mx: HashMap<String, Vec<MxTarget>>,
-    asked: Mutex<Vec<(String, QType)>>,
 }
 
 impl Fake {
     fn new(zone: &str) -> Fake {
-        let mut zones = Zones::default();
-        zones.add_text(zone, None).unwrap();
         Fake {
-            zones,
+            zoned: Zoned::new(zone),
             fail: HashMap::new(),
             slow: HashMap::new(),
             raw_mx: HashMap::new(),
-            asked: Mutex::new(Vec::new()),
         }
     }
     fn failing(mut self, name: &str, f: Failure) -> Fake {
@@ -34,13 +30,13 @@ impl Fake {
         self
     }
     fn asked(&self) -> usize {
-        self.asked.lock().unwrap().len()
+        self.zoned.asked()
     }
 }
 
 impl Lookup for Fake {
     async fn lookup(&self, name: &str, qtype: QType) -> Answer {
-        self.asked.lock().unwrap().push((name.to_string(), qtype));
+        self.zoned.note(name, qtype);
         if let Some(d) = self.slow.get(name) {
             tokio::time::sleep(*d).await;
         }
@@ -54,14 +50,7 @@ impl Lookup for Fake {
                 source: Source::Dns,
             };
         }
-        match self.zones.answer(name, qtype) {
-            ZoneAnswer::Answer(a) => a,
-            ZoneAnswer::FallThrough(_) => Answer {
-                outcome: Outcome::NxDomain,
-                ttl: 0,
-                source: Source::Zone,
-            },
-        }
+        self.zoned.answer(name, qtype)
     }
 }
 
@@ -129,7 +118,7 @@ async fn only_the_clients_family_is_asked() {
         &PolicyConfig::default(),
     )
     .await;
-    let asked = f.asked.lock().unwrap().clone();
+    let asked = f.zoned.questions.lock().unwrap().clone();
     assert!(asked.iter().all(|(_, t)| *t != QType::Aaaa), "{asked:?}");
 }
 
@@ -373,21 +362,6 @@ async fn the_deadline_holds_when_every_answer_is_ready() {
         Some("evaluation deadline of 0ns passed")
     );
     assert_eq!(f.asked(), 0);
-}
-
-/// `n` relays, each delegating (through a CNAME) to the one list of all `n`.
-fn shared_delegation(n: usize) -> String {
-    let mut z = String::from("$ORIGIN s.test.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n");
-    for i in 0..n {
-        z.push_str(&format!(
-            "MAIL-FROM.big IN MX {} r{i}.s.test.\nr{i} IN A 10.0.{}.{}\n\
-             MAIL-FROM.r{i} IN CNAME MAIL-FROM.big.s.test.\n",
-            i % 7,
-            i / 256,
-            i % 256
-        ));
-    }
-    z
 }
 
 #[tokio::test]

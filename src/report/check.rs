@@ -66,6 +66,8 @@ pub struct CheckReport<'a> {
     /// Canonical (an IPv4-mapped address as IPv4).
     pub ip: IpAddr,
     pub evaluation: &'a Evaluation,
+    /// The evaluation's rule in words, its limits spelled as flags by the command layer.
+    pub rule: String,
     pub max_lookups: u32,
     pub max_depth: u32,
     pub spf: &'a SpfEvaluation,
@@ -103,7 +105,7 @@ pub fn render_text(report: &CheckReport) -> String {
     if let Some(r) = &e.reason {
         lines.push(field("reason", r));
     }
-    lines.push(field("rule", e.rule));
+    lines.push(field("rule", &report.rule));
     lines.push(field(
         "lookups",
         &format!(
@@ -329,7 +331,7 @@ pub fn write_csv(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
         e.matched.clone().unwrap_or_default(),
         e.relays.join(";"),
         e.reason.clone().unwrap_or_default(),
-        e.rule.to_string(),
+        report.rule.clone(),
         e.lookups.to_string(),
         report.max_lookups.to_string(),
     ];
@@ -500,7 +502,7 @@ mod tests {
                 "out.provider.example".into(),
             ],
             reason: None,
-            rule: "the client is an address of a permitted relay",
+            rule: "the client is an address of a permitted relay".into(),
             lookups: 6,
             steps: vec![
                 step(
@@ -547,6 +549,7 @@ mod tests {
             sender,
             ip: ip.parse().unwrap(),
             evaluation: e,
+            rule: e.rule.render(|_| "--a-limit"),
             max_lookups: 100,
             max_depth: 10,
             spf,
@@ -686,7 +689,7 @@ limits:  1 of 10 DNS-querying terms, 0 of 2 void lookups (RFC 7208, fixed)
             matched: None,
             relays: vec!["down.example.net".into()],
             reason: Some("down.example.net AAAA: SERVFAIL".into()),
-            rule: "no match, and a lookup on the way failed",
+            rule: "no match, and a lookup on the way failed".into(),
             lookups: 2,
             steps: vec![
                 step(
@@ -729,7 +732,7 @@ limits:  1 of 10 DNS-querying terms, 0 of 2 void lookups (RFC 7208, fixed)
             matched: None,
             relays: Vec::new(),
             reason: None,
-            rule: "the null sender (MAIL FROM:<>, a bounce) is not evaluated",
+            rule: "the null sender (MAIL FROM:<>, a bounce) is not evaluated".into(),
             lookups: 0,
             steps: Vec::new(),
         };

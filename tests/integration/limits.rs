@@ -94,6 +94,11 @@ fn the_evaluation_deadline_holds_when_answers_come_from_zone_files() {
         text.contains("evaluation deadline of 1ms passed"),
         "{text:.600}"
     );
+    // The rule names the limit by its flag (spelled by the command layer).
+    assert!(
+        text.contains("\nrule:    the per-evaluation deadline (--eval-timeout) passed\n"),
+        "{text:.600}"
+    );
 }
 
 #[test]

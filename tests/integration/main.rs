@@ -26,4 +26,5 @@ mod robustness;
 mod settings_file;
 mod spf_audit;
 mod spf_suite;
+mod stdout_dash;
 mod walks;

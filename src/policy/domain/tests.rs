@@ -1,86 +1,15 @@
 //! The per-domain walk against the per-pair walk (the reference) on generated worlds, and
 //! the shared-list case of issue 14 counted in questions and merge steps, not timed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::dns::zones::{ZoneAnswer, Zones};
-use crate::dns::{Failure, Source};
+use crate::dns::Failure;
+use crate::policy::test_support::{Bytes, Table, Zoned, block_on, shared_delegation};
 use crate::policy::{Trusted, evaluate};
-
-/// Answers from a table (anything else is NXDOMAIN) and counts the questions.
-#[derive(Default)]
-struct Table {
-    answers: HashMap<(String, QType), Outcome>,
-    asked: AtomicUsize,
-}
-
-impl Lookup for Table {
-    async fn lookup(&self, name: &str, qtype: QType) -> Answer {
-        self.asked.fetch_add(1, Ordering::Relaxed);
-        let outcome = self
-            .answers
-            .get(&(name.to_string(), qtype))
-            .cloned()
-            .unwrap_or(Outcome::NxDomain);
-        Answer {
-            outcome,
-            ttl: 60,
-            source: Source::Dns,
-        }
-    }
-}
-
-/// Answers from zone text, the way `--zone` does (CNAMEs to one list share it), and counts
-/// the questions.
-struct Zoned {
-    zones: Zones,
-    asked: AtomicUsize,
-}
-
-impl Lookup for Zoned {
-    async fn lookup(&self, name: &str, qtype: QType) -> Answer {
-        self.asked.fetch_add(1, Ordering::Relaxed);
-        match self.zones.answer(name, qtype) {
-            ZoneAnswer::Answer(a) => a,
-            ZoneAnswer::FallThrough(_) => Answer {
-                outcome: Outcome::NxDomain,
-                ttl: 0,
-                source: Source::Zone,
-            },
-        }
-    }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// Reads a generated world from bytes (zeros once they run out).
-struct Bytes<'a> {
-    data: &'a [u8],
-    at: usize,
-}
-
-impl Bytes<'_> {
-    fn next(&mut self) -> u8 {
-        let b = self.data.get(self.at).copied().unwrap_or(0);
-        self.at += 1;
-        b
-    }
-    fn below(&mut self, n: usize) -> usize {
-        usize::from(self.next()) % n
-    }
-}
 
 /// Relay names: valid hosts, one that is not a host name, and the root (a null MX).
 const TARGETS: [&str; 8] = [
@@ -120,7 +49,7 @@ fn ip(s: &str) -> IpAddr {
 /// identity), addresses at every relay, with NXDOMAIN, NODATA and failures mixed in; and
 /// limits, a perimeter and the clients each domain's walk is asked about.
 fn world(bytes: &[u8]) -> (Table, PolicyConfig, Vec<bool>) {
-    let mut b = Bytes { data: bytes, at: 0 };
+    let mut b = Bytes::new(bytes);
     let mut table = Table::default();
     let mut lists: Vec<Arc<[MxTarget]>> = Vec::new();
     let mut names: Vec<&str> = DOMAINS.to_vec();
@@ -301,33 +230,13 @@ fn a_passed_deadline_is_every_clients_tempfail() {
     assert_eq!(walked.answer(client, &cfg), Some(Decided::of(reference)));
 }
 
-/// `n` relays, each delegating (through a CNAME) to the one list of all `n`.
-fn shared_delegation(n: usize) -> Zoned {
-    let mut z = String::from("$ORIGIN s.test.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n");
-    for i in 0..n {
-        z.push_str(&format!(
-            "MAIL-FROM.big IN MX {} r{i}.s.test.\nr{i} IN A 10.0.{}.{}\n\
-             MAIL-FROM.r{i} IN CNAME MAIL-FROM.big.s.test.\n",
-            i % 7,
-            i / 256,
-            i % 256
-        ));
-    }
-    let mut zones = Zones::default();
-    zones.add_text(&z, None).unwrap();
-    Zoned {
-        zones,
-        asked: AtomicUsize::new(0),
-    }
-}
-
 /// Issue 14: 8,000 relays delegating to one shared list, with --max-lookups raised. The work
 /// is counted, not timed: each question asked once, and the shared list merged once (its
 /// 8,000 names looked at once, not 8,000 times each).
 #[test]
 fn relays_delegating_to_one_shared_list_cost_linear_work() {
     let n = 8000;
-    let world = shared_delegation(n);
+    let world = Zoned::new(&shared_delegation(n));
     let cfg = PolicyConfig {
         max_lookups: 20_000,
         ..PolicyConfig::default()
@@ -339,7 +248,7 @@ fn relays_delegating_to_one_shared_list_cost_linear_work() {
     assert_eq!(d.relays.len(), n);
     // The policy, every relay's address, every relay's delegation: each once.
     assert_eq!(d.lookups as usize, 1 + 2 * n);
-    assert_eq!(world.asked.load(Ordering::Relaxed), 1 + 2 * n);
+    assert_eq!(world.asked(), 1 + 2 * n);
     assert_eq!(walked.examined(), n as u64);
     // The last relay's own address matches, found in the first level.
     let last = ip("10.0.31.63");

@@ -1,40 +1,7 @@
 //! The proposal rules against a fake DNS answering from zone text.
 
-use std::sync::Mutex;
-
 use super::*;
-use crate::dns::zones::{ZoneAnswer, Zones};
-use crate::dns::{Answer, Source};
-
-struct Fake {
-    zones: Zones,
-    asked: Mutex<Vec<(String, QType)>>,
-}
-
-impl Fake {
-    fn new(zone: &str) -> Fake {
-        let mut zones = Zones::default();
-        zones.add_text(zone, None).unwrap();
-        Fake {
-            zones,
-            asked: Mutex::new(Vec::new()),
-        }
-    }
-}
-
-impl Lookup for Fake {
-    async fn lookup(&self, name: &str, qtype: QType) -> Answer {
-        self.asked.lock().unwrap().push((name.to_string(), qtype));
-        match self.zones.answer(name, qtype) {
-            ZoneAnswer::Answer(a) => a,
-            ZoneAnswer::FallThrough(_) => Answer {
-                outcome: Outcome::NxDomain,
-                ttl: 0,
-                source: Source::Dns,
-            },
-        }
-    }
-}
+use crate::policy::test_support::Zoned as Fake;
 
 const ZONE: &str = "$ORIGIN example.\n$TTL 300\n\
 mail.owner A 192.0.2.10\n A 192.0.2.11\n\
@@ -74,6 +41,14 @@ fn online() -> ProposeOptions {
     }
 }
 
+/// The proposed targets' names and how each was named, in order.
+fn names(p: &Proposal) -> Vec<(&str, &Naming)> {
+    p.targets
+        .iter()
+        .map(|t| (t.name.as_str(), &t.naming))
+        .collect()
+}
+
 #[test]
 fn forward_confirmed_names_are_used_and_cover_their_other_addresses() {
     let fake = Fake::new(ZONE);
@@ -83,13 +58,8 @@ fn forward_confirmed_names_are_used_and_cover_their_other_addresses() {
         flow("2001:db8::25", 8, Some(8)),
     ];
     let p = run(&fake, &flows, &online());
-    let names: Vec<(&str, &Naming)> = p
-        .targets
-        .iter()
-        .map(|t| (t.name.as_str(), &t.naming))
-        .collect();
     assert_eq!(
-        names,
+        names(&p),
         vec![
             ("mail.owner.example", &Naming::Confirmed),
             ("v6.owner.example", &Naming::Confirmed)
@@ -163,7 +133,7 @@ fn offline_asks_nothing_and_synthesizes_every_name() {
         ..online()
     };
     let p = run(&fake, &[flow("2001:db8::25", 8, Some(8))], &opts);
-    assert!(fake.asked.lock().unwrap().is_empty());
+    assert!(fake.questions.lock().unwrap().is_empty());
     assert_eq!(
         p.targets[0].name,
         "relay-20010db8000000000000000000000025.mail-from.owner.example"
@@ -255,7 +225,7 @@ fn a_name_the_log_recorded_is_used_when_its_addresses_hold_the_relay() {
     let opts = ProposeOptions {
         min_messages: Some(1),
         reverse_dns: false,
-        from_spf: false,
+        ..online()
     };
     // 192.0.2.11 has no PTR, but its log named mail.owner.example, which holds it; the
     // second log name does not hold its relay and is not trusted.
@@ -264,13 +234,8 @@ fn a_name_the_log_recorded_is_used_when_its_addresses_hold_the_relay() {
         logged("198.51.100.66", 2, "mail.owner.example"),
     ];
     let p = run(&fake, &flows, &opts);
-    let names: Vec<(&str, &Naming)> = p
-        .targets
-        .iter()
-        .map(|t| (t.name.as_str(), &t.naming))
-        .collect();
     assert_eq!(
-        names,
+        names(&p),
         vec![
             ("mail.owner.example", &Naming::Logged),
             (
@@ -280,7 +245,7 @@ fn a_name_the_log_recorded_is_used_when_its_addresses_hold_the_relay() {
         ]
     );
     // Without reverse DNS, no PTR was asked.
-    let asked = fake.asked.lock().unwrap();
+    let asked = fake.questions.lock().unwrap();
     assert!(asked.iter().all(|(_, t)| *t != QType::Ptr), "{asked:?}");
 }
 

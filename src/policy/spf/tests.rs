@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::*;
 use crate::dns::{Data, Failure, MxTarget, Outcome, Source};
 use crate::model::SpfResult;
+use crate::policy::test_support::said;
 
 #[path = "../../../tests/integration/support/spf_suite.rs"]
 mod suite;
@@ -186,16 +187,6 @@ async fn per_domain_evaluation_agrees_on_the_suite_records() {
                 };
                 answered += 1;
                 let want = check_host(&dns, ip, &Identity::pair(&domain), None, t, false).await;
-                let said = |e: &SpfEvaluation| {
-                    (
-                        e.result,
-                        e.decided_by.clone(),
-                        e.error.clone(),
-                        e.needs_sender,
-                        e.terms,
-                        e.voids,
-                    )
-                };
                 if said(&got) != said(&want) {
                     disagreements.push(format!(
                         "{domain} from {ip} ({}): {:?} per domain, {:?} per pair",

@@ -1,9 +1,11 @@
 //! Compresses test data with each format the tool detects by magic bytes, through the same
-//! crates it decompresses with, so the integration tests need no external tools.
+//! crates it decompresses with, so the tests need no external tools. Shared by the
+//! integration tests and the unit tests of `src/inputs/decompress.rs`, which include this
+//! file by path; each includer has `Compression` in scope (`super`).
 
 use std::io::Write;
 
-use repudiate::inputs::decompress::Compression;
+use super::Compression;
 
 pub fn compress(c: Compression, data: &[u8]) -> Vec<u8> {
     match c {

@@ -2,60 +2,14 @@
 //! generated worlds: every field an audit or a report reads, for every client asked about,
 //! and the fallback to per-pair only where a record reads the client.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::dns::{Answer, Failure, MxTarget, Source};
+use crate::dns::{Failure, MxTarget};
 use crate::policy::spf::check_host;
-
-/// Answers from a table; anything else is NXDOMAIN.
-#[derive(Default)]
-struct Table {
-    answers: HashMap<(String, QType), Outcome>,
-}
-
-impl Lookup for Table {
-    async fn lookup(&self, name: &str, qtype: QType) -> Answer {
-        let outcome = self
-            .answers
-            .get(&(name.to_string(), qtype))
-            .cloned()
-            .unwrap_or(Outcome::NxDomain);
-        Answer {
-            outcome,
-            ttl: 60,
-            source: Source::Dns,
-        }
-    }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// Reads a generated world from bytes (zeros once they run out).
-struct Bytes<'a> {
-    data: &'a [u8],
-    at: usize,
-}
-
-impl Bytes<'_> {
-    fn below(&mut self, n: usize) -> usize {
-        let b = self.data.get(self.at).copied().unwrap_or(0);
-        self.at += 1;
-        usize::from(b) % n
-    }
-    fn pick<'s>(&mut self, from: &[&'s str]) -> &'s str {
-        from[self.below(from.len())]
-    }
-}
+use crate::policy::test_support::{Bytes, Table, block_on, said};
 
 /// Names with records: sender domains and hosts alike, so includes and redirects can loop.
 const NAMES: [&str; 7] = ["d0.t", "d1.t", "d2.t", "h0.t", "h1.t", "h2.t", "h3.t"];
@@ -125,7 +79,7 @@ fn addresses(b: &mut Bytes<'_>, pool: &[&str]) -> Outcome {
 /// addresses (IPv4, IPv6, void or failing), MX lists (up to 12 names, so past the limit of
 /// 10); with `reads_client`, `ptr` and `%{i}` terms too.
 fn world(bytes: &[u8], reads_client: bool) -> Table {
-    let mut b = Bytes { data: bytes, at: 0 };
+    let mut b = Bytes::new(bytes);
     let mut table = Table::default();
     for name in NAMES {
         let txt = match b.below(10) {
@@ -175,18 +129,6 @@ fn world(bytes: &[u8], reads_client: bool) -> Table {
         table.answers.insert((name.to_string(), QType::Mx), mx);
     }
     table
-}
-
-/// Everything an evaluation says but its trace.
-fn said(e: &SpfEvaluation) -> impl PartialEq + std::fmt::Debug {
-    (
-        e.result,
-        e.decided_by.clone(),
-        e.error.clone(),
-        e.needs_sender,
-        e.terms,
-        e.voids,
-    )
 }
 
 const DEADLINE: Duration = Duration::from_secs(60);
