@@ -510,7 +510,16 @@ fn read_input_unsettled(
         limit,
     };
     if format == Format::Pairs {
-        let mut summed = pairs_file::meta::Summing::new(reader);
+        // The checksum is only worth its cost when a sidecar will be checked against it.
+        let sidecars = match input {
+            Input::File(path) => has_sidecar(path),
+            Input::Stdin => false,
+        };
+        let mut summed = if sidecars {
+            pairs_file::meta::Summing::new(reader)
+        } else {
+            pairs_file::meta::Summing::unsummed(reader)
+        };
         let reader = BufReader::with_capacity(READ_BUFFER, &mut summed);
         let messages = match read_pairs(reader, &mut sink, ctx.store) {
             Ok(n) => n,
@@ -520,11 +529,12 @@ fn read_input_unsettled(
         return Outcome::Read {
             nothing: false,
             merged: match input {
-                Input::File(path) => {
+                Input::File(path) if sidecars => {
                     let merged = apply_sidecar(path, summed.sum, sink.tally);
                     apply_days(path, summed.sum, messages, sink.tally, merged)
                 }
-                Input::Stdin => {
+                // What both would do when neither sidecar exists.
+                Input::File(_) | Input::Stdin => {
                     sink.tally.period.see(When::Absent, messages);
                     Merged::No
                 }
@@ -562,6 +572,18 @@ fn read_input_unsettled(
         },
         Err(e) => Outcome::Failed(e.said()),
     }
+}
+
+/// Whether the pairs file at `path` has a `.meta` or a `.days` file beside it: anything
+/// but "not found" counts as one, so [`apply_sidecar`] and [`apply_days`] still see (and
+/// report) a sidecar that cannot be read.
+fn has_sidecar(path: &std::path::Path) -> bool {
+    [
+        pairs_file::meta::sidecar_path(path),
+        pairs_file::days::days_path(path),
+    ]
+    .iter()
+    .any(|side| !matches!(std::fs::metadata(side), Err(e) if e.kind() == io::ErrorKind::NotFound))
 }
 
 /// Adds what the sidecar of the pairs file at `path` says (skipped records, the inputs it
