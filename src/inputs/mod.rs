@@ -8,6 +8,7 @@ pub(crate) mod glob;
 mod gzip;
 pub(crate) mod identical;
 pub(crate) mod journal;
+mod lent;
 pub mod log_reader;
 pub mod mbox;
 mod mbox_ranges;
@@ -520,8 +521,11 @@ fn read_input_unsettled(
         } else {
             pairs_file::meta::Summing::unsummed(reader)
         };
-        let reader = BufReader::with_capacity(READ_BUFFER, &mut summed);
-        let messages = match read_pairs(reader, &mut sink, ctx.store) {
+        let read = lent::with_scratch(READ_BUFFER, |scratch| {
+            let reader = lent::LentBuf::new(&mut summed, &mut scratch.buffer);
+            read_pairs(reader, &mut sink, ctx.store, &mut scratch.batch)
+        });
+        let messages = match read {
             Ok(n) => n,
             Err(e) => return Outcome::Failed(e.said()),
         };
@@ -1032,15 +1036,15 @@ fn read_pairs(
     reader: impl BufRead,
     sink: &mut Sink<'_>,
     store: &PairStore,
+    batch: &mut Batch,
 ) -> Result<u64, ReadError> {
-    let mut batch = Batch::default();
     let mut messages = 0u64;
     let result = pairs_file::read(reader, sink.limit.max, &mut |item| match item {
         pairs_file::Item::Row { row: Some(row), .. } => {
             messages = messages.saturating_add(row.messages);
-            push_row(&mut batch, &row);
+            push_row(batch, &row);
             if batch.len() >= store::BATCH_ROWS {
-                store.add(&mut batch);
+                store.add(batch);
             }
             Ok(())
         }
@@ -1052,7 +1056,7 @@ fn read_pairs(
         ),
         pairs_file::Item::Oversized { offset } => sink.oversized(offset),
     });
-    store.add(&mut batch);
+    store.add(batch);
     result.map(|()| messages)
 }
 
