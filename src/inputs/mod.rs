@@ -7,6 +7,7 @@ pub mod detect;
 pub(crate) mod glob;
 mod gzip;
 pub(crate) mod identical;
+mod job_log;
 pub(crate) mod journal;
 mod lent;
 pub mod log_reader;
@@ -334,10 +335,7 @@ struct JobContext<'a> {
 /// extractor, which is finished after the last. Its records go to a tally of its own
 /// first, so that a job from which nothing came is known.
 fn read_job(job: &[Input], index: u32, ctx: &JobContext<'_>, fold: &mut Fold) {
-    let mut log = LogExtractor::new(ctx.opts.extract.clone());
-    if let Some(seen) = ctx.seen {
-        log = log.once_with(Arc::clone(seen), index);
-    }
+    let mut log = job_log::JobLog::new(&ctx.opts.extract, ctx.seen, index);
     let mut tally = Tally::default();
     let mut held_bytes = Vec::new();
     let anchors = anchors(job);
@@ -435,7 +433,7 @@ fn read_input(
     input: &Input,
     ctx: &JobContext<'_>,
     tally: &mut Tally,
-    log: &mut LogExtractor,
+    log: &mut job_log::JobLog<'_>,
     limit: &mut LineLimit,
 ) -> Outcome {
     let outcome = read_input_unsettled(input, ctx, tally, log, limit);
@@ -447,7 +445,7 @@ fn read_input_unsettled(
     input: &Input,
     ctx: &JobContext<'_>,
     tally: &mut Tally,
-    log: &mut LogExtractor,
+    log: &mut job_log::JobLog<'_>,
     limit: &mut LineLimit,
 ) -> Outcome {
     let (opts, progress) = (ctx.opts, ctx.progress);
@@ -504,7 +502,7 @@ fn read_input_unsettled(
     };
     let reader = Cursor::new(head).chain(rest);
     let buffered = |reader| BufReader::with_capacity(READ_BUFFER, reader);
-    let before = (tally.pairs.len(), tally.skipped_total(), log.repeated);
+    let before = (tally.pairs.len(), tally.skipped_total(), log.repeated());
     let mut sink = Sink {
         tally,
         strict: opts.strict,
@@ -549,12 +547,12 @@ fn read_input_unsettled(
         Format::Mbox => read_mbox(buffered(reader), opts, &mut sink),
         Format::Message => read_message(buffered(reader), opts, &mut sink),
         // Reads in windows of its own, no BufReader copy.
-        Format::Log => read_log(reader, opts, &mut sink, log),
+        Format::Log => read_log(reader, opts, &mut sink, log.get()),
         Format::Journal => read_log(
             journal::JsonToSyslog::new(buffered(reader)),
             opts,
             &mut sink,
-            log,
+            log.get(),
         ),
         Format::Pairs => unreachable!("read above, with its sidecar"),
         Format::Dmarc => {
@@ -570,7 +568,7 @@ fn read_input_unsettled(
                 == (
                     sink.tally.pairs.len(),
                     sink.tally.skipped_total(),
-                    log.repeated,
+                    log.repeated(),
                 ),
             merged: Merged::No,
         },
