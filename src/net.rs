@@ -58,26 +58,39 @@ pub fn parse_ip_bytes(text: &[u8]) -> Option<IpAddr> {
 /// Accepts only what `Ipv4Addr::from_str` accepts (no leading zeros, octets up to 255),
 /// and `None` sends everything else to the general parser, so results never differ.
 fn plain_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
-    // One pass, one branch per byte: a merge reads an address per row.
-    let (mut octets, mut n) = ([0u8; 4], 0);
-    let (mut value, mut digits) = (0u32, 0u32);
-    for &b in s {
-        match b {
-            // A fourth digit, or a digit after a leading zero.
-            b'0'..=b'9' if digits == 3 || (digits > 0 && value == 0) => return None,
-            b'0'..=b'9' => (value, digits) = (value * 10 + u32::from(b - b'0'), digits + 1),
-            b'.' if digits > 0 && n < 3 && value <= 255 => {
-                octets[n] = value as u8;
-                (n, value, digits) = (n + 1, 0, 0);
-            }
-            _ => return None,
+    // An octet at a time, its digits unrolled: a merge reads an address per row.
+    let mut octets = [0u8; 4];
+    let mut rest = s;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        let (value, used) = octet_at(rest)?;
+        *octet = value;
+        rest = &rest[used..];
+        if n < 3 {
+            rest = rest.strip_prefix(b".")?;
         }
     }
-    if n != 3 || digits == 0 || value > 255 {
+    rest.is_empty().then(|| Ipv4Addr::from(octets))
+}
+
+/// The decimal octet `s` starts with and its length: one to three digits, no leading
+/// zero, at most 255, not followed by a fourth digit.
+fn octet_at(s: &[u8]) -> Option<(u8, usize)> {
+    let digit = |i: usize| s.get(i).map(|b| b.wrapping_sub(b'0')).filter(|d| *d < 10);
+    let a = digit(0)?;
+    let Some(b) = digit(1) else {
+        return Some((a, 1));
+    };
+    if a == 0 {
         return None;
     }
-    octets[3] = value as u8;
-    Some(Ipv4Addr::from(octets))
+    let Some(c) = digit(2) else {
+        return Some((a * 10 + b, 2));
+    };
+    let value = u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c);
+    if digit(3).is_some() || value > 255 {
+        return None;
+    }
+    Some((value as u8, 3))
 }
 
 /// Orders addresses the way the CSV is sorted: IPv4 before IPv6, each numerically.
