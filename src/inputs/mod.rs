@@ -7,7 +7,9 @@ pub mod detect;
 pub(crate) mod glob;
 mod gzip;
 pub(crate) mod identical;
+mod job_log;
 pub(crate) mod journal;
+mod lent;
 pub mod log_reader;
 pub mod mbox;
 mod mbox_ranges;
@@ -333,10 +335,7 @@ struct JobContext<'a> {
 /// extractor, which is finished after the last. Its records go to a tally of its own
 /// first, so that a job from which nothing came is known.
 fn read_job(job: &[Input], index: u32, ctx: &JobContext<'_>, fold: &mut Fold) {
-    let mut log = LogExtractor::new(ctx.opts.extract.clone());
-    if let Some(seen) = ctx.seen {
-        log = log.once_with(Arc::clone(seen), index);
-    }
+    let mut log = job_log::JobLog::new(&ctx.opts.extract, ctx.seen, index);
     let mut tally = Tally::default();
     let mut held_bytes = Vec::new();
     let anchors = anchors(job);
@@ -434,7 +433,7 @@ fn read_input(
     input: &Input,
     ctx: &JobContext<'_>,
     tally: &mut Tally,
-    log: &mut LogExtractor,
+    log: &mut job_log::JobLog<'_>,
     limit: &mut LineLimit,
 ) -> Outcome {
     let outcome = read_input_unsettled(input, ctx, tally, log, limit);
@@ -446,7 +445,7 @@ fn read_input_unsettled(
     input: &Input,
     ctx: &JobContext<'_>,
     tally: &mut Tally,
-    log: &mut LogExtractor,
+    log: &mut job_log::JobLog<'_>,
     limit: &mut LineLimit,
 ) -> Outcome {
     let (opts, progress) = (ctx.opts, ctx.progress);
@@ -503,16 +502,28 @@ fn read_input_unsettled(
     };
     let reader = Cursor::new(head).chain(rest);
     let buffered = |reader| BufReader::with_capacity(READ_BUFFER, reader);
-    let before = (tally.pairs.len(), tally.skipped_total(), log.repeated);
+    let before = (tally.pairs.len(), tally.skipped_total(), log.repeated());
     let mut sink = Sink {
         tally,
         strict: opts.strict,
         limit,
     };
     if format == Format::Pairs {
-        let mut summed = pairs_file::meta::Summing::new(reader);
-        let reader = BufReader::with_capacity(READ_BUFFER, &mut summed);
-        let messages = match read_pairs(reader, &mut sink, ctx.store) {
+        // The checksum is only worth its cost when a sidecar will be checked against it.
+        let sidecars = match input {
+            Input::File(path) => has_sidecar(path),
+            Input::Stdin => false,
+        };
+        let mut summed = if sidecars {
+            pairs_file::meta::Summing::new(reader)
+        } else {
+            pairs_file::meta::Summing::unsummed(reader)
+        };
+        let read = lent::with_scratch(READ_BUFFER, |scratch| {
+            let reader = lent::LentBuf::new(&mut summed, &mut scratch.buffer);
+            read_pairs(reader, &mut sink, ctx.store, &mut scratch.batch)
+        });
+        let messages = match read {
             Ok(n) => n,
             Err(e) => return Outcome::Failed(e.said()),
         };
@@ -520,11 +531,12 @@ fn read_input_unsettled(
         return Outcome::Read {
             nothing: false,
             merged: match input {
-                Input::File(path) => {
+                Input::File(path) if sidecars => {
                     let merged = apply_sidecar(path, summed.sum, sink.tally);
                     apply_days(path, summed.sum, messages, sink.tally, merged)
                 }
-                Input::Stdin => {
+                // What both would do when neither sidecar exists.
+                Input::File(_) | Input::Stdin => {
                     sink.tally.period.see(When::Absent, messages);
                     Merged::No
                 }
@@ -535,12 +547,12 @@ fn read_input_unsettled(
         Format::Mbox => read_mbox(buffered(reader), opts, &mut sink),
         Format::Message => read_message(buffered(reader), opts, &mut sink),
         // Reads in windows of its own, no BufReader copy.
-        Format::Log => read_log(reader, opts, &mut sink, log),
+        Format::Log => read_log(reader, opts, &mut sink, log.get()),
         Format::Journal => read_log(
             journal::JsonToSyslog::new(buffered(reader)),
             opts,
             &mut sink,
-            log,
+            log.get(),
         ),
         Format::Pairs => unreachable!("read above, with its sidecar"),
         Format::Dmarc => {
@@ -556,12 +568,24 @@ fn read_input_unsettled(
                 == (
                     sink.tally.pairs.len(),
                     sink.tally.skipped_total(),
-                    log.repeated,
+                    log.repeated(),
                 ),
             merged: Merged::No,
         },
         Err(e) => Outcome::Failed(e.said()),
     }
+}
+
+/// Whether the pairs file at `path` has a `.meta` or a `.days` file beside it: anything
+/// but "not found" counts as one, so [`apply_sidecar`] and [`apply_days`] still see (and
+/// report) a sidecar that cannot be read.
+fn has_sidecar(path: &std::path::Path) -> bool {
+    [
+        pairs_file::meta::sidecar_path(path),
+        pairs_file::days::days_path(path),
+    ]
+    .iter()
+    .any(|side| !matches!(std::fs::metadata(side), Err(e) if e.kind() == io::ErrorKind::NotFound))
 }
 
 /// Adds what the sidecar of the pairs file at `path` says (skipped records, the inputs it
@@ -1010,15 +1034,15 @@ fn read_pairs(
     reader: impl BufRead,
     sink: &mut Sink<'_>,
     store: &PairStore,
+    batch: &mut Batch,
 ) -> Result<u64, ReadError> {
-    let mut batch = Batch::default();
     let mut messages = 0u64;
     let result = pairs_file::read(reader, sink.limit.max, &mut |item| match item {
         pairs_file::Item::Row { row: Some(row), .. } => {
             messages = messages.saturating_add(row.messages);
-            push_row(&mut batch, &row);
+            push_row(batch, &row);
             if batch.len() >= store::BATCH_ROWS {
-                store.add(&mut batch);
+                store.add(batch);
             }
             Ok(())
         }
@@ -1030,7 +1054,7 @@ fn read_pairs(
         ),
         pairs_file::Item::Oversized { offset } => sink.oversized(offset),
     });
-    store.add(&mut batch);
+    store.add(batch);
     result.map(|()| messages)
 }
 
