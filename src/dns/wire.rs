@@ -11,7 +11,7 @@
 //! Only the exchange lives here: a reply comes back whole, and [`super::upstream`] judges
 //! it with the same checks as every other reply (owner, type, question, CNAME chains,
 //! negative answers, response codes); its additional section is only walked
-//! ([`super::reply`]). A truncated reply is handed back as it is, so the
+//! (`dns::reply`). A truncated reply is handed back as it is, so the
 //! question is asked again over TCP by hickory-resolver; names hickory answers itself, and
 //! the system configuration, stay hickory's too.
 
