@@ -51,6 +51,7 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     } = report.tally;
     let resolving = Instant::now();
     let bar = Progress::new(cfg.run.quiet).resolving(pairs.len() as u64);
+    let purge = super::purge::Resolving::start();
     let mut rows = runtime.block_on(evaluate_all(
         &dns,
         &policy_cfg,
@@ -58,6 +59,7 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
         cfg.dns.concurrency,
         &|| bar.inc(1),
     ));
+    drop(purge);
     bar.finish();
     // A dead resolver is fatal, before any report or cache file is touched: every verdict
     // of the run would be a tempfail that says nothing about the domains.

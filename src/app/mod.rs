@@ -9,6 +9,7 @@ mod audit;
 mod check;
 mod generate;
 mod propose;
+mod purge;
 mod scan;
 
 use std::path::Path;

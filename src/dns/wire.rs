@@ -10,7 +10,8 @@
 //!
 //! Only the exchange lives here: a reply comes back whole, and [`super::upstream`] judges
 //! it with the same checks as every other reply (owner, type, question, CNAME chains,
-//! negative answers, response codes). A truncated reply is handed back as it is, so the
+//! negative answers, response codes); its additional section is only walked
+//! (`dns::reply`). A truncated reply is handed back as it is, so the
 //! question is asked again over TCP by hickory-resolver; names hickory answers itself, and
 //! the system configuration, stay hickory's too.
 
@@ -26,6 +27,7 @@ use tokio::sync::{OnceCell, oneshot};
 use tokio::task::JoinHandle;
 
 use super::exchange::{ExchangeError, encode_query};
+use super::reply::read_reply;
 
 /// Sockets per nameserver: enough source ports that a reply cannot be forged by guessing
 /// the ID alone, few enough that the kernel's per-socket work stays small.
@@ -215,7 +217,7 @@ impl Port {
         if !self.pending().contains_key(&id) {
             return;
         }
-        let Ok(reply) = Message::from_vec(wire) else {
+        let Ok(reply) = read_reply(wire) else {
             return;
         };
         if reply.metadata.message_type != MessageType::Response {
