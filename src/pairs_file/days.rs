@@ -105,9 +105,12 @@ pub fn write<'a>(
 /// Bytes gathered before they are handed to `out`.
 const FLUSH_AT: usize = 1 << 16;
 
+/// A writer for a row or a few: its buffer, allocated zeroed for each, is kept small (the
+/// default 8 KiB was most of writing a file whose pairs are mostly IPv6).
 fn flexible_writer(out: &mut Vec<u8>) -> SafeWriter<&mut Vec<u8>> {
     SafeWriter::new(
         csv::WriterBuilder::new()
+            .buffer_capacity(256)
             .flexible(true)
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(out),
