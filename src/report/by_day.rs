@@ -18,18 +18,9 @@ pub const KIND: Kind = Kind {
     regular_only: false,
 };
 
-/// The columns before the SPF ones: the verdicts spelled as the history spells them.
-pub const HEADER: [&str; 9] = [
-    "day",
-    "messages",
-    "nonrepudiated",
-    "repudiated",
-    "no_policy",
-    "tempfail",
-    "permerror",
-    "null_sender",
-    "unknown",
-];
+/// The columns before the SPF ones: the verdicts' column names ([`Verdict::column`]).
+pub const HEADER: [&str; 2 + Verdict::ALL.len()] =
+    Verdict::columns_into(["day", "messages", "", "", "", "", "", "", ""], 2);
 
 /// The SPF columns, written when SPF was evaluated (not with `--no-spf`).
 pub const SPF_HEADER: [&str; 7] = [
