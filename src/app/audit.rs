@@ -12,7 +12,7 @@ use crate::aggregate::Tally;
 use crate::config::AuditConfig;
 use crate::dns::Dns;
 use crate::fileio::output::write_output;
-use crate::model::PairRow;
+use crate::model::{DayList, PairRow};
 use crate::pairs_file::write_audit;
 use crate::policy::{self, evaluate_all};
 use crate::report::by_day::{DayRow, day_rows, write_by_day};
@@ -48,13 +48,20 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
         period,
         ..
     } = report.tally;
+    // Each pair's days, kept for the reports that show them (--by-day, the HTML chart, the
+    // summary's first and last day); freed before evaluation otherwise.
+    let reports = &cfg.reports;
+    let keep_days = reports.by_day.is_some() || reports.html.is_some() || reports.summary.is_some();
     let resolving = Instant::now();
     let bar = Progress::new(cfg.run.quiet).resolving(pairs.len() as u64);
     let purge = super::purge::Resolving::start();
     let mut rows = runtime.block_on(evaluate_all(
         &dns,
         &policy_cfg,
-        pairs.into_iter().map(|(k, c)| (k, c.messages, c.days)),
+        pairs.into_iter().map(|(k, c)| {
+            let days = if keep_days { c.days } else { DayList::Empty };
+            (k, c.messages, days)
+        }),
         cfg.dns.concurrency,
         &|| bar.inc(1),
     ));
@@ -79,8 +86,8 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     };
     totals.count_rows(&rows);
     // The HTML page draws the days too.
-    let wanted = cfg.reports.by_day.is_some() || cfg.reports.html.is_some();
-    let day_list = if wanted { day_rows(&rows) } else { Vec::new() };
+    let drawn = reports.by_day.is_some() || reports.html.is_some();
+    let day_list = if drawn { day_rows(&rows) } else { Vec::new() };
     // Ranked once: the table on standard error and the HTML page show the same lists.
     let ranked = Rankings {
         domains: rank_domains(&rows),
