@@ -270,6 +270,41 @@ mod tests {
     }
 
     #[test]
+    fn pairs_files_days_join_their_pairs_and_orphans_only_when_kept() {
+        use crate::model::UtcTime;
+        let key = |d: &str| PairKey {
+            sender: Sender::Domain(d.into()),
+            ip: "192.0.2.1".parse().ok(),
+        };
+        let day = |d| UtcTime::from_civil(2026, 11, d, 0).day();
+        let tally = || {
+            let mut t = Tally::default();
+            t.add_pair(key("counted.example"), 3);
+            t.add_file_day(&key("counted.example"), day(2), 2);
+            t.add_file_day(&key("counted.example"), day(1), 1);
+            t.add_file_day(&key("orphan.example"), day(1), 5);
+            let mut other = Tally::default();
+            other.add_file_day(&key("counted.example"), day(2), 1);
+            t.merge(other);
+            t
+        };
+        let mut audit = tally();
+        audit.attach_file_days(false);
+        assert!(audit.file_days.is_empty());
+        let counted = &audit.pairs[&key("counted.example")];
+        assert_eq!(counted.messages, 3, "days never add messages");
+        assert_eq!(
+            counted.days.iter().collect::<Vec<_>>(),
+            [(day(1), 1), (day(2), 3)]
+        );
+        assert!(!audit.pairs.contains_key(&key("orphan.example")));
+        let mut scan = tally();
+        scan.attach_file_days(true);
+        let orphan = &scan.pairs[&key("orphan.example")];
+        assert_eq!((orphan.messages, orphan.days.iter().count()), (0, 1));
+    }
+
+    #[test]
     fn counts_saturate_instead_of_overflowing() {
         let key = PairKey {
             sender: Sender::Null,
