@@ -4,50 +4,41 @@
 //! Counts saturate: a pairs file may claim any count, and hostile input must not overflow.
 //! Pairs files, many small ones at a time, merge through one shared [`store::PairStore`].
 //!
-//! Dates (issue 15): a dated message is also counted under its pair and UTC day, because
-//! `--by-day` needs each pair's verdict, known only after the DNS stage. A pair keeps one
-//! short list of (day, messages) — one entry per day it was seen, not pairs × days — and the
-//! tally keeps the period covered and the messages it could not date.
+//! Dates (issue 15): a dated message is also counted under its pair's UTC day, because
+//! `--by-day` needs each pair's verdict, known only after the DNS stage. The days live in
+//! the pair's own value ([`PairCount`]): one key and one lookup per message, dated or not,
+//! and one short list per pair (one entry per day it was seen, not pairs × days). The tally
+//! also keeps the period covered and the messages it could not date.
 
 pub mod store;
 
-use crate::model::{Day, PairKey, Period, Record, SkipReason, When};
+use crate::model::{Day, DayList, PairKey, Period, Record, SkipReason, When};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-/// A pair's dated messages by UTC day, sorted by day.
-pub type DayCounts = Vec<(Day, u64)>;
-
-/// A pair's days, and its dated messages not yet added to its total in `pairs`.
+/// A pair's messages, and those of them that were dated, by day.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PairDays {
-    list: DayCounts,
-    pending: u64,
+pub struct PairCount {
+    pub messages: u64,
+    pub days: DayList,
 }
 
-impl std::ops::Deref for PairDays {
-    type Target = DayCounts;
-    fn deref(&self) -> &DayCounts {
-        &self.list
-    }
-}
+/// The hasher of the pair maps: foldhash's, not SipHash. The keys are not chosen by anyone
+/// who gains from aiming at its buckets (a degraded map is slow, never wrong), and the map
+/// is probed once per message.
+pub type PairHasher = foldhash::fast::FixedState;
 
-impl From<DayCounts> for PairDays {
-    fn from(list: DayCounts) -> Self {
-        PairDays { list, pending: 0 }
-    }
-}
+/// Every pair's count.
+pub type PairMap = HashMap<PairKey, PairCount, PairHasher>;
 
-/// Each pair's days. A dated message is counted here only, with one lookup as an undated
-/// one costs in `pairs` (issue 15 item 5); [`Tally::settle`] adds the pending counts to
-/// `pairs` when an input is done. The hasher is foldhash's, not SipHash: the keys are not
-/// chosen by anyone who gains from aiming at its buckets (a degraded map is slow, never
-/// wrong).
-pub type DayMap = HashMap<PairKey, PairDays, foldhash::fast::FixedState>;
+/// Days read from pairs files' `.days` files, by pair; their messages are counted in the
+/// merge's store, so they join their pairs when the store is drained
+/// ([`Tally::attach_file_days`]).
+pub type DayMap = HashMap<PairKey, DayList, PairHasher>;
 
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
-    pub pairs: HashMap<PairKey, u64>,
+    pub pairs: PairMap,
     pub skipped: [u64; SkipReason::ALL.len()],
     /// Messages of a pair known to be authenticated, for the pairs whose input could tell
     /// (DMARC reports); a pair absent here has no such evidence. Kept beside `pairs` so the
@@ -56,9 +47,8 @@ pub struct Tally {
     /// The name logs recorded for each client, where one did (`Record::ClientName`); the
     /// smallest name when logs disagree, so the result does not depend on reading order.
     pub client_names: BTreeMap<IpAddr, Box<str>>,
-    /// Dated messages of each pair by UTC day; a pair none of whose messages was dated is
-    /// absent.
-    pub days: DayMap,
+    /// Days from pairs files' `.days` files, until their pairs are known.
+    pub file_days: DayMap,
     /// The period the observed messages cover, and those without a usable date.
     pub period: Period,
 }
@@ -91,52 +81,46 @@ impl Tally {
         }
     }
 
-    /// `messages` of one pair, all at `when`.
+    /// `messages` of one pair, all at `when`: one lookup of the pair.
     pub fn add_dated_pair(&mut self, key: PairKey, messages: u64, when: When) {
         self.period.see(when, messages);
-        let When::At(t) = when else {
-            return self.add_pair(key, messages);
-        };
-        let day = t.day();
-        match self.days.get_mut(&key) {
-            Some(days) => {
-                bump(&mut days.list, day, messages);
-                days.pending = days.pending.saturating_add(messages);
-            }
+        let count = self.pairs.entry(key).or_default();
+        count.messages = count.messages.saturating_add(messages);
+        if let When::At(t) = when {
+            count.days.bump(t.day(), messages);
+        }
+    }
+
+    /// `messages` of `key` on `day` from a pairs file's `.days` file; the pair's messages
+    /// are counted by the merge's store.
+    pub fn add_file_day(&mut self, key: &PairKey, day: Day, messages: u64) {
+        match self.file_days.get_mut(key) {
+            Some(days) => days.bump(day, messages),
             None => {
-                let days = PairDays {
-                    list: vec![(day, messages)],
-                    pending: messages,
-                };
-                self.days.insert(key, days);
+                let mut days = DayList::default();
+                days.bump(day, messages);
+                self.file_days.insert(key.clone(), days);
             }
         }
     }
 
-    /// Adds the dated messages counted since the last call to their pairs' totals. Every
-    /// reader of `pairs` settles first: the readers of inputs at the end of each input, and
-    /// [`Self::merge`] on both sides.
-    pub fn settle(&mut self) {
-        for (key, days) in &mut self.days {
-            if days.pending > 0 {
-                let n = self.pairs.entry(key.clone()).or_insert(0);
-                *n = n.saturating_add(std::mem::take(&mut days.pending));
-            }
-        }
-    }
-
-    /// `messages` of `key` on `day`, beside the pair's total (which the caller adds).
-    pub fn add_day(&mut self, key: &PairKey, day: Day, messages: u64) {
-        match self.days.get_mut(key) {
-            Some(days) => bump(&mut days.list, day, messages),
-            None => {
-                self.days.insert(key.clone(), vec![(day, messages)].into());
+    /// Moves the pairs files' days into their pairs' values. Days of a pair that no input
+    /// counted (only a hand-edited `.days` file names one) are dropped unless `keep_orphans`.
+    pub fn attach_file_days(&mut self, keep_orphans: bool) {
+        for (key, days) in std::mem::take(&mut self.file_days) {
+            match self.pairs.get_mut(&key) {
+                Some(count) => count.days.merge(days),
+                None if keep_orphans => {
+                    let count = PairCount { messages: 0, days };
+                    self.pairs.insert(key, count);
+                }
+                None => {}
             }
         }
     }
 
     pub fn add_pair(&mut self, key: PairKey, messages: u64) {
-        let n = self.pairs.entry(key).or_insert(0);
+        let n = &mut self.pairs.entry(key).or_default().messages;
         *n = n.saturating_add(messages);
     }
 
@@ -160,65 +144,40 @@ impl Tally {
     }
 
     pub fn merge(&mut self, mut other: Tally) {
-        self.settle();
-        other.settle();
         for (ip, name) in other.client_names {
             self.add_client_name(ip, name);
         }
         self.period.merge(&other.period);
-        for (k, days) in other.days {
-            match self.days.get_mut(&k) {
-                Some(mine) => days
-                    .list
-                    .into_iter()
-                    .for_each(|(d, n)| bump(&mut mine.list, d, n)),
-                None => {
-                    self.days.insert(k, days);
-                }
-            }
+        if self.file_days.len() < other.file_days.len() {
+            std::mem::swap(&mut self.file_days, &mut other.file_days);
+        }
+        for (k, days) in other.file_days {
+            self.file_days.entry(k).or_default().merge(days);
         }
         for (k, n) in other.authenticated {
             let mine = self.authenticated.entry(k).or_insert(0);
             *mine = mine.saturating_add(n);
         }
         if self.pairs.len() < other.pairs.len() {
-            let mine = std::mem::replace(&mut self.pairs, other.pairs);
-            for (k, n) in mine {
-                self.add_pair(k, n);
-            }
-        } else {
-            for (k, n) in other.pairs {
-                self.add_pair(k, n);
-            }
+            std::mem::swap(&mut self.pairs, &mut other.pairs);
+        }
+        for (k, count) in other.pairs {
+            let mine = self.pairs.entry(k).or_default();
+            mine.messages = mine.messages.saturating_add(count.messages);
+            mine.days.merge(count.days);
         }
         for (a, b) in self.skipped.iter_mut().zip(other.skipped) {
             *a = a.saturating_add(b);
         }
     }
 
-    /// Every message counted, settled or not.
+    /// Every message counted.
     pub fn messages(&self) -> u64 {
-        let pending = self.days.values().map(|d| d.pending);
-        saturating_sum(self.pairs.values().copied().chain(pending))
+        saturating_sum(self.pairs.values().map(|c| c.messages))
     }
 
     pub fn skipped_total(&self) -> u64 {
         saturating_sum(self.skipped.iter().copied())
-    }
-}
-
-/// Adds `n` messages on `day` to a sorted day list. Logs come in time order, so the last
-/// day is nearly always the one.
-pub fn bump(days: &mut DayCounts, day: Day, n: u64) {
-    if let Some((last, m)) = days.last_mut()
-        && *last == day
-    {
-        *m = m.saturating_add(n);
-        return;
-    }
-    match days.binary_search_by_key(&day, |(d, _)| *d) {
-        Ok(i) => days[i].1 = days[i].1.saturating_add(n),
-        Err(i) => days.insert(i, (day, n)),
     }
 }
 
@@ -257,7 +216,7 @@ mod tests {
             sender: Sender::Domain("example.org".into()),
             ip: "192.0.2.1".parse().ok(),
         };
-        assert_eq!(a.pairs[&key], 3);
+        assert_eq!(a.pairs[&key].messages, 3);
     }
 
     #[test]
@@ -273,7 +232,7 @@ mod tests {
         b.add_evidenced_pair(key("owner.example"), 5, 5, When::Absent);
         b.add_evidenced_pair(key("other.example"), 3, 0, When::Absent);
         a.merge(b);
-        assert_eq!(a.pairs[&key("owner.example")], 16);
+        assert_eq!(a.pairs[&key("owner.example")].messages, 16);
         assert_eq!(a.authenticated_of(&key("owner.example")), Some(9));
         assert_eq!(a.authenticated_of(&key("other.example")), Some(0));
         assert_eq!(a.authenticated_of(&key("third.example")), None);
@@ -300,14 +259,49 @@ mod tests {
         a.merge(b);
         let day = |d| UtcTime::from_civil(2026, 11, d, 0).day();
         assert_eq!(
-            a.days[&key("a.example")][..],
+            a.pairs[&key("a.example")].days.iter().collect::<Vec<_>>(),
             [(day(1), 2), (day(2), 2), (day(3), 4)]
         );
-        assert!(!a.days.contains_key(&key("b.example")));
-        assert_eq!(a.pairs[&key("a.example")], 9);
+        assert!(a.pairs[&key("b.example")].days.is_empty());
+        assert_eq!(a.pairs[&key("a.example")].messages, 9);
         assert_eq!(a.period.first, Some(UtcTime::from_civil(2026, 11, 1, 0)));
         assert_eq!(a.period.last, Some(UtcTime::from_civil(2026, 11, 3, 0)));
         assert_eq!((a.period.unparseable, a.period.absent), (1, 1));
+    }
+
+    #[test]
+    fn pairs_files_days_join_their_pairs_and_orphans_only_when_kept() {
+        use crate::model::UtcTime;
+        let key = |d: &str| PairKey {
+            sender: Sender::Domain(d.into()),
+            ip: "192.0.2.1".parse().ok(),
+        };
+        let day = |d| UtcTime::from_civil(2026, 11, d, 0).day();
+        let tally = || {
+            let mut t = Tally::default();
+            t.add_pair(key("counted.example"), 3);
+            t.add_file_day(&key("counted.example"), day(2), 2);
+            t.add_file_day(&key("counted.example"), day(1), 1);
+            t.add_file_day(&key("orphan.example"), day(1), 5);
+            let mut other = Tally::default();
+            other.add_file_day(&key("counted.example"), day(2), 1);
+            t.merge(other);
+            t
+        };
+        let mut audit = tally();
+        audit.attach_file_days(false);
+        assert!(audit.file_days.is_empty());
+        let counted = &audit.pairs[&key("counted.example")];
+        assert_eq!(counted.messages, 3, "days never add messages");
+        assert_eq!(
+            counted.days.iter().collect::<Vec<_>>(),
+            [(day(1), 1), (day(2), 3)]
+        );
+        assert!(!audit.pairs.contains_key(&key("orphan.example")));
+        let mut scan = tally();
+        scan.attach_file_days(true);
+        let orphan = &scan.pairs[&key("orphan.example")];
+        assert_eq!((orphan.messages, orphan.days.iter().count()), (0, 1));
     }
 
     #[test]
@@ -331,7 +325,7 @@ mod tests {
         b.skipped = [u64::MAX; SkipReason::ALL.len()];
         a.skipped[0] = 1;
         a.merge(b);
-        assert_eq!(a.pairs[&key], u64::MAX);
+        assert_eq!(a.pairs[&key].messages, u64::MAX);
         assert_eq!(a.messages(), u64::MAX);
         assert_eq!(a.skipped[0], u64::MAX);
         assert_eq!(a.skipped_total(), u64::MAX);

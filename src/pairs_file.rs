@@ -386,6 +386,7 @@ mod tests {
             reason: Some("x.example A: timeout; \"quoted\", comma".into()),
             authenticated: None,
             spf: None,
+            days: Default::default(),
         }];
         let mut out = Vec::new();
         write_audit(&mut out, &mut rows).unwrap();

@@ -8,7 +8,6 @@
 //! Counts saturate, like the [`Tally`]'s; what the store holds does not depend on the order
 //! in which rows arrive, so a merge is the same whatever the order of its files.
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -17,7 +16,7 @@ use hashbrown::HashTable;
 
 use rayon::slice::ParallelSliceMut;
 
-use super::Tally;
+use super::{PairMap, Tally};
 use crate::model::{PairKey, Sender};
 
 /// Shards: enough that two or a few threads rarely wait for one another.
@@ -321,7 +320,7 @@ impl SortedPairs {
 
 impl PairStore {
     /// Adds pairs counted elsewhere (the tally's, of the inputs that are not pairs files).
-    pub fn add_pairs(&self, pairs: impl IntoIterator<Item = (PairKey, u64)>) {
+    pub fn add_pairs<'a>(&self, pairs: impl IntoIterator<Item = (&'a PairKey, u64)>) {
         let mut batch = Batch::default();
         for (key, n) in pairs {
             let (kind, text) = parts_of(&key.sender);
@@ -426,7 +425,7 @@ struct Packed {
     slots: Vec<Slot>,
 }
 
-fn add_shard(shard: Packed, pairs: &mut HashMap<PairKey, u64>) {
+fn add_shard(shard: Packed, pairs: &mut PairMap) {
     let Packed { senders, slots } = shard;
     for slot in slots {
         let (_, kind, text) = &senders[slot.sender as usize];
@@ -434,7 +433,7 @@ fn add_shard(shard: Packed, pairs: &mut HashMap<PairKey, u64>) {
             sender: sender_of(*kind, text),
             ip: ip_of(slot.family, slot.ip),
         };
-        let n = pairs.entry(key).or_insert(0);
+        let n = &mut pairs.entry(key).or_default().messages;
         *n = n.saturating_add(slot.messages);
     }
 }
@@ -486,14 +485,14 @@ mod tests {
         tally.add_pair(key(d("a.example"), "192.0.2.1"), 10);
         store.drain_into(&mut tally);
         assert_eq!(tally.pairs.len(), 5);
-        assert_eq!(tally.pairs[&key(d("a.example"), "192.0.2.1")], 15);
-        assert_eq!(tally.pairs[&key(d("a.example"), "2001:db8::1")], 1);
+        assert_eq!(tally.pairs[&key(d("a.example"), "192.0.2.1")].messages, 15);
+        assert_eq!(tally.pairs[&key(d("a.example"), "2001:db8::1")].messages, 1);
         assert_eq!(
-            tally.pairs[&key(Sender::Malformed("a.example".into()), "192.0.2.1")],
+            tally.pairs[&key(Sender::Malformed("a.example".into()), "192.0.2.1")].messages,
             4
         );
-        assert_eq!(tally.pairs[&key(Sender::Null, "")], u64::MAX);
-        assert_eq!(tally.pairs[&key(Sender::Missing, "")], 1);
+        assert_eq!(tally.pairs[&key(Sender::Null, "")].messages, u64::MAX);
+        assert_eq!(tally.pairs[&key(Sender::Missing, "")].messages, 1);
     }
 
     #[test]
@@ -520,7 +519,7 @@ mod tests {
         store.drain_into(&mut tally);
         assert_eq!(tally.pairs.len(), 10_000);
         for (s, ip, n) in &rows {
-            assert_eq!(tally.pairs[&key(s.clone(), ip)], 2 * n);
+            assert_eq!(tally.pairs[&key(s.clone(), ip)].messages, 2 * n);
         }
     }
 
@@ -545,8 +544,8 @@ mod tests {
         // One pair again, and pairs counted elsewhere: both add up.
         add_all(&store, &[(d("a.example"), "192.0.2.1", 1)]);
         store.add_pairs([
-            (key(Sender::Missing, ""), 1),
-            (key(d("z.example"), "::1"), 9),
+            (&key(Sender::Missing, ""), 1),
+            (&key(d("z.example"), "::1"), 9),
         ]);
         let sorted = store.into_sorted(crate::pairs_file::sender_column);
         let got: Vec<(PairKey, u64)> = sorted

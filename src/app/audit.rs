@@ -8,11 +8,11 @@ use super::{
     save_cache, say, status_of, write_monitor,
 };
 
-use crate::aggregate::{DayMap, Tally};
+use crate::aggregate::Tally;
 use crate::config::AuditConfig;
 use crate::dns::Dns;
 use crate::fileio::output::write_output;
-use crate::model::PairRow;
+use crate::model::{DayList, PairRow};
 use crate::pairs_file::write_audit;
 use crate::policy::{self, evaluate_all};
 use crate::report::by_day::{DayRow, day_rows, write_by_day};
@@ -45,17 +45,23 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
         pairs,
         skipped,
         authenticated,
-        days,
         period,
         ..
     } = report.tally;
+    // Each pair's days, kept for the reports that show them (--by-day, the HTML chart, the
+    // summary's first and last day); freed before evaluation otherwise.
+    let reports = &cfg.reports;
+    let keep_days = reports.by_day.is_some() || reports.html.is_some() || reports.summary.is_some();
     let resolving = Instant::now();
     let bar = Progress::new(cfg.run.quiet).resolving(pairs.len() as u64);
     let purge = super::purge::Resolving::start();
     let mut rows = runtime.block_on(evaluate_all(
         &dns,
         &policy_cfg,
-        pairs,
+        pairs.into_iter().map(|(k, c)| {
+            let days = if keep_days { c.days } else { DayList::Empty };
+            (k, c.messages, days)
+        }),
         cfg.dns.concurrency,
         &|| bar.inc(1),
     ));
@@ -80,24 +86,16 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     };
     totals.count_rows(&rows);
     // The HTML page draws the days too.
-    let wanted = cfg.reports.by_day.is_some() || cfg.reports.html.is_some();
-    let day_list = if wanted {
-        day_rows(&days, &rows)
-    } else {
-        Vec::new()
-    };
+    let drawn = reports.by_day.is_some() || reports.html.is_some();
+    let day_list = if drawn { day_rows(&rows) } else { Vec::new() };
     // Ranked once: the table on standard error and the HTML page show the same lists.
     let ranked = Rankings {
         domains: rank_domains(&rows),
         relays: rank_relays(&rows),
     };
-    let days = Days {
-        rows: &day_list,
-        pairs: &days,
-    };
     // Decided before the reports, which say it (--metrics, --json); said after the table.
     let (status, alarms) = alerts(cfg, &totals, &rows, status);
-    write_reports(cfg, &mut rows, &totals, &ranked, &days, &run_at)?;
+    write_reports(cfg, &mut rows, &totals, &ranked, &day_list, &run_at)?;
     let facts = RunFacts {
         started,
         duration: clock.elapsed(),
@@ -153,12 +151,6 @@ struct Rankings {
     relays: Vec<Ranked>,
 }
 
-/// The days of the run: `--by-day`'s rows, and each pair's days (the domain summary's).
-struct Days<'a> {
-    rows: &'a [DayRow],
-    pairs: &'a DayMap,
-}
-
 /// Writes every report the run asked for; the history goes last, so a run whose other
 /// reports failed leaves no row behind.
 fn write_reports(
@@ -166,17 +158,17 @@ fn write_reports(
     rows: &mut [PairRow],
     totals: &Totals,
     ranked: &Rankings,
-    days: &Days,
+    days: &[DayRow],
     run_at: &str,
 ) -> Result<(), Fatal> {
     write_output(cfg.output.as_deref(), |w| write_audit(w, rows))
         .map_err(|e| output_error(cfg.output.as_deref(), e))?;
     if let Some(path) = &cfg.reports.summary {
-        write_output(Some(path), |w| write_domains(w, rows, days.pairs))
+        write_output(Some(path), |w| write_domains(w, rows))
             .map_err(|e| output_error(Some(path), e))?;
     }
     if let Some(path) = &cfg.reports.by_day {
-        write_output(Some(path), |w| write_by_day(w, days.rows, cfg.policy.spf))
+        write_output(Some(path), |w| write_by_day(w, days, cfg.policy.spf))
             .map_err(|e| output_error(Some(path), e))?;
     }
     if let Some(path) = &cfg.reports.html {
@@ -186,7 +178,7 @@ fn write_reports(
             domains: &ranked.domains,
             relays: &ranked.relays,
             settings: &cfg.describe(),
-            days: days.rows,
+            days,
         };
         write_output(Some(path), |w| write_html(w, &page))
             .map_err(|e| output_error(Some(path), e))?;

@@ -45,7 +45,8 @@ pub(super) fn run(cfg: &ProposeConfig) -> Result<RunStatus, Fatal> {
 fn flows_by_domain(tally: &Tally, domains: &[String]) -> BTreeMap<String, Vec<Flow>> {
     let mut flows: BTreeMap<String, Vec<Flow>> =
         domains.iter().map(|d| (d.clone(), Vec::new())).collect();
-    for (key, &messages) in &tally.pairs {
+    for (key, count) in &tally.pairs {
+        let messages = count.messages;
         let (Sender::Domain(d), Some(ip)) = (&key.sender, key.ip) else {
             continue;
         };
@@ -72,7 +73,8 @@ fn flows_by_domain(tally: &Tally, domains: &[String]) -> BTreeMap<String, Vec<Fl
 /// `MAIL-FROM` record covers one envelope domain, so the owner is told.
 fn subdomains_seen(tally: &Tally, domains: &[String]) -> Vec<(String, u64)> {
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    for (key, &messages) in &tally.pairs {
+    for (key, count) in &tally.pairs {
+        let messages = count.messages;
         let Sender::Domain(d) = &key.sender else {
             continue;
         };

@@ -99,7 +99,7 @@ fn write_days(pairs: &Path, sum: meta::Sum, tally: &Tally) -> Result<(), Fatal> 
         ));
         return Ok(());
     }
-    let lists = tally.days.iter().map(|(k, v)| (k, &v[..]));
+    let lists = tally.pairs.iter().map(|(k, c)| (k, &c.days));
     write_output(Some(&path), |w| days::write(w, sum, &tally.period, lists))
         .map_err(|e| output_error(Some(&path), e))
 }

@@ -201,11 +201,13 @@ impl Fold {
 pub fn read_all(paths: &[PathBuf], opts: &ReadOptions, progress: &ProgressBar) -> ReadReport {
     let (mut report, store) = read_to_store(paths, opts, progress);
     store.drain_into(&mut report.tally);
+    report.tally.attach_file_days(false);
     report
 }
 
 /// As [`read_all`], with every pair (the pairs files' and the other inputs') in the report
-/// order, straight from the merge's shared table: the report's tally holds no pairs. This
+/// order, straight from the merge's shared table: the report's tally holds only the dated
+/// pairs, for their days (their counts are not all there: a pairs file's are in the table). This
 /// is what `scan` writes; it never builds the tally's map of a merge's pairs, which would
 /// cost a million pairs some 170 MB (issue 16 item 3).
 pub fn read_all_sorted(
@@ -214,8 +216,11 @@ pub fn read_all_sorted(
     progress: &ProgressBar,
 ) -> (ReadReport, SortedPairs) {
     let (mut report, store) = read_to_store(paths, opts, progress);
-    report.tally.settle();
-    store.add_pairs(std::mem::take(&mut report.tally.pairs));
+    let tally = &mut report.tally;
+    store.add_pairs(tally.pairs.iter().map(|(k, c)| (k, c.messages)));
+    // What stays is for the `.days` file: the dated pairs, with the pairs files' days.
+    tally.pairs.retain(|_, c| !c.days.is_empty());
+    tally.attach_file_days(true);
     (report, store.into_sorted(pairs_file::sender_column))
 }
 
@@ -428,20 +433,8 @@ fn anchors(job: &[Input]) -> Vec<UtcTime> {
 }
 
 /// Reads one input into `tally`. What was read before a failure is kept; the error says
-/// where it stopped. Its dated messages are in their pairs' totals when it returns.
+/// where it stopped.
 fn read_input(
-    input: &Input,
-    ctx: &JobContext<'_>,
-    tally: &mut Tally,
-    log: &mut job_log::JobLog<'_>,
-    limit: &mut LineLimit,
-) -> Outcome {
-    let outcome = read_input_unsettled(input, ctx, tally, log, limit);
-    tally.settle();
-    outcome
-}
-
-fn read_input_unsettled(
     input: &Input,
     ctx: &JobContext<'_>,
     tally: &mut Tally,
@@ -561,7 +554,6 @@ fn read_input_unsettled(
         Format::ReportMailbox => reports::read_report_mailbox(buffered(reader), opts, sink.tally)
             .map_err(ReadError::Report),
     };
-    sink.tally.settle();
     match result {
         Ok(()) => Outcome::Read {
             nothing: before
@@ -634,7 +626,7 @@ fn apply_days(
             Ok(d) if d.pairs == sum => {
                 tally.period.merge(&d.period);
                 for (key, day, n) in &d.rows {
-                    tally.add_day(key, *day, *n);
+                    tally.add_file_day(key, *day, *n);
                 }
                 return merged;
             }
@@ -832,10 +824,7 @@ fn read_mbox(
     opts: &ReadOptions,
     sink: &mut Sink<'_>,
 ) -> Result<(), ReadError> {
-    let read = read_mbox_batches(reader, opts, sink);
-    // Its dated messages are in their pairs' totals when it returns.
-    sink.tally.settle();
-    read
+    read_mbox_batches(reader, opts, sink)
 }
 
 fn read_mbox_batches(
@@ -1109,12 +1098,12 @@ mod tests {
         let t = read_bytes(mbox, true).unwrap();
         assert_eq!(t.pairs.len(), 2, "{:?}", t.pairs);
         assert_eq!(
-            t.pairs[&key(Sender::Domain("x.example".into()), "192.0.2.1")],
+            t.pairs[&key(Sender::Domain("x.example".into()), "192.0.2.1")].messages,
             1,
             "From_ line fills in"
         );
         assert_eq!(
-            t.pairs[&key(Sender::Null, "192.0.2.2")],
+            t.pairs[&key(Sender::Null, "192.0.2.2")].messages,
             1,
             "Return-Path <> wins over the From_ line"
         );
@@ -1207,8 +1196,11 @@ mod tests {
             Some(UtcTime::from_civil(2027, 1, 1, 60))
         );
         assert_eq!((r.tally.period.unparseable, r.tally.period.absent), (0, 0));
-        let days = &r.tally.days[&key(Sender::Domain("x.example".into()), "192.0.2.1")];
-        assert_eq!(days[..], [(UtcTime::from_civil(2026, 12, 31, 0).day(), 1)]);
+        let days = &r.tally.pairs[&key(Sender::Domain("x.example".into()), "192.0.2.1")].days;
+        assert_eq!(
+            days.iter().collect::<Vec<_>>(),
+            [(UtcTime::from_civil(2026, 12, 31, 0).day(), 1)]
+        );
     }
 
     /// Stored messages are dated From_ line first, then Received, then Date; a message
@@ -1265,7 +1257,7 @@ mod tests {
             "walked files in no format are no inputs"
         );
         assert_eq!(
-            r.tally.pairs[&key(Sender::Domain("x.example".into()), "192.0.2.1")],
+            r.tally.pairs[&key(Sender::Domain("x.example".into()), "192.0.2.1")].messages,
             20
         );
         let base = |s: &str| s.rsplit('/').next().unwrap().to_string();
@@ -1350,7 +1342,7 @@ mod tests {
         assert_eq!(t.skipped_total(), 1);
         assert_eq!(t.skipped[SkipReason::Malformed.index()], 1);
         assert_eq!(
-            t.pairs[&key(Sender::Domain("x1.example".into()), "192.0.2.2")],
+            t.pairs[&key(Sender::Domain("x1.example".into()), "192.0.2.2")].messages,
             10_000 / 600 + 1,
             "i = 1 + 600k: x1 and 192.0.2.2 together"
         );

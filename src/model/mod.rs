@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod date;
+mod day_list;
 mod pair;
 mod row;
 mod skip;
@@ -12,6 +13,7 @@ pub(crate) mod text;
 mod verdict;
 
 pub use date::{Day, Period, UtcTime, When};
+pub use day_list::DayList;
 pub use pair::{PairKey, Record, Sender};
 pub use row::PairRow;
 pub use skip::SkipReason;

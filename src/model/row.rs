@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{PairKey, SpfResult, Verdict};
+use super::{DayList, PairKey, SpfResult, Verdict};
 
 /// One evaluated pair as the report writes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,4 +22,6 @@ pub struct PairRow {
     /// SPF's result for the pair (docs/design.md §2b); `None` for null-sender and unknown rows, and
     /// with `--no-spf`.
     pub spf: Option<SpfResult>,
+    /// Its dated messages by day (`--by-day`, the domain summary's period).
+    pub days: DayList,
 }

@@ -18,7 +18,7 @@ use super::spf::{NEEDS_SENDER, SpfDomain, SpfEvaluation, expand_spf};
 use super::{PolicyConfig, spf_for, verdict_for};
 use crate::dns::occupancy::Sampler;
 use crate::dns::{Dns, QType};
-use crate::model::{PairKey, PairRow, Sender};
+use crate::model::{DayList, PairKey, PairRow, Sender};
 
 /// Evaluates every pair, a bounded number at once (see `evaluation_window`), on the thread
 /// that waits for them; the DNS layer bounds the queries in flight, and the queries run as
@@ -28,7 +28,7 @@ use crate::model::{PairKey, PairRow, Sender};
 pub async fn evaluate_all(
     dns: &Dns,
     cfg: &PolicyConfig,
-    pairs: HashMap<PairKey, u64>,
+    pairs: impl ExactSizeIterator<Item = (PairKey, u64, DayList)>,
     concurrency: usize,
     on_each: &(dyn Fn() + Sync),
 ) -> Vec<PairRow> {
@@ -41,8 +41,9 @@ pub async fn evaluate_all(
     };
     // Sized once: grown by doubling, the last copy held two buffers of rows at once.
     let mut rows = Vec::with_capacity(total);
+    let pairs = pairs.map(|(key, messages, days)| (key, (messages, days)));
     let mut evaluated = futures::stream::iter(by_domain(pairs))
-        .map(|(domain, key, messages)| {
+        .map(|(domain, key, (messages, days))| {
             let running_now = &running_now;
             async move {
                 running_now.fetch_add(1, Ordering::Relaxed);
@@ -68,6 +69,7 @@ pub async fn evaluate_all(
                     reason,
                     authenticated: None,
                     spf: spf.map(|s| s.result),
+                    days,
                 }
             }
         })
@@ -102,10 +104,10 @@ struct Domain {
 
 /// The pairs in domain order, each evaluable one with its domain; pairs that cannot be
 /// evaluated (no or a malformed sender, no address) have none.
-fn by_domain(
-    pairs: HashMap<PairKey, u64>,
-) -> impl Iterator<Item = (Option<Arc<Domain>>, PairKey, u64)> {
-    let mut groups: HashMap<String, Vec<(PairKey, u64)>> = HashMap::new();
+fn by_domain<V>(
+    pairs: impl Iterator<Item = (PairKey, V)>,
+) -> impl Iterator<Item = (Option<Arc<Domain>>, PairKey, V)> {
+    let mut groups: HashMap<String, Vec<(PairKey, V)>> = HashMap::new();
     let mut alone = Vec::new();
     for (key, messages) in pairs {
         match (&key.sender, key.ip) {

@@ -4,12 +4,11 @@
 //! DNS stage, so the days come from the tally's (pair, day) counts and the pairs' rows.
 //! Messages without a usable date are in no row; the period on every report counts them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::aggregate::DayMap;
 use crate::fileio::guard::Kind;
-use crate::model::{Day, PairKey, PairRow, SpfResult, Verdict};
+use crate::model::{Day, PairRow, SpfResult, Verdict};
 use crate::pairs_file::csv_writer;
 
 /// What `--by-day` writes, so an existing file of another kind is never replaced.
@@ -19,18 +18,9 @@ pub const KIND: Kind = Kind {
     regular_only: false,
 };
 
-/// The columns before the SPF ones: the verdicts spelled as the history spells them.
-pub const HEADER: [&str; 9] = [
-    "day",
-    "messages",
-    "nonrepudiated",
-    "repudiated",
-    "no_policy",
-    "tempfail",
-    "permerror",
-    "null_sender",
-    "unknown",
-];
+/// The columns before the SPF ones: the verdicts' column names ([`Verdict::column`]).
+pub const HEADER: [&str; 2 + Verdict::ALL.len()] =
+    Verdict::columns_into(["day", "messages", "", "", "", "", "", "", ""], 2);
 
 /// The SPF columns, written when SPF was evaluated (not with `--no-spf`).
 pub const SPF_HEADER: [&str; 7] = [
@@ -55,25 +45,18 @@ pub struct DayRow {
 }
 
 /// The days in order, each pair's dated messages counted under its verdict.
-pub fn day_rows(days: &DayMap, rows: &[PairRow]) -> Vec<DayRow> {
-    let verdicts: HashMap<&PairKey, (Verdict, Option<SpfResult>)> =
-        rows.iter().map(|r| (&r.key, (r.verdict, r.spf))).collect();
+pub fn day_rows(rows: &[PairRow]) -> Vec<DayRow> {
     let mut by_day: BTreeMap<Day, DayRow> = BTreeMap::new();
-    for (key, list) in days {
-        // Every pair read was evaluated; only a hand-edited `.days` file can name a pair no
-        // pairs file holds, and a day without a verdict is not drawn.
-        let Some(&(verdict, spf)) = verdicts.get(key) else {
-            continue;
-        };
-        for &(day, n) in list.iter() {
+    for r in rows {
+        for (day, n) in r.days.iter() {
             let row = by_day.entry(day).or_insert_with(|| DayRow {
                 day: Some(day),
                 ..DayRow::default()
             });
             row.messages = row.messages.saturating_add(n);
-            let v = &mut row.by_verdict[verdict.index()];
+            let v = &mut row.by_verdict[r.verdict.index()];
             *v = v.saturating_add(n);
-            if let Some(spf) = spf {
+            if let Some(spf) = r.spf {
                 let s = &mut row.by_spf[spf.index()];
                 *s = s.saturating_add(n);
             }
@@ -114,7 +97,7 @@ pub fn write_by_day(out: &mut dyn Write, days: &[DayRow], spf: bool) -> io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Sender, UtcTime};
+    use crate::model::{PairKey, Sender, UtcTime};
 
     fn row(d: &str, verdict: Verdict, spf: Option<SpfResult>) -> PairRow {
         PairRow {
@@ -129,20 +112,21 @@ mod tests {
             reason: None,
             authenticated: None,
             spf,
+            days: Default::default(),
         }
     }
 
     #[test]
     fn days_in_order_with_verdict_and_spf_columns() {
         let day = |d| UtcTime::from_civil(2026, 11, d, 0).day();
-        let rows = [
+        let mut rows = [
             row("a.example", Verdict::Repudiated, Some(SpfResult::Fail)),
             row("b.example", Verdict::NullSender, None),
+            row("c.example", Verdict::Nonrepudiated, None),
         ];
-        let mut days = DayMap::default();
-        days.insert(rows[0].key.clone(), vec![(day(2), 3), (day(1), 1)].into());
-        days.insert(rows[1].key.clone(), vec![(day(2), 2)].into());
-        let out = day_rows(&days, &rows);
+        rows[0].days = [(day(2), 3), (day(1), 1)].into_iter().collect();
+        rows[1].days = [(day(2), 2)].into_iter().collect();
+        let out = day_rows(&rows);
         let mut csv = Vec::new();
         write_by_day(&mut csv, &out, true).unwrap();
         assert_eq!(

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::aggregate::DayMap;
 use crate::model::{Day, SpfResult, Verdict};
 use crate::pairs_file::sender_column;
 
@@ -81,7 +80,7 @@ pub struct DomainRow {
 }
 
 /// Rows per domain, sorted as the pairs CSV is: messages descending, then domain.
-pub fn domain_rows(rows: &[PairRow], days: &DayMap) -> Vec<DomainRow> {
+pub fn domain_rows(rows: &[PairRow]) -> Vec<DomainRow> {
     let mut by_domain: HashMap<&str, DomainRow> = HashMap::new();
     for r in rows {
         let domain = sender_column(&r.key.sender);
@@ -98,11 +97,7 @@ pub fn domain_rows(rows: &[PairRow], days: &DayMap) -> Vec<DomainRow> {
             *n = n.saturating_add(r.messages);
         }
         d.evidence.add(r);
-        // A pair's day list is sorted and never empty.
-        if let Some((list_first, list_last)) = days
-            .get(&r.key)
-            .and_then(|l| Some((l.first()?.0, l.last()?.0)))
-        {
+        if let Some((list_first, list_last)) = r.days.span() {
             d.first_day = Some(d.first_day.map_or(list_first, |f| f.min(list_first)));
             d.last_day = Some(d.last_day.map_or(list_last, |l| l.max(list_last)));
         }
@@ -121,10 +116,10 @@ pub fn pct_column(n: u64, total: u64) -> String {
     format!("{:.2}", pct(n, total))
 }
 
-pub fn write_domains(out: &mut dyn Write, rows: &[PairRow], days: &DayMap) -> io::Result<()> {
+pub fn write_domains(out: &mut dyn Write, rows: &[PairRow]) -> io::Result<()> {
     let mut w = csv_writer(out);
     w.write_record(HEADER)?;
-    for d in domain_rows(rows, days) {
+    for d in domain_rows(rows) {
         let mut record = vec![
             d.domain.clone(),
             d.messages.to_string(),
@@ -169,7 +164,7 @@ mod tests {
             row("owner.example", "192.0.2.4", 3, Verdict::Repudiated),
         ];
         let mut out = Vec::new();
-        write_domains(&mut out, &rows, &DayMap::default()).unwrap();
+        write_domains(&mut out, &rows).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text.lines().nth(1),
@@ -183,7 +178,7 @@ mod tests {
             spf: Some(spf),
             ..r
         };
-        let rows = vec![
+        let mut rows = vec![
             spf(
                 row("a.example", "192.0.2.1", 3, Verdict::Repudiated),
                 SpfResult::Fail,
@@ -201,11 +196,10 @@ mod tests {
         ];
         // Days of two of a.example's pairs, none of the others'.
         let day = |d| crate::model::UtcTime::from_civil(2026, 11, d, 0).day();
-        let mut days = DayMap::default();
-        days.insert(rows[0].key.clone(), vec![(day(3), 1), (day(9), 2)].into());
-        days.insert(rows[1].key.clone(), vec![(day(1), 1)].into());
+        rows[0].days = [(day(3), 1), (day(9), 2)].into_iter().collect();
+        rows[1].days = [(day(1), 1)].into_iter().collect();
         let mut out = Vec::new();
-        write_domains(&mut out, &rows, &days).unwrap();
+        write_domains(&mut out, &rows).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "domain,messages,pairs,nonrepudiated,repudiated,no_policy,tempfail,permerror,repudiated_pct,\

@@ -33,30 +33,34 @@ fn is_history(prefix: &[u8]) -> bool {
     prefix.starts_with(format!("{},", HEADER[..3].join(",")).as_bytes())
 }
 
-pub const HEADER: [&str; 22] = [
-    "run_at",
-    "inputs",
-    "messages",
-    "nonrepudiated",
-    "repudiated",
-    "no_policy",
-    "tempfail",
-    "permerror",
-    "null_sender",
-    "unknown",
-    "skipped",
-    "repudiated_pct",
-    "spf_pass",
-    "spf_fail",
-    "spf_softfail",
-    "spf_neutral",
-    "spf_none",
-    "spf_temperror",
-    "spf_permerror",
-    "period_first",
-    "period_last",
-    "undated",
-];
+pub const HEADER: [&str; 22] = Verdict::columns_into(
+    [
+        "run_at",
+        "inputs",
+        "messages",
+        // The verdicts' column names ([`Verdict::column`]), in their order.
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "skipped",
+        "repudiated_pct",
+        "spf_pass",
+        "spf_fail",
+        "spf_softfail",
+        "spf_neutral",
+        "spf_none",
+        "spf_temperror",
+        "spf_permerror",
+        "period_first",
+        "period_last",
+        "undated",
+    ],
+    3,
+);
 
 /// The columns before the period ones were added (issue 15).
 const COLUMNS_BEFORE_PERIOD: usize = 19;

@@ -494,6 +494,7 @@ pub(crate) mod tests {
             reason: None,
             authenticated: None,
             spf: None,
+            days: Default::default(),
         }
     }
 
