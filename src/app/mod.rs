@@ -269,20 +269,25 @@ fn status_of(report: &ReadReport) -> RunStatus {
 
 /// Writes `--json` and then `--metrics`, the last files of a run: a monitor that sees a fresh
 /// timestamp in the metrics knows every other report of that run was written. Both are
-/// written in full before either is put in place: one that cannot be written makes the run
-/// fatal (exit 1, which writes no monitoring file), so neither is published, and no file says
-/// an exit status the process did not end with.
+/// written in full before either is put in place, and one going to standard output or a
+/// device is written before the other is renamed into place: one that cannot be written makes
+/// the run fatal (exit 1, which writes no monitoring file), so no file says an exit status the
+/// process did not end with (short of a rename failing in the target's own folder).
 fn write_monitor(monitor: &MonitorSettings, snapshot: &Snapshot) -> Result<(), Fatal> {
     let json = stage_monitor(monitor.json.as_deref(), |w| json::write_json(w, snapshot))?;
     let metrics = stage_monitor(monitor.metrics.as_deref(), |w| {
         w.write_all(metrics::render(snapshot).as_bytes())
     })?;
-    for (path, staged) in [(&monitor.json, json), (&monitor.metrics, metrics)] {
-        if let Some(staged) = staged {
-            staged
-                .publish()
-                .map_err(|e| output_error(path.as_deref(), e))?;
-        }
+    let mut staged: Vec<(Option<&Path>, Staged)> =
+        [(&monitor.json, json), (&monitor.metrics, metrics)]
+            .into_iter()
+            .filter_map(|(path, staged)| Some((path.as_deref(), staged?)))
+            .collect();
+    // Writes to standard output or a device first: they are the ones that can fail at this
+    // point, and a failure then leaves no renamed file behind saying exit status 0.
+    staged.sort_by_key(|(_, s)| !s.is_written_on_publish());
+    for (path, staged) in staged {
+        staged.publish().map_err(|e| output_error(path, e))?;
     }
     Ok(())
 }

@@ -232,6 +232,13 @@ pub fn stage_output(
 }
 
 impl Staged {
+    /// Whether publishing writes the bytes (standard output, a device, a FIFO): such a write
+    /// can fail where a rename in the target's own folder hardly can, so a caller publishing
+    /// several outputs that must agree publishes these first.
+    pub fn is_written_on_publish(&self) -> bool {
+        matches!(self.0, Stage::Direct { .. })
+    }
+
     /// Puts the output in place: renames the temporary file over the target, or writes the
     /// bytes to standard output or the device.
     pub fn publish(self) -> io::Result<()> {

@@ -19,15 +19,19 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
-/// Runs `f` with this thread's scratch, its read buffer `capacity` bytes long. `f` must
-/// not read another pairs file on this thread (it would find the scratch borrowed): the
-/// pairs reader starts no parallel work.
+/// Runs `f` with this thread's scratch, its read buffer `capacity` bytes long. Should `f`
+/// come back here on the same thread (a rayon thread waiting inside `f` may take another
+/// file's job), the inner call gets buffers of its own instead of finding these borrowed.
 pub fn with_scratch<T>(capacity: usize, f: impl FnOnce(&mut Scratch) -> T) -> T {
-    SCRATCH.with_borrow_mut(|scratch| {
+    let lent = |scratch: &mut Scratch| {
         if scratch.buffer.len() != capacity {
             scratch.buffer = vec![0; capacity];
         }
         f(scratch)
+    };
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => lent(&mut scratch),
+        Err(_) => lent(&mut Scratch::default()),
     })
 }
 

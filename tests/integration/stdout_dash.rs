@@ -112,3 +112,25 @@ fn two_outputs_on_standard_output_are_refused_before_reading() {
         assert!(left.is_empty(), "{extra:?}: {left:?}");
     }
 }
+
+/// Metrics to a standard output that cannot be written (`/dev/full`): the run is fatal, and
+/// the JSON beside it, which would say exit status 0, is not put in place.
+#[test]
+fn json_is_not_published_when_metrics_to_standard_output_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full = std::fs::File::create("/dev/full").expect("/dev/full (Linux)");
+    let out = bin()
+        .args(["scan", "-q"])
+        .arg(demo().join("maillog"))
+        .args(["-o", "pairs.csv", "--json", "run.json", "--metrics", "-"])
+        .current_dir(tmp.path())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("standard output"), "{}", stderr(&out));
+    assert!(
+        !tmp.path().join("run.json").exists(),
+        "the JSON was published although the run failed"
+    );
+}
