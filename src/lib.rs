@@ -11,6 +11,7 @@
 //! for them, as the reference the bulk readers the binary uses must agree with.
 
 // The shared types and utilities: they import no stage.
+pub mod allocator;
 pub(crate) mod fileio;
 pub mod model;
 pub mod net;

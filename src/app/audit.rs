@@ -54,7 +54,7 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     let keep_days = reports.by_day.is_some() || reports.html.is_some() || reports.summary.is_some();
     let resolving = Instant::now();
     let bar = Progress::new(cfg.run.quiet).resolving(pairs.len() as u64);
-    let purge = super::purge::Resolving::start();
+    let purge = crate::allocator::Resolving::start();
     let mut rows = runtime.block_on(evaluate_all(
         &dns,
         &policy_cfg,

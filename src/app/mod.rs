@@ -9,7 +9,6 @@ mod audit;
 mod check;
 mod generate;
 mod propose;
-mod purge;
 mod scan;
 
 use std::path::Path;

@@ -14,6 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("model", &[]),
     ("net", &[]),
     ("fileio", &[]),
+    ("allocator", &[]),
     ("pairs_file", &["model", "net", "fileio"]),
     // the stages, in data-flow order
     ("extract", &["model", "net"]),
@@ -66,9 +67,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "net",
             "fileio",
             "pairs_file",
+            "allocator",
         ],
     ),
-    ("main", &["app", "cli", "config"]),
+    ("main", &["app", "cli", "config", "allocator"]),
 ];
 
 /// The top-level module a source file belongs to.
