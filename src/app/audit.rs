@@ -135,14 +135,26 @@ fn alerts(
     let limit = cfg.reports.max_tempfail;
     if totals.tempfail_pct() > limit {
         said.push(format!(
-            "{:.2} % of evaluated messages are tempfail ({}), above --max-tempfail {limit}: \
-             DNS was too unreliable to trust this report",
+            "{:.2} % of evaluated messages are tempfail ({}), above --max-tempfail {limit}: {}",
             totals.tempfail_pct(),
-            tempfail_causes(rows)
+            tempfail_causes(rows),
+            tempfail_meaning(cfg.dns.offline)
         ));
         status = RunStatus::TempfailExceeded;
     }
     (status, said)
+}
+
+/// What a tempfail share above the limit means. Offline, no question reached DNS: the
+/// senders the zone files do not cover are tempfail by design, and blaming DNS would send
+/// the administrator after a resolver that was never asked.
+fn tempfail_meaning(offline: bool) -> &'static str {
+    if offline {
+        "the --zone files do not cover those senders (--offline); \
+         add --max-tempfail 100 to a what-if run"
+    } else {
+        "DNS was too unreliable to trust this report"
+    }
 }
 
 /// The sender domains and relay IPs with the most repudiated messages.
