@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::model::text::one_line;
 use crate::model::{PairRow, Period, SkipReason, SpfResult, Verdict};
 use crate::pairs_file::sender_column;
-use crate::report::numbers::rate;
+use crate::report::numbers::{counted, rate};
 
 /// How many domains and relays the table lists.
 pub const TOP: usize = 10;
@@ -208,10 +208,10 @@ pub fn render_audit(t: &Totals, domains: &[Ranked], relays: &[Ranked]) -> String
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "repudiate audit: {} messages in {} pairs from {} inputs",
-        total,
-        t.total_pairs(),
-        t.inputs()
+        "repudiate audit: {} in {} from {}",
+        counted(total, "messages"),
+        counted(t.total_pairs(), "pairs"),
+        counted(t.inputs() as u64, "inputs")
     );
     render_period(&mut s, &t.period);
     let _ = writeln!(
@@ -398,10 +398,10 @@ pub fn render_scan(t: &Totals, messages: u64, pairs: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "repudiate scan: {} messages in {} pairs from {} inputs",
-        messages,
-        pairs,
-        t.inputs()
+        "repudiate scan: {} in {} from {}",
+        counted(messages, "messages"),
+        counted(pairs as u64, "pairs"),
+        counted(t.inputs() as u64, "inputs")
     );
     render_period(&mut s, &t.period);
     render_skipped(&mut s, t);
