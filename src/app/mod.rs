@@ -236,7 +236,7 @@ fn tell_read(report: &ReadReport, run: &RunSettings) -> Result<(), Fatal> {
     for o in &report.oversized {
         eprintln!("repudiate: {}", o.said().render(flag));
     }
-    let warnings = inputs::notes::warnings(report);
+    let warnings = inputs::notes::warnings(report, run.verbose);
     warnings.iter().for_each(|l| say(&l.render(flag)));
     if !run.quiet {
         let notes = inputs::notes::notes(report, run.verbose);
