@@ -359,17 +359,27 @@ fn render_ranked(s: &mut String, what: Ranking, ranked: &[Ranked]) {
     }
 }
 
+/// A resolution time as a person reads it: `5.0 s`, or `13 ms` under a second, where one
+/// decimal of seconds said a fast run's 104 questions took `0.0 s` at `8197.2/s`.
+fn span(elapsed: Duration) -> String {
+    if elapsed < Duration::from_secs(1) {
+        format!("{} ms", elapsed.as_millis())
+    } else {
+        format!("{:.1} s", elapsed.as_secs_f64())
+    }
+}
+
 /// Where the answers came from. Each question is counted once by its source; lookups that
 /// reused an answer of this run are said apart, because they cost nothing.
 fn render_dns(s: &mut String, d: &DnsTotals) {
     let _ = writeln!(s, "  {:<31} {:>10}", "DNS questions", "number");
     let _ = writeln!(
         s,
-        "    {:<29} {:>10}  {} over {:.1} s",
+        "    {:<29} {:>10}  {} over {}",
         "sent to a server",
         d.queries,
         rate(d.queries, d.elapsed),
-        d.elapsed.as_secs_f64()
+        span(d.elapsed)
     );
     let _ = writeln!(
         s,
@@ -617,7 +627,7 @@ pub(crate) mod tests {
             "{s}"
         );
         assert_eq!(squeezed(&s, "verdict"), "verdict messages % pairs");
-        assert_eq!(squeezed(&s, "sent"), "sent to a server 17 - over 0.0 s");
+        assert_eq!(squeezed(&s, "sent"), "sent to a server 17 - over 0 ms");
     }
 
     #[test]
@@ -638,6 +648,19 @@ pub(crate) mod tests {
         assert_eq!(
             squeezed(&s, "sent"),
             "sent to a server 191 38.2/s over 5.0 s"
+        );
+        let fast = Totals {
+            dns: DnsTotals {
+                queries: 104,
+                elapsed: Duration::from_millis(13),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let quick = render_audit(&fast, &[], &[]);
+        assert_eq!(
+            squeezed(&quick, "sent"),
+            "sent to a server 104 8000.0/s over 13 ms"
         );
         assert_eq!(squeezed(&s, "answered"), "answered by the --cache file 40");
         assert!(has_line(&s, "answered by zone files 2"), "{s}");
