@@ -15,7 +15,7 @@ use crate::model::{SpfResult, Verdict};
 
 use super::by_day::DayRow;
 use super::html_days::days_chart;
-use super::numbers::{rate, thousands};
+use super::numbers::{rate, span, thousands};
 use super::summary::{Ranked, Totals, pct};
 
 /// Rows in each of the domain and relay tables; the CSVs have all of them.
@@ -370,13 +370,13 @@ fn dns_table(s: &mut String, t: &Totals) {
          <tr><td>answered by zone files</td><td class=\"num\">{}</td></tr>\n\
          <tr><td>{failed}</td><td class=\"num\">{}</td></tr>\n\
          <tr><td>answers reused within the run</td><td class=\"num\">{}</td></tr>\n\
-         <tr><td>resolution time</td><td class=\"num\">{:.1} s ({})</td></tr>\n</table>",
+         <tr><td>resolution time</td><td class=\"num\">{} ({})</td></tr>\n</table>",
         thousands(d.queries),
         thousands(d.file_answers),
         thousands(d.zone_answers),
         thousands(d.failures),
         thousands(d.reused),
-        d.elapsed.as_secs_f64(),
+        span(d.elapsed),
         rate(d.queries, d.elapsed)
     );
 }

@@ -36,9 +36,26 @@ pub fn counted(n: impl Into<u64>, plural: &str) -> String {
     }
 }
 
+/// A resolution time as a person reads it: `5.0 s`, or `13 ms` under a second, where one
+/// decimal of seconds said a fast run's 104 questions took `0.0 s` at `8197.2/s`.
+pub fn span(elapsed: Duration) -> String {
+    if elapsed < Duration::from_secs(1) {
+        format!("{} ms", elapsed.as_millis())
+    } else {
+        format!("{:.1} s", elapsed.as_secs_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_under_a_second_is_in_milliseconds() {
+        assert_eq!(span(Duration::from_millis(13)), "13 ms");
+        assert_eq!(span(Duration::from_millis(999)), "999 ms");
+        assert_eq!(span(Duration::from_millis(5_040)), "5.0 s");
+    }
 
     #[test]
     fn one_is_singular_and_every_other_count_plural() {

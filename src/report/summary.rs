@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::model::text::one_line;
 use crate::model::{PairRow, Period, SkipReason, SpfResult, Verdict};
 use crate::pairs_file::sender_column;
-use crate::report::numbers::{counted, rate};
+use crate::report::numbers::{counted, rate, span};
 
 /// How many domains and relays the table lists.
 pub const TOP: usize = 10;
@@ -356,16 +356,6 @@ fn render_ranked(s: &mut String, what: Ranking, ranked: &[Ranked]) {
             pct(r.repudiated, r.messages),
             r.repudiated_pairs
         );
-    }
-}
-
-/// A resolution time as a person reads it: `5.0 s`, or `13 ms` under a second, where one
-/// decimal of seconds said a fast run's 104 questions took `0.0 s` at `8197.2/s`.
-fn span(elapsed: Duration) -> String {
-    if elapsed < Duration::from_secs(1) {
-        format!("{} ms", elapsed.as_millis())
-    } else {
-        format!("{:.1} s", elapsed.as_secs_f64())
     }
 }
 
