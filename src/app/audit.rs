@@ -17,13 +17,13 @@ use crate::pairs_file::write_audit;
 use crate::policy::{self, evaluate_all};
 use crate::report::by_day::{DayRow, day_rows, write_by_day};
 use crate::report::domains::write_domains;
-use crate::report::history;
 use crate::report::html::{HtmlReport, write_html};
 use crate::report::progress::Progress;
 use crate::report::snapshot::{RunFacts, Snapshot};
 use crate::report::summary::{
     DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit, tempfail_causes,
 };
+use crate::report::{hints, history};
 
 pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     let started = SystemTime::now();
@@ -107,6 +107,11 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     )?;
     if !cfg.run.quiet {
         eprint!("{}", render_audit(&totals, &ranked.domains, &ranked.relays));
+        if !cfg.dns.offline
+            && let Some(note) = hints::spf_silence(&rows)
+        {
+            say(&note);
+        }
     }
     alarms.iter().for_each(|alarm| say(alarm));
     Ok(status)
