@@ -213,7 +213,7 @@ pub fn render_audit(t: &Totals, domains: &[Ranked], relays: &[Ranked]) -> String
         counted(t.total_pairs(), "pairs"),
         counted(t.inputs() as u64, "inputs")
     );
-    render_period(&mut s, &t.period);
+    render_period(&mut s, &t.period, total);
     let _ = writeln!(
         s,
         "  {:<15} {:>10} {:>7} {:>8}",
@@ -403,7 +403,7 @@ pub fn render_scan(t: &Totals, messages: u64, pairs: usize) -> String {
         counted(pairs as u64, "pairs"),
         counted(t.inputs() as u64, "inputs")
     );
-    render_period(&mut s, &t.period);
+    render_period(&mut s, &t.period, messages);
     render_skipped(&mut s, t);
     render_failed_inputs(&mut s, t);
     s
@@ -411,7 +411,7 @@ pub fn render_scan(t: &Totals, messages: u64, pairs: usize) -> String {
 
 /// The period the messages cover, and what could not be dated: said even when nothing
 /// could, so a report never looks dated when it is not.
-fn render_period(s: &mut String, p: &Period) {
+fn render_period(s: &mut String, p: &Period, messages: u64) {
     let _ = match (p.first, p.last) {
         (Some(first), Some(last)) => write!(
             s,
@@ -419,6 +419,9 @@ fn render_period(s: &mut String, p: &Period) {
             first.rfc3339(),
             last.rfc3339()
         ),
+        // No dated message: say whether there were messages at all, or a run that found
+        // none reads as a date problem.
+        _ if messages == 0 => write!(s, "  period: none (no messages)"),
         _ => write!(s, "  period: no message carried a usable date"),
     };
     if p.undated() > 0 {
@@ -618,6 +621,17 @@ pub(crate) mod tests {
         );
         assert_eq!(squeezed(&s, "verdict"), "verdict messages % pairs");
         assert_eq!(squeezed(&s, "sent"), "sent to a server 17 - over 0 ms");
+    }
+
+    #[test]
+    fn a_run_without_messages_says_so_rather_than_blaming_dates() {
+        let s = render_scan(&Totals::default(), 0, 0);
+        assert!(has_line(&s, "period: none (no messages)"), "{s}");
+        let s = render_scan(&Totals::default(), 3, 1);
+        assert!(
+            has_line(&s, "period: no message carried a usable date"),
+            "{s}"
+        );
     }
 
     #[test]
