@@ -301,3 +301,21 @@ fn a_folder_with_nothing_but_non_mail_is_exit_1() {
     let empty = tempfile::tempdir().unwrap();
     assert_eq!(scan(&["-q"], &[empty.path()]).status.code(), Some(0));
 }
+
+/// A byte-identical copy of a file that is not mail is counted as not mail, not said to be
+/// "read once".
+#[test]
+fn a_copy_of_a_non_mail_file_is_not_mail_too() {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("mail.log"), log(1, "192.0.2.1")).unwrap();
+    fs::write(d.path().join("a-case.json"), "{\"message\": \"x\"}\n").unwrap();
+    fs::write(d.path().join("b-case.json"), "{\"message\": \"x\"}\n").unwrap();
+    let out = scan(&[], &[d.path()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("not mail: 2 files in walked folders skipped"),
+        "{err}"
+    );
+    assert!(!err.contains("byte-identical"), "{err}");
+}
