@@ -426,7 +426,7 @@ def run_scan(binary, inputs, flags):
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 
-SUMMARY = re.compile(r"repudiate scan: (\d+) messages in (\d+) pairs")
+SUMMARY = re.compile(r"repudiate scan: (\d+) messages? in (\d+) pairs?\b")
 SKIP_LINE = re.compile(r"^    (\S+)\s+(\d+)$", re.M)
 
 

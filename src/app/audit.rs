@@ -17,13 +17,13 @@ use crate::pairs_file::write_audit;
 use crate::policy::{self, evaluate_all};
 use crate::report::by_day::{DayRow, day_rows, write_by_day};
 use crate::report::domains::write_domains;
-use crate::report::history;
 use crate::report::html::{HtmlReport, write_html};
 use crate::report::progress::Progress;
 use crate::report::snapshot::{RunFacts, Snapshot};
 use crate::report::summary::{
     DnsTotals, Ranked, Totals, rank_domains, rank_relays, render_audit, tempfail_causes,
 };
+use crate::report::{hints, history};
 
 pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     let started = SystemTime::now();
@@ -107,6 +107,11 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     )?;
     if !cfg.run.quiet {
         eprint!("{}", render_audit(&totals, &ranked.domains, &ranked.relays));
+        if !cfg.dns.offline
+            && let Some(note) = hints::spf_silence(&rows)
+        {
+            say(&note);
+        }
     }
     alarms.iter().for_each(|alarm| say(alarm));
     Ok(status)
@@ -135,14 +140,26 @@ fn alerts(
     let limit = cfg.reports.max_tempfail;
     if totals.tempfail_pct() > limit {
         said.push(format!(
-            "{:.2} % of evaluated messages are tempfail ({}), above --max-tempfail {limit}: \
-             DNS was too unreliable to trust this report",
+            "{:.2} % of evaluated messages are tempfail ({}), above --max-tempfail {limit}: {}",
             totals.tempfail_pct(),
-            tempfail_causes(rows)
+            tempfail_causes(rows),
+            tempfail_meaning(cfg.dns.offline)
         ));
         status = RunStatus::TempfailExceeded;
     }
     (status, said)
+}
+
+/// What a tempfail share above the limit means. Offline, no question reached DNS: the
+/// senders the zone files do not cover are tempfail by design, and blaming DNS would send
+/// the administrator after a resolver that was never asked.
+fn tempfail_meaning(offline: bool) -> &'static str {
+    if offline {
+        "the --zone files do not cover those senders (--offline); \
+         add --max-tempfail 100 to a what-if run"
+    } else {
+        "DNS was too unreliable to trust this report"
+    }
 }
 
 /// The sender domains and relay IPs with the most repudiated messages.

@@ -38,8 +38,12 @@ fn render_man(cmd: &clap::Command, out: &mut dyn Write) -> std::io::Result<()> {
     clap_mangen::Man::new(cmd.clone()).render(out)
 }
 
-/// `repudiate.1` and `repudiate-COMMAND.1` for every command but `generate` itself.
+/// `repudiate.1` and `repudiate-COMMAND.1` for every command but `generate` itself. The
+/// folder is made if missing (`generate man target/man` on a fresh checkout), as `install -D`
+/// would: refusing it only sent the user to mkdir after an error about a temporary file.
 fn write_man_pages(dir: &Path) -> Result<(), Fatal> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Fatal(format!("cannot make the folder {}: {e}", dir.display())))?;
     let cli = Cli::command().name("repudiate");
     let mut pages = vec![("repudiate.1".to_string(), cli.clone())];
     for sub in cli.get_subcommands().filter(|s| s.get_name() != "generate") {

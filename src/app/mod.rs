@@ -235,7 +235,7 @@ fn tell_read(report: &ReadReport, run: &RunSettings) -> Result<(), Fatal> {
     for o in &report.oversized {
         eprintln!("repudiate: {}", o.said().render(flag));
     }
-    let warnings = inputs::notes::warnings(report);
+    let warnings = inputs::notes::warnings(report, run.verbose);
     warnings.iter().for_each(|l| say(&l.render(flag)));
     if !run.quiet {
         let notes = inputs::notes::notes(report, run.verbose);
@@ -243,6 +243,16 @@ fn tell_read(report: &ReadReport, run: &RunSettings) -> Result<(), Fatal> {
     }
     if report.inputs_ok == 0 && !report.errors.is_empty() {
         return Err(Fatal("no input could be read".into()));
+    }
+    // A folder of nothing but non-mail files (the wrong folder, or a format not detected)
+    // would otherwise be a clean night with an empty report.
+    if report.inputs_ok == 0 && !report.not_mail.is_empty() {
+        let n = report.not_mail.len();
+        let files = if n == 1 { "file" } else { "files" };
+        return Err(Fatal(format!(
+            "no input could be read: the {n} {files} in the walked folders are not mail, \
+             logs or pairs files (-v names them; --format says what they are)"
+        )));
     }
     Ok(())
 }

@@ -120,8 +120,28 @@ pub fn load(path: &Path) -> Result<FileConfig, String> {
     Ok(cfg)
 }
 
+/// The settings in `text`. An error is one line, `line L, column C: what`: the toml crate's
+/// own rendering draws the line with a caret over several lines, which reached the terminal
+/// as literal `\n`s once escaped for a one-line message.
 pub fn parse(text: &str) -> Result<FileConfig, String> {
-    toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    toml::from_str(text).map_err(|e| {
+        let what = e.message().trim_end();
+        match e.span() {
+            Some(span) => {
+                let (line, column) = line_column(text, span.start);
+                format!("line {line}, column {column}: {what}")
+            }
+            None => what.to_string(),
+        }
+    })
+}
+
+/// The 1-based line and column (in characters) of byte `at` of `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = text.get(..at).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[start..].chars().count() + 1)
 }
 
 #[cfg(test)]
@@ -211,6 +231,16 @@ json = "summary.json"
         assert!(nested.contains("max_dept"), "{nested}");
         let table = parse("[dns]\nx = 1\n").unwrap_err();
         assert!(table.contains("dns"), "{table}");
+    }
+
+    #[test]
+    fn an_error_is_one_line_with_its_line_and_column() {
+        let e = parse("perimeter = []\n[limits]\n  max_dept = 3\n").unwrap_err();
+        assert!(!e.contains('\n'), "{e:?}");
+        assert!(
+            e.starts_with("line 3, column 3: unknown field `max_dept`, expected one of"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -296,6 +296,17 @@ fn read_to_store(
         warnings.sort_by_key(|e| rank(&e.input));
         not_mail.sort_by_key(rank);
     }
+    // A copy of a file that is not mail is not mail either: said as a copy "read once", it
+    // claimed a read that never happened (a folder of test cases printed six such lines).
+    let mut copies = copies;
+    if !not_mail.is_empty() && !copies.is_empty() {
+        let junk: std::collections::HashSet<&str> = not_mail.iter().map(String::as_str).collect();
+        let (of_junk, rest): (Vec<_>, Vec<_>) = copies
+            .into_iter()
+            .partition(|(_, original)| junk.contains(original.display().to_string().as_str()));
+        not_mail.extend(of_junk.iter().map(|(copy, _)| copy.display().to_string()));
+        copies = rest;
+    }
     let inputs_total = inputs_ok + read_errors.len() + errors.len();
     let merged: std::collections::HashMap<String, Vec<String>> = merged.into_iter().collect();
     let sources = paths

@@ -87,8 +87,10 @@ pub fn notes(report: &ReadReport, verbose: bool) -> Vec<Said> {
     out
 }
 
-/// The warnings, as [`notes`]: printed even with `--quiet`.
-pub fn warnings(report: &ReadReport) -> Vec<Said> {
+/// The warnings, as [`notes`]: printed even with `--quiet`. One warning repeated for many
+/// inputs (a walked folder of files with nothing recognised) names the first few and counts
+/// the rest, as copies are, so a folder of 100 such files does not bury the table.
+pub fn warnings(report: &ReadReport, verbose: bool) -> Vec<Said> {
     let mut out = Vec::new();
     for (link, dir) in &report.passed.loops {
         out.push(
@@ -100,9 +102,27 @@ pub fn warnings(report: &ReadReport) -> Vec<Said> {
             .into(),
         );
     }
+    let shown = if verbose { usize::MAX } else { NAMED_COPIES };
+    let mut groups: Vec<(&Said, usize)> = Vec::new();
     for w in &report.warnings {
-        let warning = Said::from(format!("warning: {}: ", w.input));
-        out.push(warning.then(w.message.clone()));
+        let seen = match groups.iter_mut().find(|(m, _)| *m == &w.message) {
+            Some((_, n)) => n,
+            None => &mut groups.push_mut((&w.message, 0)).1,
+        };
+        *seen += 1;
+        if *seen <= shown {
+            let warning = Said::from(format!("warning: {}: ", w.input));
+            out.push(warning.then(w.message.clone()));
+        }
+    }
+    for (message, seen) in groups.into_iter().filter(|(_, n)| *n > shown) {
+        let more = seen - shown;
+        let inputs = if more == 1 { "input" } else { "inputs" };
+        out.push(
+            Said::from(format!("warning: and {more} more {inputs}: "))
+                .then(message.clone())
+                .then(names_them()),
+        );
     }
     out
 }
@@ -167,9 +187,37 @@ mod tests {
         assert!(quiet.contains("3 log records"));
         let loud = said(notes(&r, true));
         assert!(loud.contains(&"  d/README".to_string()), "{loud:?}");
-        let warnings = said(warnings(&r)).join("\n");
+        let warnings = said(warnings(&r, false)).join("\n");
         assert!(warnings.contains("symlink loop: d/up leads back to d"));
         assert!(warnings.contains("warning: x: nothing recognised"));
         assert!(notes(&ReadReport::default(), true).is_empty());
+    }
+
+    #[test]
+    fn one_warning_for_many_inputs_names_ten_and_counts_the_rest() {
+        let mut r = ReadReport::default();
+        for i in 0..13 {
+            r.warnings.push(InputError {
+                input: format!("log/{i:04}"),
+                message: "nothing recognised".into(),
+            });
+        }
+        r.warnings.push(InputError {
+            input: "other".into(),
+            message: "sidecar does not match".into(),
+        });
+        let flag = |_: Setting| "-v";
+        let said =
+            |v: bool| -> Vec<String> { warnings(&r, v).iter().map(|l| l.render(flag)).collect() };
+        let quiet = said(false);
+        assert_eq!(quiet.len(), 12, "{quiet:?}");
+        assert!(quiet.contains(&"warning: log/0009: nothing recognised".to_string()));
+        assert!(!quiet.iter().any(|l| l.contains("log/0010")), "{quiet:?}");
+        assert!(quiet.contains(&"warning: other: sidecar does not match".to_string()));
+        assert_eq!(
+            quiet.last().unwrap(),
+            "warning: and 3 more inputs: nothing recognised (-v names them)"
+        );
+        assert_eq!(said(true).len(), 14);
     }
 }

@@ -105,7 +105,7 @@ pub fn render_text(report: &CheckReport) -> String {
     if let Some(r) = &e.reason {
         lines.push(field("reason", r));
     }
-    lines.push(field("rule", &report.rule));
+    lines.push(field("rule", &rule_text(report)));
     lines.push(field(
         "lookups",
         &format!(
@@ -216,6 +216,17 @@ fn lookup_text(name: &str, qtype: QType, answer: &Answer) -> String {
 
 fn field(label: &str, value: &str) -> String {
     format!("{:<9}{value}", format!("{label}:"))
+}
+
+/// The rule with the policy name spelled out: the rules say `MAIL-FROM.D` (the draft's
+/// notation, shared by every pair), which a person checking one domain reads as a typo.
+fn rule_text(report: &CheckReport) -> String {
+    match report.sender {
+        Sender::Domain(d) => report
+            .rule
+            .replace("MAIL-FROM.D", &format!("MAIL-FROM.{d}")),
+        _ => report.rule.clone(),
+    }
 }
 
 fn domain_text(sender: &Sender) -> String {
@@ -598,6 +609,25 @@ mod tests {
                 at(0, StepKind::Note("-all matches: fail".into())),
             ],
         }
+    }
+
+    #[test]
+    fn the_rule_names_the_domains_policy_record() {
+        let sender = Sender::Domain("example.org".into());
+        let e = Evaluation {
+            verdict: Verdict::NoPolicy,
+            matched: None,
+            relays: vec![],
+            rule: "MAIL-FROM.D has no MX records".into(),
+            lookups: 1,
+            steps: vec![],
+            ..delegated()
+        };
+        let text = render_text(&report(&sender, &e, "198.51.100.8", &spf_fail()));
+        assert!(
+            text.contains("rule:    MAIL-FROM.example.org has no MX records\n"),
+            "{text}"
+        );
     }
 
     #[test]

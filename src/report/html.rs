@@ -15,7 +15,7 @@ use crate::model::{SpfResult, Verdict};
 
 use super::by_day::DayRow;
 use super::html_days::days_chart;
-use super::numbers::{rate, thousands};
+use super::numbers::{rate, span, thousands};
 use super::summary::{Ranked, Totals, pct};
 
 /// Rows in each of the domain and relay tables; the CSVs have all of them.
@@ -129,11 +129,11 @@ pub fn render(r: &HtmlReport) -> String {
     let _ = writeln!(
         s,
         "<h1>What the Repudiating MAIL FROM check would have done</h1>\n\
-         <p class=\"sub\">repudiate audit, run at {} — {} messages in {} pairs from {} inputs</p>",
+         <p class=\"sub\">repudiate audit, run at {} — {} in {} from {}</p>",
         escape(r.run_at),
-        thousands(t.total_messages()),
-        thousands(t.total_pairs()),
-        thousands(t.inputs() as u64)
+        many(t.total_messages(), "messages"),
+        many(t.total_pairs(), "pairs"),
+        many(t.inputs() as u64, "inputs")
     );
     period(&mut s, t);
     cards(&mut s, t);
@@ -213,6 +213,16 @@ fn cards(s: &mut String, t: &Totals) {
             String::new()
         }
     );
+}
+
+/// `1,234 messages`, `1 input`: the count with separators, the noun singular for one.
+fn many(n: u64, plural: &str) -> String {
+    let noun = if n == 1 {
+        plural.strip_suffix('s').unwrap_or(plural)
+    } else {
+        plural
+    };
+    format!("{} {noun}", thousands(n))
 }
 
 /// Horizontal bars, one per verdict, scaled to the largest.
@@ -370,13 +380,13 @@ fn dns_table(s: &mut String, t: &Totals) {
          <tr><td>answered by zone files</td><td class=\"num\">{}</td></tr>\n\
          <tr><td>{failed}</td><td class=\"num\">{}</td></tr>\n\
          <tr><td>answers reused within the run</td><td class=\"num\">{}</td></tr>\n\
-         <tr><td>resolution time</td><td class=\"num\">{:.1} s ({})</td></tr>\n</table>",
+         <tr><td>resolution time</td><td class=\"num\">{} ({})</td></tr>\n</table>",
         thousands(d.queries),
         thousands(d.file_answers),
         thousands(d.zone_answers),
         thousands(d.failures),
         thousands(d.reused),
-        d.elapsed.as_secs_f64(),
+        span(d.elapsed),
         rate(d.queries, d.elapsed)
     );
 }
@@ -435,6 +445,12 @@ mod tests {
     use super::*;
     use crate::report::summary::tests::row;
     use crate::report::summary::{rank_domains, rank_relays};
+
+    #[test]
+    fn headline_counts_are_separated_and_singular_for_one() {
+        assert_eq!(many(1, "inputs"), "1 input");
+        assert_eq!(many(12_345, "messages"), "12,345 messages");
+    }
 
     fn page(rows: &[crate::model::PairRow], settings: &[(&'static str, String)]) -> String {
         let mut t = Totals::default();

@@ -6,6 +6,7 @@
 pub mod by_day;
 pub mod check;
 pub mod domains;
+pub mod hints;
 pub mod history;
 pub mod html;
 mod html_days;

@@ -26,9 +26,44 @@ pub fn rate(count: u64, elapsed: Duration) -> String {
     format!("{:.1}/s", count as f64 / secs)
 }
 
+/// `n` and its noun, singular for one: `1 input`, `2 inputs` (`noun` is the plural, and
+/// takes an `s`). The headline of every run counts inputs, and `1 inputs` reads as a bug.
+pub fn counted(n: impl Into<u64>, plural: &str) -> String {
+    let n = n.into();
+    match n {
+        1 => format!("1 {}", plural.strip_suffix('s').unwrap_or(plural)),
+        _ => format!("{n} {plural}"),
+    }
+}
+
+/// A resolution time as a person reads it: `5.0 s`, or `13 ms` under a second, where one
+/// decimal of seconds said a fast run's 104 questions took `0.0 s` at `8197.2/s`.
+pub fn span(elapsed: Duration) -> String {
+    if elapsed < Duration::from_secs(1) {
+        format!("{} ms", elapsed.as_millis())
+    } else {
+        format!("{:.1} s", elapsed.as_secs_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_under_a_second_is_in_milliseconds() {
+        assert_eq!(span(Duration::from_millis(13)), "13 ms");
+        assert_eq!(span(Duration::from_millis(999)), "999 ms");
+        assert_eq!(span(Duration::from_millis(5_040)), "5.0 s");
+    }
+
+    #[test]
+    fn one_is_singular_and_every_other_count_plural() {
+        assert_eq!(counted(1u64, "inputs"), "1 input");
+        assert_eq!(counted(0u64, "inputs"), "0 inputs");
+        assert_eq!(counted(2u64, "messages"), "2 messages");
+        assert_eq!(counted(1u64, "pairs"), "1 pair");
+    }
 
     #[test]
     fn thousands_are_separated() {

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use crate::fileio::guard::Kind;
 use crate::policy::propose::{Flow, Naming, Proposal, Target};
+use crate::report::numbers::counted;
 use crate::report::summary::pct;
 
 /// The first line of every fragment; it is how an existing one is recognised.
@@ -115,14 +116,15 @@ fn target_records(out: &mut String, owner: &str, target: &Target) {
 fn describe(flow: &Flow) -> String {
     match flow.authenticated {
         Some(a) => format!(
-            "{}: {} messages, {a} authenticated ({:.1} %)",
+            "{}: {}, {a} authenticated ({:.1} %)",
             flow.ip,
-            flow.messages,
+            counted(flow.messages, "messages"),
             pct(a, flow.messages)
         ),
         None => format!(
-            "{}: {} messages, authentication unknown",
-            flow.ip, flow.messages
+            "{}: {}, authentication unknown",
+            flow.ip,
+            counted(flow.messages, "messages")
         ),
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::model::text::one_line;
 use crate::model::{PairRow, Period, SkipReason, SpfResult, Verdict};
 use crate::pairs_file::sender_column;
-use crate::report::numbers::rate;
+use crate::report::numbers::{counted, rate, span};
 
 /// How many domains and relays the table lists.
 pub const TOP: usize = 10;
@@ -208,12 +208,12 @@ pub fn render_audit(t: &Totals, domains: &[Ranked], relays: &[Ranked]) -> String
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "repudiate audit: {} messages in {} pairs from {} inputs",
-        total,
-        t.total_pairs(),
-        t.inputs()
+        "repudiate audit: {} in {} from {}",
+        counted(total, "messages"),
+        counted(t.total_pairs(), "pairs"),
+        counted(t.inputs() as u64, "inputs")
     );
-    render_period(&mut s, &t.period);
+    render_period(&mut s, &t.period, total);
     let _ = writeln!(
         s,
         "  {:<15} {:>10} {:>7} {:>8}",
@@ -365,11 +365,11 @@ fn render_dns(s: &mut String, d: &DnsTotals) {
     let _ = writeln!(s, "  {:<31} {:>10}", "DNS questions", "number");
     let _ = writeln!(
         s,
-        "    {:<29} {:>10}  {} over {:.1} s",
+        "    {:<29} {:>10}  {} over {}",
         "sent to a server",
         d.queries,
         rate(d.queries, d.elapsed),
-        d.elapsed.as_secs_f64()
+        span(d.elapsed)
     );
     let _ = writeln!(
         s,
@@ -398,12 +398,12 @@ pub fn render_scan(t: &Totals, messages: u64, pairs: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "repudiate scan: {} messages in {} pairs from {} inputs",
-        messages,
-        pairs,
-        t.inputs()
+        "repudiate scan: {} in {} from {}",
+        counted(messages, "messages"),
+        counted(pairs as u64, "pairs"),
+        counted(t.inputs() as u64, "inputs")
     );
-    render_period(&mut s, &t.period);
+    render_period(&mut s, &t.period, messages);
     render_skipped(&mut s, t);
     render_failed_inputs(&mut s, t);
     s
@@ -411,7 +411,7 @@ pub fn render_scan(t: &Totals, messages: u64, pairs: usize) -> String {
 
 /// The period the messages cover, and what could not be dated: said even when nothing
 /// could, so a report never looks dated when it is not.
-fn render_period(s: &mut String, p: &Period) {
+fn render_period(s: &mut String, p: &Period, messages: u64) {
     let _ = match (p.first, p.last) {
         (Some(first), Some(last)) => write!(
             s,
@@ -419,6 +419,9 @@ fn render_period(s: &mut String, p: &Period) {
             first.rfc3339(),
             last.rfc3339()
         ),
+        // No dated message: say whether there were messages at all, or a run that found
+        // none reads as a date problem.
+        _ if messages == 0 => write!(s, "  period: none (no messages)"),
         _ => write!(s, "  period: no message carried a usable date"),
     };
     if p.undated() > 0 {
@@ -617,7 +620,18 @@ pub(crate) mod tests {
             "{s}"
         );
         assert_eq!(squeezed(&s, "verdict"), "verdict messages % pairs");
-        assert_eq!(squeezed(&s, "sent"), "sent to a server 17 - over 0.0 s");
+        assert_eq!(squeezed(&s, "sent"), "sent to a server 17 - over 0 ms");
+    }
+
+    #[test]
+    fn a_run_without_messages_says_so_rather_than_blaming_dates() {
+        let s = render_scan(&Totals::default(), 0, 0);
+        assert!(has_line(&s, "period: none (no messages)"), "{s}");
+        let s = render_scan(&Totals::default(), 3, 1);
+        assert!(
+            has_line(&s, "period: no message carried a usable date"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -638,6 +652,19 @@ pub(crate) mod tests {
         assert_eq!(
             squeezed(&s, "sent"),
             "sent to a server 191 38.2/s over 5.0 s"
+        );
+        let fast = Totals {
+            dns: DnsTotals {
+                queries: 104,
+                elapsed: Duration::from_millis(13),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let quick = render_audit(&fast, &[], &[]);
+        assert_eq!(
+            squeezed(&quick, "sent"),
+            "sent to a server 104 8000.0/s over 13 ms"
         );
         assert_eq!(squeezed(&s, "answered"), "answered by the --cache file 40");
         assert!(has_line(&s, "answered by zone files 2"), "{s}");

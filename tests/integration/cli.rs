@@ -610,3 +610,27 @@ fn redirected_stderr_gets_no_control_characters() {
         "control characters {control:?} in {text:?}"
     );
 }
+
+/// An `--offline` run whose zone files cover few senders exits 4 by design; the alert says
+/// the zones are the cause and how to silence it, not that DNS (never asked) was unreliable.
+#[test]
+fn an_offline_tempfail_alert_blames_the_zones_not_dns() {
+    let demo = fixtures().join("demo");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["audit", "mail.mbox", "maillog", "--offline", "-q", "-o"])
+        .arg(tmp.path().join("pairs.csv"))
+        .current_dir(&demo)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("(offline "), "{err}");
+    assert!(
+        err.contains(
+            "the --zone files do not cover those senders (--offline); add --max-tempfail 100"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("DNS was too unreliable"), "{err}");
+}

@@ -109,3 +109,18 @@ fn an_unknown_shell_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tcsh"));
 }
+
+/// A man folder that does not exist yet is made, as `install -D` would.
+#[test]
+fn man_pages_go_into_a_folder_made_for_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("share/man/man1");
+    stdout_of(&["generate", "man", dir.to_str().unwrap()]);
+    assert!(dir.join("repudiate-audit.1").is_file());
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let out = repudiate(&["generate", "man", file.join("man1").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot make the folder"), "{err}");
+}

@@ -157,7 +157,12 @@ fn every_output_is_renamed_into_place_and_the_table_lists_the_worst() {
                 == "sender domain repudiated messages % client IPs"),
         "the ranking has column headers: {err}"
     );
-    assert_eq!(squeezed("sent"), "sent to a server 0 0.0/s over 0.0 s");
+    // Offline, nothing is sent; the time is the run's own (milliseconds, under a second).
+    let sent = squeezed("sent");
+    assert!(
+        sent.starts_with("sent to a server 0 0.0/s over ") && sent.ends_with(" ms"),
+        "{sent}"
+    );
     assert!(!err.contains("cache hits"), "{err}");
     assert!(
         squeezed("repudiated").starts_with("repudiated 4 22.2%"),

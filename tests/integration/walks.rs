@@ -283,3 +283,39 @@ fn the_same_mail_in_two_files_counts_once() {
         "{err}"
     );
 }
+
+/// A walked folder in which nothing is mail is exit 1 with a hint, not a clean empty report.
+#[test]
+fn a_folder_with_nothing_but_non_mail_is_exit_1() {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("README"), "Notes about this folder.\n").unwrap();
+    fs::write(d.path().join("case.json"), "{\"message\": \"x\"}\n").unwrap();
+    let out = scan(&["-q"], &[d.path()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no input could be read: the 2 files in the walked folders are not mail"),
+        "{err}"
+    );
+    // An empty folder (a quiet night's maildir) stays a clean run.
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(scan(&["-q"], &[empty.path()]).status.code(), Some(0));
+}
+
+/// A byte-identical copy of a file that is not mail is counted as not mail, not said to be
+/// "read once".
+#[test]
+fn a_copy_of_a_non_mail_file_is_not_mail_too() {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("mail.log"), log(1, "192.0.2.1")).unwrap();
+    fs::write(d.path().join("a-case.json"), "{\"message\": \"x\"}\n").unwrap();
+    fs::write(d.path().join("b-case.json"), "{\"message\": \"x\"}\n").unwrap();
+    let out = scan(&[], &[d.path()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("not mail: 2 files in walked folders skipped"),
+        "{err}"
+    );
+    assert!(!err.contains("byte-identical"), "{err}");
+}
