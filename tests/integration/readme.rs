@@ -64,7 +64,7 @@ fn readme_usage_matches_help() {
 
 /// The README's paths, and what the test puts in their place.
 const CRON_BIN: &str = "/usr/local/bin/repudiate";
-const CRON_CONFIG: &str = "/etc/repudiate.toml";
+const CRON_CONFIG: &str = "/etc/repudiate/repudiate.toml";
 const CRON_LOG: &str = "/var/log/mail.log.1";
 const CONFIG_OUT_DIR: &str = "/var/lib/repudiate";
 const CONFIG_NAMESERVER: &str = "127.0.0.1:53";
