@@ -69,25 +69,35 @@ pub fn normalize_domain(raw: &str) -> Sender {
 /// A host name in the RFC 1123 sense, with at least two labels and a non-numeric top label:
 /// letters, digits and inner hyphens, labels of 1 to 63 octets, 253 octets in all.
 pub fn is_host_name(name: &str) -> bool {
-    if name.is_empty() || name.len() > 253 {
+    // One pass over the bytes: the policy walk checks every relay name it meets, and
+    // splitting on '.' first cost about a thousand instructions a name (callgrind).
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > 253 {
         return false;
     }
-    let mut labels = 0;
-    let mut last = "";
-    for label in name.split('.') {
-        let b = label.as_bytes();
-        if b.is_empty()
-            || b.len() > 63
-            || b[0] == b'-'
-            || b[b.len() - 1] == b'-'
-            || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        {
+    // The label being read: its length, first and last byte, whether all digits so far.
+    let (mut done, mut len, mut first, mut last, mut numeric) = (0, 0, 0u8, 0u8, true);
+    let label_ok =
+        |len: usize, first: u8, last: u8| (1..=63).contains(&len) && first != b'-' && last != b'-';
+    for &c in b {
+        if c == b'.' {
+            if !label_ok(len, first, last) {
+                return false;
+            }
+            (done, len, numeric) = (done + 1, 0, true);
+            continue;
+        }
+        if !(c.is_ascii_alphanumeric() || c == b'-') {
             return false;
         }
-        labels += 1;
-        last = label;
+        if len == 0 {
+            first = c;
+        }
+        numeric &= c.is_ascii_digit();
+        len += 1;
+        last = c;
     }
-    labels >= 2 && !last.bytes().all(|c| c.is_ascii_digit())
+    label_ok(len, first, last) && done >= 1 && !numeric
 }
 
 fn malformed(text: &str) -> Sender {
@@ -103,6 +113,63 @@ fn malformed(text: &str) -> Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The definition `is_host_name` implements in one pass: labels split on '.'.
+    fn host_name_by_labels(name: &str) -> bool {
+        let labels: Vec<&str> = name.split('.').collect();
+        let label_ok = |l: &&str| {
+            let b = l.as_bytes();
+            (1..=63).contains(&b.len())
+                && b[0] != b'-'
+                && b[b.len() - 1] != b'-'
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        };
+        !name.is_empty()
+            && name.len() <= 253
+            && labels.iter().all(label_ok)
+            && labels.len() >= 2
+            && !labels[labels.len() - 1].bytes().all(|c| c.is_ascii_digit())
+    }
+
+    #[test]
+    fn host_names_as_their_labels_say() {
+        // Every string of up to 6 bytes over a small alphabet, then the length limits.
+        let alphabet = ['a', '1', '-', '.', '_'];
+        let mut names = vec![String::new()];
+        let mut checked = 0;
+        let mut accepted = 0;
+        for _ in 0..6 {
+            let mut longer = Vec::new();
+            for name in &names {
+                for c in alphabet {
+                    longer.push(format!("{name}{c}"));
+                }
+            }
+            for name in &longer {
+                assert_eq!(is_host_name(name), host_name_by_labels(name), "{name:?}");
+                checked += 1;
+                accepted += usize::from(is_host_name(name));
+            }
+            names = longer;
+        }
+        assert!(
+            checked > 19_000 && accepted > 100,
+            "{checked} checked, {accepted} accepted"
+        );
+        let label63 = "a".repeat(63);
+        for name in [
+            format!("{label63}.example"),
+            format!("{label63}a.example"),
+            [label63.as_str(); 4].join("."),
+            format!("{}.ab", [label63.as_str(); 3].join(".")),
+            format!("{}.a", [label63.as_str(); 3].join(".")),
+            "mx1.Example.COM".to_string(),
+            "10.0.0.1".to_string(),
+            "10.0.0.1a".to_string(),
+        ] {
+            assert_eq!(is_host_name(&name), host_name_by_labels(&name), "{name:?}");
+        }
+    }
 
     fn dom(s: &str) -> Sender {
         Sender::Domain(s.to_string())

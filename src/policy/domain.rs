@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
-use super::fast_set::FastSet;
+use super::fast_set::{FastMap, FastSet};
 use super::{Evaluation, Evaluator, PolicyConfig, Rule, Stop};
 use crate::dns::{Answer, Data, Lookup, MxTarget, Outcome, QType};
 use crate::model::Verdict;
@@ -197,23 +197,24 @@ impl Walk {
         }
     }
 
-    /// Notes a level of relays and what is known while its addresses are asked.
-    fn note_level<L: Lookup>(
-        &mut self,
-        ev: &mut Evaluator<'_, L>,
-        targets: &[MxTarget],
-    ) -> Vec<String> {
+    /// Notes a level of relays and what is known while its addresses are asked; the level
+    /// is the end of [`DomainPolicy::order`] from the index returned.
+    fn note_level<L: Lookup>(&mut self, ev: &mut Evaluator<'_, L>, targets: &[MxTarget]) -> usize {
         let level = ev.note_targets(targets);
         let p = &mut self.policy;
-        p.order.extend(level.iter().cloned());
+        let first = p.order.len();
+        p.order.extend(level);
         p.notes.extend(ev.ignored[p.notes.len()..].iter().cloned());
         p.levels.push((p.order.len(), ev.ignored.len()));
         p.sorted.push(OnceLock::new());
-        level
+        first
     }
 
     async fn run<L: Lookup>(&mut self, ev: &mut Evaluator<'_, L>, domain: &str, family: QType) {
-        let answer = match ev.ask(&format!("mail-from.{domain}"), QType::Mx, 0).await {
+        // The MAIL-FROM names asked, built in one buffer.
+        let mut name = String::with_capacity(64);
+        policy_name(&mut name, domain);
+        let answer = match ev.ask(&name, QType::Mx, 0).await {
             Ok(answer) => answer,
             Err(Stop::Deadline) => return self.stopped(Decided::of(ev.deadline_passed())),
             Err(Stop::OverBudget) => {
@@ -242,19 +243,18 @@ impl Walk {
             return;
         }
         // Level 0 is noted before the walk, as for a perimeter relay in the per-pair walk.
-        let mut level = self.note_level(ev, &targets);
+        let mut first = self.note_level(ev, &targets);
         if self.policy.pending.is_empty() {
             return;
         }
-        let mut expanded: FastSet<String> = FastSet::default();
-        expanded.insert(domain.to_string());
         let mut depth = 0;
         let mut over: Option<String> = None;
-        'levels: while !level.is_empty() {
+        'levels: while first < self.policy.order.len() {
             let level_index = self.policy.levels.len() - 1;
-            let first = self.policy.order.len() - level.len();
-            for (i, target) in level.iter().enumerate() {
-                match ev.ask(target, family, depth).await {
+            let end = self.policy.order.len();
+            for relay in first..end {
+                let answer = ev.ask(&self.policy.order[relay], family, depth).await;
+                match answer {
                     Err(Stop::Deadline) => return self.stopped(Decided::of(ev.deadline_passed())),
                     Err(Stop::OverBudget) => {
                         over = Some(format!("more than {} DNS lookups", ev.cfg.max_lookups));
@@ -267,7 +267,7 @@ impl Walk {
                         for ip in addrs {
                             if self.policy.pending.remove(&ip) {
                                 let found = Found {
-                                    relay: first + i,
+                                    relay,
                                     level: level_index,
                                     lookups: ev.count,
                                 };
@@ -284,15 +284,16 @@ impl Walk {
             if ev.cfg.max_depth == 0 {
                 break; // the draft's one-level check: no delegation at all
             }
-            let mut delegated: HashMap<String, u16> = HashMap::new();
-            for target in &level {
-                if !expanded.insert(target.clone()) {
+            let mut delegated: FastMap<String, u16> = FastMap::default();
+            for relay in first..end {
+                // Every relay is noted once, so in one level only: the names expanded
+                // before are the earlier levels' and the domain's own, asked already.
+                if self.policy.order[relay] == domain {
                     continue;
                 }
-                match ev
-                    .ask(&format!("mail-from.{target}"), QType::Mx, depth + 1)
-                    .await
-                {
+                policy_name(&mut name, &self.policy.order[relay]);
+                let answer = ev.ask(&name, QType::Mx, depth + 1).await;
+                match answer {
                     Err(Stop::Deadline) => return self.stopped(Decided::of(ev.deadline_passed())),
                     Err(Stop::OverBudget) => {
                         over = Some(format!("more than {} DNS lookups", ev.cfg.max_lookups));
@@ -306,7 +307,7 @@ impl Walk {
                 }
             }
             match ev.delegated_level(delegated, depth) {
-                Ok(next) => level = self.note_level(ev, &next),
+                Ok(next) => first = self.note_level(ev, &next),
                 Err(why) => {
                     over = Some(why);
                     break;
@@ -326,7 +327,7 @@ impl Walk {
         &mut self,
         ev: &Evaluator<'_, L>,
         targets: Arc<[MxTarget]>,
-        delegated: &mut HashMap<String, u16>,
+        delegated: &mut FastMap<String, u16>,
     ) {
         let id = Arc::as_ptr(&targets).cast::<MxTarget>() as usize;
         if !self.merged.insert(id) {
@@ -346,6 +347,13 @@ impl Walk {
         }
         self.kept.push(targets);
     }
+}
+
+/// `MAIL-FROM.<target>` (lowercase, as the names are), into `buf`.
+fn policy_name(buf: &mut String, target: &str) {
+    buf.clear();
+    buf.push_str("mail-from.");
+    buf.push_str(target);
 }
 
 #[cfg(test)]

@@ -5,11 +5,14 @@
 //! hostile server cost no more than the linear scan they replaced. The run-wide cache keeps
 //! the standard, randomly keyed hasher.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A `HashSet` with [`WordHasher`].
 pub type FastSet<T> = HashSet<T, BuildHasherDefault<WordHasher>>;
+
+/// A `HashMap` with [`WordHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
 /// Multiply-rotate hashing a word at a time (the scheme of rustc's FxHasher).
 #[derive(Default, Clone, Copy)]

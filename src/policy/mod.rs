@@ -15,7 +15,7 @@ pub mod spf;
 #[cfg(test)]
 mod test_support;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use crate::model::Verdict;
 use crate::model::address::is_host_name;
 use crate::net::IpNet;
 pub use batch::evaluate_all;
-use fast_set::FastSet;
+use fast_set::{FastMap, FastSet};
 pub use pair::{spf_for, verdict_for};
 pub use rule::{Limit, Rule};
 
@@ -124,8 +124,9 @@ struct Evaluator<'a, L> {
     lookup: &'a L,
     cfg: &'a PolicyConfig,
     deadline: tokio::time::Instant,
-    /// Questions counted against the budget.
-    asked: FastSet<(String, QType)>,
+    /// Questions counted against the budget: each name with a bit per type asked, so a
+    /// repeated question is found by the name alone, without building a key.
+    asked: FastMap<String, u8>,
     count: u32,
     failures: Vec<String>,
     ignored: Vec<String>,
@@ -143,7 +144,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             lookup,
             cfg,
             deadline: tokio::time::Instant::now() + cfg.eval_timeout,
-            asked: FastSet::default(),
+            asked: FastMap::default(),
             count: 0,
             failures: Vec::new(),
             ignored: Vec::new(),
@@ -158,8 +159,8 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         if tokio::time::Instant::now() >= self.deadline {
             return Err(Stop::Deadline);
         }
-        let key = (name.to_string(), qtype);
-        if self.asked.contains(&key) {
+        let bit = 1u8 << (qtype as u8);
+        if self.asked.get(name).is_some_and(|types| types & bit != 0) {
             // Asked before in this evaluation: it counted once. The lookup answers it again
             // the same way (the run's cache keeps every answer, failures included), which
             // costs less than keeping a copy of every answer here.
@@ -193,7 +194,12 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 count: self.count,
             });
         }
-        self.asked.insert(key);
+        match self.asked.get_mut(name) {
+            Some(types) => *types |= bit,
+            None => {
+                self.asked.insert(name.to_string(), bit);
+            }
+        }
         Ok(answer)
     }
 
@@ -278,7 +284,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             // Each name once, at its best preference: answers that repeat the same long list
             // (many relays delegating to one provider) must not pile up into a list of
             // relays × targets entries to sort.
-            let mut delegated: HashMap<String, u16> = HashMap::new();
+            let mut delegated: FastMap<String, u16> = FastMap::default();
             for target in &level {
                 if !expanded.insert(target.clone()) {
                     continue;
@@ -326,7 +332,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
     /// next level is empty and the walk ends. Shared by the per-pair and per-domain walks.
     fn delegated_level(
         &mut self,
-        delegated: HashMap<String, u16>,
+        delegated: FastMap<String, u16>,
         depth: u32,
     ) -> Result<Vec<MxTarget>, String> {
         let delegated: Vec<MxTarget> = delegated
@@ -383,14 +389,21 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
     /// The valid targets not seen before, in exploration order (preference, then name). The
     /// root and names that are not host names are ignored, and said in `reason`.
     fn fresh_targets(&mut self, targets: &[MxTarget]) -> Vec<String> {
+        // Each name once, at its best preference (the first met in exploration order):
+        // sorted by name, the repeats are neighbours; no set is built for a handful of names.
         let mut sorted: Vec<&MxTarget> = targets.iter().collect();
-        sorted.sort();
-        let mut out: Vec<String> = Vec::new();
-        // Policies list up to dozens of targets: a set, not a scan of `out`, finds repeats.
-        let mut taken: FastSet<&str> = FastSet::default();
+        sorted.sort_unstable_by(|a, b| {
+            (a.exchange.as_str(), a.preference).cmp(&(b.exchange.as_str(), b.preference))
+        });
+        sorted.dedup_by(|later, first| later.exchange == first.exchange);
+        sorted.sort_unstable();
+        let mut out: Vec<String> = Vec::with_capacity(sorted.len());
         for t in sorted {
             if t.exchange.is_empty() {
                 continue; // a null MX among other targets contributes nothing
+            }
+            if self.relays.contains(&t.exchange) {
+                continue; // checked when it was noted
             }
             if !is_host_name(&t.exchange) {
                 let note = format!("ignored invalid relay name {:?}", t.exchange);
@@ -399,9 +412,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 }
                 continue;
             }
-            if !self.relays.contains(&t.exchange) && taken.insert(&t.exchange) {
-                out.push(t.exchange.clone());
-            }
+            out.push(t.exchange.clone());
         }
         out
     }

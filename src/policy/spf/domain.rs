@@ -21,7 +21,7 @@ use super::eval::{MAX_NAMES, MAX_TERMS, MAX_VOIDS, is_checkable_domain, is_dns_n
 use super::macros::{MacroContext, MacroString, Used};
 use super::record::{Mechanism, Qualifier, is_spf_record, parse_shared};
 use super::{Identity, SpfEvaluation};
-use crate::dns::{Data, Lookup, Outcome, QType};
+use crate::dns::{Data, Lookup, MxTarget, Outcome, QType};
 use crate::model::SpfResult;
 use crate::net::{IpNet, canonical};
 
@@ -322,18 +322,20 @@ impl<L: Lookup> Walk<'_, L> {
 
     /// Every exchange's addresses, all looked up before matching as the per-pair `mx` does.
     async fn mx_addresses(&self, target: &str, state: &mut State) -> Result<Vec<IpAddr>, Halt> {
-        let mut exchanges = match self.lookup_data(target, QType::Mx, state).await? {
-            Some(Data::Mx(targets)) => targets.to_vec(),
-            _ => Vec::new(),
+        let answer = match self.lookup_data(target, QType::Mx, state).await? {
+            Some(Data::Mx(targets)) => targets,
+            _ => return Ok(Vec::new()),
         };
-        if exchanges.len() > MAX_NAMES {
+        if answer.len() > MAX_NAMES {
             return Err(Halt::Perm(format!(
                 "{target} has more than {MAX_NAMES} MX records"
             )));
         }
-        exchanges.sort();
+        // Sorted as references: the shared answer's names are not copied.
+        let mut exchanges: Vec<&MxTarget> = answer.iter().collect();
+        exchanges.sort_unstable();
         let mut all = Vec::new();
-        for mx in exchanges.iter().filter(|m| !m.exchange.is_empty()) {
+        for mx in exchanges.into_iter().filter(|m| !m.exchange.is_empty()) {
             all.extend(self.addresses(&mx.exchange, state).await?);
         }
         Ok(all)
@@ -401,6 +403,17 @@ fn result_of(qualifier: Qualifier) -> SpfResult {
 
 /// The group's clients that `matches`, then the others, each part only if it has clients.
 fn split(group: Group, matches: impl Fn(IpAddr) -> bool) -> Vec<Branch> {
+    // Most terms match all of a group or none of it (one client, often): no partition then.
+    let hits = group.ips.iter().filter(|ip| matches(**ip)).count();
+    if group.ips.is_empty() {
+        return Vec::new();
+    }
+    if hits == group.ips.len() {
+        return vec![Branch::Matched(group)];
+    }
+    if hits == 0 {
+        return vec![Branch::Unmatched(group)];
+    }
     let (hit, miss): (Vec<IpAddr>, Vec<IpAddr>) =
         group.ips.into_iter().partition(|ip| matches(*ip));
     let mut branches = Vec::with_capacity(2);
