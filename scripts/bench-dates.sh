@@ -10,7 +10,8 @@
 # usage: scripts/bench-dates.sh [--quick] [--runs N] [--figure FILE]
 #   --quick        50 MB workloads instead of 1 GB
 #   --runs N       runs of each measurement (default 5)
-#   --figure FILE  also write the table, with the date, machine and command, to FILE
+#   --figure FILE  also write the table, with the date, machine and command, to FILE (none:
+#                  nowhere, as in scripts/bench.sh)
 #                  (docs/figures/bench-dates.md is where the docs take it from)
 # environment: BENCH_DIR (workloads; default target/bench-cache of this tree),
 #   BASE_REV (the base commit), REPUDIATE_BASE (a built base binary: no base build),
@@ -111,7 +112,7 @@ for input in mbox:mail.mbox log:maillog; do
 done
 ABOUT="base $BASE_REV, head $(git rev-parse --short HEAD), $SIZE workload, $RUNS runs each alternating, medians, --jobs 2"
 echo "$ABOUT"
-if [ -n "$FIGURE" ]; then
+if [ -n "$FIGURE" ] && [ "$FIGURE" != none ]; then
   bench_stamp
   bench_figure "$FIGURE" "$COMMAND" "gen.py --seed 1 in $BENCH_DIR; $ABOUT; wall and CPU in seconds, peak RSS in MB; PASS when head/base wall <= 1.10" "$(cat "$TABLE")"
 fi
