@@ -83,7 +83,10 @@ measure() {
   /usr/bin/time -f '%e %M' -o "$WORK/time.out" "$@" -o "$out" 2>"$WORK/err.txt" ||
     { log "$key failed:"; cat "$WORK/err.txt" >&2; exit 1; }
   read -r wall rss < <(tail -n 1 "$WORK/time.out")
-  stage=$(awk '/sent to a server/ { for (i = 1; i < NF; i++) if ($(i + 1) == "s") print $i }' "$WORK/err.txt")
+  # The table gives the stage's time in seconds, or in milliseconds under a second.
+  stage=$(awk '/sent to a server/ { for (i = 1; i < NF; i++) {
+      if ($(i + 1) == "s") print $i
+      if ($(i + 1) == "ms") printf "%.2f\n", $i / 1000 } }' "$WORK/err.txt")
   ROWS+=("$(printf '%-34s %8.2f s %10s s %8.1f MB' "$key" "$wall" "${stage:-?}" "$(awk "BEGIN{print $rss/1024}")")")
   printf '%s\t%s\t%s\t%s\n' "$key" "$wall" "${stage:-?}" "$rss" >> "$WORK/runs.tsv"
   log "${ROWS[-1]}"
