@@ -35,6 +35,34 @@ impl SpfResult {
         }
     }
 
+    /// The name of the result's column in the CSVs that count messages per SPF result
+    /// (`--by-day`, the history, the domain summary): `spf_` and its spelling.
+    pub const fn column(self) -> &'static str {
+        match self {
+            SpfResult::Pass => "spf_pass",
+            SpfResult::Fail => "spf_fail",
+            SpfResult::SoftFail => "spf_softfail",
+            SpfResult::Neutral => "spf_neutral",
+            SpfResult::None => "spf_none",
+            SpfResult::TempError => "spf_temperror",
+            SpfResult::PermError => "spf_permerror",
+        }
+    }
+
+    /// `columns` with the results' column names, in [`SpfResult::ALL`]'s order, from `at`
+    /// on: how the reports' constant headers are built.
+    pub const fn columns_into<const N: usize>(
+        mut columns: [&'static str; N],
+        at: usize,
+    ) -> [&'static str; N] {
+        let mut i = 0;
+        while i < SpfResult::ALL.len() {
+            columns[at + i] = SpfResult::ALL[i].column();
+            i += 1;
+        }
+        columns
+    }
+
     pub fn index(self) -> usize {
         self as usize
     }
@@ -49,6 +77,17 @@ impl std::fmt::Display for SpfResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_are_spf_and_the_spelling_in_order() {
+        for r in SpfResult::ALL {
+            assert_eq!(r.column(), format!("spf_{}", r.as_str()), "{r:?}");
+        }
+        let header = SpfResult::columns_into(["a", "", "", "", "", "", "", "", "z"], 1);
+        assert_eq!(header[0], "a");
+        assert_eq!(header[1..8], SpfResult::ALL.map(SpfResult::column));
+        assert_eq!(header[8], "z");
+    }
 
     #[test]
     fn spellings_are_rfc_7208s_and_indices_follow_all() {

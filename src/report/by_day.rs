@@ -23,15 +23,8 @@ pub const HEADER: [&str; 2 + Verdict::ALL.len()] =
     Verdict::columns_into(["day", "messages", "", "", "", "", "", "", ""], 2);
 
 /// The SPF columns, written when SPF was evaluated (not with `--no-spf`).
-pub const SPF_HEADER: [&str; 7] = [
-    "spf_pass",
-    "spf_fail",
-    "spf_softfail",
-    "spf_neutral",
-    "spf_none",
-    "spf_temperror",
-    "spf_permerror",
-];
+pub const SPF_HEADER: [&str; SpfResult::ALL.len()] =
+    SpfResult::columns_into([""; SpfResult::ALL.len()], 0);
 
 /// One day's messages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -30,28 +30,32 @@ fn is_summary(prefix: &[u8]) -> bool {
     prefix.starts_with(format!("{},", HEADER[..3].join(",")).as_bytes())
 }
 
-pub const HEADER: [&str; 20] = [
-    "domain",
-    "messages",
-    "pairs",
-    "nonrepudiated",
-    "repudiated",
-    "no_policy",
-    "tempfail",
-    "permerror",
-    "repudiated_pct",
-    "spf_pass",
-    "spf_fail",
-    "spf_softfail",
-    "spf_neutral",
-    "spf_none",
-    "spf_temperror",
-    "spf_permerror",
-    "repudiated_authenticated",
-    "repudiated_unauthenticated",
-    "first_day",
-    "last_day",
-];
+pub const HEADER: [&str; 20] = SpfResult::columns_into(
+    [
+        "domain",
+        "messages",
+        "pairs",
+        "nonrepudiated",
+        "repudiated",
+        "no_policy",
+        "tempfail",
+        "permerror",
+        "repudiated_pct",
+        // The SPF results' column names ([`SpfResult::column`]), in their order.
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "repudiated_authenticated",
+        "repudiated_unauthenticated",
+        "first_day",
+        "last_day",
+    ],
+    9,
+);
 
 /// The verdicts with a column, in column order.
 const COLUMNS: [Verdict; 5] = [

@@ -33,33 +33,37 @@ fn is_history(prefix: &[u8]) -> bool {
     prefix.starts_with(format!("{},", HEADER[..3].join(",")).as_bytes())
 }
 
-pub const HEADER: [&str; 22] = Verdict::columns_into(
-    [
-        "run_at",
-        "inputs",
-        "messages",
-        // The verdicts' column names ([`Verdict::column`]), in their order.
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "skipped",
-        "repudiated_pct",
-        "spf_pass",
-        "spf_fail",
-        "spf_softfail",
-        "spf_neutral",
-        "spf_none",
-        "spf_temperror",
-        "spf_permerror",
-        "period_first",
-        "period_last",
-        "undated",
-    ],
-    3,
+pub const HEADER: [&str; 22] = SpfResult::columns_into(
+    Verdict::columns_into(
+        [
+            "run_at",
+            "inputs",
+            "messages",
+            // The verdicts' column names ([`Verdict::column`]), in their order.
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "skipped",
+            "repudiated_pct",
+            // The SPF results' column names ([`SpfResult::column`]), in their order.
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "period_first",
+            "period_last",
+            "undated",
+        ],
+        3,
+    ),
+    12,
 );
 
 /// The columns before the period ones were added (issue 15).
