@@ -542,9 +542,16 @@ mod tests {
         for (i, line) in data[..cut].split_inclusive(|&b| b == b'\n').enumerate() {
             let text = String::from_utf8_lossy(line);
             let mut malformed = false;
+            // Dated as the reader's rule says (a message by the line that completes it),
+            // but from the line's text alone, not from the stamp the reader parsed already.
+            let anchor = log.anchor();
             log.feed(text.trim_end_matches(['\n', '\r']), &mut |r| {
                 malformed |= r == Record::Skipped(SkipReason::Malformed);
-                one_by_one.add(r);
+                let when = match r {
+                    Record::Observed(_) => log_time::line_date(line, anchor),
+                    _ => When::Absent,
+                };
+                one_by_one.add_at(r, when);
             });
             if strict && malformed {
                 expected_stop = Some(i as u64 + 1);
@@ -576,9 +583,54 @@ mod tests {
             (Ok(()), None) => assert!(fail_at.is_none()),
             (other, expected) => panic!("{other:?}, expected stop at {expected:?}"),
         }
-        // The line-by-line reference adds records undated: the counts are what it checks.
-        assert_eq!(bulk.message_counts(), one_by_one.message_counts());
+        // Counts and days: the days lists are sorted by day, so equal pairs are equal maps.
+        assert_eq!(bulk.pairs, one_by_one.pairs);
         assert_eq!(bulk.skipped, one_by_one.skipped);
+    }
+
+    /// Message `i` of a log spread over days and stamp forms: its client line and the qmgr
+    /// line that completes it are a day apart for some, RFC 3339 for others.
+    fn dated_message(i: usize) -> String {
+        let qid = format!("{:010X}", i + 0x2_0000_0000);
+        let day = i / 40 % 28 + 1;
+        let (client, qmgr) = if i.is_multiple_of(5) {
+            let at = |h| format!("2026-03-{day:02}T{h}:00:00.000000+01:00");
+            (at("00"), at("01"))
+        } else if i.is_multiple_of(7) {
+            (
+                format!("Feb {day:2} 23:59:59"),
+                format!("Feb {:2} 00:00:01", day + 1),
+            )
+        } else {
+            let stamp = format!("Mar {day:2} 12:00:00");
+            (stamp.clone(), stamp)
+        };
+        format!(
+            "{client} mx postfix/smtpd[1]: {qid}: client=h[192.0.2.{}]\n\
+             {qmgr} mx postfix/qmgr[2]: {qid}: from=<a@d{}.example>, size=1, nrcpt=1 (queue active)\n\
+             {qmgr} mx postfix/qmgr[2]: {qid}: removed\n",
+            i % 3 + 1,
+            i % 4
+        )
+    }
+
+    #[test]
+    fn dates_each_message_as_line_by_line_across_chunks_and_windows() {
+        let data: String = (0..(WINDOW * 5 / 2) / 250).map(dated_message).collect();
+        assert!(data.len() > 2 * WINDOW);
+        for step in [usize::MAX, 4093] {
+            both(data.as_bytes(), step, None, false);
+        }
+        let mut t = Tally::default();
+        let mut log = LogExtractor::new(ExtractOptions::default());
+        let mut limit = LineLimit::new(1 << 30);
+        read_log_in(data.as_bytes(), &mut log, &mut t, false, &mut limit, SMALL).unwrap();
+        let days: std::collections::BTreeSet<_> = t
+            .pairs
+            .values()
+            .flat_map(|p| p.days.iter().map(|(day, _)| day))
+            .collect();
+        assert!(days.len() > 28, "the log spans many days: {}", days.len());
     }
 
     #[test]
