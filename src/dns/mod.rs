@@ -120,7 +120,7 @@ impl fmt::Display for Failure {
             Failure::Refused => f.write_str("REFUSED"),
             Failure::Rcode(code) => f.write_str(code),
             Failure::Timeout => f.write_str("timeout"),
-            Failure::Slow => f.write_str("timeout (the server answered a later try)"),
+            Failure::Slow => f.write_str("timeout (the server is up, but did not answer in time)"),
             Failure::ConnectionRefused => f.write_str("connection refused"),
             Failure::Unreachable => f.write_str("network unreachable"),
             Failure::NoRoute => f.write_str("no route to host"),
