@@ -119,16 +119,6 @@ impl Tally {
         }
     }
 
-    /// Each pair's message count without its days: what a reference that adds records
-    /// undated (the line-by-line reader of the property tests and fuzz targets) can be
-    /// compared on.
-    pub fn message_counts(&self) -> HashMap<PairKey, u64> {
-        self.pairs
-            .iter()
-            .map(|(k, c)| (k.clone(), c.messages))
-            .collect()
-    }
-
     pub fn add_pair(&mut self, key: PairKey, messages: u64) {
         let n = &mut self.pairs.entry(key).or_default().messages;
         *n = n.saturating_add(messages);

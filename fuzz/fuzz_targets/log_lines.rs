@@ -1,7 +1,7 @@
 //! MTA log lines (postfix, sendmail, exim; syslog and exim mainlog prefixes) through the
 //! bulk reader — windows, chunks classified on several threads, events applied in order,
 //! lines over the limit dropped as `oversized` — and one line at a time through the
-//! extractor: the same pairs and skipped counts, and never a panic.
+//! extractor: the same pairs (counts and days) and skipped counts, and never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -40,17 +40,21 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         let text = String::from_utf8_lossy(line);
-        log.feed(text.trim_end_matches('\r'), &mut |r| one_by_one.add(r));
+        log.feed_dated(text.trim_end_matches('\r'), &mut |r, when| {
+            one_by_one.add_at(r, when)
+        });
     }
+    let anchor = log.anchor();
     log.finish(&mut |r| one_by_one.add(r));
 
     let mut bulk = Tally::default();
     let mut log = LogExtractor::new(opts);
+    log.set_anchor(anchor);
     let mut seen = LineLimit::new(max);
     read_log(data, &mut log, &mut bulk, false, &mut seen).expect("reading a slice never fails");
     log.finish(&mut |r| bulk.add(r));
-    // The one-line-at-a-time reference adds its records undated: counts are compared.
-    assert_eq!(bulk.message_counts(), one_by_one.message_counts());
+    // Counts and days (each pair's days are sorted, so equal pairs are equal maps).
+    assert_eq!(bulk.pairs, one_by_one.pairs);
     assert_eq!(bulk.skipped, one_by_one.skipped);
     assert_eq!(
         seen.oversized.count,

@@ -18,7 +18,7 @@ use super::once::Seen;
 use super::postfix::{PostfixEvent, PostfixJoiner, PostfixParser};
 use super::sendmail::{SendmailLog, is_sendmail, wants};
 use super::{ExtractOptions, exim, syslog};
-use crate::model::{Record, UtcTime};
+use crate::model::{Record, UtcTime, When};
 use std::sync::Arc;
 
 /// What one log line amounts to, for [`LogExtractor::apply`].
@@ -155,6 +155,18 @@ impl LogExtractor {
         if let Some(event) = self.parser.classify(text.as_bytes()) {
             self.apply(event, emit);
         }
+    }
+
+    /// [`Self::feed`], each record with the date the log reader gives it: a message is
+    /// dated by the line that completes it (its stamp through the year rule from the
+    /// anchor), anything else not at all. Read from the line's text alone, this is the
+    /// reference the bulk reader's days are tested against.
+    pub fn feed_dated(&mut self, text: &str, emit: &mut dyn FnMut(Record, When)) {
+        let when = log_time::line_date(text.as_bytes(), self.anchor);
+        self.feed(text, &mut |record| match record {
+            Record::Observed(_) => emit(record, when),
+            _ => emit(record, When::Absent),
+        });
     }
 
     /// Applies the event of one line; events must come in log order.

@@ -542,15 +542,8 @@ mod tests {
         for (i, line) in data[..cut].split_inclusive(|&b| b == b'\n').enumerate() {
             let text = String::from_utf8_lossy(line);
             let mut malformed = false;
-            // Dated as the reader's rule says (a message by the line that completes it),
-            // but from the line's text alone, not from the stamp the reader parsed already.
-            let anchor = log.anchor();
-            log.feed(text.trim_end_matches(['\n', '\r']), &mut |r| {
+            log.feed_dated(text.trim_end_matches(['\n', '\r']), &mut |r, when| {
                 malformed |= r == Record::Skipped(SkipReason::Malformed);
-                let when = match r {
-                    Record::Observed(_) => log_time::line_date(line, anchor),
-                    _ => When::Absent,
-                };
                 one_by_one.add_at(r, when);
             });
             if strict && malformed {
@@ -558,10 +551,12 @@ mod tests {
                 break;
             }
         }
+        let anchor = log.anchor();
         log.finish(&mut |r| one_by_one.add(r));
 
         let mut bulk = Tally::default();
         let mut log = LogExtractor::new(ExtractOptions::default());
+        log.set_anchor(anchor);
         let reader = Trickle {
             data: data.to_vec(),
             pos: 0,
