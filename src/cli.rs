@@ -198,7 +198,7 @@ pub struct InputArgs {
     pub include_rejected: bool,
 
     /// What to do with the null sender (MAIL FROM:<>): report it as null-sender, or use the
-    /// client's HELO name as the domain when the input records it (default: skip).
+    /// client's HELO name as the domain when the input records it (default: report).
     #[arg(long, value_enum, value_name = "MODE")]
     pub null_sender: Option<NullSender>,
 
@@ -288,7 +288,11 @@ pub struct MonitorArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NullSender {
-    Skip,
+    /// A `null-sender` row, not evaluated (once named `skip`, still accepted)
+    #[value(alias = "skip")]
+    #[serde(alias = "skip")]
+    Report,
+    /// The client's HELO name as the sender domain, as SPF does
     Helo,
 }
 

@@ -527,7 +527,7 @@ impl AuditConfig {
                         "skipped"
                     },
                     match self.input.read.extract.null_sender {
-                        NullSenderMode::Skip => "not evaluated",
+                        NullSenderMode::Report => "not evaluated",
                         NullSenderMode::Helo => "judged by HELO name",
                     }
                 ),
@@ -617,7 +617,7 @@ fn input_settings(
         skip_private: !input.no_skip_private && file.skip_private != Some(false),
         include_rejected: input.include_rejected || file.include_rejected == Some(true),
         null_sender: match input.null_sender.or(file.null_sender) {
-            None | Some(NullSender::Skip) => NullSenderMode::Skip,
+            None | Some(NullSender::Report) => NullSenderMode::Report,
             Some(NullSender::Helo) => NullSenderMode::Helo,
         },
         queue_window_secs: queue_window(input.queue_window.or(file.limits.queue_window))?,
@@ -1186,7 +1186,7 @@ mod tests {
         .unwrap();
         assert_eq!(flags.dns.zones, [PathBuf::from("other.zone")]);
         assert_eq!(flags.dns.cache, Some(PathBuf::from("c2")));
-        assert_eq!(flags.input.read.extract.null_sender, NullSenderMode::Skip);
+        assert_eq!(flags.input.read.extract.null_sender, NullSenderMode::Report);
         assert_eq!(flags.reports.max_tempfail, 5.0);
         assert_eq!(flags.dns.cache_max_age, 3_600);
         // scan takes the file's nameservers and zones for its perimeter names.

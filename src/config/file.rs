@@ -221,6 +221,9 @@ json = "summary.json"
             "the flag's name for the list, and seconds as a number"
         );
         assert!(parse("null_sender = \"maybe\"\n").is_err());
+        // The value's old name still reads.
+        let old_name = parse("null_sender = \"skip\"\n").unwrap();
+        assert_eq!(old_name.null_sender, Some(NullSender::Report));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::net::{IpNet, internal_kind};
 pub enum NullSenderMode {
     /// Report as `null-sender`, not evaluated (the draft's "handle somehow").
     #[default]
-    Skip,
+    Report,
     /// Use the client's HELO/EHLO name as the domain, as SPF does.
     Helo,
 }
@@ -61,7 +61,7 @@ impl Default for ExtractOptions {
             perimeter: Vec::new(),
             skip_private: true,
             include_rejected: false,
-            null_sender: NullSenderMode::Skip,
+            null_sender: NullSenderMode::Report,
             queue_window_secs: DEFAULT_QUEUE_WINDOW_SECS,
             client_names: false,
         }
