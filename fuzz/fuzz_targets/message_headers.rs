@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = ExtractOptions {
         skip_private: flags & 2 == 0,
         null_sender: if flags & 4 == 0 {
-            NullSenderMode::Skip
+            NullSenderMode::Report
         } else {
             NullSenderMode::Helo
         },
