@@ -45,6 +45,11 @@ impl Decided {
     }
 }
 
+/// The clients' sets hash with foldhash, seeded per process as the run's cache is: every
+/// address of every relay answer is looked up here, and SipHash was a few percent of an
+/// audit's instructions; the addresses come from logs, so the hash stays keyed.
+type ClientHash = foldhash::fast::RandomState;
+
 /// Where a client's address was first found.
 #[derive(Clone, Copy, Debug)]
 struct Found {
@@ -74,9 +79,9 @@ pub struct DomainPolicy {
     notes: Vec<String>,
     /// Each level's relays, sorted, made at the first client that needs them.
     sorted: Vec<OnceLock<Arc<[String]>>>,
-    found: HashMap<IpAddr, Found>,
+    found: HashMap<IpAddr, Found, ClientHash>,
     /// Clients asked about that no relay matched: they get `end`.
-    pending: HashSet<IpAddr>,
+    pending: HashSet<IpAddr, ClientHash>,
     /// The answer for the clients no relay matched; `None` when the walk stopped early
     /// because every client was decided.
     end: Option<Decided>,
