@@ -430,7 +430,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         }
         reasons.append(&mut self.ignored);
         let mut relays: Vec<String> = self.relays.drain().collect();
-        relays.sort();
+        relays.sort_unstable(); // a set's names: no equal ones to keep in order
         Evaluation {
             verdict,
             matched,
