@@ -204,8 +204,11 @@ impl Walk {
 
     /// Notes a level of relays and what is known while its addresses are asked; the level
     /// is the end of [`DomainPolicy::order`] from the index returned.
-    fn note_level<L: Lookup>(&mut self, ev: &mut Evaluator<'_, L>, targets: &[MxTarget]) -> usize {
-        let level = ev.note_targets(targets);
+    fn note_level<L: Lookup>(&mut self, ev: &mut Evaluator<'_, L>, targets: Level<'_>) -> usize {
+        let level = match targets {
+            Level::Policy(targets) => ev.note_targets(targets),
+            Level::Delegated(targets) => ev.note_delegated(targets),
+        };
         let p = &mut self.policy;
         let first = p.order.len();
         p.order.extend(level);
@@ -248,7 +251,7 @@ impl Walk {
             return;
         }
         // Level 0 is noted before the walk, as for a perimeter relay in the per-pair walk.
-        let mut first = self.note_level(ev, &targets);
+        let mut first = self.note_level(ev, Level::Policy(&targets));
         if self.policy.pending.is_empty() {
             return;
         }
@@ -312,7 +315,7 @@ impl Walk {
                 }
             }
             match ev.delegated_level(delegated, depth) {
-                Ok(next) => first = self.note_level(ev, &next),
+                Ok(next) => first = self.note_level(ev, Level::Delegated(next)),
                 Err(why) => {
                     over = Some(why);
                     break;
@@ -338,6 +341,7 @@ impl Walk {
         if !self.merged.insert(id) {
             return;
         }
+        delegated.reserve(targets.len());
         for t in targets.iter() {
             self.policy.examined += 1;
             if ev.relays.contains(&t.exchange) {
@@ -352,6 +356,13 @@ impl Walk {
         }
         self.kept.push(targets);
     }
+}
+
+/// A level's targets as the walk meets them: the policy's own answer, or the names its
+/// relays delegated to (each once, at its best preference, none noted before).
+enum Level<'a> {
+    Policy(&'a [MxTarget]),
+    Delegated(Vec<MxTarget>),
 }
 
 /// `MAIL-FROM.<target>` (lowercase, as the names are), into `buf`.

@@ -315,7 +315,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 }
             }
             match self.delegated_level(delegated, depth) {
-                Ok(next) => level = self.note_targets(&next),
+                Ok(next) => level = self.note_delegated(next),
                 Err(why) => {
                     over = Some(why);
                     break;
@@ -407,15 +407,43 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 continue; // checked when it was noted
             }
             if !is_host_name(&t.exchange) {
-                let note = format!("ignored invalid relay name {:?}", t.exchange);
-                if self.noted.insert(note.clone()) {
-                    self.ignored.push(note);
-                }
+                self.note_invalid(&t.exchange);
                 continue;
             }
             out.push(t.exchange.clone());
         }
         out
+    }
+
+    /// Notes a delegated level (from [`Evaluator::delegated_level`]: each name once, none
+    /// noted before) as [`Evaluator::note_targets`] would, moving the names instead of
+    /// copying them and without its dedup: a provider's list is met again by every customer
+    /// delegating to it.
+    fn note_delegated(&mut self, mut targets: Vec<MxTarget>) -> Vec<String> {
+        debug_assert!(targets.iter().all(|t| !self.relays.contains(&t.exchange)));
+        targets.sort_unstable();
+        debug_assert!(targets.windows(2).all(|w| w[0].exchange != w[1].exchange));
+        let mut out = Vec::with_capacity(targets.len());
+        for t in targets {
+            if t.exchange.is_empty() {
+                continue;
+            }
+            if !is_host_name(&t.exchange) {
+                self.note_invalid(&t.exchange);
+                continue;
+            }
+            out.push(t.exchange);
+        }
+        self.relays.extend(out.iter().cloned());
+        out
+    }
+
+    /// Says in `reason`, once, that a target is not a host name.
+    fn note_invalid(&mut self, name: &str) {
+        let note = format!("ignored invalid relay name {name:?}");
+        if self.noted.insert(note.clone()) {
+            self.ignored.push(note);
+        }
     }
 
     fn finish(
