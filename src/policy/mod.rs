@@ -438,6 +438,16 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         out
     }
 
+    /// Notes a delegated level made ready before (`domain::Prepared`), as
+    /// [`Evaluator::note_delegated`] notes the same names.
+    fn note_ready(&mut self, level: &domain::ReadyLevel) -> Vec<String> {
+        for name in &level.invalid {
+            self.note_invalid(name);
+        }
+        self.relays.extend(level.relays.iter().cloned());
+        level.relays.clone()
+    }
+
     /// Says in `reason`, once, that a target is not a host name.
     fn note_invalid(&mut self, name: &str) {
         let note = format!("ignored invalid relay name {name:?}");
