@@ -25,8 +25,11 @@ pub struct ReadyLevel {
 /// its answer, so no other list can come to hold the same address during the run.
 #[derive(Default)]
 pub struct Prepared {
-    lists: Mutex<FastMap<usize, (Arc<[MxTarget]>, Arc<ReadyLevel>)>>,
+    lists: Mutex<FastMap<usize, Entry>>,
 }
+
+/// A list, kept so its address stays its own, and the level made of it.
+type Entry = (Arc<[MxTarget]>, Arc<ReadyLevel>);
 
 impl Prepared {
     /// `list` as a level, made on its first use.
