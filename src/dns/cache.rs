@@ -63,6 +63,15 @@ const QTYPES: [QType; 5] = QType::ALL;
 impl Cache {
     /// Returns the answer and whether this call started the fetch. Must run inside a tokio
     /// runtime (the fetch is spawned).
+    /// The answer to a question already answered, if it is: most lookups of a run, read
+    /// under the shard's read lock without cloning the shared future or awaiting anything.
+    pub fn ready(&self, name: &str, qtype: QType) -> Option<Answer> {
+        let entry = self.entries[slot(qtype)].get(name)?;
+        let cached = entry.value().peek()?;
+        self.count_file_use(cached);
+        Some(cached.answer.clone())
+    }
+
     pub async fn get_or_fetch<F, Fut>(&self, name: &str, qtype: QType, fetch: F) -> (Answer, bool)
     where
         F: FnOnce() -> Fut,

@@ -336,6 +336,11 @@ impl Lookup for Dns {
                 ZoneAnswer::FallThrough(name) => Cow::Owned(name),
             }
         };
+        // Nearly every lookup of a run finds its answer ready: it is served without the
+        // shared future's bookkeeping.
+        if let Some(answer) = self.cache.ready(&name, qtype) {
+            return self.reused(answer);
+        }
         // Only a miss needs the network side (and its own copy of the name).
         let (answer, fresh) = self
             .cache
@@ -343,21 +348,19 @@ impl Lookup for Dns {
                 self.network.clone().ask(name.to_string(), qtype)
             })
             .await;
-        if fresh {
-            answer
-        } else {
-            if answer.source == Source::Dns {
-                self.stats.reused.fetch_add(1, Ordering::Relaxed);
-            }
-            Answer {
-                source: if answer.source == Source::Dns {
-                    Source::Cache
-                } else {
-                    answer.source
-                },
-                ..answer
-            }
+        if fresh { answer } else { self.reused(answer) }
+    }
+}
+
+impl Dns {
+    /// An answer this run asked for earlier (or that a `--cache` file gave), as a lookup
+    /// that did not start the question sees it.
+    fn reused(&self, mut answer: Answer) -> Answer {
+        if answer.source == Source::Dns {
+            self.stats.reused.fetch_add(1, Ordering::Relaxed);
+            answer.source = Source::Cache;
         }
+        answer
     }
 }
 

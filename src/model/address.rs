@@ -69,36 +69,40 @@ pub fn normalize_domain(raw: &str) -> Sender {
 /// A host name in the RFC 1123 sense, with at least two labels and a non-numeric top label:
 /// letters, digits and inner hyphens, labels of 1 to 63 octets, 253 octets in all.
 pub fn is_host_name(name: &str) -> bool {
-    // One pass over the bytes: the policy walk checks every relay name it meets, and
-    // splitting on '.' first cost about a thousand instructions a name (callgrind).
+    // The policy walk checks every relay name it meets. Splitting a `str` on '.' into a
+    // list first cost about a thousand instructions a name, and a byte-by-byte state
+    // machine over 20 a byte (callgrind): the bytes are checked against a table in one
+    // pass, and the labels, split in place, only for their lengths and ends.
     let b = name.as_bytes();
-    if b.is_empty() || b.len() > 253 {
+    if b.is_empty() || b.len() > 253 || !b.iter().all(|&c| HOST_BYTE[usize::from(c)]) {
         return false;
     }
-    // The label being read: its length, first and last byte, whether all digits so far.
-    let (mut done, mut len, mut first, mut last, mut numeric) = (0, 0, 0u8, 0u8, true);
-    let label_ok =
-        |len: usize, first: u8, last: u8| (1..=63).contains(&len) && first != b'-' && last != b'-';
-    for &c in b {
-        if c == b'.' {
-            if !label_ok(len, first, last) {
-                return false;
-            }
-            (done, len, numeric) = (done + 1, 0, true);
-            continue;
-        }
-        if !(c.is_ascii_alphanumeric() || c == b'-') {
+    let mut labels = b.split(|&c| c == b'.');
+    let mut top: &[u8] = &[];
+    let mut count = 0;
+    for label in &mut labels {
+        let (Some(&first), Some(&last)) = (label.first(), label.last()) else {
+            return false;
+        };
+        if label.len() > 63 || first == b'-' || last == b'-' {
             return false;
         }
-        if len == 0 {
-            first = c;
-        }
-        numeric &= c.is_ascii_digit();
-        len += 1;
-        last = c;
+        (top, count) = (label, count + 1);
     }
-    label_ok(len, first, last) && done >= 1 && !numeric
+    count >= 2 && !top.iter().all(u8::is_ascii_digit)
 }
+
+/// The bytes a host name may hold: letters, digits, '-' and the dots between labels.
+static HOST_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+        c += 1;
+    }
+    table
+};
 
 fn malformed(text: &str) -> Sender {
     let cleaned: String = text

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::StreamExt;
 use tokio::sync::OnceCell;
 
-use super::domain::{Decided, DomainPolicy, expand};
+use super::domain::{Decided, DomainPolicy, Prepared, expand};
 use super::spf::{NEEDS_SENDER, SpfDomain, SpfEvaluation, expand_spf};
 use super::{PolicyConfig, spf_for, verdict_for};
 use crate::dns::occupancy::Sampler;
@@ -42,13 +42,14 @@ pub async fn evaluate_all(
     // Sized once: grown by doubling, the last copy held two buffers of rows at once.
     let mut rows = Vec::with_capacity(total);
     let pairs = pairs.map(|(key, messages, days)| (key, (messages, days)));
+    let prepared = Prepared::default();
     let mut evaluated = futures::stream::iter(by_domain(pairs))
         .map(|(domain, key, (messages, days))| {
-            let running_now = &running_now;
+            let (running_now, prepared) = (&running_now, &prepared);
             async move {
                 running_now.fetch_add(1, Ordering::Relaxed);
                 let (decided, spf) = futures::join!(
-                    decide(dns, cfg, domain.clone(), &key),
+                    decide(dns, cfg, prepared, domain.clone(), &key),
                     spf_of(dns, cfg, domain, &key)
                 );
                 running_now.fetch_sub(1, Ordering::Relaxed);
@@ -142,6 +143,7 @@ fn by_domain<V>(
 async fn decide(
     dns: &Dns,
     cfg: &PolicyConfig,
+    prepared: &Prepared,
     domain: Option<Arc<Domain>>,
     key: &PairKey,
 ) -> Decided {
@@ -153,7 +155,7 @@ async fn decide(
             (&domain.walked_v6, &domain.v6, QType::Aaaa)
         };
         let walked = cell
-            .get_or_init(|| expand(dns, &domain.name, family, wanted, cfg))
+            .get_or_init(|| expand(dns, &domain.name, family, wanted, cfg, prepared))
             .await;
         if let Some(decided) = walked.answer(ip, cfg) {
             return decided;

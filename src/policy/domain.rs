@@ -18,6 +18,8 @@ use super::fast_set::{FastMap, FastSet};
 use super::{Evaluation, Evaluator, PolicyConfig, Rule, Stop};
 use crate::dns::{Answer, Data, Lookup, MxTarget, Outcome, QType};
 use crate::model::Verdict;
+pub use prepared::Prepared;
+pub(super) use prepared::ReadyLevel;
 
 /// One client's result: what [`Evaluation`] says, with the relay list shared by every client
 /// decided at the same point of the walk (a domain's rows hold one list, not one each).
@@ -44,6 +46,11 @@ impl Decided {
         }
     }
 }
+
+/// The clients' sets hash with foldhash, seeded per process as the run's cache is: every
+/// address of every relay answer is looked up here, and SipHash was a few percent of an
+/// audit's instructions; the addresses come from logs, so the hash stays keyed.
+type ClientHash = foldhash::fast::RandomState;
 
 /// Where a client's address was first found.
 #[derive(Clone, Copy, Debug)]
@@ -74,9 +81,9 @@ pub struct DomainPolicy {
     notes: Vec<String>,
     /// Each level's relays, sorted, made at the first client that needs them.
     sorted: Vec<OnceLock<Arc<[String]>>>,
-    found: HashMap<IpAddr, Found>,
+    found: HashMap<IpAddr, Found, ClientHash>,
     /// Clients asked about that no relay matched: they get `end`.
-    pending: HashSet<IpAddr>,
+    pending: HashSet<IpAddr, ClientHash>,
     /// The answer for the clients no relay matched; `None` when the walk stopped early
     /// because every client was decided.
     end: Option<Decided>,
@@ -86,12 +93,14 @@ pub struct DomainPolicy {
 
 /// Walks `domain`'s policy once for the clients `wanted` of one address family (`family`:
 /// A or AAAA), stopping as soon as each is decided.
+/// `prepared` holds the delegated lists made ready by earlier walks of the run.
 pub async fn expand<L: Lookup>(
     lookup: &L,
     domain: &str,
     family: QType,
     wanted: &[IpAddr],
     cfg: &PolicyConfig,
+    prepared: &Prepared,
 ) -> DomainPolicy {
     let mut evaluator = Evaluator::new(lookup, cfg);
     let mut walk = Walk {
@@ -102,7 +111,7 @@ pub async fn expand<L: Lookup>(
     // Kept in the walk, not in its future: a client still pending when the deadline passes
     // gets the deadline's answer.
     walk.policy.pending = wanted.iter().map(|ip| crate::net::canonical(*ip)).collect();
-    let run = walk.run(&mut evaluator, domain, family);
+    let run = walk.run(&mut evaluator, domain, family, prepared);
     if tokio::time::timeout(cfg.eval_timeout, run).await.is_err() {
         let passed = Decided::of(evaluator.deadline_passed());
         walk.stopped(passed);
@@ -167,7 +176,7 @@ impl DomainPolicy {
         self.sorted[level]
             .get_or_init(|| {
                 let mut v = self.order[..*count].to_vec();
-                v.sort();
+                v.sort_unstable(); // each relay is noted once: no equal names
                 v.into()
             })
             .clone()
@@ -199,8 +208,12 @@ impl Walk {
 
     /// Notes a level of relays and what is known while its addresses are asked; the level
     /// is the end of [`DomainPolicy::order`] from the index returned.
-    fn note_level<L: Lookup>(&mut self, ev: &mut Evaluator<'_, L>, targets: &[MxTarget]) -> usize {
-        let level = ev.note_targets(targets);
+    fn note_level<L: Lookup>(&mut self, ev: &mut Evaluator<'_, L>, targets: Level<'_>) -> usize {
+        let level = match targets {
+            Level::Policy(targets) => ev.note_targets(targets),
+            Level::Delegated(targets) => ev.note_delegated(targets),
+            Level::Ready(level) => ev.note_ready(level),
+        };
         let p = &mut self.policy;
         let first = p.order.len();
         p.order.extend(level);
@@ -210,7 +223,13 @@ impl Walk {
         first
     }
 
-    async fn run<L: Lookup>(&mut self, ev: &mut Evaluator<'_, L>, domain: &str, family: QType) {
+    async fn run<L: Lookup>(
+        &mut self,
+        ev: &mut Evaluator<'_, L>,
+        domain: &str,
+        family: QType,
+        prepared: &Prepared,
+    ) {
         // The MAIL-FROM names asked, built in one buffer.
         let mut name = String::with_capacity(64);
         policy_name(&mut name, domain);
@@ -243,7 +262,7 @@ impl Walk {
             return;
         }
         // Level 0 is noted before the walk, as for a perimeter relay in the per-pair walk.
-        let mut first = self.note_level(ev, &targets);
+        let mut first = self.note_level(ev, Level::Policy(&targets));
         if self.policy.pending.is_empty() {
             return;
         }
@@ -284,7 +303,7 @@ impl Walk {
             if ev.cfg.max_depth == 0 {
                 break; // the draft's one-level check: no delegation at all
             }
-            let mut delegated: FastMap<String, u16> = FastMap::default();
+            let mut lists: Vec<Arc<[MxTarget]>> = Vec::new();
             for relay in first..end {
                 // Every relay is noted once, so in one level only: the names expanded
                 // before are the earlier levels' and the domain's own, asked already.
@@ -302,12 +321,12 @@ impl Walk {
                     Ok(Answer {
                         outcome: Outcome::Found(Data::Mx(targets)),
                         ..
-                    }) => self.merge(ev, targets, &mut delegated),
+                    }) => self.collect(targets, &mut lists),
                     Ok(_) => {}
                 }
             }
-            match ev.delegated_level(delegated, depth) {
-                Ok(next) => first = self.note_level(ev, &next),
+            match self.delegate(ev, lists, depth, prepared) {
+                Ok(next) => first = next,
                 Err(why) => {
                     over = Some(why);
                     break;
@@ -319,20 +338,54 @@ impl Walk {
         self.stopped(end);
     }
 
+    /// Keeps a delegation's list for the next level. A list merged before (the same shared
+    /// answer) adds nothing new: in this level its names are in already, and from an
+    /// earlier level they were noted as relays (or, not being host names, noted as
+    /// ignored), so it is skipped.
+    fn collect(&mut self, targets: Arc<[MxTarget]>, lists: &mut Vec<Arc<[MxTarget]>>) {
+        let id = Arc::as_ptr(&targets).cast::<MxTarget>() as usize;
+        if self.merged.insert(id) {
+            self.kept.push(targets.clone());
+            lists.push(targets);
+        }
+    }
+
+    /// Notes the next level from the lists delegated to at `depth` (see
+    /// [`Evaluator::delegated_level`] for the depth limit) and returns where it starts. A
+    /// level of one list none of whose names is a relay yet is the list made ready once per
+    /// run ([`Prepared`]); any other merges its lists here.
+    fn delegate<L: Lookup>(
+        &mut self,
+        ev: &mut Evaluator<'_, L>,
+        lists: Vec<Arc<[MxTarget]>>,
+        depth: u32,
+        prepared: &Prepared,
+    ) -> Result<usize, String> {
+        if let [only] = lists.as_slice()
+            && depth < ev.cfg.max_depth
+            && !only.iter().any(|t| ev.relays.contains(&t.exchange))
+        {
+            self.policy.examined += only.len() as u64;
+            let level = prepared.level(only);
+            return Ok(self.note_level(ev, Level::Ready(&level)));
+        }
+        let mut delegated: FastMap<String, u16> = FastMap::default();
+        for list in &lists {
+            self.merge(ev, list, &mut delegated);
+        }
+        let next = ev.delegated_level(delegated, depth)?;
+        Ok(self.note_level(ev, Level::Delegated(next)))
+    }
+
     /// Adds a delegation's targets to the next level, each name at its best preference;
-    /// relays already noted are not. A list merged before (the same shared answer) adds
-    /// nothing new: in this level its names are in already, and from an earlier level they
-    /// were noted as relays (or, not being host names, noted as ignored), so it is skipped.
+    /// relays already noted are not.
     fn merge<L: Lookup>(
         &mut self,
         ev: &Evaluator<'_, L>,
-        targets: Arc<[MxTarget]>,
+        targets: &[MxTarget],
         delegated: &mut FastMap<String, u16>,
     ) {
-        let id = Arc::as_ptr(&targets).cast::<MxTarget>() as usize;
-        if !self.merged.insert(id) {
-            return;
-        }
+        delegated.reserve(targets.len());
         for t in targets.iter() {
             self.policy.examined += 1;
             if ev.relays.contains(&t.exchange) {
@@ -345,8 +398,16 @@ impl Walk {
                 }
             }
         }
-        self.kept.push(targets);
     }
+}
+
+/// A level's targets as the walk meets them: the policy's own answer, or the names its
+/// relays delegated to (each once, at its best preference, none noted before).
+enum Level<'a> {
+    Policy(&'a [MxTarget]),
+    Delegated(Vec<MxTarget>),
+    /// A delegated list made ready before ([`Prepared`]).
+    Ready(&'a ReadyLevel),
 }
 
 /// `MAIL-FROM.<target>` (lowercase, as the names are), into `buf`.
@@ -356,5 +417,6 @@ fn policy_name(buf: &mut String, target: &str) {
     buf.push_str(target);
 }
 
+mod prepared;
 #[cfg(test)]
 mod tests;

@@ -124,9 +124,11 @@ struct Evaluator<'a, L> {
     lookup: &'a L,
     cfg: &'a PolicyConfig,
     deadline: tokio::time::Instant,
-    /// Questions counted against the budget: each name with a bit per type asked, so a
-    /// repeated question is found by the name alone, without building a key.
-    asked: FastMap<String, u8>,
+    /// Every question asked, checked in debug builds only: the walks never ask one twice
+    /// (see [`Evaluator::ask`]), and keeping this set cost a hash and a copy of the name per
+    /// question, a tenth of an audit's instructions (callgrind, docs/performance.md).
+    #[cfg(debug_assertions)]
+    asked: FastSet<(String, QType)>,
     count: u32,
     failures: Vec<String>,
     ignored: Vec<String>,
@@ -144,7 +146,8 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
             lookup,
             cfg,
             deadline: tokio::time::Instant::now() + cfg.eval_timeout,
-            asked: FastMap::default(),
+            #[cfg(debug_assertions)]
+            asked: FastSet::default(),
             count: 0,
             failures: Vec::new(),
             ignored: Vec::new(),
@@ -155,17 +158,21 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         }
     }
 
+    /// Asks one question, counted against `--max-lookups`. Every question of a walk is
+    /// distinct by construction, so each counts once without a set of those asked: a relay
+    /// is noted once (`fresh_targets` skips names in `relays`), so its address is asked
+    /// once and `MAIL-FROM.<relay>` once, and the sender domain's own `MAIL-FROM` name is
+    /// never asked again (the walks skip expanding the domain). Debug builds check it.
     async fn ask(&mut self, name: &str, qtype: QType, depth: u32) -> Result<Answer, Stop> {
         if tokio::time::Instant::now() >= self.deadline {
             return Err(Stop::Deadline);
         }
-        let bit = 1u8 << (qtype as u8);
-        if self.asked.get(name).is_some_and(|types| types & bit != 0) {
-            // Asked before in this evaluation: it counted once. The lookup answers it again
-            // the same way (the run's cache keeps every answer, failures included), which
-            // costs less than keeping a copy of every answer here.
-            return Ok(self.lookup.lookup(name, qtype).await);
-        }
+        #[cfg(debug_assertions)]
+        assert!(
+            self.asked.insert((name.to_string(), qtype)),
+            "{name} {} asked twice in one walk",
+            qtype.as_str()
+        );
         if self.count >= self.cfg.max_lookups {
             return Err(Stop::OverBudget);
         }
@@ -193,12 +200,6 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 answer: answer.clone(),
                 count: self.count,
             });
-        }
-        match self.asked.get_mut(name) {
-            Some(types) => *types |= bit,
-            None => {
-                self.asked.insert(name.to_string(), bit);
-            }
         }
         Ok(answer)
     }
@@ -314,7 +315,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 }
             }
             match self.delegated_level(delegated, depth) {
-                Ok(next) => level = self.note_targets(&next),
+                Ok(next) => level = self.note_delegated(next),
                 Err(why) => {
                     over = Some(why);
                     break;
@@ -406,15 +407,53 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
                 continue; // checked when it was noted
             }
             if !is_host_name(&t.exchange) {
-                let note = format!("ignored invalid relay name {:?}", t.exchange);
-                if self.noted.insert(note.clone()) {
-                    self.ignored.push(note);
-                }
+                self.note_invalid(&t.exchange);
                 continue;
             }
             out.push(t.exchange.clone());
         }
         out
+    }
+
+    /// Notes a delegated level (from [`Evaluator::delegated_level`]: each name once, none
+    /// noted before) as [`Evaluator::note_targets`] would, moving the names instead of
+    /// copying them and without its dedup: a provider's list is met again by every customer
+    /// delegating to it.
+    fn note_delegated(&mut self, mut targets: Vec<MxTarget>) -> Vec<String> {
+        debug_assert!(targets.iter().all(|t| !self.relays.contains(&t.exchange)));
+        targets.sort_unstable();
+        debug_assert!(targets.windows(2).all(|w| w[0].exchange != w[1].exchange));
+        let mut out = Vec::with_capacity(targets.len());
+        for t in targets {
+            if t.exchange.is_empty() {
+                continue;
+            }
+            if !is_host_name(&t.exchange) {
+                self.note_invalid(&t.exchange);
+                continue;
+            }
+            out.push(t.exchange);
+        }
+        self.relays.extend(out.iter().cloned());
+        out
+    }
+
+    /// Notes a delegated level made ready before (`domain::Prepared`), as
+    /// [`Evaluator::note_delegated`] notes the same names.
+    fn note_ready(&mut self, level: &domain::ReadyLevel) -> Vec<String> {
+        for name in &level.invalid {
+            self.note_invalid(name);
+        }
+        self.relays.extend(level.relays.iter().cloned());
+        level.relays.clone()
+    }
+
+    /// Says in `reason`, once, that a target is not a host name.
+    fn note_invalid(&mut self, name: &str) {
+        let note = format!("ignored invalid relay name {name:?}");
+        if self.noted.insert(note.clone()) {
+            self.ignored.push(note);
+        }
     }
 
     fn finish(
@@ -429,7 +468,7 @@ impl<'a, L: Lookup> Evaluator<'a, L> {
         }
         reasons.append(&mut self.ignored);
         let mut relays: Vec<String> = self.relays.drain().collect();
-        relays.sort();
+        relays.sort_unstable(); // a set's names: no equal ones to keep in order
         Evaluation {
             verdict,
             matched,

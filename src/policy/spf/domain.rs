@@ -28,7 +28,8 @@ use crate::net::{IpNet, canonical};
 /// The SPF results of one domain's clients, for those the shared evaluation could decide.
 #[derive(Debug, Default)]
 pub struct SpfDomain {
-    results: HashMap<IpAddr, SpfEvaluation>,
+    /// Keyed foldhash, as the MAIL-FROM walk's clients (`policy::domain`): read once a pair.
+    results: HashMap<IpAddr, SpfEvaluation, foldhash::fast::RandomState>,
 }
 
 impl SpfDomain {
@@ -51,7 +52,7 @@ pub async fn expand_spf<L: Lookup>(
     ips.sort_unstable();
     ips.dedup();
     let (v4, v6): (Vec<IpAddr>, Vec<IpAddr>) = ips.into_iter().partition(|ip| ip.is_ipv4());
-    let mut results = HashMap::new();
+    let mut results = HashMap::default();
     for clients in [v4, v6].into_iter().filter(|c| !c.is_empty()) {
         let walk = Walk {
             lookup,

@@ -434,7 +434,9 @@ fn reverse_name(ip: IpAddr) -> String {
 
 /// Labels of 1 to 63 bytes, 253 bytes in all.
 pub(super) fn is_dns_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 253 && name.split('.').all(|l| (1..=63).contains(&l.len()))
+    // Split as bytes: a `str` split on a `char` was a percent of an SPF audit's instructions.
+    let labels_fit = || name.as_bytes().split(|&b| b == b'.');
+    !name.is_empty() && name.len() <= 253 && labels_fit().all(|l| (1..=63).contains(&l.len()))
 }
 
 /// §4.3: a domain `check_host()` can start from: a DNS name of at least two labels, made of
