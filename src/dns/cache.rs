@@ -61,8 +61,6 @@ fn slot(qtype: QType) -> usize {
 const QTYPES: [QType; 5] = QType::ALL;
 
 impl Cache {
-    /// Returns the answer and whether this call started the fetch. Must run inside a tokio
-    /// runtime (the fetch is spawned).
     /// The answer to a question already answered, if it is: most lookups of a run, read
     /// under the shard's read lock without cloning the shared future or awaiting anything.
     pub fn ready(&self, name: &str, qtype: QType) -> Option<Answer> {
@@ -72,6 +70,8 @@ impl Cache {
         Some(cached.answer.clone())
     }
 
+    /// Returns the answer and whether this call started the fetch. Must run inside a tokio
+    /// runtime (the fetch is spawned).
     pub async fn get_or_fetch<F, Fut>(&self, name: &str, qtype: QType, fetch: F) -> (Answer, bool)
     where
         F: FnOnce() -> Fut,
