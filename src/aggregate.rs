@@ -11,6 +11,7 @@
 //! also keeps the period covered and the messages it could not date.
 
 pub mod store;
+mod table;
 
 use crate::model::{Day, DayList, PairKey, Period, Record, SkipReason, When};
 use std::collections::{BTreeMap, HashMap};

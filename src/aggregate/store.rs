@@ -16,6 +16,7 @@ use hashbrown::HashTable;
 
 use rayon::slice::ParallelSliceMut;
 
+use super::table::{Slot, Table};
 use super::{PairMap, Tally};
 use crate::model::{PairKey, Sender};
 
@@ -84,7 +85,9 @@ pub struct Batch {
 }
 
 struct BatchRow {
+    /// The sender's hash, then the pair's.
     hash: u64,
+    pair_hash: u64,
     kind: Kind,
     start: u32,
     len: u32,
@@ -109,6 +112,7 @@ impl Batch {
         let (family, ip) = ip_bytes(ip);
         self.rows.push(BatchRow {
             hash: 0,
+            pair_hash: 0,
             kind,
             start,
             len: text.len() as u32,
@@ -125,16 +129,12 @@ struct Shard {
     /// Indices into `senders`, hashed by the sender.
     names: HashTable<u32>,
     senders: Vec<(u64, Kind, Box<str>)>,
-    pairs: HashTable<Slot>,
+    pairs: Table,
 }
 
-/// A pair and its count, the sender by its index in the shard.
-struct Slot {
-    ip: [u8; 16],
-    sender: u32,
-    family: u8,
-    messages: u64,
-}
+/// Rows ahead of the one being added whose slot is asked for: enough to cover a miss to
+/// memory, few enough that the lines are still in cache when their row comes.
+const PREFETCH_AHEAD: usize = 8;
 
 impl Shard {
     fn intern(&mut self, hash: u64, kind: Kind, text: &str) -> u32 {
@@ -154,33 +154,41 @@ impl Shard {
         i
     }
 
-    fn add(&mut self, hasher: &foldhash::fast::RandomState, row: &BatchRow, text: &str) {
-        let sender = self.intern(row.hash, row.kind, text);
-        let hash = hasher.hash_one((sender, row.family, row.ip));
-        let found = self.pairs.find_mut(hash, |s| {
-            s.sender == sender && s.family == row.family && s.ip == row.ip
-        });
-        match found {
-            Some(slot) => slot.messages = slot.messages.saturating_add(row.messages),
-            None => {
-                self.pairs.insert_unique(
-                    hash,
-                    Slot {
-                        ip: row.ip,
-                        sender,
-                        family: row.family,
-                        messages: row.messages,
-                    },
-                    |s| hasher.hash_one((s.sender, s.family, s.ip)),
-                );
+    /// Adds the rows of `group` (indices into `rows`), each row's slot asked for a few
+    /// rows before its turn.
+    fn add_group(&mut self, hasher: &Hasher, rows: &[BatchRow], text: &str, group: &[u32]) {
+        for &i in group.iter().take(PREFETCH_AHEAD) {
+            self.pairs.prefetch(rows[i as usize].pair_hash);
+        }
+        for (at, &i) in group.iter().enumerate() {
+            if let Some(&ahead) = group.get(at + PREFETCH_AHEAD) {
+                self.pairs.prefetch(rows[ahead as usize].pair_hash);
             }
+            let row = &rows[i as usize];
+            let t = &text[row.start as usize..(row.start + row.len) as usize];
+            let sender = self.intern(row.hash, row.kind, t);
+            let senders = &self.senders;
+            self.pairs.add(
+                row.pair_hash,
+                (sender, row.family, row.ip),
+                row.messages,
+                |s| pair_hash(hasher, senders[s.sender as usize].0, s.family, &s.ip),
+            );
         }
     }
 }
 
+type Hasher = foldhash::fast::RandomState;
+
+/// The hash of a pair, from its sender's: known before the sender is interned, so outside
+/// the shard's lock, and early enough to prefetch the pair's slot.
+fn pair_hash(hasher: &Hasher, sender_hash: u64, family: u8, ip: &[u8; 16]) -> u64 {
+    hasher.hash_one((sender_hash, family, ip))
+}
+
 /// The shared table of a merge.
 pub struct PairStore {
-    hasher: foldhash::fast::RandomState,
+    hasher: Hasher,
     shards: Vec<Mutex<Shard>>,
 }
 
@@ -207,6 +215,7 @@ impl PairStore {
         for row in rows.iter_mut() {
             let t = &text[row.start as usize..(row.start + row.len) as usize];
             row.hash = self.hasher.hash_one((row.kind, t));
+            row.pair_hash = pair_hash(&self.hasher, row.hash, row.family, &row.ip);
         }
         // Rows grouped by shard, by counting (a sort was a third of this function's cost).
         let mut starts = [0u32; SHARDS + 1];
@@ -234,11 +243,7 @@ impl PairStore {
             let mut shard = self.shards[shard_index]
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            for &i in group {
-                let row = &rows[i as usize];
-                let t = &text[row.start as usize..(row.start + row.len) as usize];
-                shard.add(&self.hasher, row, t);
-            }
+            shard.add_group(&self.hasher, rows, text, group);
         }
         text.clear();
         rows.clear();
@@ -269,7 +274,7 @@ impl PairStore {
                     shard.into_inner().unwrap_or_else(|e| e.into_inner());
                 Packed {
                     senders,
-                    slots: pairs.into_iter().collect(),
+                    slots: pairs.into_slots().collect(),
                 }
             })
             .collect();
@@ -381,7 +386,7 @@ impl PairStore {
         let total = shards.iter().map(|s| s.pairs.len()).sum();
         let mut slots = Vec::with_capacity(total);
         for (shard, offset) in shards.into_iter().zip(offsets) {
-            slots.extend(shard.pairs.into_iter().map(|mut slot| {
+            slots.extend(shard.pairs.into_slots().map(|mut slot| {
                 slot.sender = rank_of[(offset + slot.sender) as usize];
                 slot
             }));
