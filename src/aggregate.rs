@@ -11,6 +11,8 @@
 //! also keeps the period covered and the messages it could not date.
 
 pub mod store;
+mod huge;
+mod names;
 mod table;
 
 use crate::model::{Day, DayList, PairKey, Period, Record, SkipReason, When};

@@ -10,23 +10,25 @@
 
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Mutex, TryLockError};
 
-use hashbrown::HashTable;
 
 use rayon::slice::ParallelSliceMut;
 
+use super::names::Names;
 use super::table::{Slot, Table};
 use super::{PairMap, Tally};
 use crate::model::{PairKey, Sender};
 
-/// Shards: enough that two or a few threads rarely wait for one another.
-const SHARDS: usize = 64;
+/// Shards: enough that two or a few threads rarely wait for one another, few enough that
+/// a million pairs make tables of 4 MB, in huge pages ([`super::huge`]).
+const SHARDS: usize = 16;
 /// Rows a batch holds before it is added.
 pub const BATCH_ROWS: usize = 4096;
 
 /// A sender as the store keys it: its kind and its text (the domain column's).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum Kind {
     Domain,
     Null,
@@ -126,48 +128,34 @@ impl Batch {
 /// One shard: its senders, interned, and its pairs.
 #[derive(Default)]
 struct Shard {
-    /// Indices into `senders`, hashed by the sender.
-    names: HashTable<u32>,
-    senders: Vec<(u64, Kind, Box<str>)>,
+    names: Names,
     pairs: Table,
 }
 
-/// Rows ahead of the one being added whose slot is asked for: enough to cover a miss to
-/// memory, few enough that the lines are still in cache when their row comes.
+/// Rows ahead of the one being added whose lines are asked for: enough to cover a miss
+/// to memory, few enough that the lines are still in cache when their row comes.
 const PREFETCH_AHEAD: usize = 8;
 
 impl Shard {
-    fn intern(&mut self, hash: u64, kind: Kind, text: &str) -> u32 {
-        let senders = &mut self.senders;
-        // The stored hash first: the name itself is only read for the one that matches.
-        let found = self.names.find(hash, |&i| {
-            let (h, k, t) = &senders[i as usize];
-            *h == hash && *k == kind && &**t == text
-        });
-        if let Some(&i) = found {
-            return i;
-        }
-        let i = senders.len() as u32;
-        senders.push((hash, kind, text.into()));
-        self.names
-            .insert_unique(hash, i, |&j| senders[j as usize].0);
-        i
+    fn prefetch(&self, row: &BatchRow) {
+        self.names.prefetch(row.hash);
+        self.pairs.prefetch(row.pair_hash);
     }
 
-    /// Adds the rows of `group` (indices into `rows`), each row's slot asked for a few
+    /// Adds the rows of `group` (indices into `rows`), each row's lines asked for a few
     /// rows before its turn.
     fn add_group(&mut self, hasher: &Hasher, rows: &[BatchRow], text: &str, group: &[u32]) {
         for &i in group.iter().take(PREFETCH_AHEAD) {
-            self.pairs.prefetch(rows[i as usize].pair_hash);
+            self.prefetch(&rows[i as usize]);
         }
         for (at, &i) in group.iter().enumerate() {
             if let Some(&ahead) = group.get(at + PREFETCH_AHEAD) {
-                self.pairs.prefetch(rows[ahead as usize].pair_hash);
+                self.prefetch(&rows[ahead as usize]);
             }
             let row = &rows[i as usize];
             let t = &text[row.start as usize..(row.start + row.len) as usize];
-            let sender = self.intern(row.hash, row.kind, t);
-            let senders = &self.senders;
+            let sender = self.names.intern(row.hash, row.kind, t);
+            let senders = self.names.senders();
             self.pairs.add(
                 row.pair_hash,
                 (sender, row.family, row.ip),
@@ -233,11 +221,28 @@ impl PairStore {
             order[*at as usize] = i as u32;
             *at += 1;
         }
+        // Shards another thread holds are come back to once the others are done.
+        let mut waiting = [false; SHARDS];
         for (shard_index, bounds) in starts.windows(2).enumerate() {
             let group = &order[bounds[0] as usize..bounds[1] as usize];
             if group.is_empty() {
                 continue;
             }
+            let mut shard = match self.shards[shard_index].try_lock() {
+                Ok(shard) => shard,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(TryLockError::WouldBlock) => {
+                    waiting[shard_index] = true;
+                    continue;
+                }
+            };
+            shard.add_group(&self.hasher, rows, text, group);
+        }
+        for (shard_index, bounds) in starts.windows(2).enumerate() {
+            if !waiting[shard_index] {
+                continue;
+            }
+            let group = &order[bounds[0] as usize..bounds[1] as usize];
             // A poisoned lock means a reading thread panicked; its rows are as good as
             // any other's.
             let mut shard = self.shards[shard_index]
@@ -270,10 +275,9 @@ impl PairStore {
             .shards
             .into_iter()
             .map(|shard| {
-                let Shard { senders, pairs, .. } =
-                    shard.into_inner().unwrap_or_else(|e| e.into_inner());
+                let Shard { names, pairs } = shard.into_inner().unwrap_or_else(|e| e.into_inner());
                 Packed {
-                    senders,
+                    senders: names.into_senders(),
                     slots: pairs.into_slots().collect(),
                 }
             })
@@ -353,7 +357,13 @@ impl PairStore {
         let mut senders = Vec::new();
         for shard in &shards {
             offsets.push(senders.len() as u32);
-            senders.extend(shard.senders.iter().map(|(_, k, t)| sender_of(*k, t)));
+            senders.extend(
+                shard
+                    .names
+                    .senders()
+                    .iter()
+                    .map(|(_, k, t)| sender_of(*k, t)),
+            );
         }
         let mut order: Vec<u32> = (0..senders.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| {

@@ -4,7 +4,9 @@
 //! hash before the row's turn comes, so [`Table::prefetch`] can fetch it while earlier rows
 //! are added: with a million pairs nearly every row's slot is a miss, and hashbrown's
 //! tables (control bytes, then the slot) cost two dependent misses with no way to ask for
-//! the bucket early.
+//! the bucket early. The slots are in huge pages ([`super::huge`]).
+
+use super::huge::Slots;
 
 /// A pair and its count, the sender by its index in the shard. 32 bytes, aligned so that
 /// no slot straddles two cache lines.
@@ -34,7 +36,7 @@ const FIRST_CAPACITY: usize = 64;
 /// A set of pairs with their counts, keyed by the caller's hash of each pair.
 #[derive(Default)]
 pub struct Table {
-    slots: Vec<Slot>,
+    slots: Slots<Slot>,
     len: usize,
 }
 
@@ -98,9 +100,9 @@ impl Table {
 
     fn grow(&mut self, rehash: impl Fn(&Slot) -> u64) {
         let capacity = (self.slots.len() * 2).max(FIRST_CAPACITY);
-        let old = std::mem::replace(&mut self.slots, vec![FREE; capacity]);
+        let old = std::mem::replace(&mut self.slots, Slots::new(capacity, FREE));
         let mask = capacity - 1;
-        for slot in old.into_iter().filter(|s| s.family != EMPTY) {
+        for &slot in old.iter().filter(|s| s.family != EMPTY) {
             let mut at = self.home(rehash(&slot));
             while self.slots[at].family != EMPTY {
                 at = (at + 1) & mask;
@@ -111,13 +113,16 @@ impl Table {
 
     /// The pairs, in no particular order; the table is freed as they are taken.
     pub fn into_slots(self) -> impl Iterator<Item = Slot> {
-        self.slots.into_iter().filter(|s| s.family != EMPTY)
+        let slots = self.slots;
+        (0..slots.len())
+            .map(move |i| slots[i])
+            .filter(|s| s.family != EMPTY)
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn prefetch_line(at: *const i8) {
+pub(super) fn prefetch_line(at: *const i8) {
     use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
     // SAFETY: SSE is part of every x86_64 processor, and a prefetch is a hint that never
     // faults, whatever the address (the caller's is inside the table anyway).
@@ -126,7 +131,7 @@ fn prefetch_line(at: *const i8) {
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn prefetch_line(_at: *const i8) {}
+pub(super) fn prefetch_line(_at: *const i8) {}
 
 #[cfg(test)]
 mod tests {
