@@ -9,7 +9,7 @@ use super::table::prefetch_line;
 
 /// Names up to this many bytes live in their slot (a domain of the kind most mail comes
 /// from: `d19825.example` is 14).
-const INLINE: usize = 18;
+pub const INLINE: usize = 18;
 
 /// `len` of a free slot, and of a name too long to keep inline.
 const EMPTY: u8 = 0xff;
@@ -47,12 +47,23 @@ pub struct Names {
 }
 
 /// A name's text padded with zeros to the inline width (compared in one go), or `None`
-/// when it is too long to be kept inline.
-fn padded(text: &str) -> Option<[u8; INLINE]> {
+/// when it is too long to be kept inline. The merge's batches keep their names padded
+/// already ([`padded_at`]): copying a name's few bytes here, then reading them as one
+/// word, stalled every row on the store that had not yet reached memory.
+pub fn padded(text: &str) -> Option<[u8; INLINE]> {
     let bytes = text.as_bytes();
     let mut out = [0; INLINE];
     out.get_mut(..bytes.len())?.copy_from_slice(bytes);
     Some(out)
+}
+
+/// [`padded`] for the name of `len` bytes at `start` in `text`, which is followed by
+/// zeros up to the inline width.
+pub fn padded_at(text: &[u8], start: usize, len: usize) -> Option<[u8; INLINE]> {
+    if len > INLINE {
+        return None;
+    }
+    text.get(start..start + INLINE)?.try_into().ok()
 }
 
 impl Names {
@@ -78,13 +89,19 @@ impl Names {
     }
 
     /// The number of the sender (`kind`, `text`) whose hash is `hash`, numbered now when
-    /// it is new.
+    /// it is new; `inline` is `padded(text)`.
     #[inline]
-    pub fn intern(&mut self, hash: u64, kind: Kind, text: &str) -> u32 {
+    pub fn intern(
+        &mut self,
+        hash: u64,
+        kind: Kind,
+        text: &str,
+        inline: Option<[u8; INLINE]>,
+    ) -> u32 {
+        debug_assert_eq!(inline, padded(text));
         if (self.senders.len() + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
-        let inline = padded(text);
         let len = inline.map_or(LONG, |_| text.len() as u8);
         let mask = self.slots.len() - 1;
         let mut at = self.home(hash);
@@ -153,12 +170,18 @@ mod tests {
                 // A poor hash of the name: equal names, equal hashes; many others too.
                 let hash = (t.len() as u64 * 7 + kind as u64) % 29;
                 names.prefetch(hash);
-                let id = names.intern(hash, kind, &t);
+                let id = names.intern(hash, kind, &t, padded(&t));
                 let first = *seen.entry((kind, t.clone())).or_insert(id);
                 assert_eq!(id, first, "round {round}, {kind:?} {t:?}");
             }
         }
         assert_eq!(names.senders().len(), seen.len());
+        let mut buffer = b"ab".to_vec();
+        buffer.resize(2 + INLINE, 0);
+        assert_eq!(padded_at(&buffer, 0, 2), padded("ab"));
+        assert_eq!(padded_at(&buffer, 1, 1), padded("b"));
+        assert_eq!(padded_at(&buffer, 3, 1), None, "the buffer ends before the width");
+        assert_eq!(padded_at(&buffer, 0, INLINE + 1), None);
         for ((kind, t), id) in seen {
             let (_, k, stored) = &names.senders()[id as usize];
             assert_eq!((*k, &**stored), (kind, t.as_str()));

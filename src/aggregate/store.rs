@@ -15,7 +15,7 @@ use std::sync::{Mutex, TryLockError};
 
 use rayon::slice::ParallelSliceMut;
 
-use super::names::Names;
+use super::names::{self, Names};
 use super::table::{Slot, Table};
 use super::{PairMap, Tally};
 use crate::model::{PairKey, Sender};
@@ -111,6 +111,11 @@ impl Batch {
     pub fn push(&mut self, kind: Kind, text: &str, ip: Option<IpAddr>, n: u64) {
         let start = self.text.len() as u32;
         self.text.push_str(text);
+        // Zeros to the inline width after a short name: the shard reads it as one word
+        // (`names::padded_at`).
+        for _ in text.len()..names::INLINE {
+            self.text.push('\0');
+        }
         let (family, ip) = ip_bytes(ip);
         self.rows.push(BatchRow {
             hash: 0,
@@ -134,7 +139,7 @@ struct Shard {
 
 /// Rows ahead of the one being added whose lines are asked for: enough to cover a miss
 /// to memory, few enough that the lines are still in cache when their row comes.
-const PREFETCH_AHEAD: usize = 8;
+const PREFETCH_AHEAD: usize = 12;
 
 impl Shard {
     fn prefetch(&self, row: &BatchRow) {
@@ -154,7 +159,8 @@ impl Shard {
             }
             let row = &rows[i as usize];
             let t = &text[row.start as usize..(row.start + row.len) as usize];
-            let sender = self.names.intern(row.hash, row.kind, t);
+            let inline = names::padded_at(text.as_bytes(), row.start as usize, row.len as usize);
+            let sender = self.names.intern(row.hash, row.kind, t, inline);
             let senders = self.names.senders();
             self.pairs.add(
                 row.pair_hash,
