@@ -247,6 +247,66 @@ pub fn write_scan_sorted<'a>(
     out.flush()
 }
 
+/// [`write_scan_sorted`] on a thread of its own, its output handed over in chunks of
+/// half a megabyte that this thread writes to `out`: what `out` does with them (the sidecar's
+/// checksum, a byte at a time, and the copy into the file) overlaps with formatting the
+/// next rows instead of following it. A merge of a million pairs spent a sixth of its
+/// time here, on one core (issue 16 item 3). The bytes are the same as
+/// [`write_scan_sorted`]'s, which makes them.
+pub fn write_scan_piped<'a>(
+    out: &mut dyn Write,
+    pairs: impl Iterator<Item = (&'a Sender, Option<IpAddr>, u64)> + Send,
+) -> io::Result<()> {
+    // Two chunks in flight at most: memory stays a few megabytes whatever the pairs.
+    let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || {
+            let mut chunks = ChunkSender {
+                chunk: Vec::with_capacity(CHUNK_BYTES),
+                send,
+            };
+            write_scan_sorted(&mut chunks, pairs)?;
+            chunks.flush()
+        });
+        // Written here as they come; should `out` fail, the formatter stops at its next
+        // chunk (the channel is closed when `receive` is dropped).
+        let written = receive.iter().try_for_each(|chunk| out.write_all(&chunk));
+        drop(receive);
+        let formatted = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the pairs writer panicked")));
+        written.and(formatted)
+    })
+}
+
+const CHUNK_BYTES: usize = 1 << 19;
+
+/// A [`Write`] that hands its bytes over in chunks through a channel.
+struct ChunkSender {
+    chunk: Vec<u8>,
+    send: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+impl Write for ChunkSender {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.chunk.extend_from_slice(buf);
+        if self.chunk.len() >= CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_BYTES));
+        self.send
+            .send(full)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the output was closed"))
+    }
+}
+
 /// An IPv4 address as `Display` spells it, without the formatter (which cost a merge of a
 /// million pairs about a tenth of its instructions).
 fn push_ipv4(out: &mut Vec<u8>, ip: std::net::Ipv4Addr) {
@@ -408,6 +468,52 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "domain,ip,messages,verdict,matched,relays,reason,authenticated,spf\na.example,192.0.2.1,1,tempfail,,r1.example;r2.example,\"x.example A: timeout; \"\"quoted\"\", comma\",,\n"
         );
+    }
+
+    /// Enough rows for several chunks, some through the CSV writer: the piped writer's
+    /// bytes are the serial one's; a failing output stops it with the output's error.
+    #[test]
+    fn the_piped_writer_writes_what_the_serial_one_does() {
+        let senders: Vec<Sender> = (0..50_000u32)
+            .map(|i| match i % 500 {
+                0 => Sender::Malformed(format!("=x{i},\"y\"")),
+                1 => Sender::Null,
+                2 => Sender::Missing,
+                _ => Sender::Domain(format!("d{i}.example")),
+            })
+            .collect();
+        let rows = || {
+            senders.iter().enumerate().map(|(i, s)| {
+                let ip = match i % 3 {
+                    0 => None,
+                    1 => Some(IpAddr::from([10, 0, (i >> 8) as u8, i as u8])),
+                    _ => Some(IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16])),
+                };
+                (s, ip, (50_000 - i) as u64)
+            })
+        };
+        let mut serial = Vec::new();
+        write_scan_sorted(&mut serial, rows()).unwrap();
+        let mut piped = Vec::new();
+        write_scan_piped(&mut piped, rows()).unwrap();
+        assert!(serial.len() > 2 * CHUNK_BYTES, "{} bytes", serial.len());
+        assert!(serial == piped, "the piped output differs");
+
+        struct Full(usize);
+        impl Write for Full {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                if self.0 < buf.len() {
+                    return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+                }
+                self.0 -= buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let err = write_scan_piped(&mut Full(CHUNK_BYTES), rows()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
     }
 
     #[test]

@@ -113,9 +113,10 @@ impl Batch {
         self.text.push_str(text);
         // Zeros to the inline width after a short name: the shard reads it as one word
         // (`names::padded_at`).
-        for _ in text.len()..names::INLINE {
-            self.text.push('\0');
-        }
+        const ZEROS: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+        const _: () = assert!(ZEROS.len() == names::INLINE);
+        self.text
+            .push_str(&ZEROS[..names::INLINE.saturating_sub(text.len())]);
         let (family, ip) = ip_bytes(ip);
         self.rows.push(BatchRow {
             hash: 0,
