@@ -10,6 +10,8 @@ pub(crate) mod identical;
 mod job_log;
 pub(crate) mod journal;
 mod lent;
+#[cfg(test)]
+mod merge_tests;
 pub mod log_reader;
 pub mod mbox;
 mod mbox_ranges;
