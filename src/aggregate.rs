@@ -10,9 +10,9 @@
 //! and one short list per pair (one entry per day it was seen, not pairs × days). The tally
 //! also keeps the period covered and the messages it could not date.
 
-pub mod store;
 mod huge;
 mod names;
+pub mod store;
 mod table;
 
 use crate::model::{Day, DayList, PairKey, Period, Record, SkipReason, When};

@@ -35,15 +35,29 @@ const FREE: Slot = Slot {
 
 const FIRST_CAPACITY: usize = 16;
 
-/// A sender as interned: its hash, kind and text.
-pub type Sender = (u64, Kind, Box<str>);
+/// A sender as interned: its hash, the text it was added with (its kind is in its slot),
+/// and which sender that is.
+pub struct Name {
+    pub hash: u64,
+    pub text: Box<str>,
+    pub canonical: Canonical,
+}
+
+/// What a name stands for: the sender of its own key (`Kind::Raw` keys: the one whose
+/// domain column is that text, as a merge nearly always meets them), or another one's
+/// (`Example.COM.` for `example.com`), whose pairs are folded into that one's at the end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Canonical {
+    Same(Kind),
+    Other(crate::model::Sender),
+}
 
 /// The senders of a shard, each numbered once.
 #[derive(Default)]
 pub struct Names {
     slots: Vec<Slot>,
     /// By number.
-    senders: Vec<Sender>,
+    senders: Vec<Name>,
 }
 
 /// A name's text padded with zeros to the inline width (compared in one go), or `None`
@@ -68,11 +82,11 @@ pub fn padded_at(text: &[u8], start: usize, len: usize) -> Option<[u8; INLINE]> 
 
 impl Names {
     /// The senders by number.
-    pub fn senders(&self) -> &[Sender] {
+    pub fn senders(&self) -> &[Name] {
         &self.senders
     }
 
-    pub fn into_senders(self) -> Vec<Sender> {
+    pub fn into_senders(self) -> Vec<Name> {
         self.senders
     }
 
@@ -89,7 +103,8 @@ impl Names {
     }
 
     /// The number of the sender (`kind`, `text`) whose hash is `hash`, numbered now when
-    /// it is new; `inline` is `padded(text)`.
+    /// it is new (and then told apart by `canonical`, once per name); `inline` is
+    /// `padded(text)`.
     #[inline]
     pub fn intern(
         &mut self,
@@ -97,6 +112,7 @@ impl Names {
         kind: Kind,
         text: &str,
         inline: Option<[u8; INLINE]>,
+        canonical: impl FnOnce() -> Canonical,
     ) -> u32 {
         debug_assert_eq!(inline, padded(text));
         if (self.senders.len() + 1) * 4 > self.slots.len() * 3 {
@@ -113,7 +129,7 @@ impl Names {
             if slot.hash == hash && slot.kind == kind && slot.len == len {
                 let same = match inline {
                     Some(text) => slot.text == text,
-                    None => &*self.senders[slot.id as usize].2 == text,
+                    None => &*self.senders[slot.id as usize].text == text,
                 };
                 if same {
                     return slot.id;
@@ -122,7 +138,11 @@ impl Names {
             at = (at + 1) & mask;
         }
         let id = self.senders.len() as u32;
-        self.senders.push((hash, kind, text.into()));
+        self.senders.push(Name {
+            hash,
+            text: text.into(),
+            canonical: canonical(),
+        });
         self.slots[at] = Slot {
             hash,
             id,
@@ -156,7 +176,13 @@ mod tests {
     #[test]
     fn each_name_gets_one_number_whatever_the_collisions() {
         let mut names = Names::default();
-        let kinds = [Kind::Domain, Kind::Null, Kind::Missing, Kind::Malformed];
+        let kinds = [
+            Kind::Domain,
+            Kind::Null,
+            Kind::Missing,
+            Kind::Malformed,
+            Kind::Raw,
+        ];
         let text = |i: usize| match i % 4 {
             0 => String::new(),
             1 => format!("d{i}.example"),
@@ -166,11 +192,11 @@ mod tests {
         let mut seen = std::collections::HashMap::new();
         for round in 0..3 {
             for i in 0..2_000 {
-                let (kind, t) = (kinds[i / 7 % 4], text(i));
+                let (kind, t) = (kinds[i / 7 % 5], text(i));
                 // A poor hash of the name: equal names, equal hashes; many others too.
                 let hash = (t.len() as u64 * 7 + kind as u64) % 29;
                 names.prefetch(hash);
-                let id = names.intern(hash, kind, &t, padded(&t));
+                let id = names.intern(hash, kind, &t, padded(&t), || Canonical::Same(kind));
                 let first = *seen.entry((kind, t.clone())).or_insert(id);
                 assert_eq!(id, first, "round {round}, {kind:?} {t:?}");
             }
@@ -180,11 +206,16 @@ mod tests {
         buffer.resize(2 + INLINE, 0);
         assert_eq!(padded_at(&buffer, 0, 2), padded("ab"));
         assert_eq!(padded_at(&buffer, 1, 1), padded("b"));
-        assert_eq!(padded_at(&buffer, 3, 1), None, "the buffer ends before the width");
+        assert_eq!(
+            padded_at(&buffer, 3, 1),
+            None,
+            "the buffer ends before the width"
+        );
         assert_eq!(padded_at(&buffer, 0, INLINE + 1), None);
         for ((kind, t), id) in seen {
-            let (_, k, stored) = &names.senders()[id as usize];
-            assert_eq!((*k, &**stored), (kind, t.as_str()));
+            let name = &names.senders()[id as usize];
+            assert_eq!(&*name.text, t.as_str());
+            assert_eq!(name.canonical, Canonical::Same(kind));
         }
     }
 }

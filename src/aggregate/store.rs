@@ -5,17 +5,22 @@
 //! costs a 32-byte slot instead of a `PairKey` with its own string. Rows arrive in batches
 //! ([`Batch`]) so that a shard's lock is taken once per batch, not once per row.
 //!
+//! A pairs file's row is keyed by its domain cell as written ([`Kind::Raw`]): the cell is
+//! read as a sender once, when the store first meets that spelling, not once per row. The
+//! rare spellings that are not how the writer spells their sender (`Example.COM.`) keep
+//! pairs of their own while reading, folded into their sender's at the end.
+//!
 //! Counts saturate, like the [`Tally`]'s; what the store holds does not depend on the order
 //! in which rows arrive, so a merge is the same whatever the order of its files.
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::{Mutex, TryLockError};
 
-
 use rayon::slice::ParallelSliceMut;
 
-use super::names::{self, Names};
+use super::names::{self, Canonical, Name, Names};
 use super::table::{Slot, Table};
 use super::{PairMap, Tally};
 use crate::model::{PairKey, Sender};
@@ -26,7 +31,8 @@ const SHARDS: usize = 16;
 /// Rows a batch holds before it is added.
 pub const BATCH_ROWS: usize = 4096;
 
-/// A sender as the store keys it: its kind and its text (the domain column's).
+/// A sender as the store keys it: its kind and its text (the domain column's), or a
+/// pairs file's domain cell as it stands (`Raw`), to be read as a sender once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Kind {
@@ -34,6 +40,7 @@ pub enum Kind {
     Null,
     Missing,
     Malformed,
+    Raw,
 }
 
 /// The kind and text of a sender (what the store keys it by).
@@ -51,7 +58,47 @@ fn sender_of(kind: Kind, text: &str) -> Sender {
         Kind::Domain => Sender::Domain(text.to_string()),
         Kind::Null => Sender::Null,
         Kind::Missing => Sender::Missing,
-        Kind::Malformed => Sender::Malformed(text.to_string()),
+        // Never a name's own kind (`Canonical::Same` holds a sender's); what the writer
+        // would do with the text is the honest answer anyway.
+        Kind::Malformed | Kind::Raw => Sender::Malformed(text.to_string()),
+    }
+}
+
+/// The sender a name stands for.
+fn sender_of_name(name: &Name) -> Sender {
+    match &name.canonical {
+        Canonical::Same(kind) => sender_of(*kind, &name.text),
+        Canonical::Other(sender) => sender.clone(),
+    }
+}
+
+/// How the domain column spells senders: `pairs_file::sender_from_column` and
+/// `pairs_file::sender_column`, utilities this stage does not import.
+#[derive(Clone, Copy)]
+pub struct Spelling {
+    pub read: fn(&str) -> Sender,
+    pub write: fn(&Sender) -> &str,
+}
+
+impl Spelling {
+    /// What a name first met under `key` stands for. Every sender has one name of its
+    /// own: its domain column as a raw cell when the column reads back as that sender
+    /// (nearly all), its kind and text otherwise; any other name is folded into it.
+    fn canonical(&self, key: Kind, text: &str) -> Canonical {
+        if key == Kind::Raw {
+            let sender = (self.read)(text);
+            return if (self.write)(&sender) == text {
+                Canonical::Same(parts_of(&sender).0)
+            } else {
+                Canonical::Other(sender)
+            };
+        }
+        let sender = sender_of(key, text);
+        if (self.read)((self.write)(&sender)) == sender {
+            Canonical::Other(sender)
+        } else {
+            Canonical::Same(key)
+        }
     }
 }
 
@@ -150,7 +197,13 @@ impl Shard {
 
     /// Adds the rows of `group` (indices into `rows`), each row's lines asked for a few
     /// rows before its turn.
-    fn add_group(&mut self, hasher: &Hasher, rows: &[BatchRow], text: &str, group: &[u32]) {
+    fn add_group(
+        &mut self,
+        (hasher, spelling): (&Hasher, &Spelling),
+        rows: &[BatchRow],
+        text: &str,
+        group: &[u32],
+    ) {
         for &i in group.iter().take(PREFETCH_AHEAD) {
             self.prefetch(&rows[i as usize]);
         }
@@ -161,13 +214,15 @@ impl Shard {
             let row = &rows[i as usize];
             let t = &text[row.start as usize..(row.start + row.len) as usize];
             let inline = names::padded_at(text.as_bytes(), row.start as usize, row.len as usize);
-            let sender = self.names.intern(row.hash, row.kind, t, inline);
+            let sender = self.names.intern(row.hash, row.kind, t, inline, || {
+                spelling.canonical(row.kind, t)
+            });
             let senders = self.names.senders();
             self.pairs.add(
                 row.pair_hash,
                 (sender, row.family, row.ip),
                 row.messages,
-                |s| pair_hash(hasher, senders[s.sender as usize].0, s.family, &s.ip),
+                |s| pair_hash(hasher, senders[s.sender as usize].hash, s.family, &s.ip),
             );
         }
     }
@@ -184,13 +239,15 @@ fn pair_hash(hasher: &Hasher, sender_hash: u64, family: u8, ip: &[u8; 16]) -> u6
 /// The shared table of a merge.
 pub struct PairStore {
     hasher: Hasher,
+    spelling: Spelling,
     shards: Vec<Mutex<Shard>>,
 }
 
-impl Default for PairStore {
-    fn default() -> Self {
+impl PairStore {
+    pub fn new(spelling: Spelling) -> Self {
         PairStore {
             hasher: foldhash::fast::RandomState::default(),
+            spelling,
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
@@ -243,7 +300,7 @@ impl PairStore {
                     continue;
                 }
             };
-            shard.add_group(&self.hasher, rows, text, group);
+            shard.add_group((&self.hasher, &self.spelling), rows, text, group);
         }
         for (shard_index, bounds) in starts.windows(2).enumerate() {
             if !waiting[shard_index] {
@@ -255,13 +312,13 @@ impl PairStore {
             let mut shard = self.shards[shard_index]
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            shard.add_group(&self.hasher, rows, text, group);
+            shard.add_group((&self.hasher, &self.spelling), rows, text, group);
         }
         text.clear();
         rows.clear();
     }
 
-    /// How many distinct pairs the store holds.
+    /// How many pairs the store holds (a pair spelt two ways counts twice until the end).
     pub fn len(&self) -> usize {
         self.shards
             .iter()
@@ -336,11 +393,18 @@ impl SortedPairs {
 
 impl PairStore {
     /// Adds pairs counted elsewhere (the tally's, of the inputs that are not pairs files).
+    /// A sender that its domain column reads back as goes in under that column, as a pairs
+    /// file's row would: one name per sender.
     pub fn add_pairs<'a>(&self, pairs: impl IntoIterator<Item = (&'a PairKey, u64)>) {
         let mut batch = Batch::default();
         for (key, n) in pairs {
-            let (kind, text) = parts_of(&key.sender);
-            batch.push(kind, text, key.ip, n);
+            let column = (self.spelling.write)(&key.sender);
+            if (self.spelling.read)(column) == key.sender {
+                batch.push(Kind::Raw, column, key.ip, n);
+            } else {
+                let (kind, text) = parts_of(&key.sender);
+                batch.push(kind, text, key.ip, n);
+            }
             if batch.len() >= BATCH_ROWS {
                 self.add(&mut batch);
             }
@@ -348,29 +412,52 @@ impl PairStore {
         self.add(&mut batch);
     }
 
-    /// The pairs in the report order, `sender_column` being the domain column's spelling
-    /// of a sender (`pairs_file::sender_column`, a utility this stage does not import).
-    /// Each shard's table is freed as soon as its pairs are in the one exact-size list,
-    /// which is then sorted in place: the pairs are never held twice over (issue 16 item
-    /// 3: a million pairs well under 200 MB).
-    pub fn into_sorted(self, sender_column: fn(&Sender) -> &str) -> SortedPairs {
+    /// The pairs in the report order. Each shard's table is freed as soon as its pairs are
+    /// in the one exact-size list, which is then sorted in place: the pairs are never held
+    /// twice over (issue 16 item 3: a million pairs well under 200 MB).
+    pub fn into_sorted(self) -> SortedPairs {
+        let sender_column = self.spelling.write;
         let shards: Vec<Shard> = self
             .shards
             .into_iter()
             .map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
             .collect();
-        // Senders, numbered across shards, then ranked.
-        let mut offsets = Vec::with_capacity(shards.len());
+        let total = shards.iter().map(|s| s.pairs.len()).sum();
+        // Senders numbered across shards (those a name stands for itself), pairs by them.
         let mut senders = Vec::new();
-        for shard in &shards {
-            offsets.push(senders.len() as u32);
-            senders.extend(
-                shard
-                    .names
-                    .senders()
-                    .iter()
-                    .map(|(_, k, t)| sender_of(*k, t)),
-            );
+        let mut slots = Vec::with_capacity(total);
+        let mut folded: HashMap<PairKey, u64> = HashMap::new();
+        for shard in shards {
+            let names = shard.names.into_senders();
+            let numbers: Vec<Option<u32>> = names
+                .iter()
+                .map(|name| match name.canonical {
+                    Canonical::Same(kind) => {
+                        senders.push(sender_of(kind, &name.text));
+                        Some(senders.len() as u32 - 1)
+                    }
+                    Canonical::Other(_) => None,
+                })
+                .collect();
+            for mut slot in shard.pairs.into_slots() {
+                match numbers[slot.sender as usize] {
+                    Some(number) => {
+                        slot.sender = number;
+                        slots.push(slot);
+                    }
+                    None => {
+                        let key = PairKey {
+                            sender: sender_of_name(&names[slot.sender as usize]),
+                            ip: ip_of(slot.family, slot.ip),
+                        };
+                        let n = folded.entry(key).or_default();
+                        *n = n.saturating_add(slot.messages);
+                    }
+                }
+            }
+        }
+        if !folded.is_empty() {
+            fold(&mut senders, &mut slots, folded);
         }
         let mut order: Vec<u32> = (0..senders.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| {
@@ -400,13 +487,8 @@ impl PairStore {
             column_rank.push(rank);
             sorted.push(sender);
         }
-        let total = shards.iter().map(|s| s.pairs.len()).sum();
-        let mut slots = Vec::with_capacity(total);
-        for (shard, offset) in shards.into_iter().zip(offsets) {
-            slots.extend(shard.pairs.into_slots().map(|mut slot| {
-                slot.sender = rank_of[(offset + slot.sender) as usize];
-                slot
-            }));
+        for slot in &mut slots {
+            slot.sender = rank_of[slot.sender as usize];
         }
         // A total order (the same as `cmp_pairs`), so an unstable sort is deterministic.
         // Addresses compare as numbers, not as byte arrays (a call to memcmp each).
@@ -441,18 +523,53 @@ impl PairStore {
     }
 }
 
+/// The pairs of the spellings that are not their sender's own (`folded`) added to their
+/// sender's pairs: to the same pair when there is one, as pairs of their own otherwise.
+/// Only hand-edited files get here, so this may take its time: a key per pair.
+fn fold(senders: &mut Vec<Sender>, slots: &mut Vec<Slot>, mut folded: HashMap<PairKey, u64>) {
+    for slot in slots.iter_mut() {
+        let key = PairKey {
+            sender: senders[slot.sender as usize].clone(),
+            ip: ip_of(slot.family, slot.ip),
+        };
+        if let Some(n) = folded.remove(&key) {
+            slot.messages = slot.messages.saturating_add(n);
+            if folded.is_empty() {
+                return;
+            }
+        }
+    }
+    let mut numbers: HashMap<Sender, u32> = senders
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), i as u32))
+        .collect();
+    for (key, messages) in folded {
+        let sender = *numbers.entry(key.sender.clone()).or_insert_with(|| {
+            senders.push(key.sender);
+            senders.len() as u32 - 1
+        });
+        let (family, ip) = ip_bytes(key.ip);
+        slots.push(Slot {
+            ip,
+            sender,
+            family,
+            messages,
+        });
+    }
+}
+
 /// A shard's pairs, packed once reading is over.
 struct Packed {
-    senders: Vec<(u64, Kind, Box<str>)>,
+    senders: Vec<Name>,
     slots: Vec<Slot>,
 }
 
 fn add_shard(shard: Packed, pairs: &mut PairMap) {
     let Packed { senders, slots } = shard;
     for slot in slots {
-        let (_, kind, text) = &senders[slot.sender as usize];
         let key = PairKey {
-            sender: sender_of(*kind, text),
+            sender: sender_of_name(&senders[slot.sender as usize]),
             ip: ip_of(slot.family, slot.ip),
         };
         let n = &mut pairs.entry(key).or_default().messages;
@@ -471,6 +588,13 @@ mod tests {
         }
     }
 
+    fn store() -> PairStore {
+        PairStore::new(Spelling {
+            read: crate::pairs_file::sender_from_column,
+            write: crate::pairs_file::sender_column,
+        })
+    }
+
     fn add_all(store: &PairStore, rows: &[(Sender, &str, u64)]) {
         let mut batch = Batch::default();
         for (sender, ip, n) in rows {
@@ -483,7 +607,7 @@ mod tests {
 
     #[test]
     fn rows_of_one_pair_add_up_and_kinds_stay_apart() {
-        let store = PairStore::default();
+        let store = store();
         let d = |s: &str| Sender::Domain(s.into());
         add_all(
             &store,
@@ -519,7 +643,7 @@ mod tests {
 
     #[test]
     fn many_senders_across_shards_keep_their_counts() {
-        let store = PairStore::default();
+        let store = store();
         let rows: Vec<(Sender, String, u64)> = (0..10_000u32)
             .map(|i| {
                 (
@@ -561,7 +685,7 @@ mod tests {
             (Sender::Missing, "", 1),
             (m("<>"), "192.0.2.1", 1),
         ];
-        let store = PairStore::default();
+        let store = store();
         add_all(&store, &rows);
         // One pair again, and pairs counted elsewhere: both add up.
         add_all(&store, &[(d("a.example"), "192.0.2.1", 1)]);
@@ -569,7 +693,7 @@ mod tests {
             (&key(Sender::Missing, ""), 1),
             (&key(d("z.example"), "::1"), 9),
         ]);
-        let sorted = store.into_sorted(crate::pairs_file::sender_column);
+        let sorted = store.into_sorted();
         let got: Vec<(PairKey, u64)> = sorted
             .iter()
             .map(|(s, ip, n)| {
@@ -620,10 +744,10 @@ mod tests {
         }
         rows.push((Sender::Null, "192.0.2.1", 2));
         rows.push((Sender::Missing, "", 2));
-        let store = PairStore::default();
+        let store = store();
         add_all(&store, &rows);
         let got: Vec<(PairKey, u64)> = store
-            .into_sorted(crate::pairs_file::sender_column)
+            .into_sorted()
             .iter()
             .map(|(s, ip, n)| {
                 (

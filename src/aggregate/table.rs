@@ -157,9 +157,14 @@ mod tests {
             let family = [0, 4, 6][(r >> 12) as usize % 3];
             let mut ip = [0u8; 16];
             ip[0] = (r >> 20) as u8 % 7;
-            let n = if r >> 60 == 0 { u64::MAX } else { r >> 40 & 0xff };
+            let n = if r >> 60 == 0 {
+                u64::MAX
+            } else {
+                r >> 40 & 0xff
+            };
             // A poor hash: one of 512 values, the pair's sender and first byte only.
-            let poor = |sender: u32, ip: &[u8; 16]| (u64::from(sender) * 31 + u64::from(ip[0])) % 512;
+            let poor =
+                |sender: u32, ip: &[u8; 16]| (u64::from(sender) * 31 + u64::from(ip[0])) % 512;
             let hash = poor(sender, &ip);
             table.prefetch(hash);
             table.add(hash, (sender, family, ip), n, |s| poor(s.sender, &s.ip));

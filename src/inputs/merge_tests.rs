@@ -66,7 +66,10 @@ fn reference(files: &[String]) -> (HashMap<PairKey, u64>, u64) {
 
 /// The files through `read_pairs` into one store, as a merge reads them.
 fn merged(files: &[String]) -> (Vec<(PairKey, u64)>, u64) {
-    let store = PairStore::default();
+    let store = PairStore::new(store::Spelling {
+        read: pairs_file::sender_from_column,
+        write: pairs_file::sender_column,
+    });
     let mut tally = Tally::default();
     let mut limit = LineLimit::new(1 << 20);
     let mut batch = Batch::default();
@@ -78,7 +81,7 @@ fn merged(files: &[String]) -> (Vec<(PairKey, u64)>, u64) {
         };
         read_pairs(text.as_bytes(), &mut sink, &store, &mut batch).unwrap();
     }
-    let sorted = store.into_sorted(pairs_file::sender_column);
+    let sorted = store.into_sorted();
     let pairs = sorted
         .iter()
         .map(|(s, ip, n)| {

@@ -10,11 +10,11 @@ pub(crate) mod identical;
 mod job_log;
 pub(crate) mod journal;
 mod lent;
-#[cfg(test)]
-mod merge_tests;
 pub mod log_reader;
 pub mod mbox;
 mod mbox_ranges;
+#[cfg(test)]
+mod merge_tests;
 pub(crate) mod notes;
 pub mod oversize;
 mod reports;
@@ -223,7 +223,7 @@ pub fn read_all_sorted(
     // What stays is for the `.days` file: the dated pairs, with the pairs files' days.
     tally.pairs.retain(|_, c| !c.days.is_empty());
     tally.attach_file_days(true);
-    (report, store.into_sorted(pairs_file::sender_column))
+    (report, store.into_sorted())
 }
 
 /// Reads every input: the pairs files' rows into the returned store, everything else into
@@ -258,7 +258,10 @@ fn read_to_store(
     let seen = (jobs.len() > 1).then(|| Arc::new(Seen::default()));
     // Pairs files' rows go to one table shared by every thread (memory: the distinct
     // pairs, whatever the number of files or threads), returned beside the report.
-    let store = PairStore::default();
+    let store = PairStore::new(store::Spelling {
+        read: pairs_file::sender_from_column,
+        write: pairs_file::sender_column,
+    });
     let ctx = JobContext {
         opts,
         named: &expanded.named,
@@ -1060,20 +1063,9 @@ fn read_pairs(
     result.map(|()| messages)
 }
 
-/// A row's sender as the store keys it: the domain cell as it stands when it is already
-/// normal (nearly always), normalised otherwise.
+/// A row, its domain cell as it stands: the store reads it as a sender once per spelling.
 fn push_row(batch: &mut Batch, row: &pairs_file::Row<'_>) {
-    let (ip, n) = (row.ip, row.messages);
-    match row.domain {
-        "" => batch.push(store::Kind::Missing, "", ip, n),
-        pairs_file::NULL_SENDER => batch.push(store::Kind::Null, "", ip, n),
-        d if pairs_file::is_canonical_domain(d) => batch.push(store::Kind::Domain, d, ip, n),
-        d => {
-            let sender = pairs_file::sender_from_column(d);
-            let (kind, text) = store::parts_of(&sender);
-            batch.push(kind, text, ip, n);
-        }
-    }
+    batch.push(store::Kind::Raw, row.domain, row.ip, row.messages);
 }
 
 #[cfg(test)]
