@@ -10,6 +10,7 @@
 //! and one short list per pair (one entry per day it was seen, not pairs × days). The tally
 //! also keeps the period covered and the messages it could not date.
 
+pub mod client;
 mod huge;
 mod names;
 pub mod store;

@@ -20,6 +20,7 @@ use std::sync::{Mutex, TryLockError};
 
 use rayon::slice::ParallelSliceMut;
 
+use super::client::{Client, IpSpelling, ip_bytes, ip_of, key_of};
 use super::names::{self, Canonical, Name, Names};
 use super::table::{Slot, Table};
 use super::{PairMap, Tally};
@@ -78,6 +79,7 @@ fn sender_of_name(name: &Name) -> Sender {
 pub struct Spelling {
     pub read: fn(&str) -> Sender,
     pub write: fn(&Sender) -> &str,
+    pub ip: IpSpelling,
 }
 
 impl Spelling {
@@ -102,27 +104,6 @@ impl Spelling {
     }
 }
 
-/// An IP address (or none) in 17 bytes.
-fn ip_bytes(ip: Option<IpAddr>) -> (u8, [u8; 16]) {
-    match ip {
-        None => (0, [0; 16]),
-        Some(IpAddr::V4(v4)) => {
-            let mut b = [0; 16];
-            b[..4].copy_from_slice(&v4.octets());
-            (4, b)
-        }
-        Some(IpAddr::V6(v6)) => (6, v6.octets()),
-    }
-}
-
-fn ip_of(family: u8, b: [u8; 16]) -> Option<IpAddr> {
-    match family {
-        4 => Some(IpAddr::from([b[0], b[1], b[2], b[3]])),
-        6 => Some(IpAddr::from(b)),
-        _ => None,
-    }
-}
-
 /// Rows on their way into the store; the senders' text is copied into one buffer, so a
 /// batch owns nothing per row.
 #[derive(Default)]
@@ -131,6 +112,32 @@ pub struct Batch {
     rows: Vec<BatchRow>,
     /// Scratch: row indices grouped by shard.
     order: Vec<u32>,
+    /// Rows refused before they reached the table.
+    rejected: Rejected,
+}
+
+/// Rows whose client is no address, found when their spelling first reached the table
+/// (or before): malformed rows, their messages not counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rejected {
+    pub rows: u64,
+    /// Their messages, summed without saturating (the caller takes them from its own
+    /// sum of every row's).
+    pub messages: u128,
+}
+
+impl Rejected {
+    fn add(&mut self, messages: u64) {
+        self.rows += 1;
+        self.messages += u128::from(messages);
+    }
+
+    pub fn plus(self, other: Rejected) -> Rejected {
+        Rejected {
+            rows: self.rows + other.rows,
+            messages: self.messages + other.messages,
+        }
+    }
 }
 
 struct BatchRow {
@@ -154,8 +161,13 @@ impl Batch {
         self.rows.is_empty()
     }
 
-    /// Adds a row of `messages` for the sender (`kind`, `text`) and `ip`.
-    pub fn push(&mut self, kind: Kind, text: &str, ip: Option<IpAddr>, n: u64) {
+    /// A row refused before it was pushed (its client is no address).
+    pub fn reject(&mut self, messages: u64) {
+        self.rejected.add(messages);
+    }
+
+    /// Adds a row of `messages` for the sender (`kind`, `text`) and `client`.
+    pub fn push(&mut self, kind: Kind, text: &str, client: Client<'_>, n: u64) {
         let start = self.text.len() as u32;
         self.text.push_str(text);
         // Zeros to the inline width after a short name: the shard reads it as one word
@@ -164,7 +176,7 @@ impl Batch {
         const _: () = assert!(ZEROS.len() == names::INLINE);
         self.text
             .push_str(&ZEROS[..names::INLINE.saturating_sub(text.len())]);
-        let (family, ip) = ip_bytes(ip);
+        let (family, ip) = key_of(client);
         self.rows.push(BatchRow {
             hash: 0,
             pair_hash: 0,
@@ -203,7 +215,8 @@ impl Shard {
         rows: &[BatchRow],
         text: &str,
         group: &[u32],
-    ) {
+    ) -> Rejected {
+        let mut rejected = Rejected::default();
         for &i in group.iter().take(PREFETCH_AHEAD) {
             self.prefetch(&rows[i as usize]);
         }
@@ -218,13 +231,18 @@ impl Shard {
                 spelling.canonical(row.kind, t)
             });
             let senders = self.names.senders();
-            self.pairs.add(
+            let taken = self.pairs.add(
                 row.pair_hash,
                 (sender, row.family, row.ip),
                 row.messages,
+                || spelling.ip.accepts(row.family, &row.ip),
                 |s| pair_hash(hasher, senders[s.sender as usize].hash, s.family, &s.ip),
             );
+            if !taken {
+                rejected.add(row.messages);
+            }
         }
+        rejected
     }
 }
 
@@ -260,9 +278,17 @@ fn shard_of(hash: u64) -> usize {
 }
 
 impl PairStore {
-    /// Adds every row of `batch` and empties it, taking each shard's lock once.
-    pub fn add(&self, batch: &mut Batch) {
-        let Batch { text, rows, order } = batch;
+    /// Adds every row of `batch` and empties it, taking each shard's lock once; returns
+    /// the rows refused since the batch was last added.
+    #[must_use]
+    pub fn add(&self, batch: &mut Batch) -> Rejected {
+        let Batch {
+            text,
+            rows,
+            order,
+            rejected,
+        } = batch;
+        let mut refused = std::mem::take(rejected);
         // Hashed here, outside every lock.
         for row in rows.iter_mut() {
             let t = &text[row.start as usize..(row.start + row.len) as usize];
@@ -300,7 +326,9 @@ impl PairStore {
                     continue;
                 }
             };
-            shard.add_group((&self.hasher, &self.spelling), rows, text, group);
+            let r = shard.add_group((&self.hasher, &self.spelling), rows, text, group);
+            refused.rows += r.rows;
+            refused.messages += r.messages;
         }
         for (shard_index, bounds) in starts.windows(2).enumerate() {
             if !waiting[shard_index] {
@@ -312,10 +340,13 @@ impl PairStore {
             let mut shard = self.shards[shard_index]
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            shard.add_group((&self.hasher, &self.spelling), rows, text, group);
+            let r = shard.add_group((&self.hasher, &self.spelling), rows, text, group);
+            refused.rows += r.rows;
+            refused.messages += r.messages;
         }
         text.clear();
         rows.clear();
+        refused
     }
 
     /// How many pairs the store holds (a pair spelt two ways counts twice until the end).
@@ -335,6 +366,7 @@ impl PairStore {
     /// as its pairs move: at no point are the pairs held both in full tables and in the
     /// tally's map, which is what keeps a million pairs under 200 MB (issue 16 item 3).
     pub fn drain_into(self, tally: &mut Tally) {
+        let ip = self.spelling.ip;
         let packed: Vec<Packed> = self
             .shards
             .into_iter()
@@ -342,7 +374,14 @@ impl PairStore {
                 let Shard { names, pairs } = shard.into_inner().unwrap_or_else(|e| e.into_inner());
                 Packed {
                     senders: names.into_senders(),
-                    slots: pairs.into_slots().collect(),
+                    slots: pairs
+                        .into_slots()
+                        .filter_map(|mut slot| {
+                            let (family, b, _) = ip.resolve(slot.family, slot.ip)?;
+                            (slot.family, slot.ip) = (family, b);
+                            Some(slot)
+                        })
+                        .collect(),
                 }
             })
             .collect();
@@ -397,19 +436,28 @@ impl PairStore {
     /// file's row would: one name per sender.
     pub fn add_pairs<'a>(&self, pairs: impl IntoIterator<Item = (&'a PairKey, u64)>) {
         let mut batch = Batch::default();
+        let mut ip_text = String::new();
         for (key, n) in pairs {
+            // The client as a pairs file would spell it, likewise.
+            ip_text.clear();
+            if let Some(ip) = key.ip {
+                use std::fmt::Write;
+                let _ = write!(ip_text, "{ip}");
+            }
+            let client = Client::text(&ip_text).unwrap_or(Client::Parsed(key.ip));
             let column = (self.spelling.write)(&key.sender);
             if (self.spelling.read)(column) == key.sender {
-                batch.push(Kind::Raw, column, key.ip, n);
+                batch.push(Kind::Raw, column, client, n);
             } else {
                 let (kind, text) = parts_of(&key.sender);
-                batch.push(kind, text, key.ip, n);
+                batch.push(kind, text, client, n);
             }
             if batch.len() >= BATCH_ROWS {
-                self.add(&mut batch);
+                // Addresses counted elsewhere are addresses: nothing is refused.
+                let _ = self.add(&mut batch);
             }
         }
-        self.add(&mut batch);
+        let _ = self.add(&mut batch);
     }
 
     /// The pairs in the report order. Each shard's table is freed as soon as its pairs are
@@ -440,15 +488,20 @@ impl PairStore {
                 })
                 .collect();
             for mut slot in shard.pairs.into_slots() {
+                let Some((family, ip, own_ip)) = self.spelling.ip.resolve(slot.family, slot.ip)
+                else {
+                    continue;
+                };
+                (slot.family, slot.ip) = (family, ip);
                 match numbers[slot.sender as usize] {
-                    Some(number) => {
+                    Some(number) if own_ip => {
                         slot.sender = number;
                         slots.push(slot);
                     }
-                    None => {
+                    _ => {
                         let key = PairKey {
                             sender: sender_of_name(&names[slot.sender as usize]),
-                            ip: ip_of(slot.family, slot.ip),
+                            ip: ip_of(family, ip),
                         };
                         let n = folded.entry(key).or_default();
                         *n = n.saturating_add(slot.messages);
@@ -592,6 +645,10 @@ mod tests {
         PairStore::new(Spelling {
             read: crate::pairs_file::sender_from_column,
             write: crate::pairs_file::sender_column,
+            ip: IpSpelling {
+                read: crate::net::parse_ip,
+                is_written: crate::pairs_file::is_ip_column,
+            },
         })
     }
 
@@ -599,9 +656,9 @@ mod tests {
         let mut batch = Batch::default();
         for (sender, ip, n) in rows {
             let (kind, text) = parts_of(sender);
-            batch.push(kind, text, ip.parse().ok(), *n);
+            batch.push(kind, text, Client::Parsed(ip.parse().ok()), *n);
         }
-        store.add(&mut batch);
+        assert_eq!(store.add(&mut batch), Rejected::default());
         assert!(batch.is_empty());
     }
 

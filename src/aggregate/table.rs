@@ -60,16 +60,18 @@ impl Table {
     }
 
     /// Adds `messages` (saturating) to the pair (`sender`, `family`, `ip`) whose hash is
-    /// `hash`, inserting it when new; `rehash` gives a stored pair's hash when the table
-    /// grows (the hashes are not kept: 8 more bytes a slot).
+    /// `hash`, inserting it when new and `accept` says it may be; `rehash` gives a stored
+    /// pair's hash when the table grows (the hashes are not kept: 8 more bytes a slot).
+    /// False when the pair was new and refused.
     #[inline]
     pub fn add(
         &mut self,
         hash: u64,
         key: (u32, u8, [u8; 16]),
         messages: u64,
+        accept: impl FnOnce() -> bool,
         rehash: impl Fn(&Slot) -> u64,
-    ) {
+    ) -> bool {
         let (sender, family, ip) = key;
         debug_assert_ne!(family, EMPTY);
         // Grows at three quarters full: linear probing stays short below that.
@@ -81,6 +83,9 @@ impl Table {
         loop {
             let slot = &mut self.slots[at];
             if slot.family == EMPTY {
+                if !accept() {
+                    return false;
+                }
                 *slot = Slot {
                     ip,
                     sender,
@@ -88,11 +93,11 @@ impl Table {
                     messages,
                 };
                 self.len += 1;
-                return;
+                return true;
             }
             if slot.sender == sender && slot.family == family && slot.ip == ip {
                 slot.messages = slot.messages.saturating_add(messages);
-                return;
+                return true;
             }
             at = (at + 1) & mask;
         }
@@ -167,9 +172,19 @@ mod tests {
                 |sender: u32, ip: &[u8; 16]| (u64::from(sender) * 31 + u64::from(ip[0])) % 512;
             let hash = poor(sender, &ip);
             table.prefetch(hash);
-            table.add(hash, (sender, family, ip), n, |s| poor(s.sender, &s.ip));
-            let e = want.entry((sender, family, ip)).or_default();
-            *e = e.saturating_add(n);
+            // Pairs of sender 13 are refused: never stored, never counted.
+            let taken = table.add(
+                hash,
+                (sender, family, ip),
+                n,
+                || sender != 13,
+                |s| poor(s.sender, &s.ip),
+            );
+            assert_eq!(taken, sender != 13);
+            if taken {
+                let e = want.entry((sender, family, ip)).or_default();
+                *e = e.saturating_add(n);
+            }
         }
         assert_eq!(table.len(), want.len());
         let got: HashMap<(u32, u8, [u8; 16]), u64> = table

@@ -50,10 +50,13 @@ fn reference(files: &[String]) -> (HashMap<PairKey, u64>, u64) {
     for text in files {
         pairs_file::read::<_, io::Error>(text.as_bytes(), 1 << 20, &mut |item| {
             match item {
-                pairs_file::Item::Row { row: Some(r), .. } => {
-                    let n: &mut u64 = pairs.entry(r.key()).or_default();
-                    *n = n.saturating_add(r.messages);
-                }
+                pairs_file::Item::Row { row: Some(r), .. } => match r.key() {
+                    Some(key) => {
+                        let n: &mut u64 = pairs.entry(key).or_default();
+                        *n = n.saturating_add(r.messages);
+                    }
+                    None => bad += 1,
+                },
                 pairs_file::Item::Row { row: None, .. } => bad += 1,
                 pairs_file::Item::Oversized { .. } => panic!("no line is that long"),
             }
@@ -66,10 +69,7 @@ fn reference(files: &[String]) -> (HashMap<PairKey, u64>, u64) {
 
 /// The files through `read_pairs` into one store, as a merge reads them.
 fn merged(files: &[String]) -> (Vec<(PairKey, u64)>, u64) {
-    let store = PairStore::new(store::Spelling {
-        read: pairs_file::sender_from_column,
-        write: pairs_file::sender_column,
-    });
+    let store = PairStore::new(spelling());
     let mut tally = Tally::default();
     let mut limit = LineLimit::new(1 << 20);
     let mut batch = Batch::default();
