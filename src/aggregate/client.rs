@@ -34,12 +34,44 @@ pub fn key_of(client: Client<'_>) -> (u8, [u8; 16]) {
         Client::Parsed(ip) => ip_bytes(ip),
         Client::Text("") => (0, [0; 16]),
         Client::Text(cell) => {
-            let mut b = [0; 16];
-            let len = cell.len().min(IP_TEXT);
-            b[..len].copy_from_slice(&cell.as_bytes()[..len]);
-            (TEXT + len as u8, b)
+            let bytes = &cell.as_bytes()[..cell.len().min(IP_TEXT)];
+            (TEXT + bytes.len() as u8, padded(bytes))
         }
     }
+}
+
+/// Up to 16 bytes, zeros after them, read as whole words from where they lie: copying
+/// them into a zeroed array and reading that back as words stalled every row of a merge
+/// on the copy's stores (a tenth of its time in `perf`).
+fn padded(b: &[u8]) -> [u8; 16] {
+    let word = |at: usize| {
+        b.get(at..at + 8)
+            .map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
+    };
+    let half = |at: usize| {
+        b.get(at..at + 4).map_or(0, |w| {
+            u64::from(u32::from_le_bytes(w.try_into().unwrap_or_default()))
+        })
+    };
+    let len = b.len();
+    let (lo, hi) = match len {
+        // The last eight bytes, shifted down to where bytes 8.. belong (none for 8).
+        8..=16 => (
+            word(0),
+            word(len - 8)
+                .checked_shr(((16 - len) * 8) as u32)
+                .unwrap_or(0),
+        ),
+        4..=7 => (half(0) | half(len - 4) << ((len - 4) * 8), 0),
+        _ => {
+            let mut lo = 0u64;
+            for (i, &byte) in b.iter().enumerate().take(3) {
+                lo |= u64::from(byte) << (i * 8);
+            }
+            (lo, 0)
+        }
+    };
+    (u128::from(lo) | u128::from(hi) << 64).to_le_bytes()
 }
 
 /// The text of a key kept as text.
@@ -117,6 +149,16 @@ mod tests {
         IpSpelling {
             read: crate::net::parse_ip,
             is_written: crate::pairs_file::is_ip_column,
+        }
+    }
+
+    #[test]
+    fn cells_of_every_length_are_padded_with_zeros() {
+        let text = b"0123456789abcdef";
+        for len in 0..=16 {
+            let mut want = [0u8; 16];
+            want[..len].copy_from_slice(&text[..len]);
+            assert_eq!(padded(&text[..len]), want, "{len} bytes");
         }
     }
 

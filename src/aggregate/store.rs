@@ -18,6 +18,7 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::{Mutex, TryLockError};
 
+use rayon::iter::{IntoParallelRefMutIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
 use super::client::{Client, IpSpelling, ip_bytes, ip_of, key_of};
@@ -271,6 +272,10 @@ impl PairStore {
     }
 }
 
+/// Marks on a resolved slot's `family` (`into_sorted`).
+const FOLDED: u8 = 0x80;
+const GONE: u8 = 0x40;
+
 /// The shard of a sender's hash: bits the tables themselves do not use for small tables
 /// (hashbrown takes the low bits for the position and the top 7 for its tags).
 fn shard_of(hash: u64) -> usize {
@@ -465,11 +470,26 @@ impl PairStore {
     /// twice over (issue 16 item 3: a million pairs well under 200 MB).
     pub fn into_sorted(self) -> SortedPairs {
         let sender_column = self.spelling.write;
-        let shards: Vec<Shard> = self
+        let mut shards: Vec<Shard> = self
             .shards
             .into_iter()
             .map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
             .collect();
+        // Clients by address, on every core (a parse per pair): `FOLDED` marks a client
+        // spelt otherwise than the writer would, `GONE` one that is no address (which the
+        // table refused, so never).
+        let ip = self.spelling.ip;
+        shards.par_iter_mut().for_each(|shard| {
+            shard
+                .pairs
+                .for_each_pair(|slot| match ip.resolve(slot.family, slot.ip) {
+                    Some((family, b, own)) => {
+                        slot.family = if own { family } else { family | FOLDED };
+                        slot.ip = b;
+                    }
+                    None => slot.family = GONE,
+                });
+        });
         let total = shards.iter().map(|s| s.pairs.len()).sum();
         // Senders numbered across shards (those a name stands for itself), pairs by them.
         let mut senders = Vec::new();
@@ -488,11 +508,12 @@ impl PairStore {
                 })
                 .collect();
             for mut slot in shard.pairs.into_slots() {
-                let Some((family, ip, own_ip)) = self.spelling.ip.resolve(slot.family, slot.ip)
-                else {
+                if slot.family == GONE {
                     continue;
-                };
-                (slot.family, slot.ip) = (family, ip);
+                }
+                let own_ip = slot.family & FOLDED == 0;
+                slot.family &= !FOLDED;
+                let (family, ip) = (slot.family, slot.ip);
                 match numbers[slot.sender as usize] {
                     Some(number) if own_ip => {
                         slot.sender = number;

@@ -116,6 +116,15 @@ impl Table {
         }
     }
 
+    /// Calls `f` on every pair, which may change its key: the table is only emptied
+    /// ([`Self::into_slots`]) after this, never looked up in again.
+    pub fn for_each_pair(&mut self, mut f: impl FnMut(&mut Slot)) {
+        for slot in self.slots.iter_mut().filter(|s| s.family != EMPTY) {
+            f(slot);
+            debug_assert_ne!(slot.family, EMPTY);
+        }
+    }
+
     /// The pairs, in no particular order; the table is freed as they are taken.
     pub fn into_slots(self) -> impl Iterator<Item = Slot> {
         let slots = self.slots;
