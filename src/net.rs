@@ -48,7 +48,7 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
 /// The common dotted quad, read by hand (std's general parser costs several times more).
 /// Accepts only what `Ipv4Addr::from_str` accepts (no leading zeros, octets up to 255),
 /// and `None` sends everything else to the general parser, so results never differ.
-fn plain_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
+pub fn plain_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
     // An octet at a time, its digits unrolled: a merge reads an address per row.
     let mut octets = [0u8; 4];
     let mut rest = s;

@@ -311,40 +311,26 @@ impl Write for ChunkSender {
 /// An IPv4 address as `Display` spells it, without the formatter (which cost a merge of a
 /// million pairs about a tenth of its instructions).
 fn push_ipv4(out: &mut Vec<u8>, ip: std::net::Ipv4Addr) {
-    let (text, len) = ipv4_text(ip);
-    out.extend_from_slice(&text[..len]);
-}
-
-/// The bytes of [`push_ipv4`], and how many there are.
-fn ipv4_text(ip: std::net::Ipv4Addr) -> ([u8; 15], usize) {
-    let (mut text, mut n) = ([0u8; 15], 0);
-    let mut push = |b: u8| {
-        text[n] = b;
-        n += 1;
-    };
     for (i, octet) in ip.octets().into_iter().enumerate() {
         if i > 0 {
-            push(b'.');
+            out.push(b'.');
         }
         if octet >= 100 {
-            push(b'0' + octet / 100);
+            out.push(b'0' + octet / 100);
         }
         if octet >= 10 {
-            push(b'0' + octet / 10 % 10);
+            out.push(b'0' + octet / 10 % 10);
         }
-        push(b'0' + octet % 10);
+        out.push(b'0' + octet % 10);
     }
-    (text, n)
 }
 
 /// Whether `cell` is the client column the writer gives `ip` (`Display`'s spelling): the
-/// merge keeps a pair under the cell as written when it is (issue 16 item 3).
+/// merge keeps a pair under the cell as written when it is (issue 16 item 3). The plain
+/// dotted-quad reader takes exactly `Display`'s spelling of an IPv4 address.
 pub fn is_ip_column(cell: &str, ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let (text, len) = ipv4_text(v4);
-            cell.as_bytes() == &text[..len]
-        }
+        IpAddr::V4(v4) => crate::net::plain_ipv4(cell.as_bytes()) == Some(v4),
         IpAddr::V6(_) => cell == ip.to_string(),
     }
 }
@@ -584,6 +570,26 @@ mod tests {
         }
         assert!(is_canonical_domain(&long));
         assert!(!is_canonical_domain(&too_long_label));
+    }
+
+    #[test]
+    fn the_client_column_is_displays_spelling_only() {
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert!(is_ip_column("192.0.2.1", v4));
+        for other in [
+            "::ffff:192.0.2.1",
+            "192.0.2.01",
+            " 192.0.2.1",
+            "192.0.2.2",
+            "",
+        ] {
+            assert!(!is_ip_column(other, v4), "{other}");
+        }
+        assert!(is_ip_column("2001:db8::1", v6));
+        for other in ["2001:DB8::1", "2001:db8:0::1", "IPv6:2001:db8::1"] {
+            assert!(!is_ip_column(other, v6), "{other}");
+        }
     }
 
     #[test]
