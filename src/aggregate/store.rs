@@ -1,14 +1,16 @@
 //! The merge of pairs files (docs/design.md §7): every reading thread adds its rows to one
 //! table shared by all of them, so memory follows the distinct pairs, never the number of
-//! files or of threads. The table is split into shards by sender, each behind its own lock:
-//! a sender's pairs all live in one shard, whose sender names are interned there, so a pair
-//! costs a 32-byte slot instead of a `PairKey` with its own string. Rows arrive in batches
-//! ([`Batch`]) so that a shard's lock is taken once per batch, not once per row.
+//! files or of threads. The table is split into shards by sender name, each behind its own
+//! lock: a name's pairs all live in one shard, where the name is interned
+//! (`aggregate::names`), so a pair costs a 32-byte slot (`aggregate::table`) instead of a
+//! `PairKey` with its own string. Rows arrive in batches ([`Batch`]) so that a shard's lock
+//! is taken once per batch, not once per row, and each row's slots are prefetched.
 //!
-//! A pairs file's row is keyed by its domain cell as written ([`Kind::Raw`]): the cell is
-//! read as a sender once, when the store first meets that spelling, not once per row. The
-//! rare spellings that are not how the writer spells their sender (`Example.COM.`) keep
-//! pairs of their own while reading, folded into their sender's at the end.
+//! A pairs file's row is keyed by its cells as written: the domain cell ([`Kind::Raw`]) is
+//! read as a sender once, when a shard first meets that spelling, and the client cell
+//! ([`super::client`]) once per pair, not once per row. The rare spellings that are not
+//! how the writer spells their sender or address (`Example.COM.`, `::ffff:192.0.2.1`) keep
+//! pairs of their own while reading, folded into the writer's spelling's at the end.
 //!
 //! Counts saturate, like the [`Tally`]'s; what the store holds does not depend on the order
 //! in which rows arrive, so a merge is the same whatever the order of its files.
@@ -276,8 +278,8 @@ impl PairStore {
 const FOLDED: u8 = 0x80;
 const GONE: u8 = 0x40;
 
-/// The shard of a sender's hash: bits the tables themselves do not use for small tables
-/// (hashbrown takes the low bits for the position and the top 7 for its tags).
+/// The shard of a sender's hash: bits a shard's names table does not use below four
+/// billion slots (it takes the low bits for the position).
 fn shard_of(hash: u64) -> usize {
     (hash >> 32) as usize % SHARDS
 }
