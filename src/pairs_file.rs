@@ -335,6 +335,16 @@ pub fn is_ip_column(cell: &str, ip: IpAddr) -> bool {
     }
 }
 
+/// A client cell's address ([`parse_ip`]) and whether the cell is its column
+/// ([`is_ip_column`]), a dotted quad read once for both.
+pub fn read_ip_column(cell: &str) -> Option<(IpAddr, bool)> {
+    if let Some(v4) = crate::net::plain_ipv4(cell.as_bytes()) {
+        return Some((IpAddr::V4(v4), true));
+    }
+    let ip = parse_ip(cell)?;
+    Some((ip, is_ip_column(cell, ip)))
+}
+
 /// A count in decimal, as `Display` writes it.
 fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
@@ -589,6 +599,17 @@ mod tests {
         assert!(is_ip_column("2001:db8::1", v6));
         for other in ["2001:DB8::1", "2001:db8:0::1", "IPv6:2001:db8::1"] {
             assert!(!is_ip_column(other, v6), "{other}");
+        }
+        for cell in [
+            "192.0.2.1",
+            "::ffff:192.0.2.1",
+            "2001:db8::1",
+            "2001:DB8::1",
+            "x",
+            "",
+        ] {
+            let want = parse_ip(cell).map(|ip| (ip, is_ip_column(cell, ip)));
+            assert_eq!(read_ip_column(cell), want, "{cell}");
         }
     }
 

@@ -102,13 +102,13 @@ pub fn ip_of(family: u8, b: [u8; 16]) -> Option<IpAddr> {
     }
 }
 
-/// How client cells read and are written: `net::parse_ip`, and whether a cell is what the
-/// writer gives its address (`pairs_file::is_ip_column`); utilities this stage does not
-/// import.
+/// How client cells read and are written: `net::parse_ip`, and the same with whether the
+/// cell is what the writer gives its address (`pairs_file::read_ip_column`); utilities
+/// this stage does not import.
 #[derive(Clone, Copy)]
 pub struct IpSpelling {
     pub read: fn(&str) -> Option<IpAddr>,
-    pub is_written: fn(&str, IpAddr) -> bool,
+    pub read_written: fn(&str) -> Option<(IpAddr, bool)>,
 }
 
 impl IpSpelling {
@@ -126,9 +126,9 @@ impl IpSpelling {
     pub fn resolve(&self, family: u8, b: [u8; 16]) -> Option<(u8, [u8; 16], bool)> {
         match text_of(family, &b) {
             Some(text) => {
-                let ip = (self.read)(text)?;
+                let (ip, written) = (self.read_written)(text)?;
                 let (family, b) = ip_bytes(Some(ip));
-                Some((family, b, (self.is_written)(text, ip)))
+                Some((family, b, written))
             }
             None => {
                 let own = match ip_of(family, b) {
@@ -148,7 +148,7 @@ mod tests {
     fn spelling() -> IpSpelling {
         IpSpelling {
             read: crate::net::parse_ip,
-            is_written: crate::pairs_file::is_ip_column,
+            read_written: crate::pairs_file::read_ip_column,
         }
     }
 

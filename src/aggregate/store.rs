@@ -670,7 +670,7 @@ mod tests {
             write: crate::pairs_file::sender_column,
             ip: IpSpelling {
                 read: crate::net::parse_ip,
-                is_written: crate::pairs_file::is_ip_column,
+                read_written: crate::pairs_file::read_ip_column,
             },
         })
     }

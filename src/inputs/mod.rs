@@ -348,7 +348,7 @@ fn spelling() -> store::Spelling {
         write: pairs_file::sender_column,
         ip: IpSpelling {
             read: crate::net::parse_ip,
-            is_written: pairs_file::is_ip_column,
+            read_written: pairs_file::read_ip_column,
         },
     }
 }
