@@ -74,10 +74,11 @@ fn padded(b: &[u8]) -> [u8; 16] {
     (u128::from(lo) | u128::from(hi) << 64).to_le_bytes()
 }
 
-/// The text of a key kept as text.
-pub fn text_of(family: u8, b: &[u8; 16]) -> Option<&str> {
+/// The text of a key kept as text (bytes of a `&str`: checked again only where a parser
+/// needs text).
+pub fn text_of(family: u8, b: &[u8; 16]) -> Option<&[u8]> {
     let len = usize::from(family.checked_sub(TEXT)?);
-    std::str::from_utf8(b.get(..len)?).ok()
+    b.get(..len)
 }
 
 /// An address (or none) as a key.
@@ -102,13 +103,12 @@ pub fn ip_of(family: u8, b: [u8; 16]) -> Option<IpAddr> {
     }
 }
 
-/// How client cells read and are written: `net::parse_ip`, and the same with whether the
-/// cell is what the writer gives its address (`pairs_file::read_ip_column`); utilities
-/// this stage does not import.
+/// How a client cell reads: its address (`net::parse_ip`) and whether the cell is what the
+/// writer gives that address (`pairs_file::read_ip_column`), a utility this stage does not
+/// import.
 #[derive(Clone, Copy)]
 pub struct IpSpelling {
-    pub read: fn(&str) -> Option<IpAddr>,
-    pub read_written: fn(&str) -> Option<(IpAddr, bool)>,
+    pub read: fn(&[u8]) -> Option<(IpAddr, bool)>,
 }
 
 impl IpSpelling {
@@ -126,7 +126,7 @@ impl IpSpelling {
     pub fn resolve(&self, family: u8, b: [u8; 16]) -> Option<(u8, [u8; 16], bool)> {
         match text_of(family, &b) {
             Some(text) => {
-                let (ip, written) = (self.read_written)(text)?;
+                let (ip, written) = (self.read)(text)?;
                 let (family, b) = ip_bytes(Some(ip));
                 Some((family, b, written))
             }
@@ -147,8 +147,7 @@ mod tests {
 
     fn spelling() -> IpSpelling {
         IpSpelling {
-            read: crate::net::parse_ip,
-            read_written: crate::pairs_file::read_ip_column,
+            read: crate::pairs_file::read_ip_column,
         }
     }
 

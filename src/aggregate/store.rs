@@ -669,8 +669,7 @@ mod tests {
             read: crate::pairs_file::sender_from_column,
             write: crate::pairs_file::sender_column,
             ip: IpSpelling {
-                read: crate::net::parse_ip,
-                read_written: crate::pairs_file::read_ip_column,
+                read: crate::pairs_file::read_ip_column,
             },
         })
     }

@@ -347,8 +347,7 @@ fn spelling() -> store::Spelling {
         read: pairs_file::sender_from_column,
         write: pairs_file::sender_column,
         ip: IpSpelling {
-            read: crate::net::parse_ip,
-            read_written: pairs_file::read_ip_column,
+            read: pairs_file::read_ip_column,
         },
     }
 }
