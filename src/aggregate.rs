@@ -10,7 +10,11 @@
 //! and one short list per pair (one entry per day it was seen, not pairs × days). The tally
 //! also keeps the period covered and the messages it could not date.
 
+pub mod client;
+mod huge;
+mod names;
 pub mod store;
+mod table;
 
 use crate::model::{Day, DayList, PairKey, Period, Record, SkipReason, When};
 use std::collections::{BTreeMap, HashMap};

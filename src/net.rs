@@ -45,19 +45,10 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
     IpAddr::from_str(s).ok().map(canonical)
 }
 
-/// [`parse_ip`] over bytes: a dotted quad is read without first being checked as UTF-8
-/// (the pairs reader's hot path); anything else goes through [`parse_ip`] as text.
-pub fn parse_ip_bytes(text: &[u8]) -> Option<IpAddr> {
-    match plain_ipv4(text) {
-        Some(v4) => Some(IpAddr::V4(v4)),
-        None => parse_ip(std::str::from_utf8(text).ok()?),
-    }
-}
-
 /// The common dotted quad, read by hand (std's general parser costs several times more).
 /// Accepts only what `Ipv4Addr::from_str` accepts (no leading zeros, octets up to 255),
 /// and `None` sends everything else to the general parser, so results never differ.
-fn plain_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
+pub fn plain_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
     // An octet at a time, its digits unrolled: a merge reads an address per row.
     let mut octets = [0u8; 4];
     let mut rest = s;

@@ -15,11 +15,10 @@ const MAX_LINE: usize = 32 << 20;
 fn read(bytes: &[u8]) -> Vec<(PairKey, u64)> {
     let mut rows = Vec::new();
     pairs_file::read::<_, std::io::Error>(bytes, MAX_LINE, &mut |item| {
-        if let pairs_file::Item::Row { row: Some(row), .. } = item {
-            let key = PairKey {
-                sender: pairs_file::sender_from_column(row.domain),
-                ip: row.ip,
-            };
+        // A row whose client is no address is malformed (`Row::key` says so).
+        if let pairs_file::Item::Row { row: Some(row), .. } = item
+            && let Some(key) = row.key()
+        {
             rows.push((key, row.messages));
         }
         Ok(())

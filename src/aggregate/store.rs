@@ -1,36 +1,50 @@
 //! The merge of pairs files (docs/design.md §7): every reading thread adds its rows to one
 //! table shared by all of them, so memory follows the distinct pairs, never the number of
-//! files or of threads. The table is split into shards by sender, each behind its own lock:
-//! a sender's pairs all live in one shard, whose sender names are interned there, so a pair
-//! costs a 32-byte slot instead of a `PairKey` with its own string. Rows arrive in batches
-//! ([`Batch`]) so that a shard's lock is taken once per batch, not once per row.
+//! files or of threads. The table is split into shards by sender name, each behind its own
+//! lock: a name's pairs all live in one shard, where the name is interned
+//! (`aggregate::names`), so a pair costs a 32-byte slot (`aggregate::table`) instead of a
+//! `PairKey` with its own string. Rows arrive in batches ([`Batch`]) so that a shard's lock
+//! is taken once per batch, not once per row, and each row's slots are prefetched.
+//!
+//! A pairs file's row is keyed by its cells as written: the domain cell ([`Kind::Raw`]) is
+//! read as a sender once, when a shard first meets that spelling, and the client cell
+//! ([`super::client`]) once per pair, not once per row. The rare spellings that are not
+//! how the writer spells their sender or address (`Example.COM.`, `::ffff:192.0.2.1`) keep
+//! pairs of their own while reading, folded into the writer's spelling's at the end.
 //!
 //! Counts saturate, like the [`Tally`]'s; what the store holds does not depend on the order
 //! in which rows arrive, so a merge is the same whatever the order of its files.
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Mutex, TryLockError};
 
-use hashbrown::HashTable;
-
+use rayon::iter::{IntoParallelRefMutIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
+use super::client::{Client, IpSpelling, ip_bytes, ip_of, key_of};
+use super::names::{self, Canonical, Name, Names};
+use super::table::{Slot, Table};
 use super::{PairMap, Tally};
 use crate::model::{PairKey, Sender};
 
-/// Shards: enough that two or a few threads rarely wait for one another.
-const SHARDS: usize = 64;
+/// Shards: enough that two or a few threads rarely wait for one another, few enough that
+/// a million pairs make tables of 4 MB, in huge pages ([`super::huge`]).
+const SHARDS: usize = 16;
 /// Rows a batch holds before it is added.
 pub const BATCH_ROWS: usize = 4096;
 
-/// A sender as the store keys it: its kind and its text (the domain column's).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// A sender as the store keys it: its kind and its text (the domain column's), or a
+/// pairs file's domain cell as it stands (`Raw`), to be read as a sender once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum Kind {
     Domain,
     Null,
     Missing,
     Malformed,
+    Raw,
 }
 
 /// The kind and text of a sender (what the store keys it by).
@@ -48,28 +62,48 @@ fn sender_of(kind: Kind, text: &str) -> Sender {
         Kind::Domain => Sender::Domain(text.to_string()),
         Kind::Null => Sender::Null,
         Kind::Missing => Sender::Missing,
-        Kind::Malformed => Sender::Malformed(text.to_string()),
+        // Never a name's own kind (`Canonical::Same` holds a sender's); what the writer
+        // would do with the text is the honest answer anyway.
+        Kind::Malformed | Kind::Raw => Sender::Malformed(text.to_string()),
     }
 }
 
-/// An IP address (or none) in 17 bytes.
-fn ip_bytes(ip: Option<IpAddr>) -> (u8, [u8; 16]) {
-    match ip {
-        None => (0, [0; 16]),
-        Some(IpAddr::V4(v4)) => {
-            let mut b = [0; 16];
-            b[..4].copy_from_slice(&v4.octets());
-            (4, b)
+/// The sender a name stands for.
+fn sender_of_name(name: &Name) -> Sender {
+    match &name.canonical {
+        Canonical::Same(kind) => sender_of(*kind, &name.text),
+        Canonical::Other(sender) => sender.clone(),
+    }
+}
+
+/// How the domain column spells senders: `pairs_file::sender_from_column` and
+/// `pairs_file::sender_column`, utilities this stage does not import.
+#[derive(Clone, Copy)]
+pub struct Spelling {
+    pub read: fn(&str) -> Sender,
+    pub write: fn(&Sender) -> &str,
+    pub ip: IpSpelling,
+}
+
+impl Spelling {
+    /// What a name first met under `key` stands for. Every sender has one name of its
+    /// own: its domain column as a raw cell when the column reads back as that sender
+    /// (nearly all), its kind and text otherwise; any other name is folded into it.
+    fn canonical(&self, key: Kind, text: &str) -> Canonical {
+        if key == Kind::Raw {
+            let sender = (self.read)(text);
+            return if (self.write)(&sender) == text {
+                Canonical::Same(parts_of(&sender).0)
+            } else {
+                Canonical::Other(sender)
+            };
         }
-        Some(IpAddr::V6(v6)) => (6, v6.octets()),
-    }
-}
-
-fn ip_of(family: u8, b: [u8; 16]) -> Option<IpAddr> {
-    match family {
-        4 => Some(IpAddr::from([b[0], b[1], b[2], b[3]])),
-        6 => Some(IpAddr::from(b)),
-        _ => None,
+        let sender = sender_of(key, text);
+        if (self.read)((self.write)(&sender)) == sender {
+            Canonical::Other(sender)
+        } else {
+            Canonical::Same(key)
+        }
     }
 }
 
@@ -81,10 +115,38 @@ pub struct Batch {
     rows: Vec<BatchRow>,
     /// Scratch: row indices grouped by shard.
     order: Vec<u32>,
+    /// Rows refused before they reached the table.
+    rejected: Rejected,
+}
+
+/// Rows whose client is no address, found when their spelling first reached the table
+/// (or before): malformed rows, their messages not counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rejected {
+    pub rows: u64,
+    /// Their messages, summed without saturating (the caller takes them from its own
+    /// sum of every row's).
+    pub messages: u128,
+}
+
+impl Rejected {
+    fn add(&mut self, messages: u64) {
+        self.rows += 1;
+        self.messages += u128::from(messages);
+    }
+
+    pub fn plus(self, other: Rejected) -> Rejected {
+        Rejected {
+            rows: self.rows + other.rows,
+            messages: self.messages + other.messages,
+        }
+    }
 }
 
 struct BatchRow {
+    /// The sender's hash, then the pair's.
     hash: u64,
+    pair_hash: u64,
     kind: Kind,
     start: u32,
     len: u32,
@@ -102,13 +164,25 @@ impl Batch {
         self.rows.is_empty()
     }
 
-    /// Adds a row of `messages` for the sender (`kind`, `text`) and `ip`.
-    pub fn push(&mut self, kind: Kind, text: &str, ip: Option<IpAddr>, n: u64) {
+    /// A row refused before it was pushed (its client is no address).
+    pub fn reject(&mut self, messages: u64) {
+        self.rejected.add(messages);
+    }
+
+    /// Adds a row of `messages` for the sender (`kind`, `text`) and `client`.
+    pub fn push(&mut self, kind: Kind, text: &str, client: Client<'_>, n: u64) {
         let start = self.text.len() as u32;
         self.text.push_str(text);
-        let (family, ip) = ip_bytes(ip);
+        // Zeros to the inline width after a short name: the shard reads it as one word
+        // (`names::padded_at`).
+        const ZEROS: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+        const _: () = assert!(ZEROS.len() == names::INLINE);
+        self.text
+            .push_str(&ZEROS[..names::INLINE.saturating_sub(text.len())]);
+        let (family, ip) = key_of(client);
         self.rows.push(BatchRow {
             hash: 0,
+            pair_hash: 0,
             kind,
             start,
             len: text.len() as u32,
@@ -122,91 +196,111 @@ impl Batch {
 /// One shard: its senders, interned, and its pairs.
 #[derive(Default)]
 struct Shard {
-    /// Indices into `senders`, hashed by the sender.
-    names: HashTable<u32>,
-    senders: Vec<(u64, Kind, Box<str>)>,
-    pairs: HashTable<Slot>,
+    names: Names,
+    pairs: Table,
 }
 
-/// A pair and its count, the sender by its index in the shard.
-struct Slot {
-    ip: [u8; 16],
-    sender: u32,
-    family: u8,
-    messages: u64,
-}
+/// Rows ahead of the one being added whose lines are asked for: enough to cover a miss
+/// to memory, few enough that the lines are still in cache when their row comes.
+const PREFETCH_AHEAD: usize = 12;
 
 impl Shard {
-    fn intern(&mut self, hash: u64, kind: Kind, text: &str) -> u32 {
-        let senders = &mut self.senders;
-        // The stored hash first: the name itself is only read for the one that matches.
-        let found = self.names.find(hash, |&i| {
-            let (h, k, t) = &senders[i as usize];
-            *h == hash && *k == kind && &**t == text
-        });
-        if let Some(&i) = found {
-            return i;
-        }
-        let i = senders.len() as u32;
-        senders.push((hash, kind, text.into()));
-        self.names
-            .insert_unique(hash, i, |&j| senders[j as usize].0);
-        i
+    fn prefetch(&self, row: &BatchRow) {
+        self.names.prefetch(row.hash);
+        self.pairs.prefetch(row.pair_hash);
     }
 
-    fn add(&mut self, hasher: &foldhash::fast::RandomState, row: &BatchRow, text: &str) {
-        let sender = self.intern(row.hash, row.kind, text);
-        let hash = hasher.hash_one((sender, row.family, row.ip));
-        let found = self.pairs.find_mut(hash, |s| {
-            s.sender == sender && s.family == row.family && s.ip == row.ip
-        });
-        match found {
-            Some(slot) => slot.messages = slot.messages.saturating_add(row.messages),
-            None => {
-                self.pairs.insert_unique(
-                    hash,
-                    Slot {
-                        ip: row.ip,
-                        sender,
-                        family: row.family,
-                        messages: row.messages,
-                    },
-                    |s| hasher.hash_one((s.sender, s.family, s.ip)),
-                );
+    /// Adds the rows of `group` (indices into `rows`), each row's lines asked for a few
+    /// rows before its turn.
+    fn add_group(
+        &mut self,
+        (hasher, spelling): (&Hasher, &Spelling),
+        rows: &[BatchRow],
+        text: &str,
+        group: &[u32],
+    ) -> Rejected {
+        let mut rejected = Rejected::default();
+        for &i in group.iter().take(PREFETCH_AHEAD) {
+            self.prefetch(&rows[i as usize]);
+        }
+        for (at, &i) in group.iter().enumerate() {
+            if let Some(&ahead) = group.get(at + PREFETCH_AHEAD) {
+                self.prefetch(&rows[ahead as usize]);
+            }
+            let row = &rows[i as usize];
+            let t = &text[row.start as usize..(row.start + row.len) as usize];
+            let inline = names::padded_at(text.as_bytes(), row.start as usize, row.len as usize);
+            let sender = self.names.intern(row.hash, row.kind, t, inline, || {
+                spelling.canonical(row.kind, t)
+            });
+            let senders = self.names.senders();
+            let taken = self.pairs.add(
+                row.pair_hash,
+                (sender, row.family, row.ip),
+                row.messages,
+                || spelling.ip.accepts(row.family, &row.ip),
+                |s| pair_hash(hasher, senders[s.sender as usize].hash, s.family, &s.ip),
+            );
+            if !taken {
+                rejected.add(row.messages);
             }
         }
+        rejected
     }
+}
+
+type Hasher = foldhash::fast::RandomState;
+
+/// The hash of a pair, from its sender's: known before the sender is interned, so outside
+/// the shard's lock, and early enough to prefetch the pair's slot.
+fn pair_hash(hasher: &Hasher, sender_hash: u64, family: u8, ip: &[u8; 16]) -> u64 {
+    hasher.hash_one((sender_hash, family, ip))
 }
 
 /// The shared table of a merge.
 pub struct PairStore {
-    hasher: foldhash::fast::RandomState,
+    hasher: Hasher,
+    spelling: Spelling,
     shards: Vec<Mutex<Shard>>,
 }
 
-impl Default for PairStore {
-    fn default() -> Self {
+impl PairStore {
+    pub fn new(spelling: Spelling) -> Self {
         PairStore {
             hasher: foldhash::fast::RandomState::default(),
+            spelling,
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
 }
 
-/// The shard of a sender's hash: bits the tables themselves do not use for small tables
-/// (hashbrown takes the low bits for the position and the top 7 for its tags).
+/// Marks on a resolved slot's `family` (`into_sorted`).
+const FOLDED: u8 = 0x80;
+const GONE: u8 = 0x40;
+
+/// The shard of a sender's hash: bits a shard's names table does not use below four
+/// billion slots (it takes the low bits for the position).
 fn shard_of(hash: u64) -> usize {
     (hash >> 32) as usize % SHARDS
 }
 
 impl PairStore {
-    /// Adds every row of `batch` and empties it, taking each shard's lock once.
-    pub fn add(&self, batch: &mut Batch) {
-        let Batch { text, rows, order } = batch;
+    /// Adds every row of `batch` and empties it, taking each shard's lock once; returns
+    /// the rows refused since the batch was last added.
+    #[must_use]
+    pub fn add(&self, batch: &mut Batch) -> Rejected {
+        let Batch {
+            text,
+            rows,
+            order,
+            rejected,
+        } = batch;
+        let mut refused = std::mem::take(rejected);
         // Hashed here, outside every lock.
         for row in rows.iter_mut() {
             let t = &text[row.start as usize..(row.start + row.len) as usize];
             row.hash = self.hasher.hash_one((row.kind, t));
+            row.pair_hash = pair_hash(&self.hasher, row.hash, row.family, &row.ip);
         }
         // Rows grouped by shard, by counting (a sort was a third of this function's cost).
         let mut starts = [0u32; SHARDS + 1];
@@ -224,27 +318,45 @@ impl PairStore {
             order[*at as usize] = i as u32;
             *at += 1;
         }
+        // Shards another thread holds are come back to once the others are done.
+        let mut waiting = [false; SHARDS];
         for (shard_index, bounds) in starts.windows(2).enumerate() {
             let group = &order[bounds[0] as usize..bounds[1] as usize];
             if group.is_empty() {
                 continue;
             }
+            let mut shard = match self.shards[shard_index].try_lock() {
+                Ok(shard) => shard,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(TryLockError::WouldBlock) => {
+                    waiting[shard_index] = true;
+                    continue;
+                }
+            };
+            let r = shard.add_group((&self.hasher, &self.spelling), rows, text, group);
+            refused.rows += r.rows;
+            refused.messages += r.messages;
+        }
+        for (shard_index, bounds) in starts.windows(2).enumerate() {
+            if !waiting[shard_index] {
+                continue;
+            }
+            let group = &order[bounds[0] as usize..bounds[1] as usize];
             // A poisoned lock means a reading thread panicked; its rows are as good as
             // any other's.
             let mut shard = self.shards[shard_index]
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            for &i in group {
-                let row = &rows[i as usize];
-                let t = &text[row.start as usize..(row.start + row.len) as usize];
-                shard.add(&self.hasher, row, t);
-            }
+            let r = shard.add_group((&self.hasher, &self.spelling), rows, text, group);
+            refused.rows += r.rows;
+            refused.messages += r.messages;
         }
         text.clear();
         rows.clear();
+        refused
     }
 
-    /// How many distinct pairs the store holds.
+    /// How many pairs the store holds (a pair spelt two ways counts twice until the end).
     pub fn len(&self) -> usize {
         self.shards
             .iter()
@@ -261,15 +373,22 @@ impl PairStore {
     /// as its pairs move: at no point are the pairs held both in full tables and in the
     /// tally's map, which is what keeps a million pairs under 200 MB (issue 16 item 3).
     pub fn drain_into(self, tally: &mut Tally) {
+        let ip = self.spelling.ip;
         let packed: Vec<Packed> = self
             .shards
             .into_iter()
             .map(|shard| {
-                let Shard { senders, pairs, .. } =
-                    shard.into_inner().unwrap_or_else(|e| e.into_inner());
+                let Shard { names, pairs } = shard.into_inner().unwrap_or_else(|e| e.into_inner());
                 Packed {
-                    senders,
-                    slots: pairs.into_iter().collect(),
+                    senders: names.into_senders(),
+                    slots: pairs
+                        .into_slots()
+                        .filter_map(|mut slot| {
+                            let (family, b, _) = ip.resolve(slot.family, slot.ip)?;
+                            (slot.family, slot.ip) = (family, b);
+                            Some(slot)
+                        })
+                        .collect(),
                 }
             })
             .collect();
@@ -320,35 +439,101 @@ impl SortedPairs {
 
 impl PairStore {
     /// Adds pairs counted elsewhere (the tally's, of the inputs that are not pairs files).
+    /// A sender that its domain column reads back as goes in under that column, as a pairs
+    /// file's row would: one name per sender.
     pub fn add_pairs<'a>(&self, pairs: impl IntoIterator<Item = (&'a PairKey, u64)>) {
         let mut batch = Batch::default();
+        let mut ip_text = String::new();
         for (key, n) in pairs {
-            let (kind, text) = parts_of(&key.sender);
-            batch.push(kind, text, key.ip, n);
+            // The client as a pairs file would spell it, likewise.
+            ip_text.clear();
+            if let Some(ip) = key.ip {
+                use std::fmt::Write;
+                let _ = write!(ip_text, "{ip}");
+            }
+            let client = Client::text(&ip_text).unwrap_or(Client::Parsed(key.ip));
+            let column = (self.spelling.write)(&key.sender);
+            if (self.spelling.read)(column) == key.sender {
+                batch.push(Kind::Raw, column, client, n);
+            } else {
+                let (kind, text) = parts_of(&key.sender);
+                batch.push(kind, text, client, n);
+            }
             if batch.len() >= BATCH_ROWS {
-                self.add(&mut batch);
+                // Addresses counted elsewhere are addresses: nothing is refused.
+                let _ = self.add(&mut batch);
             }
         }
-        self.add(&mut batch);
+        let _ = self.add(&mut batch);
     }
 
-    /// The pairs in the report order, `sender_column` being the domain column's spelling
-    /// of a sender (`pairs_file::sender_column`, a utility this stage does not import).
-    /// Each shard's table is freed as soon as its pairs are in the one exact-size list,
-    /// which is then sorted in place: the pairs are never held twice over (issue 16 item
-    /// 3: a million pairs well under 200 MB).
-    pub fn into_sorted(self, sender_column: fn(&Sender) -> &str) -> SortedPairs {
-        let shards: Vec<Shard> = self
+    /// The pairs in the report order. Each shard's table is freed as soon as its pairs are
+    /// in the one exact-size list, which is then sorted in place: the pairs are never held
+    /// twice over (issue 16 item 3: a million pairs well under 200 MB).
+    pub fn into_sorted(self) -> SortedPairs {
+        let sender_column = self.spelling.write;
+        let mut shards: Vec<Shard> = self
             .shards
             .into_iter()
             .map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
             .collect();
-        // Senders, numbered across shards, then ranked.
-        let mut offsets = Vec::with_capacity(shards.len());
+        // Clients by address, on every core (a parse per pair): `FOLDED` marks a client
+        // spelt otherwise than the writer would, `GONE` one that is no address (which the
+        // table refused, so never).
+        let ip = self.spelling.ip;
+        shards.par_iter_mut().for_each(|shard| {
+            shard
+                .pairs
+                .for_each_pair(|slot| match ip.resolve(slot.family, slot.ip) {
+                    Some((family, b, own)) => {
+                        slot.family = if own { family } else { family | FOLDED };
+                        slot.ip = b;
+                    }
+                    None => slot.family = GONE,
+                });
+        });
+        let total = shards.iter().map(|s| s.pairs.len()).sum();
+        // Senders numbered across shards (those a name stands for itself), pairs by them.
         let mut senders = Vec::new();
-        for shard in &shards {
-            offsets.push(senders.len() as u32);
-            senders.extend(shard.senders.iter().map(|(_, k, t)| sender_of(*k, t)));
+        let mut slots = Vec::with_capacity(total);
+        let mut folded: HashMap<PairKey, u64> = HashMap::new();
+        for shard in shards {
+            let names = shard.names.into_senders();
+            let numbers: Vec<Option<u32>> = names
+                .iter()
+                .map(|name| match name.canonical {
+                    Canonical::Same(kind) => {
+                        senders.push(sender_of(kind, &name.text));
+                        Some(senders.len() as u32 - 1)
+                    }
+                    Canonical::Other(_) => None,
+                })
+                .collect();
+            for mut slot in shard.pairs.into_slots() {
+                if slot.family == GONE {
+                    continue;
+                }
+                let own_ip = slot.family & FOLDED == 0;
+                slot.family &= !FOLDED;
+                let (family, ip) = (slot.family, slot.ip);
+                match numbers[slot.sender as usize] {
+                    Some(number) if own_ip => {
+                        slot.sender = number;
+                        slots.push(slot);
+                    }
+                    _ => {
+                        let key = PairKey {
+                            sender: sender_of_name(&names[slot.sender as usize]),
+                            ip: ip_of(family, ip),
+                        };
+                        let n = folded.entry(key).or_default();
+                        *n = n.saturating_add(slot.messages);
+                    }
+                }
+            }
+        }
+        if !folded.is_empty() {
+            fold(&mut senders, &mut slots, folded);
         }
         let mut order: Vec<u32> = (0..senders.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| {
@@ -378,13 +563,8 @@ impl PairStore {
             column_rank.push(rank);
             sorted.push(sender);
         }
-        let total = shards.iter().map(|s| s.pairs.len()).sum();
-        let mut slots = Vec::with_capacity(total);
-        for (shard, offset) in shards.into_iter().zip(offsets) {
-            slots.extend(shard.pairs.into_iter().map(|mut slot| {
-                slot.sender = rank_of[(offset + slot.sender) as usize];
-                slot
-            }));
+        for slot in &mut slots {
+            slot.sender = rank_of[slot.sender as usize];
         }
         // A total order (the same as `cmp_pairs`), so an unstable sort is deterministic.
         // Addresses compare as numbers, not as byte arrays (a call to memcmp each).
@@ -419,18 +599,53 @@ impl PairStore {
     }
 }
 
+/// The pairs of the spellings that are not their sender's own (`folded`) added to their
+/// sender's pairs: to the same pair when there is one, as pairs of their own otherwise.
+/// Only hand-edited files get here, so this may take its time: a key per pair.
+fn fold(senders: &mut Vec<Sender>, slots: &mut Vec<Slot>, mut folded: HashMap<PairKey, u64>) {
+    for slot in slots.iter_mut() {
+        let key = PairKey {
+            sender: senders[slot.sender as usize].clone(),
+            ip: ip_of(slot.family, slot.ip),
+        };
+        if let Some(n) = folded.remove(&key) {
+            slot.messages = slot.messages.saturating_add(n);
+            if folded.is_empty() {
+                return;
+            }
+        }
+    }
+    let mut numbers: HashMap<Sender, u32> = senders
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), i as u32))
+        .collect();
+    for (key, messages) in folded {
+        let sender = *numbers.entry(key.sender.clone()).or_insert_with(|| {
+            senders.push(key.sender);
+            senders.len() as u32 - 1
+        });
+        let (family, ip) = ip_bytes(key.ip);
+        slots.push(Slot {
+            ip,
+            sender,
+            family,
+            messages,
+        });
+    }
+}
+
 /// A shard's pairs, packed once reading is over.
 struct Packed {
-    senders: Vec<(u64, Kind, Box<str>)>,
+    senders: Vec<Name>,
     slots: Vec<Slot>,
 }
 
 fn add_shard(shard: Packed, pairs: &mut PairMap) {
     let Packed { senders, slots } = shard;
     for slot in slots {
-        let (_, kind, text) = &senders[slot.sender as usize];
         let key = PairKey {
-            sender: sender_of(*kind, text),
+            sender: sender_of_name(&senders[slot.sender as usize]),
             ip: ip_of(slot.family, slot.ip),
         };
         let n = &mut pairs.entry(key).or_default().messages;
@@ -449,19 +664,29 @@ mod tests {
         }
     }
 
+    fn store() -> PairStore {
+        PairStore::new(Spelling {
+            read: crate::pairs_file::sender_from_column,
+            write: crate::pairs_file::sender_column,
+            ip: IpSpelling {
+                read: crate::pairs_file::read_ip_column,
+            },
+        })
+    }
+
     fn add_all(store: &PairStore, rows: &[(Sender, &str, u64)]) {
         let mut batch = Batch::default();
         for (sender, ip, n) in rows {
             let (kind, text) = parts_of(sender);
-            batch.push(kind, text, ip.parse().ok(), *n);
+            batch.push(kind, text, Client::Parsed(ip.parse().ok()), *n);
         }
-        store.add(&mut batch);
+        assert_eq!(store.add(&mut batch), Rejected::default());
         assert!(batch.is_empty());
     }
 
     #[test]
     fn rows_of_one_pair_add_up_and_kinds_stay_apart() {
-        let store = PairStore::default();
+        let store = store();
         let d = |s: &str| Sender::Domain(s.into());
         add_all(
             &store,
@@ -497,7 +722,7 @@ mod tests {
 
     #[test]
     fn many_senders_across_shards_keep_their_counts() {
-        let store = PairStore::default();
+        let store = store();
         let rows: Vec<(Sender, String, u64)> = (0..10_000u32)
             .map(|i| {
                 (
@@ -539,7 +764,7 @@ mod tests {
             (Sender::Missing, "", 1),
             (m("<>"), "192.0.2.1", 1),
         ];
-        let store = PairStore::default();
+        let store = store();
         add_all(&store, &rows);
         // One pair again, and pairs counted elsewhere: both add up.
         add_all(&store, &[(d("a.example"), "192.0.2.1", 1)]);
@@ -547,7 +772,7 @@ mod tests {
             (&key(Sender::Missing, ""), 1),
             (&key(d("z.example"), "::1"), 9),
         ]);
-        let sorted = store.into_sorted(crate::pairs_file::sender_column);
+        let sorted = store.into_sorted();
         let got: Vec<(PairKey, u64)> = sorted
             .iter()
             .map(|(s, ip, n)| {
@@ -598,10 +823,10 @@ mod tests {
         }
         rows.push((Sender::Null, "192.0.2.1", 2));
         rows.push((Sender::Missing, "", 2));
-        let store = PairStore::default();
+        let store = store();
         add_all(&store, &rows);
         let got: Vec<(PairKey, u64)> = store
-            .into_sorted(crate::pairs_file::sender_column)
+            .into_sorted()
             .iter()
             .map(|(s, ip, n)| {
                 (

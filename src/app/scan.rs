@@ -16,7 +16,7 @@ use crate::fileio::output::{is_renamed_into_place, write_output};
 use crate::inputs::ReadOptions;
 use crate::pairs_file::days;
 use crate::pairs_file::meta::{self, Meta, Summing};
-use crate::pairs_file::write_scan_sorted;
+use crate::pairs_file::write_scan_piped;
 use crate::report::snapshot::{RunFacts, Snapshot};
 use crate::report::summary::{Totals, render_scan};
 
@@ -31,7 +31,7 @@ pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
     let mut sum = meta::Sum::default();
     write_output(cfg.output.as_deref(), |w| {
         let mut summed = Summing::new(w);
-        write_scan_sorted(&mut summed, pairs.iter())?;
+        write_scan_piped(&mut summed, pairs.iter())?;
         sum = summed.sum;
         Ok(())
     })

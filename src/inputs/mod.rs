@@ -13,6 +13,8 @@ mod lent;
 pub mod log_reader;
 pub mod mbox;
 mod mbox_ranges;
+#[cfg(test)]
+mod merge_tests;
 pub(crate) mod notes;
 pub mod oversize;
 mod reports;
@@ -30,7 +32,8 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::aggregate::Tally;
-use crate::aggregate::store::{self, Batch, PairStore, SortedPairs};
+use crate::aggregate::client::{Client, IpSpelling};
+use crate::aggregate::store::{self, Batch, PairStore, Rejected, SortedPairs};
 use crate::extract::logs::LogExtractor;
 use crate::extract::once::Seen;
 use crate::extract::{ExtractOptions, dated, message};
@@ -221,7 +224,7 @@ pub fn read_all_sorted(
     // What stays is for the `.days` file: the dated pairs, with the pairs files' days.
     tally.pairs.retain(|_, c| !c.days.is_empty());
     tally.attach_file_days(true);
-    (report, store.into_sorted(pairs_file::sender_column))
+    (report, store.into_sorted())
 }
 
 /// Reads every input: the pairs files' rows into the returned store, everything else into
@@ -256,7 +259,7 @@ fn read_to_store(
     let seen = (jobs.len() > 1).then(|| Arc::new(Seen::default()));
     // Pairs files' rows go to one table shared by every thread (memory: the distinct
     // pairs, whatever the number of files or threads), returned beside the report.
-    let store = PairStore::default();
+    let store = PairStore::new(spelling());
     let ctx = JobContext {
         opts,
         named: &expanded.named,
@@ -336,6 +339,17 @@ fn read_to_store(
         repeated,
     };
     (report, store)
+}
+
+/// How pairs files spell senders and clients, for the merge's table.
+fn spelling() -> store::Spelling {
+    store::Spelling {
+        read: pairs_file::sender_from_column,
+        write: pairs_file::sender_column,
+        ip: IpSpelling {
+            read: pairs_file::read_ip_column,
+        },
+    }
 }
 
 /// What every job needs besides its inputs.
@@ -1030,48 +1044,67 @@ fn why_malformed(text: &str) -> String {
 /// A pairs file, its rows added to the merge's shared table a batch at a time. Rows read
 /// before a failure (`--strict`) are kept, like every other input's. Returns the messages
 /// its rows hold (which its `.days` file dates, or which count as undated).
+///
+/// A row's client cell is read by the table, once per spelling (issue 16 item 3), so a
+/// row whose client is no address is known bad only when its batch is added: it is counted
+/// malformed then, like a row refused here. `--strict` must stop at that row's line, so
+/// there every client is read here, as it comes.
 fn read_pairs(
     reader: impl BufRead,
     sink: &mut Sink<'_>,
     store: &PairStore,
     batch: &mut Batch,
 ) -> Result<u64, ReadError> {
-    let mut messages = 0u64;
+    // Every row's messages, less those of the refused rows at the end: no saturation
+    // before then (u128 holds any file's sum).
+    let mut messages = 0u128;
+    let mut refused = Rejected::default();
     let result = pairs_file::read(reader, sink.limit.max, &mut |item| match item {
-        pairs_file::Item::Row { row: Some(row), .. } => {
-            messages = messages.saturating_add(row.messages);
-            push_row(batch, &row);
+        pairs_file::Item::Row {
+            row: Some(row),
+            line,
+        } => {
+            let client = if sink.strict {
+                match row.client() {
+                    Some(ip) => Client::Parsed(ip),
+                    None => return malformed_row(sink, line),
+                }
+            } else {
+                match Client::text(row.ip).or_else(|| row.client().map(Client::Parsed)) {
+                    Some(client) => client,
+                    None => {
+                        batch.reject(row.messages);
+                        messages += u128::from(row.messages);
+                        return Ok(());
+                    }
+                }
+            };
+            messages += u128::from(row.messages);
+            batch.push(store::Kind::Raw, row.domain, client, row.messages);
             if batch.len() >= store::BATCH_ROWS {
-                store.add(batch);
+                refused = refused.plus(store.add(batch));
             }
             Ok(())
         }
-        pairs_file::Item::Row { line, row: None } => sink.add(
-            Record::Skipped(SkipReason::Malformed),
-            When::Absent,
-            line,
-            "pairs row",
-        ),
+        pairs_file::Item::Row { line, row: None } => malformed_row(sink, line),
         pairs_file::Item::Oversized { offset } => sink.oversized(offset),
     });
-    store.add(batch);
-    result.map(|()| messages)
+    refused = refused.plus(store.add(batch));
+    for _ in 0..refused.rows {
+        // Not strict (a strict read refuses nothing there), so this never stops the read.
+        malformed_row(sink, 0)?;
+    }
+    let kept = messages.saturating_sub(refused.messages);
+    result.map(|()| u64::try_from(kept).unwrap_or(u64::MAX))
 }
 
-/// A row's sender as the store keys it: the domain cell as it stands when it is already
-/// normal (nearly always), normalised otherwise.
-fn push_row(batch: &mut Batch, row: &pairs_file::Row<'_>) {
-    let (ip, n) = (row.ip, row.messages);
-    match row.domain {
-        "" => batch.push(store::Kind::Missing, "", ip, n),
-        pairs_file::NULL_SENDER => batch.push(store::Kind::Null, "", ip, n),
-        d if pairs_file::is_canonical_domain(d) => batch.push(store::Kind::Domain, d, ip, n),
-        d => {
-            let sender = pairs_file::sender_from_column(d);
-            let (kind, text) = store::parts_of(&sender);
-            batch.push(kind, text, ip, n);
-        }
-    }
+fn malformed_row(sink: &mut Sink<'_>, line: u64) -> Result<(), ReadError> {
+    sink.add(
+        Record::Skipped(SkipReason::Malformed),
+        When::Absent,
+        line,
+        "pairs row",
+    )
 }
 
 #[cfg(test)]

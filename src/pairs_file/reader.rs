@@ -9,21 +9,34 @@ use std::io::{self, BufRead};
 use std::net::IpAddr;
 
 use crate::fileio::csv_cell::raw;
-use crate::net::{parse_ip, parse_ip_bytes};
+use crate::net::parse_ip;
 
 /// A data row as read: the domain cell (a leading `'` the writer added removed), the
-/// client (`None` for an empty cell) and the count.
+/// client cell as it stands (empty for none) and the count. The client is not read here: a
+/// merge reads each distinct spelling once (issue 16 item 3), so a row whose client is no
+/// address is known bad only by [`Row::client`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Row<'a> {
     pub domain: &'a str,
-    pub ip: Option<IpAddr>,
+    pub ip: &'a str,
     pub messages: u64,
+}
+
+impl Row<'_> {
+    /// The client: `Some(None)` for an empty cell, `None` when the cell is no address
+    /// (the row is malformed).
+    pub fn client(&self) -> Option<Option<IpAddr>> {
+        match self.ip {
+            "" => Some(None),
+            text => parse_ip(text).map(Some),
+        }
+    }
 }
 
 /// What reading met, in file order.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Item<'a> {
-    /// A data row at this 1-based line; `None` when it is no valid pair.
+    /// A data row at this 1-based line; `None` when it has too few cells or no count.
     Row { line: u64, row: Option<Row<'a>> },
     /// A line longer than the limit, starting at this byte offset, was passed over.
     Oversized { offset: u64 },
@@ -219,18 +232,14 @@ fn fast_row(line: &[u8]) -> Option<Option<Row<'_>>> {
 }
 
 /// The three cells of a plain ASCII line, as [`row_of`] reads them.
-fn fast_cells<'a>(domain: &'a [u8], ip: &[u8], messages: &[u8]) -> Option<Row<'a>> {
+fn fast_cells<'a>(domain: &'a [u8], ip: &'a [u8], messages: &[u8]) -> Option<Row<'a>> {
     let messages = match plain_count(messages) {
         Some(n) => n,
         None => std::str::from_utf8(messages).ok()?.trim().parse().ok()?,
     };
-    let ip = match ip {
-        b"" => None,
-        text => Some(parse_ip_bytes(text)?),
-    };
     Some(Row {
         domain: raw(ascii_str(domain)),
-        ip,
+        ip: ascii_str(ip),
         messages,
     })
 }
@@ -278,12 +287,8 @@ fn record_row(record: &csv::StringRecord) -> Option<Row<'_>> {
     row_of(record.get(0)?, record.get(1)?, record.get(2)?)
 }
 
-fn row_of<'a>(domain: &'a str, ip: &str, messages: &str) -> Option<Row<'a>> {
+fn row_of<'a>(domain: &'a str, ip: &'a str, messages: &str) -> Option<Row<'a>> {
     let messages = messages.trim().parse().ok()?;
-    let ip = match ip {
-        "" => None,
-        text => Some(parse_ip(text)?),
-    };
     Some(Row {
         domain: raw(domain),
         ip,
@@ -370,9 +375,10 @@ mod tests {
         read::<_, io::Error>(reader, max, &mut |item| {
             out.push(match item {
                 Item::Row { line, row: None } => format!("{line}: bad"),
-                Item::Row { line, row: Some(r) } => {
-                    format!("{line}: {} {:?} {}", r.domain, r.ip, r.messages)
-                }
+                Item::Row { line, row: Some(r) } => match r.client() {
+                    Some(ip) => format!("{line}: {} {:?} {}", r.domain, ip, r.messages),
+                    None => format!("{line}: bad address {:?}", r.ip),
+                },
                 Item::Oversized { offset } => format!("oversized at {offset}"),
             });
             Ok(())
@@ -395,7 +401,7 @@ mod tests {
             "2: a.example Some(192.0.2.1) 3",
             "4: b,\"x\"\nexample None 2",
             "6: =c.example Some(2001:db8::1) 4",
-            "7: bad",
+            "7: bad address \"192.0.2.300\"",
             "8: e.example Some(192.0.2.1) 1",
             "8: f.example Some(192.0.2.2) 5",
             "9: last.example Some(192.0.2.9) 7",

@@ -141,3 +141,43 @@ fn bad_rows_of_many_files_are_counted_like_those_of_one() {
     assert!(single.is_some(), "the generated rows include bad ones");
     assert_eq!(run(&hosts, "merged.out.csv"), single);
 }
+
+/// One pair spelt every way a hand edit or another tool might (capitals, a trailing dot,
+/// a quoted cell, the writer's `'` guard, an IPv4-mapped or `IPv6:`-tagged or upper-case
+/// address), one spelling per file: the merge holds one row per pair, with every row's
+/// messages, written as `scan` writes it.
+#[test]
+fn mixed_spellings_across_files_merge_to_one_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spellings = [
+        "mix.example,192.0.2.1,1",
+        "MIX.Example,192.0.2.1,2",
+        "mix.example.,::ffff:192.0.2.1,4",
+        "\"Mix.Example\",\"192.0.2.1\",8",
+        "'mix.example,IPv6:::FFFF:192.0.2.1,16",
+        "mix.example,2001:db8::1,32",
+        "Mix.example.,2001:DB8:0:0:0:0:0:1,64",
+        "mix.example,IPv6:2001:db8::1,128",
+        "<>,192.0.2.9,256",
+        "<>,::ffff:192.0.2.9,512",
+    ];
+    let mut files = Vec::new();
+    for (i, row) in spellings.iter().enumerate() {
+        let path = tmp.path().join(format!("host-{i}.csv"));
+        std::fs::write(&path, format!("domain,ip,messages\n{row}\n")).unwrap();
+        files.push(path);
+    }
+    let out = tmp.path().join("merged.out.csv");
+    scan(&files, &out);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "domain,ip,messages\n<>,192.0.2.9,768\nmix.example,2001:db8::1,224\nmix.example,192.0.2.1,31\n"
+    );
+    files.reverse();
+    let reversed = tmp.path().join("reversed.out.csv");
+    scan(&files, &reversed);
+    assert_eq!(
+        std::fs::read(&reversed).unwrap(),
+        std::fs::read(&out).unwrap()
+    );
+}

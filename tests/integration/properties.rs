@@ -1224,7 +1224,7 @@ fn read_pairs(bytes: Vec<u8>) -> Result<Vec<PairsRow>, String> {
         let mut rows = Vec::new();
         pairs_file::read::<_, std::io::Error>(Cursor::new(bytes), 1 << 20, &mut |item| {
             if let pairs_file::Item::Row { line, row } = item {
-                rows.push((line, row.map(|r| (r.key().sender, r.messages))));
+                rows.push((line, row.and_then(|r| Some((r.key()?.sender, r.messages)))));
             }
             Ok(())
         })
@@ -1351,7 +1351,7 @@ proptest! {
         let reader = std::io::BufReader::with_capacity(capacity, text.as_bytes());
         pairs_file::read::<_, std::io::Error>(reader, 1 << 20, &mut |item| {
             if let pairs_file::Item::Row { line, row } = item {
-                got.push((line, row.map(|r| (r.key().sender, r.ip, r.messages))));
+                got.push((line, row.and_then(|r| Some((r.key()?.sender, r.client()?, r.messages)))));
             }
             Ok(())
         })
