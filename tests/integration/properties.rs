@@ -337,20 +337,6 @@ const ADDRESS_TOKENS: &[&str] = &[
 ];
 
 proptest! {
-    #![proptest_config(config(2048))]
-
-    /// The merge's one-pass test of a domain cell agrees with the label-by-label reference.
-    #[test]
-    fn canonical_domain_cells_are_lowercase_host_names(text in "[a-z0-9.A_-]{0,70}|([a-z0-9-]{0,66}\\.){1,5}[a-z0-9-]{0,66}") {
-        let reference = text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-            && is_host_name(&text);
-        prop_assert_eq!(pairs_file::is_canonical_domain(&text), reference, "{:?}", text);
-    }
-}
-
-proptest! {
     #![proptest_config(config(512))]
 
     #[test]
