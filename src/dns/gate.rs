@@ -139,6 +139,37 @@ impl Gate {
     }
 }
 
+/// A question's claim on the gate: the permit it holds while it is on the network, given
+/// up as soon as the reply is read ([`super::wire`] drops it with the waiter, before the
+/// asker is even woken), and taken again in the same queue for any further exchange.
+pub struct Slot {
+    gate: Arc<Gate>,
+    urgent: bool,
+    permit: Option<Permit>,
+}
+
+impl Slot {
+    pub fn new(gate: Arc<Gate>, urgent: bool) -> Slot {
+        Slot {
+            gate,
+            urgent,
+            permit: None,
+        }
+    }
+
+    /// Waits until the slot holds a permit (at once if it holds one already).
+    pub async fn hold(&mut self) {
+        if self.permit.is_none() {
+            self.permit = Some(self.gate.acquire(self.urgent).await);
+        }
+    }
+
+    /// The permit held, to travel with the query; the slot holds none after.
+    pub fn take(&mut self) -> Option<Permit> {
+        self.permit.take()
+    }
+}
+
 /// A question waiting in a queue; if it gives up, a ticket already sent to it is handed on.
 struct Waiting<'a> {
     receiver: oneshot::Receiver<Ticket>,

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cache::Cache;
 use dashmap::DashSet;
-use gate::Gate;
+use gate::{Gate, Slot};
 use health::Health;
 use persist::Entry;
 use upstream::Upstream;
@@ -250,8 +250,9 @@ impl Network {
             self.stats.offline.fetch_add(1, Ordering::Relaxed);
             return Answer::failed(Failure::Offline, Source::None);
         };
-        // The permit is held only while the query is on the wire.
-        let _permit = self.in_flight.acquire(urgent).await;
+        // The permit is held only while the query is on the network (see `Upstream::query`).
+        let mut slot = Slot::new(self.in_flight, urgent);
+        slot.hold().await;
         // Once the servers are known to be unusable, nothing more is sent: the run stops.
         if self.health.is_dead() {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
@@ -261,7 +262,7 @@ impl Network {
         // Boxed: the exchange's state is several kilobytes, and the task that runs this
         // future (one per cache miss) is moved several times as tokio spawns, polls and
         // reads it; those copies were a few percent of the audit's instructions.
-        let answer = Box::pin(upstream.query(&name, qtype)).await;
+        let answer = Box::pin(upstream.query(&name, qtype, &mut slot)).await;
         self.health.record(&answer.outcome);
         if matches!(answer.outcome, Outcome::Failed(_)) {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
