@@ -262,7 +262,7 @@ impl Network {
         // Boxed: the exchange's state is several kilobytes, and the task that runs this
         // future (one per cache miss) is moved several times as tokio spawns, polls and
         // reads it; those copies were a few percent of the audit's instructions.
-        let answer = Box::pin(upstream.query(&name, qtype, &mut slot)).await;
+        let answer = Box::pin(upstream.query_within(&name, qtype, &mut slot)).await;
         self.health.record(&answer.outcome);
         if matches!(answer.outcome, Outcome::Failed(_)) {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);

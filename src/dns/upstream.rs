@@ -44,7 +44,7 @@ use hickory_resolver::proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::diagnose::{diagnose, io_failure};
 use super::exchange::{self, Exchange, ExchangeError};
-use super::gate::Slot;
+use super::gate::{Gate, Slot};
 use super::wire::Wire;
 use super::zones::{name_text, txt_text};
 use super::{Answer, Data, Failure, MxTarget, Outcome, QType, Source};
@@ -125,10 +125,16 @@ impl Upstream {
         self
     }
 
+    /// As [`Upstream::query_within`], with a permit of its own.
+    pub async fn query(&self, name: &str, qtype: QType) -> Answer {
+        let mut own = Slot::new(Gate::new(1), false);
+        self.query_within(name, qtype, &mut own).await
+    }
+
     /// `slot` holds a `--concurrency` permit while the question is on the network: the
     /// lean path gives it up as the reply is read ([`Wire::ask`]), and any further exchange
     /// (TCP, a probe, a CNAME followed by hand) takes one again.
-    pub async fn query(&self, name: &str, qtype: QType, slot: &mut Slot) -> Answer {
+    pub async fn query_within(&self, name: &str, qtype: QType, slot: &mut Slot) -> Answer {
         let fqdn = match query_name(name) {
             Ok(n) => n,
             Err(e) => {
