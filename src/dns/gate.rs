@@ -168,6 +168,13 @@ impl Slot {
     pub fn take(&mut self) -> Option<Permit> {
         self.permit.take()
     }
+
+    /// Gives back a permit that came back unused (no reply was read).
+    pub fn put(&mut self, permit: Option<Permit>) {
+        if permit.is_some() {
+            self.permit = permit;
+        }
+    }
 }
 
 /// A question waiting in a queue; if it gives up, a ticket already sent to it is handed on.

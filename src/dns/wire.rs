@@ -58,11 +58,14 @@ pub struct Wire {
 /// the last reply with this ID that answered another question.
 struct Waiter {
     query: Query,
-    reply: oneshot::Sender<Result<Message, ExchangeError>>,
+    reply: Handover,
     stray: Option<Message>,
     /// The question's `--concurrency` permit, released the moment its reply is read.
     permit: Option<Permit>,
 }
+
+/// Where the reader hands a question its outcome, with the permit when no reply was read.
+type Handover = oneshot::Sender<(Result<Message, ExchangeError>, Option<Permit>)>;
 
 /// One connected UDP socket, the questions in flight on it, and the task reading it.
 struct Port {
@@ -96,9 +99,8 @@ impl Wire {
             for server in ports {
                 let turn = self.next.fetch_add(1, Ordering::Relaxed);
                 slot.hold().await;
-                let permit = slot.take();
                 match server[turn % server.len()]
-                    .ask(query, self.timeout, permit)
+                    .ask(query, self.timeout, slot)
                     .await
                 {
                     Ok(reply) if retried(&reply) => last = Ok(reply),
@@ -168,35 +170,50 @@ impl Port {
     }
 
     /// One try: a fresh ID that no other question on this socket holds, one datagram, and
-    /// the wait for the reply the reader hands over.
+    /// the wait for the reply the reader hands over. The slot's permit goes with the
+    /// question; it comes back to the slot unless a reply was read (a timeout, a socket
+    /// error), so a question that gets no answer keeps its place for its next try and its
+    /// probe, and a silent server is not sent more questions than `--concurrency` allows.
     async fn ask(
         &self,
         query: &Query,
         timeout: Duration,
-        permit: Option<Permit>,
+        slot: &mut Slot,
     ) -> Result<Message, ExchangeError> {
         let (tx, rx) = oneshot::channel();
-        let (id, bytes) = self.register(query, tx, permit)?;
+        let (id, bytes) = self.register(query, tx, slot.take())?;
         if let Err(e) = self.socket.send(&bytes).await {
-            self.pending().remove(&id);
+            if let Some(waiter) = self.pending().remove(&id) {
+                slot.put(waiter.permit);
+            }
             return Err(network(e));
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(reply)) => reply,
+            Ok(Ok((reply, permit))) => {
+                slot.put(permit);
+                reply
+            }
             Ok(Err(_)) => Err(ExchangeError::Network("reply reader stopped".to_owned())),
-            // A reply to another question is what the server said, if it said nothing else:
-            // the caller then names the fault instead of a timeout.
-            Err(_) => match self.pending().remove(&id).and_then(|w| w.stray) {
-                Some(stray) => Ok(stray),
-                None => Err(ExchangeError::Timeout),
-            },
+            Err(_) => {
+                let waiter = self.pending().remove(&id);
+                let stray = waiter.and_then(|w| {
+                    slot.put(w.permit);
+                    w.stray
+                });
+                // A reply to another question is what the server said, if it said nothing
+                // else: the caller then names the fault instead of a timeout.
+                match stray {
+                    Some(stray) => Ok(stray),
+                    None => Err(ExchangeError::Timeout),
+                }
+            }
         }
     }
 
     fn register(
         &self,
         query: &Query,
-        reply: oneshot::Sender<Result<Message, ExchangeError>>,
+        reply: Handover,
         permit: Option<Permit>,
     ) -> Result<(u16, Vec<u8>), ExchangeError> {
         // Encoded once, outside the lock; only the ID is chosen under it.
@@ -252,7 +269,7 @@ impl Port {
             // The next question may go before this one's asker runs.
             drop(waiter.permit);
             // The asker may have timed out just now: its reply is then nobody's.
-            let _ = waiter.reply.send(Ok(reply));
+            let _ = waiter.reply.send((Ok(reply), None));
         }
     }
 
@@ -261,9 +278,9 @@ impl Port {
     fn fail_all(&self, error: &std::io::Error) {
         let waiters: Vec<Waiter> = self.pending().drain().map(|(_, w)| w).collect();
         for waiter in waiters {
-            let _ = waiter
-                .reply
-                .send(Err(ExchangeError::Network(error.to_string())));
+            // Its permit goes back to the asker, which may try again or probe.
+            let failed = Err(ExchangeError::Network(error.to_string()));
+            let _ = waiter.reply.send((failed, waiter.permit));
         }
     }
 }
@@ -343,7 +360,11 @@ mod tests {
         assert_eq!(gate.in_use(), 1, "held while the question is out");
         port.dispatch(&response(id, &q));
         assert_eq!(gate.in_use(), 0, "released by the reader");
-        assert!(rx.try_recv().unwrap().is_ok(), "and the reply handed over");
+        let (reply, permit) = rx.try_recv().unwrap();
+        assert!(
+            reply.is_ok() && permit.is_none(),
+            "and the reply handed over"
+        );
         task.abort();
     }
 

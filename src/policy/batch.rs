@@ -84,11 +84,13 @@ pub async fn evaluate_all(
         let (queries, evaluations) = sampler.finish().await;
         eprintln!(
             "repudiate: {total} evaluations, at most {window} at once; queries in flight \
-             (--concurrency {concurrency}): {}, at the limit {:.0}% of the time; \
-             evaluations running: {}",
+             (--concurrency {concurrency}): {}, at the limit {:.0}% of the time, mean by \
+             tenth of the run {}; evaluations running: {}, by tenth {}",
             queries.describe(),
             queries.share_at_least(concurrency),
-            evaluations.describe()
+            queries.by_tenth(),
+            evaluations.describe(),
+            evaluations.by_tenth()
         );
     }
     rows
