@@ -100,6 +100,21 @@ impl Cache {
         (pending.await.answer, started)
     }
 
+    /// Starts the fetch of a question not asked yet, without waiting for it (its first
+    /// [`Cache::get_or_fetch`] is then not the one that started it). Must run inside a
+    /// tokio runtime.
+    pub fn start<F, Fut>(&self, name: &str, qtype: QType, fetch: F)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Answer> + Send + 'static,
+    {
+        let map = &self.entries[slot(qtype)];
+        if !map.contains_key(name) {
+            map.entry(name.to_string())
+                .or_insert_with(|| start(fetch()));
+        }
+    }
+
     fn count_file_use(&self, cached: &Cached) {
         if let Some(used) = &cached.from_file
             && !used.load(Ordering::Relaxed)

@@ -202,6 +202,13 @@ impl Answer {
 /// trailing dot. Implemented by [`Dns`] and by in-memory fakes in tests.
 pub trait Lookup: Sync {
     fn lookup(&self, name: &str, qtype: QType) -> impl Future<Output = Answer> + Send;
+
+    /// Starts asking `name`'s `qtype` without waiting for the answer, which a later
+    /// [`Lookup::lookup`] reads: for questions a caller knows it will ask, to have them on
+    /// the wire together. The default does nothing (the lookup asks).
+    fn start(&self, name: &str, qtype: QType) {
+        let _ = (name, qtype);
+    }
 }
 
 /// Counters for the summary. Each distinct question is counted once, by where its answer
@@ -322,6 +329,17 @@ impl Dns {
 }
 
 impl Lookup for Dns {
+    fn start(&self, name: &str, qtype: QType) {
+        // A zone-file answer needs no start; a CNAME out of the zones is left to the lookup.
+        if !self.zones.is_empty() {
+            return;
+        }
+        self.cache.start(name, qtype, || {
+            let urgent = gate::under_way();
+            self.network.clone().ask(name.to_string(), qtype, urgent)
+        });
+    }
+
     async fn lookup(&self, name: &str, qtype: QType) -> Answer {
         let name: Cow<'_, str> = if self.zones.is_empty() {
             Cow::Borrowed(name)
