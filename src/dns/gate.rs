@@ -11,39 +11,53 @@
 //! of the window waited on the chain and nothing was in flight. Which questions are asked
 //! does not change, only when.
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 
 tokio::task_local! {
-    /// Set inside [`ranked`]: whether the evaluation polled now has waited before.
-    static UNDER_WAY: Cell<bool>;
+    /// Set while a [`Ranked`] evaluation is polled: whether it has waited before.
+    static UNDER_WAY: bool;
 }
 
-/// Runs `evaluation` so that the questions it asks after its first wait go first (see the
-/// module doc). Outside it every question is an ordinary one, first come first served.
-pub async fn ranked<F: Future>(evaluation: F) -> F::Output {
-    UNDER_WAY
-        .scope(Cell::new(false), async move {
-            let mut evaluation = std::pin::pin!(evaluation);
-            std::future::poll_fn(|cx| {
-                let polled = evaluation.as_mut().poll(cx);
-                if polled.is_pending() {
-                    UNDER_WAY.with(|under_way| under_way.set(true));
-                }
-                polled
-            })
-            .await
-        })
-        .await
+/// An evaluation whose questions after its first wait go first (see the module doc).
+pub struct Ranked<F> {
+    /// Boxed so that wrapping it copies nothing: evaluations are kilobytes, and moving them
+    /// through nested futures cost more instructions than the whole change saved.
+    evaluation: Pin<Box<F>>,
+    under_way: bool,
+}
+
+/// Runs `evaluation` as a [`Ranked`] one. Outside one, every question is an ordinary one,
+/// first come first served.
+pub fn ranked<F: Future>(evaluation: F) -> Ranked<F> {
+    Ranked {
+        evaluation: Box::pin(evaluation),
+        under_way: false,
+    }
+}
+
+impl<F: Future> Future for Ranked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let evaluation = &mut this.evaluation;
+        let polled = UNDER_WAY.sync_scope(this.under_way, || evaluation.as_mut().poll(cx));
+        if polled.is_pending() {
+            this.under_way = true;
+        }
+        polled
+    }
 }
 
 /// Whether a question asked now continues an evaluation under way.
 pub fn under_way() -> bool {
-    UNDER_WAY.try_with(Cell::get).unwrap_or(false)
+    UNDER_WAY.try_with(|under_way| *under_way).unwrap_or(false)
 }
 
 /// A permit handed to a waiting question; the receiver turns it into a [`Permit`].
