@@ -333,6 +333,26 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_started_question_is_asked_once_and_read_by_its_first_lookup() {
+        let cache = Cache::default();
+        let fetches = Arc::new(AtomicUsize::new(0));
+        cache.start("started.example", QType::Mx, || {
+            slow_nx(fetches.clone(), 20)
+        });
+        cache.start("started.example", QType::Mx, || {
+            slow_nx(fetches.clone(), 20)
+        });
+        let (answer, started) = cache
+            .get_or_fetch("started.example", QType::Mx, || {
+                slow_nx(fetches.clone(), 20)
+            })
+            .await;
+        assert_eq!(answer.outcome, Outcome::NxDomain);
+        assert!(!started, "the lookup read the started question");
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_asker_giving_up_does_not_cancel_the_query() {
         let cache = Cache::default();
         let fetches = Arc::new(AtomicUsize::new(0));

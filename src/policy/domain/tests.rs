@@ -327,7 +327,14 @@ fn a_levels_delegations_start_together_within_the_budget() {
             ..PolicyConfig::default()
         };
         let outsider = ip("192.0.2.1");
-        let walked = block_on(expand(&slow, "big.s.test", QType::A, &[outsider], &cfg));
+        let walked = block_on(expand(
+            &slow,
+            "big.s.test",
+            QType::A,
+            &[outsider],
+            &cfg,
+            &Prepared::default(),
+        ));
         let reference = block_on(evaluate(&slow.zoned, "big.s.test", outsider, &cfg));
         assert_eq!(walked.answer(outsider, &cfg), Some(Decided::of(reference)));
         // The policy and 20 addresses leave 79 questions, or 9: that many delegations, all
