@@ -6,10 +6,10 @@
 //! that holds the client, so it may not ask ahead), and the run's popular lists (a provider's
 //! 40 relays that a thousand domains name) make one chain of dependent questions that every
 //! evaluation naming them waits on. Behind a single first-come queue each link of that chain
-//! waited for the thousands of first questions queued before it (150–220 ms a link measured
-//! at `--concurrency 1024` with 20 ms answers, docs/performance.md), until every evaluation
-//! of the window waited on the chain and nothing was in flight. Which questions are asked
-//! does not change, only when.
+//! waited for the thousands of first questions queued before it (150–220 ms a link at
+//! `--concurrency 1024` with 20 ms answers, timed once with temporary instrumentation), until
+//! every evaluation of the window waited on the chain and nothing was in flight
+//! (docs/performance.md). Which questions are asked does not change, only when.
 
 use std::collections::VecDeque;
 use std::future::Future;
