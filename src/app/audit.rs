@@ -88,10 +88,15 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
     // The HTML page draws the days too.
     let drawn = reports.by_day.is_some() || reports.html.is_some();
     let day_list = if drawn { day_rows(&rows) } else { Vec::new() };
-    // Ranked once: the table on standard error and the HTML page show the same lists.
-    let ranked = Rankings {
-        domains: rank_domains(&rows),
-        relays: rank_relays(&rows),
+    // Ranked once: the table on standard error and the HTML page show the same lists; a
+    // quiet run without the page shows neither, and skips the work.
+    let ranked = if cfg.run.quiet && reports.html.is_none() {
+        Rankings::default()
+    } else {
+        Rankings {
+            domains: rank_domains(&rows),
+            relays: rank_relays(&rows),
+        }
     };
     // Decided before the reports, which say it (--metrics, --json); said after the table.
     let (status, alarms) = alerts(cfg, &totals, &rows, status);
@@ -163,6 +168,7 @@ fn tempfail_meaning(offline: bool) -> &'static str {
 }
 
 /// The sender domains and relay IPs with the most repudiated messages.
+#[derive(Default)]
 struct Rankings {
     domains: Vec<Ranked>,
     relays: Vec<Ranked>,

@@ -100,6 +100,21 @@ impl Cache {
         (pending.await.answer, started)
     }
 
+    /// Starts the fetch of a question not asked yet, without waiting for it (its first
+    /// [`Cache::get_or_fetch`] is then not the one that started it). Must run inside a
+    /// tokio runtime.
+    pub fn start<F, Fut>(&self, name: &str, qtype: QType, fetch: F)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Answer> + Send + 'static,
+    {
+        let map = &self.entries[slot(qtype)];
+        if !map.contains_key(name) {
+            map.entry(name.to_string())
+                .or_insert_with(|| start(fetch()));
+        }
+    }
+
     fn count_file_use(&self, cached: &Cached) {
         if let Some(used) = &cached.from_file
             && !used.load(Ordering::Relaxed)
@@ -315,6 +330,26 @@ mod tests {
             3,
             "a max age keeps them past their TTL"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_started_question_is_asked_once_and_read_by_its_first_lookup() {
+        let cache = Cache::default();
+        let fetches = Arc::new(AtomicUsize::new(0));
+        cache.start("started.example", QType::Mx, || {
+            slow_nx(fetches.clone(), 20)
+        });
+        cache.start("started.example", QType::Mx, || {
+            slow_nx(fetches.clone(), 20)
+        });
+        let (answer, started) = cache
+            .get_or_fetch("started.example", QType::Mx, || {
+                slow_nx(fetches.clone(), 20)
+            })
+            .await;
+        assert_eq!(answer.outcome, Outcome::NxDomain);
+        assert!(!started, "the lookup read the started question");
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@
 pub(crate) mod cache;
 pub(crate) mod diagnose;
 pub(crate) mod exchange;
+pub mod gate;
 pub mod health;
 pub(crate) mod occupancy;
 pub mod persist;
@@ -24,9 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cache::Cache;
 use dashmap::DashSet;
+use gate::{Gate, Slot};
 use health::Health;
 use persist::Entry;
-use tokio::sync::Semaphore;
 use upstream::Upstream;
 use zones::{ZoneAnswer, Zones};
 
@@ -201,6 +202,13 @@ impl Answer {
 /// trailing dot. Implemented by [`Dns`] and by in-memory fakes in tests.
 pub trait Lookup: Sync {
     fn lookup(&self, name: &str, qtype: QType) -> impl Future<Output = Answer> + Send;
+
+    /// Starts asking `name`'s `qtype` without waiting for the answer, which a later
+    /// [`Lookup::lookup`] reads: for questions a caller knows it will ask, to have them on
+    /// the wire together. The default does nothing (the lookup asks).
+    fn start(&self, name: &str, qtype: QType) {
+        let _ = (name, qtype);
+    }
 }
 
 /// Counters for the summary. Each distinct question is counted once, by where its answer
@@ -235,22 +243,23 @@ pub struct Dns {
 #[derive(Clone)]
 struct Network {
     upstream: Option<Arc<Upstream>>,
-    in_flight: Arc<Semaphore>,
-    /// The semaphore's size: `--concurrency`.
-    concurrency: usize,
+    /// `--concurrency` permits.
+    in_flight: Arc<Gate>,
     stats: Arc<Stats>,
     health: Arc<Health>,
 }
 
 impl Network {
-    async fn ask(self, name: String, qtype: QType) -> Answer {
+    /// `urgent`: asked by an evaluation already under way ([`gate`]).
+    async fn ask(self, name: String, qtype: QType, urgent: bool) -> Answer {
         let Some(upstream) = self.upstream else {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
             self.stats.offline.fetch_add(1, Ordering::Relaxed);
             return Answer::failed(Failure::Offline, Source::None);
         };
-        // The permit is held only while the query is on the wire.
-        let _permit = self.in_flight.acquire().await;
+        // The permit is held only while the query is on the network (see `Upstream::query`).
+        let mut slot = Slot::new(self.in_flight, urgent);
+        slot.hold().await;
         // Once the servers are known to be unusable, nothing more is sent: the run stops.
         if self.health.is_dead() {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
@@ -260,7 +269,7 @@ impl Network {
         // Boxed: the exchange's state is several kilobytes, and the task that runs this
         // future (one per cache miss) is moved several times as tokio spawns, polls and
         // reads it; those copies were a few percent of the audit's instructions.
-        let answer = Box::pin(upstream.query(&name, qtype)).await;
+        let answer = Box::pin(upstream.query_within(&name, qtype, &mut slot)).await;
         self.health.record(&answer.outcome);
         if matches!(answer.outcome, Outcome::Failed(_)) {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
@@ -283,8 +292,7 @@ impl Dns {
             cache: Cache::default(),
             network: Network {
                 upstream: upstream.map(Arc::new),
-                in_flight: Arc::new(Semaphore::new(concurrency.max(1))),
-                concurrency: concurrency.max(1),
+                in_flight: Gate::new(concurrency.max(1)),
                 stats: stats.clone(),
                 health: health.clone(),
             },
@@ -301,8 +309,8 @@ impl Dns {
     /// Reads the queries on the wire (permits of `--concurrency` in use) whenever called,
     /// from any thread, for as long as it is kept.
     pub fn in_flight_probe(&self) -> impl Fn() -> usize + Send + 'static {
-        let (semaphore, concurrency) = (self.network.in_flight.clone(), self.network.concurrency);
-        move || concurrency - semaphore.available_permits()
+        let gate = self.network.in_flight.clone();
+        move || gate.in_use()
     }
 
     /// Seeds the run's cache with answers kept from earlier runs (`--cache`).
@@ -321,6 +329,17 @@ impl Dns {
 }
 
 impl Lookup for Dns {
+    fn start(&self, name: &str, qtype: QType) {
+        // A zone-file answer needs no start; a CNAME out of the zones is left to the lookup.
+        if !self.zones.is_empty() {
+            return;
+        }
+        self.cache.start(name, qtype, || {
+            let urgent = gate::under_way();
+            self.network.clone().ask(name.to_string(), qtype, urgent)
+        });
+    }
+
     async fn lookup(&self, name: &str, qtype: QType) -> Answer {
         let name: Cow<'_, str> = if self.zones.is_empty() {
             Cow::Borrowed(name)
@@ -345,7 +364,8 @@ impl Lookup for Dns {
         let (answer, fresh) = self
             .cache
             .get_or_fetch(&name, qtype, || {
-                self.network.clone().ask(name.to_string(), qtype)
+                let urgent = gate::under_way();
+                self.network.clone().ask(name.to_string(), qtype, urgent)
             })
             .await;
         if fresh { answer } else { self.reused(answer) }

@@ -43,6 +43,20 @@ impl Gauge {
         )
     }
 
+    /// The mean of each tenth of the run, in order ("a b c ..."): where in the run the
+    /// gauge was low (the ramp-up, a stretch in the middle, the tail), which the
+    /// distribution alone does not say.
+    pub fn by_tenth(&self) -> String {
+        let n = self.samples.len();
+        (0..10)
+            .filter_map(|i| {
+                let part = &self.samples[n * i / 10..n * (i + 1) / 10];
+                (!part.is_empty()).then(|| (part.iter().sum::<usize>() / part.len()).to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// The share of samples at or above `limit`, in percent.
     pub fn share_at_least(&self, limit: usize) -> f64 {
         let n = self.samples.iter().filter(|&&v| v >= limit).count();
@@ -101,5 +115,7 @@ mod tests {
         assert_eq!(g.describe(), "mean 50.5, p10/p50/p90 10/50/90, peak 100");
         assert_eq!(g.share_at_least(91), 10.0);
         assert_eq!(Gauge::default().describe(), "no samples");
+        assert_eq!(g.by_tenth(), "5 15 25 35 45 55 65 75 85 95");
+        assert_eq!(Gauge::default().by_tenth(), "");
     }
 }

@@ -44,6 +44,7 @@ use hickory_resolver::proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::diagnose::{diagnose, io_failure};
 use super::exchange::{self, Exchange, ExchangeError};
+use super::gate::{Gate, Slot};
 use super::wire::Wire;
 use super::zones::{name_text, txt_text};
 use super::{Answer, Data, Failure, MxTarget, Outcome, QType, Source};
@@ -124,7 +125,16 @@ impl Upstream {
         self
     }
 
+    /// As [`Upstream::query_within`], with a permit of its own.
     pub async fn query(&self, name: &str, qtype: QType) -> Answer {
+        let mut own = Slot::new(Gate::new(1), false);
+        self.query_within(name, qtype, &mut own).await
+    }
+
+    /// `slot` holds a `--concurrency` permit while the question is on the network: the
+    /// lean path gives it up as the reply is read ([`Wire::ask`]), and any further exchange
+    /// (TCP, a probe, a CNAME followed by hand) takes one again.
+    pub async fn query_within(&self, name: &str, qtype: QType, slot: &mut Slot) -> Answer {
         let fqdn = match query_name(name) {
             Ok(n) => n,
             Err(e) => {
@@ -145,16 +155,23 @@ impl Upstream {
             && !answered_by_resolver(&fqdn)
         {
             let query = Query::query(fqdn.clone(), rtype);
-            match wire.ask(&query).await {
+            match wire.ask(&query, slot).await {
                 Ok(reply) if !reply.metadata.truncation => {
-                    return self.judge(reply, query, qtype, First::Whole).await;
+                    return self.judge(reply, query, qtype, First::Whole, slot).await;
                 }
                 // Truncated: asked again over TCP, by hickory-resolver.
-                Ok(_) => return self.resolve(&self.tcp, fqdn, rtype, qtype).await,
-                Err(e) => return self.unanswered(e, query).await,
+                Ok(_) => {
+                    slot.hold().await;
+                    return self.resolve(&self.tcp, fqdn, rtype, qtype, slot).await;
+                }
+                Err(e) => {
+                    slot.hold().await;
+                    return self.unanswered(e, query).await;
+                }
             }
         }
-        self.resolve(&self.resolver, fqdn, rtype, qtype).await
+        slot.hold().await;
+        self.resolve(&self.resolver, fqdn, rtype, qtype, slot).await
     }
 
     /// `fqdn`'s records of type `rtype` as `resolver` (hickory) finds them, checked.
@@ -164,6 +181,7 @@ impl Upstream {
         fqdn: Name,
         rtype: RecordType,
         qtype: QType,
+        slot: &mut Slot,
     ) -> Answer {
         match resolver.lookup(fqdn.clone(), rtype).await {
             Ok(lookup) => {
@@ -186,7 +204,7 @@ impl Upstream {
             Err(NetError::Dns(DnsError::NoRecordsFound(nr)))
                 if nr.soa.is_none() && !answered_by_resolver(&fqdn) =>
             {
-                self.recheck_negative(Query::query(fqdn, rtype), qtype)
+                self.recheck_negative(Query::query(fqdn, rtype), qtype, slot)
                     .await
             }
             Err(e) => self.failed(e, Query::query(fqdn, rtype)).await,
@@ -229,9 +247,9 @@ impl Upstream {
     /// A negative answer came without an SOA, so it may have been made of a foreign reply or
     /// be where hickory stopped following a chain: asks `query` again by hand and judges
     /// that reply (see the module doc).
-    async fn recheck_negative(&self, query: Query, qtype: QType) -> Answer {
+    async fn recheck_negative(&self, query: Query, qtype: QType, slot: &mut Slot) -> Answer {
         match self.recheck.ask(&query).await {
-            Ok(reply) => self.judge(reply, query, qtype, First::Recheck).await,
+            Ok(reply) => self.judge(reply, query, qtype, First::Recheck, slot).await,
             Err(e) => Answer::failed(exchange_failure(e), Source::Dns),
         }
     }
@@ -239,7 +257,14 @@ impl Upstream {
     /// The answer `reply` gives to `query`, seen whole: it must answer that question with
     /// records of its owner (or of the names its CNAMEs lead to) and of its type; a CNAME
     /// chain that ends without data is followed one question at a time, by hand.
-    async fn judge(&self, mut reply: Message, query: Query, qtype: QType, first: First) -> Answer {
+    async fn judge(
+        &self,
+        mut reply: Message,
+        query: Query,
+        qtype: QType,
+        first: First,
+        slot: &mut Slot,
+    ) -> Answer {
         let rtype = query.query_type();
         let mut chain = vec![query.name().clone()];
         let mut current = query;
@@ -291,6 +316,7 @@ impl Upstream {
                 }
             }
             current = Query::query(chain[chain.len() - 1].clone(), rtype);
+            slot.hold().await;
             reply = match self.recheck.ask(&current).await {
                 Ok(reply) => reply,
                 Err(e) => return Answer::failed(exchange_failure(e), Source::Dns),

@@ -27,6 +27,7 @@ use tokio::sync::{OnceCell, oneshot};
 use tokio::task::JoinHandle;
 
 use super::exchange::{ExchangeError, encode_query};
+use super::gate::{Permit, Slot};
 use super::reply::read_reply;
 
 /// Sockets per nameserver: enough source ports that a reply cannot be forged by guessing
@@ -57,9 +58,14 @@ pub struct Wire {
 /// the last reply with this ID that answered another question.
 struct Waiter {
     query: Query,
-    reply: oneshot::Sender<Result<Message, ExchangeError>>,
+    reply: Handover,
     stray: Option<Message>,
+    /// The question's `--concurrency` permit, released the moment its reply is read.
+    permit: Option<Permit>,
 }
+
+/// Where the reader hands a question its outcome, with the permit when no reply was read.
+type Handover = oneshot::Sender<(Result<Message, ExchangeError>, Option<Permit>)>;
 
 /// One connected UDP socket, the questions in flight on it, and the task reading it.
 struct Port {
@@ -83,7 +89,8 @@ impl Wire {
     /// answers it is returned, truncated or not. A reply that never comes (timeout, socket
     /// error), SERVFAIL or REFUSED moves on to the next try, as hickory-resolver does; when
     /// every try ends so, the last SERVFAIL or REFUSED is the reply, else the last error.
-    pub async fn ask(&self, query: &Query) -> Result<Message, ExchangeError> {
+    /// Each try holds a permit of `slot` until its reply is read or it ends.
+    pub async fn ask(&self, query: &Query, slot: &mut Slot) -> Result<Message, ExchangeError> {
         let ports = self.ports.get_or_try_init(|| self.open()).await?;
         let mut last = Err(ExchangeError::Network(
             "no nameserver configured".to_owned(),
@@ -91,7 +98,11 @@ impl Wire {
         for _ in 0..self.attempts.max(1) {
             for server in ports {
                 let turn = self.next.fetch_add(1, Ordering::Relaxed);
-                match server[turn % server.len()].ask(query, self.timeout).await {
+                slot.hold().await;
+                match server[turn % server.len()]
+                    .ask(query, self.timeout, slot)
+                    .await
+                {
                     Ok(reply) if retried(&reply) => last = Ok(reply),
                     Ok(reply) => return Ok(reply),
                     Err(e @ ExchangeError::Unusable(_)) => return Err(e),
@@ -159,30 +170,51 @@ impl Port {
     }
 
     /// One try: a fresh ID that no other question on this socket holds, one datagram, and
-    /// the wait for the reply the reader hands over.
-    async fn ask(&self, query: &Query, timeout: Duration) -> Result<Message, ExchangeError> {
+    /// the wait for the reply the reader hands over. The slot's permit goes with the
+    /// question; it comes back to the slot unless a reply was read (a timeout, a socket
+    /// error), so a question that gets no answer keeps its place for its next try and its
+    /// probe, and a silent server is not sent more questions than `--concurrency` allows.
+    async fn ask(
+        &self,
+        query: &Query,
+        timeout: Duration,
+        slot: &mut Slot,
+    ) -> Result<Message, ExchangeError> {
         let (tx, rx) = oneshot::channel();
-        let (id, bytes) = self.register(query, tx)?;
+        let (id, bytes) = self.register(query, tx, slot.take())?;
         if let Err(e) = self.socket.send(&bytes).await {
-            self.pending().remove(&id);
+            if let Some(waiter) = self.pending().remove(&id) {
+                slot.put(waiter.permit);
+            }
             return Err(network(e));
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(reply)) => reply,
+            Ok(Ok((reply, permit))) => {
+                slot.put(permit);
+                reply
+            }
             Ok(Err(_)) => Err(ExchangeError::Network("reply reader stopped".to_owned())),
-            // A reply to another question is what the server said, if it said nothing else:
-            // the caller then names the fault instead of a timeout.
-            Err(_) => match self.pending().remove(&id).and_then(|w| w.stray) {
-                Some(stray) => Ok(stray),
-                None => Err(ExchangeError::Timeout),
-            },
+            Err(_) => {
+                let waiter = self.pending().remove(&id);
+                let stray = waiter.and_then(|w| {
+                    slot.put(w.permit);
+                    w.stray
+                });
+                // A reply to another question is what the server said, if it said nothing
+                // else: the caller then names the fault instead of a timeout.
+                match stray {
+                    Some(stray) => Ok(stray),
+                    None => Err(ExchangeError::Timeout),
+                }
+            }
         }
     }
 
     fn register(
         &self,
         query: &Query,
-        reply: oneshot::Sender<Result<Message, ExchangeError>>,
+        reply: Handover,
+        permit: Option<Permit>,
     ) -> Result<(u16, Vec<u8>), ExchangeError> {
         // Encoded once, outside the lock; only the ID is chosen under it.
         let mut bytes = encode_query(query, 0);
@@ -199,6 +231,7 @@ impl Port {
                     query: query.clone(),
                     reply,
                     stray: None,
+                    permit,
                 },
             );
             return Ok((id, bytes));
@@ -233,8 +266,10 @@ impl Port {
         }
         if let Some(waiter) = pending.remove(&id) {
             drop(pending);
+            // The next question may go before this one's asker runs.
+            drop(waiter.permit);
             // The asker may have timed out just now: its reply is then nobody's.
-            let _ = waiter.reply.send(Ok(reply));
+            let _ = waiter.reply.send((Ok(reply), None));
         }
     }
 
@@ -243,9 +278,9 @@ impl Port {
     fn fail_all(&self, error: &std::io::Error) {
         let waiters: Vec<Waiter> = self.pending().drain().map(|(_, w)| w).collect();
         for waiter in waiters {
-            let _ = waiter
-                .reply
-                .send(Err(ExchangeError::Network(error.to_string())));
+            // Its permit goes back to the asker, which may try again or probe.
+            let failed = Err(ExchangeError::Network(error.to_string()));
+            let _ = waiter.reply.send((failed, waiter.permit));
         }
     }
 }
@@ -282,6 +317,7 @@ fn network(e: std::io::Error) -> ExchangeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::gate::Gate;
     use hickory_resolver::proto::op::OpCode;
     use hickory_resolver::proto::rr::{Name, RecordType};
 
@@ -307,6 +343,31 @@ mod tests {
         (addr, task)
     }
 
+    fn slot() -> Slot {
+        Slot::new(Gate::new(1), false)
+    }
+
+    #[tokio::test]
+    async fn the_permit_is_released_when_the_reply_is_read_before_the_asker_runs() {
+        let (addr, task) = server(|_| Vec::new()).await;
+        let port = Port::open(addr).await.unwrap();
+        let gate = Gate::new(1);
+        let mut slot = Slot::new(gate.clone(), false);
+        slot.hold().await;
+        let (tx, mut rx) = oneshot::channel();
+        let q = query("a.test.");
+        let (id, _) = port.register(&q, tx, slot.take()).unwrap();
+        assert_eq!(gate.in_use(), 1, "held while the question is out");
+        port.dispatch(&response(id, &q));
+        assert_eq!(gate.in_use(), 0, "released by the reader");
+        let (reply, permit) = rx.try_recv().unwrap();
+        assert!(
+            reply.is_ok() && permit.is_none(),
+            "and the reply handed over"
+        );
+        task.abort();
+    }
+
     fn response(id: u16, q: &Query) -> Vec<u8> {
         let mut m = Message::response(id, OpCode::Query);
         m.add_query(q.clone());
@@ -324,7 +385,7 @@ mod tests {
         })
         .await;
         let wire = Wire::new(vec![addr], Duration::from_secs(2), 1);
-        let reply = wire.ask(&query("a.test.")).await.unwrap();
+        let reply = wire.ask(&query("a.test."), &mut slot()).await.unwrap();
         assert_eq!(reply.queries[0].name(), query("a.test.").name());
         task.abort();
     }
@@ -334,7 +395,7 @@ mod tests {
         let (addr, task) =
             server(|asked| vec![response(asked.metadata.id, &query("other.test."))]).await;
         let wire = Wire::new(vec![addr], Duration::from_millis(200), 2);
-        let reply = wire.ask(&query("a.test.")).await.unwrap();
+        let reply = wire.ask(&query("a.test."), &mut slot()).await.unwrap();
         assert_eq!(reply.queries[0].name(), query("other.test.").name());
         task.abort();
     }
@@ -353,7 +414,7 @@ mod tests {
             let wire = Arc::clone(&wire);
             asks.push(tokio::spawn(async move {
                 let q = query(&format!("n{i}.test."));
-                let reply = wire.ask(&q).await.unwrap();
+                let reply = wire.ask(&q, &mut slot()).await.unwrap();
                 reply.queries[0].name() == q.name()
             }));
         }
@@ -369,7 +430,7 @@ mod tests {
         let wire = Wire::new(vec![addr], Duration::from_millis(100), 2);
         let started = std::time::Instant::now();
         assert_eq!(
-            wire.ask(&query("a.test.")).await.unwrap_err(),
+            wire.ask(&query("a.test."), &mut slot()).await.unwrap_err(),
             ExchangeError::Timeout
         );
         assert!(started.elapsed() >= Duration::from_millis(200));
@@ -384,7 +445,7 @@ mod tests {
         };
         let wire = Wire::new(vec![closed], Duration::from_secs(5), 1);
         let started = std::time::Instant::now();
-        let err = wire.ask(&query("a.test.")).await.unwrap_err();
+        let err = wire.ask(&query("a.test."), &mut slot()).await.unwrap_err();
         assert!(matches!(err, ExchangeError::Network(_)), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(4));
     }

@@ -182,7 +182,9 @@ fn write_temporary(
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)?;
     {
-        let mut out = BufWriter::new(tmp.as_file_mut());
+        // Large: the CSV writer hands over 8 kB at a time, and an audit's pairs file is
+        // megabytes (a thousand write calls at the default size, a few dozen at this one).
+        let mut out = BufWriter::with_capacity(1 << 18, tmp.as_file_mut());
         write(&mut out)?;
         out.flush()?;
     }

@@ -46,7 +46,8 @@ pub async fn evaluate_all(
     let mut evaluated = futures::stream::iter(by_domain(pairs))
         .map(|(domain, key, (messages, days))| {
             let (running_now, prepared) = (&running_now, &prepared);
-            async move {
+            // Ranked: its questions after the first go before other evaluations' first ones.
+            crate::dns::gate::ranked(async move {
                 running_now.fetch_add(1, Ordering::Relaxed);
                 let (decided, spf) = futures::join!(
                     decide(dns, cfg, prepared, domain.clone(), &key),
@@ -72,7 +73,7 @@ pub async fn evaluate_all(
                     spf: spf.map(|s| s.result),
                     days,
                 }
-            }
+            })
         })
         .buffer_unordered(window);
     while let Some(row) = evaluated.next().await {
@@ -83,11 +84,13 @@ pub async fn evaluate_all(
         let (queries, evaluations) = sampler.finish().await;
         eprintln!(
             "repudiate: {total} evaluations, at most {window} at once; queries in flight \
-             (--concurrency {concurrency}): {}, at the limit {:.0}% of the time; \
-             evaluations running: {}",
+             (--concurrency {concurrency}): {}, at the limit {:.0}% of the time, mean by \
+             tenth of the run {}; evaluations running: {}, by tenth {}",
             queries.describe(),
             queries.share_at_least(concurrency),
-            evaluations.describe()
+            queries.by_tenth(),
+            evaluations.describe(),
+            evaluations.by_tenth()
         );
     }
     rows

@@ -290,3 +290,67 @@ fn relays_delegating_to_one_shared_list_cost_linear_work() {
         (Verdict::Nonrepudiated, Some("r7999.s.test"))
     );
 }
+
+/// Keeps when each question was started or looked up and when its answer came, each
+/// answered after a short sleep.
+struct Slow {
+    zoned: Zoned,
+    events: std::sync::Mutex<Vec<(bool, String)>>,
+}
+
+impl Lookup for Slow {
+    fn start(&self, name: &str, _: QType) {
+        self.events.lock().unwrap().push((true, name.to_string()));
+    }
+
+    async fn lookup(&self, name: &str, qtype: QType) -> Answer {
+        self.events.lock().unwrap().push((true, name.to_string()));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        self.events.lock().unwrap().push((false, name.to_string()));
+        self.zoned.lookup(name, qtype).await
+    }
+}
+
+/// A level's delegations are started together, before the first of them is read (its
+/// addresses still one at a time, as the walk stops at the first match), up to the question
+/// budget, and the walk still answers as the per-pair walk does.
+#[test]
+fn a_levels_delegations_start_together_within_the_budget() {
+    let n = 20;
+    for max_lookups in [100, 30] {
+        let slow = Slow {
+            zoned: Zoned::new(&shared_delegation(n)),
+            events: Default::default(),
+        };
+        let cfg = PolicyConfig {
+            max_lookups,
+            ..PolicyConfig::default()
+        };
+        let outsider = ip("192.0.2.1");
+        let walked = block_on(expand(
+            &slow,
+            "big.s.test",
+            QType::A,
+            &[outsider],
+            &cfg,
+            &Prepared::default(),
+        ));
+        let reference = block_on(evaluate(&slow.zoned, "big.s.test", outsider, &cfg));
+        assert_eq!(walked.answer(outsider, &cfg), Some(Decided::of(reference)));
+        // The policy and 20 addresses leave 79 questions, or 9: that many delegations, all
+        // started before the first delegation's answer came back.
+        let events = slow.events.lock().unwrap();
+        let delegation = |name: &String| name.starts_with("mail-from.r");
+        let first_end = events
+            .iter()
+            .position(|(start, name)| !start && delegation(name))
+            .unwrap();
+        let started: std::collections::HashSet<&String> = events[..first_end]
+            .iter()
+            .filter(|(start, name)| *start && delegation(name))
+            .map(|(_, name)| name)
+            .collect();
+        let together = (max_lookups as usize - 1 - n).min(n);
+        assert_eq!(started.len(), together, "budget {max_lookups}");
+    }
+}
