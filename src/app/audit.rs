@@ -119,6 +119,7 @@ pub(super) fn run(cfg: &AuditConfig) -> Result<RunStatus, Fatal> {
         }
     }
     alarms.iter().for_each(|alarm| say(alarm));
+    crate::allocator::finishing();
     Ok(status)
 }
 

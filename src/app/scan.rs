@@ -63,6 +63,7 @@ pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
     if !cfg.run.quiet {
         eprint!("{}", render_scan(&totals, messages, pairs.len()));
     }
+    crate::allocator::finishing();
     Ok(status)
 }
 
