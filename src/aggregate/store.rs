@@ -426,6 +426,16 @@ impl SortedPairs {
     }
 
     /// The pairs in order: sender, client, messages.
+    /// The `i`th pair in order: sender, client, messages.
+    pub fn get(&self, i: usize) -> (&Sender, Option<IpAddr>, u64) {
+        let s = &self.slots[i];
+        (
+            &self.senders[s.sender as usize],
+            ip_of(s.family, s.ip),
+            s.messages,
+        )
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&Sender, Option<IpAddr>, u64)> {
         self.slots.iter().map(|s| {
             (

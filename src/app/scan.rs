@@ -31,7 +31,7 @@ pub(super) fn run(cfg: &ScanConfig) -> Result<RunStatus, Fatal> {
     let mut sum = meta::Sum::default();
     write_output(cfg.output.as_deref(), |w| {
         let mut summed = Summing::new(w);
-        write_scan_piped(&mut summed, pairs.iter())?;
+        write_scan_piped(&mut summed, pairs.len(), |i| pairs.get(i))?;
         sum = summed.sum;
         Ok(())
     })
