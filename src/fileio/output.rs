@@ -175,7 +175,7 @@ fn write_temporary(
         Err(_) => 0o666,
     };
     let prefix = temporary_prefix(path);
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(TMP_SUFFIX)
         .rand_bytes(TMP_RANDOM)
@@ -184,12 +184,71 @@ fn write_temporary(
     {
         // Large: the CSV writer hands over 8 kB at a time, and an audit's pairs file is
         // megabytes (a thousand write calls at the default size, a few dozen at this one).
-        let mut out = BufWriter::with_capacity(1 << 18, tmp.as_file_mut());
+        let mut out = BufWriter::with_capacity(1 << 18, EarlyWriteback::new(tmp.as_file()));
         write(&mut out)?;
         out.flush()?;
     }
     tmp.as_file().sync_all()?;
     Ok(tmp)
+}
+
+/// A file whose written bytes are handed to the disk as they accumulate (Linux's
+/// `sync_file_range`, which starts the writing and does not wait for it), so the `fsync`
+/// that ends the output waits for its last few megabytes only, not for all of them: a
+/// merge's 30 MB output waited some 20 ms there.
+struct EarlyWriteback<'f> {
+    file: &'f fs::File,
+    written: u64,
+    started: u64,
+}
+
+/// Bytes written before their writing is started.
+const WRITEBACK_STEP: u64 = 4 << 20;
+
+impl<'f> EarlyWriteback<'f> {
+    fn new(file: &'f fs::File) -> Self {
+        EarlyWriteback {
+            file,
+            written: 0,
+            started: 0,
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn start_writeback(&mut self) {
+        use std::os::fd::AsRawFd;
+        let (from, len) = (self.started, self.written - self.started);
+        // SAFETY: a plain system call on a file descriptor this struct borrows; it only
+        // starts writing pages already written, and its failure (an old kernel, a file
+        // system without it) leaves the work to the final fsync.
+        unsafe {
+            libc::sync_file_range(
+                self.file.as_raw_fd(),
+                from as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+        self.started = self.written;
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn start_writeback(&mut self) {}
+}
+
+impl Write for EarlyWriteback<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = (&*self.file).write(buf)?;
+        self.written += n as u64;
+        if self.written - self.started >= WRITEBACK_STEP {
+            self.start_writeback();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self.file).flush()
+    }
 }
 
 /// An output written in full but not yet in place, so that several outputs that must agree
