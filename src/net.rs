@@ -206,6 +206,23 @@ pub fn internal_kind(ip: IpAddr) -> Option<InternalKind> {
     }
 }
 
+/// An IPv4 address as `Display` spells it, without the formatter (which cost a merge of a
+/// million pairs about a tenth of its instructions).
+pub fn push_ipv4(out: &mut Vec<u8>, ip: Ipv4Addr) {
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        if octet >= 100 {
+            out.push(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            out.push(b'0' + octet / 10 % 10);
+        }
+        out.push(b'0' + octet % 10);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -453,17 +453,26 @@ impl PairStore {
     /// file's row would: one name per sender.
     pub fn add_pairs<'a>(&self, pairs: impl IntoIterator<Item = (&'a PairKey, u64)>) {
         let mut batch = Batch::default();
-        let mut ip_text = String::new();
+        let mut ip_text = Vec::new();
+        // Whether each sender's column reads back as it: once per sender, not per pair (a
+        // scan of a log asked it, with a new string each time, for every pair).
+        let mut reads_back: HashMap<&Sender, bool, foldhash::fast::RandomState> =
+            HashMap::default();
         for (key, n) in pairs {
             // The client as a pairs file would spell it, likewise.
             ip_text.clear();
-            if let Some(ip) = key.ip {
-                use std::fmt::Write;
-                let _ = write!(ip_text, "{ip}");
+            match key.ip {
+                Some(IpAddr::V4(v4)) => crate::net::push_ipv4(&mut ip_text, v4),
+                Some(ip) => ip_text.extend_from_slice(ip.to_string().as_bytes()),
+                None => {}
             }
-            let client = Client::text(&ip_text).unwrap_or(Client::Parsed(key.ip));
+            let text = std::str::from_utf8(&ip_text).unwrap_or_default();
+            let client = Client::text(text).unwrap_or(Client::Parsed(key.ip));
             let column = (self.spelling.write)(&key.sender);
-            if (self.spelling.read)(column) == key.sender {
+            let own = *reads_back
+                .entry(&key.sender)
+                .or_insert_with(|| (self.spelling.read)(column) == key.sender);
+            if own {
                 batch.push(Kind::Raw, column, client, n);
             } else {
                 let (kind, text) = parts_of(&key.sender);
