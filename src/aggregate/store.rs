@@ -426,6 +426,32 @@ impl SortedPairs {
     }
 
     /// The pairs in order: sender, client, messages.
+    /// Pairs counted elsewhere (a scan's tally, when no pairs file was read), in the report
+    /// order: what the merge's table would give for them, without the table, which keys
+    /// rows by their cells as written and so spells each pair out and reads it back (a
+    /// twentieth of a log scan's instructions for nothing, with no pairs file to merge).
+    pub fn from_counted<'a>(
+        pairs: impl IntoIterator<Item = (&'a PairKey, u64)>,
+        sender_column: fn(&Sender) -> &str,
+    ) -> SortedPairs {
+        let mut numbers: HashMap<&Sender, u32, foldhash::fast::RandomState> = HashMap::default();
+        let (mut senders, mut slots) = (Vec::new(), Vec::new());
+        for (key, messages) in pairs {
+            let sender = *numbers.entry(&key.sender).or_insert_with(|| {
+                senders.push(key.sender.clone());
+                senders.len() as u32 - 1
+            });
+            let (family, ip) = ip_bytes(key.ip);
+            slots.push(Slot {
+                ip,
+                sender,
+                family,
+                messages,
+            });
+        }
+        sort_pairs(senders, slots, sender_column)
+    }
+
     /// The `i`th pair in order: sender, client, messages.
     pub fn get(&self, i: usize) -> (&Sender, Option<IpAddr>, u64) {
         let s = &self.slots[i];
@@ -554,67 +580,75 @@ impl PairStore {
         if !folded.is_empty() {
             fold(&mut senders, &mut slots, folded);
         }
-        let mut order: Vec<u32> = (0..senders.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| {
-            let (a, b) = (&senders[a as usize], &senders[b as usize]);
-            sender_column(a)
-                .cmp(sender_column(b))
-                .then_with(|| a.cmp(b))
-        });
-        let mut rank_of = vec![0u32; senders.len()];
-        for (rank, &i) in order.iter().enumerate() {
-            rank_of[i as usize] = rank as u32;
-        }
-        let mut sorted: Vec<Sender> = Vec::with_capacity(senders.len());
-        // The rank of each sender's domain column: equal columns, equal ranks.
-        let mut column_rank: Vec<u32> = Vec::with_capacity(senders.len());
-        let mut taken: Vec<Option<Sender>> = senders.into_iter().map(Some).collect();
-        for &i in &order {
-            let sender = taken[i as usize].take().unwrap_or(Sender::Missing);
-            let same = sorted
-                .last()
-                .is_some_and(|prev| sender_column(prev) == sender_column(&sender));
-            let rank = match column_rank.last() {
-                Some(&r) if same => r,
-                Some(&r) => r + 1,
-                None => 0,
-            };
-            column_rank.push(rank);
-            sorted.push(sender);
-        }
-        for slot in &mut slots {
-            slot.sender = rank_of[slot.sender as usize];
-        }
-        // A total order (the same as `cmp_pairs`), so an unstable sort is deterministic.
-        // Addresses compare as numbers, not as byte arrays (a call to memcmp each).
-        let client = |s: &Slot| (s.family, u128::from_be_bytes(s.ip));
-        if column_rank
+        sort_pairs(senders, slots, sender_column)
+    }
+}
+
+/// The pairs in the report order (`pairs_file::cmp_pairs`), `slots` naming their senders by
+/// index into `senders`, each sender once.
+fn sort_pairs(
+    senders: Vec<Sender>,
+    mut slots: Vec<Slot>,
+    sender_column: fn(&Sender) -> &str,
+) -> SortedPairs {
+    let mut order: Vec<u32> = (0..senders.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (a, b) = (&senders[a as usize], &senders[b as usize]);
+        sender_column(a)
+            .cmp(sender_column(b))
+            .then_with(|| a.cmp(b))
+    });
+    let mut rank_of = vec![0u32; senders.len()];
+    for (rank, &i) in order.iter().enumerate() {
+        rank_of[i as usize] = rank as u32;
+    }
+    let mut sorted: Vec<Sender> = Vec::with_capacity(senders.len());
+    // The rank of each sender's domain column: equal columns, equal ranks.
+    let mut column_rank: Vec<u32> = Vec::with_capacity(senders.len());
+    let mut taken: Vec<Option<Sender>> = senders.into_iter().map(Some).collect();
+    for &i in &order {
+        let sender = taken[i as usize].take().unwrap_or(Sender::Missing);
+        let same = sorted
             .last()
-            .is_none_or(|&r| r as usize + 1 == column_rank.len())
-        {
-            // No two senders share a column (the usual case): a sender's rank is its
-            // column's, and the ranks order the pairs without a lookup.
-            slots.par_sort_unstable_by(|a, b| {
-                b.messages
-                    .cmp(&a.messages)
-                    .then(a.sender.cmp(&b.sender))
-                    .then_with(|| client(a).cmp(&client(b)))
-            });
-        } else {
-            slots.par_sort_unstable_by(|a, b| {
-                b.messages
-                    .cmp(&a.messages)
-                    .then_with(|| {
-                        column_rank[a.sender as usize].cmp(&column_rank[b.sender as usize])
-                    })
-                    .then_with(|| client(a).cmp(&client(b)))
-                    .then_with(|| a.sender.cmp(&b.sender))
-            });
-        }
-        SortedPairs {
-            senders: sorted,
-            slots,
-        }
+            .is_some_and(|prev| sender_column(prev) == sender_column(&sender));
+        let rank = match column_rank.last() {
+            Some(&r) if same => r,
+            Some(&r) => r + 1,
+            None => 0,
+        };
+        column_rank.push(rank);
+        sorted.push(sender);
+    }
+    for slot in &mut slots {
+        slot.sender = rank_of[slot.sender as usize];
+    }
+    // A total order (the same as `cmp_pairs`), so an unstable sort is deterministic.
+    // Addresses compare as numbers, not as byte arrays (a call to memcmp each).
+    let client = |s: &Slot| (s.family, u128::from_be_bytes(s.ip));
+    if column_rank
+        .last()
+        .is_none_or(|&r| r as usize + 1 == column_rank.len())
+    {
+        // No two senders share a column (the usual case): a sender's rank is its
+        // column's, and the ranks order the pairs without a lookup.
+        slots.par_sort_unstable_by(|a, b| {
+            b.messages
+                .cmp(&a.messages)
+                .then(a.sender.cmp(&b.sender))
+                .then_with(|| client(a).cmp(&client(b)))
+        });
+    } else {
+        slots.par_sort_unstable_by(|a, b| {
+            b.messages
+                .cmp(&a.messages)
+                .then_with(|| column_rank[a.sender as usize].cmp(&column_rank[b.sender as usize]))
+                .then_with(|| client(a).cmp(&client(b)))
+                .then_with(|| a.sender.cmp(&b.sender))
+        });
+    }
+    SortedPairs {
+        senders: sorted,
+        slots,
     }
 }
 
@@ -737,6 +771,44 @@ mod tests {
         );
         assert_eq!(tally.pairs[&key(Sender::Null, "")].messages, u64::MAX);
         assert_eq!(tally.pairs[&key(Sender::Missing, "")].messages, 1);
+    }
+
+    /// Counted pairs sorted without the table come out as the table gives them: senders of
+    /// every kind, two senders sharing a column (a malformed one spelt as a domain),
+    /// addresses of both families and none, counts that tie.
+    #[test]
+    fn counted_pairs_sort_as_the_table_sorts_them() {
+        let senders = [
+            Sender::Domain("b.example".into()),
+            Sender::Domain("a.example".into()),
+            Sender::Malformed("a.example".into()),
+            Sender::Malformed("=x,\"y\"".into()),
+            Sender::Null,
+            Sender::Missing,
+        ];
+        // A tally's pairs: each key once.
+        let mut counted: HashMap<PairKey, u64> = HashMap::new();
+        for i in 0..3_000u32 {
+            let ip: Option<IpAddr> = match i % 4 {
+                0 => None,
+                1 => Some(IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16])),
+                _ => Some(IpAddr::from([10, (i >> 16) as u8, (i >> 8) as u8, i as u8])),
+            };
+            let sender = senders[(i % 6) as usize].clone();
+            *counted.entry(PairKey { sender, ip }).or_default() += u64::from(i % 5) + 1;
+        }
+        let pairs = || counted.iter().map(|(k, n)| (k, *n));
+        let table = store();
+        table.add_pairs(pairs());
+        let want: Vec<_> = table
+            .into_sorted()
+            .iter()
+            .map(|(s, ip, n)| (s.clone(), ip, n))
+            .collect();
+        let sorted = SortedPairs::from_counted(pairs(), crate::pairs_file::sender_column);
+        let got: Vec<_> = sorted.iter().map(|(s, ip, n)| (s.clone(), ip, n)).collect();
+        assert_eq!(got.len(), counted.len());
+        assert_eq!(got, want);
     }
 
     #[test]

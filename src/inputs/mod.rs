@@ -220,11 +220,18 @@ pub fn read_all_sorted(
 ) -> (ReadReport, SortedPairs) {
     let (mut report, store) = read_to_store(paths, opts, progress);
     let tally = &mut report.tally;
-    store.add_pairs(tally.pairs.iter().map(|(k, c)| (k, c.messages)));
+    let counted = tally.pairs.iter().map(|(k, c)| (k, c.messages));
+    // With no pairs file read, there is nothing to merge the tally's pairs with.
+    let sorted = if store.is_empty() {
+        SortedPairs::from_counted(counted, pairs_file::sender_column)
+    } else {
+        store.add_pairs(counted);
+        store.into_sorted()
+    };
     // What stays is for the `.days` file: the dated pairs, with the pairs files' days.
     tally.pairs.retain(|_, c| !c.days.is_empty());
     tally.attach_file_days(true);
-    (report, store.into_sorted())
+    (report, sorted)
 }
 
 /// Reads every input: the pairs files' rows into the returned store, everything else into
