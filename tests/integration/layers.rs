@@ -18,7 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("pairs_file", &["model", "net", "fileio"]),
     // the stages, in data-flow order
     ("extract", &["model", "net"]),
-    ("aggregate", &["model"]),
+    ("aggregate", &["model", "net"]),
     (
         "inputs",
         &[
