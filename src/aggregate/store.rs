@@ -452,6 +452,16 @@ impl SortedPairs {
         sort_pairs(senders, slots, sender_column)
     }
 
+    /// The pairs in order as keys and counts: what tests compare.
+    #[cfg(test)]
+    pub fn keyed(&self) -> Vec<(PairKey, u64)> {
+        let key = |(sender, ip, n): (&Sender, Option<IpAddr>, u64)| {
+            let sender = sender.clone();
+            (PairKey { sender, ip }, n)
+        };
+        self.iter().map(key).collect()
+    }
+
     /// The `i`th pair in order: sender, client, messages.
     pub fn get(&self, i: usize) -> (&Sender, Option<IpAddr>, u64) {
         let s = &self.slots[i];
@@ -800,13 +810,9 @@ mod tests {
         let pairs = || counted.iter().map(|(k, n)| (k, *n));
         let table = store();
         table.add_pairs(pairs());
-        let want: Vec<_> = table
-            .into_sorted()
-            .iter()
-            .map(|(s, ip, n)| (s.clone(), ip, n))
-            .collect();
+        let want = table.into_sorted().keyed();
         let sorted = SortedPairs::from_counted(pairs(), crate::pairs_file::sender_column);
-        let got: Vec<_> = sorted.iter().map(|(s, ip, n)| (s.clone(), ip, n)).collect();
+        let got = sorted.keyed();
         assert_eq!(got.len(), counted.len());
         assert_eq!(got, want);
     }
@@ -864,18 +870,7 @@ mod tests {
             (&key(d("z.example"), "::1"), 9),
         ]);
         let sorted = store.into_sorted();
-        let got: Vec<(PairKey, u64)> = sorted
-            .iter()
-            .map(|(s, ip, n)| {
-                (
-                    PairKey {
-                        sender: s.clone(),
-                        ip,
-                    },
-                    n,
-                )
-            })
-            .collect();
+        let got = sorted.keyed();
         let mut want: Vec<(PairKey, u64)> = rows
             .iter()
             .map(|(s, ip, n)| (key(s.clone(), ip), *n))

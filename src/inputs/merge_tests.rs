@@ -81,20 +81,7 @@ fn merged(files: &[String]) -> (Vec<(PairKey, u64)>, u64) {
         };
         read_pairs(text.as_bytes(), &mut sink, &store, &mut batch).unwrap();
     }
-    let sorted = store.into_sorted();
-    let pairs = sorted
-        .iter()
-        .map(|(s, ip, n)| {
-            (
-                PairKey {
-                    sender: s.clone(),
-                    ip,
-                },
-                n,
-            )
-        })
-        .collect();
-    (pairs, tally.skipped_total())
+    (store.into_sorted().keyed(), tally.skipped_total())
 }
 
 proptest::proptest! {
